@@ -1,0 +1,13 @@
+// `immich backup`: placeholder until its feature lands (see issues).
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('backup')
+    .description('(not yet available)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new UsageError('immich backup is not available yet');
+    });
+}

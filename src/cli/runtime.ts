@@ -1,0 +1,86 @@
+// Shared plumbing for command files: global options → config, logger and output; a context that
+// is always closed; errors mapped to exit codes.
+import type { Command } from 'commander';
+import { loadConfig, LOG_LEVELS, type Config, type LogLevel } from '../config.js';
+import { createContext, type Context, type ContextOptions } from '../context.js';
+import { UsageError } from '../errors.js';
+import { Logger } from '../logger.js';
+import { createProcessor } from '../services/pipeline.js';
+import { Output } from './render.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  quiet?: boolean;
+  envFile?: string;
+  library?: string;
+  logLevel?: string;
+  logFormat?: string;
+  logFile?: string;
+}
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  out: Output;
+  globals: GlobalOptions;
+}
+
+/** Hooks other areas can install (log files, metrics) without editing every command. */
+export const runtimeHooks: Array<(rt: Runtime) => void | Promise<void>> = [];
+
+export async function loadRuntime(cmd: Command): Promise<Runtime> {
+  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  const env = { ...process.env };
+  if (globals.library) env.UPLOAD_LOCATION = globals.library;
+  if (globals.logLevel) {
+    if (!LOG_LEVELS.includes(globals.logLevel as LogLevel)) {
+      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    }
+    env.IMMICH_LOG_LEVEL = globals.logLevel;
+  }
+  const config = loadConfig({ env, envFile: globals.envFile });
+  const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
+  const logger = new Logger(config.logLevel, []);
+  const rt: Runtime = { config, logger, out, globals };
+  if (!globals.logFormat || globals.logFormat === 'text') logger.addSink((r) => out.logSink(r));
+  for (const hook of runtimeHooks) await hook(rt);
+  return rt;
+}
+
+/** Open a context for the command, run fn, always close. Returns fn's exit code. */
+export async function withContext(
+  rt: Runtime,
+  opts: ContextOptions & { command: string },
+  fn: (ctx: Context) => Promise<number | void>,
+): Promise<number> {
+  const ctx = await createContext(rt.config, rt.logger, {
+    processor: (c) => createProcessor(c),
+    queueFactory: rt.config.redis ? (c) => redisQueueFactory(c) : undefined,
+    ...opts,
+  });
+  try {
+    return (await fn(ctx)) ?? 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Set by the Redis mode (src/jobs/bullmq.ts) when REDIS_HOSTNAME is configured. */
+async function redisQueueFactory(ctx: Context) {
+  const mod = (await import('../jobs/bullmq.js').catch(() => undefined)) as
+    | { createRedisQueue?: (ctx: Context) => Promise<import('../jobs/types.js').JobQueue> }
+    | undefined;
+  if (!mod?.createRedisQueue) {
+    ctx.logger.warn('REDIS_HOSTNAME is set but Redis job queues are not available in this build; running jobs in-process');
+    return ctx.queue;
+  }
+  return mod.createRedisQueue(ctx);
+}
+
+/** Parse a positive integer flag or throw a usage error naming it. */
+export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min} (got ${value})`);
+  return n;
+}

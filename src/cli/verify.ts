@@ -1,0 +1,13 @@
+// `immich verify`: placeholder until its feature lands (see issues).
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('(not yet available)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new UsageError('immich verify is not available yet');
+    });
+}

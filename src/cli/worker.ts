@@ -1,0 +1,13 @@
+// `immich worker`: placeholder until its feature lands (see issues).
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('(not yet available)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new UsageError('immich worker is not available yet');
+    });
+}

@@ -1,0 +1,198 @@
+// Environment (.env and process.env) → typed Config. The only module that reads process.env.
+// Variable names follow Immich's .env so an existing Immich deployment's file can be reused.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { UsageError } from './errors.js';
+
+export type LogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error';
+export const LOG_LEVELS: LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error'];
+
+export interface DatabaseConfig {
+  /** 'embedded' = PGlite in the library folder; 'postgres' = a server reached with pg. */
+  kind: 'embedded' | 'postgres';
+  url?: string;
+  host?: string;
+  port: number;
+  username: string;
+  password?: string;
+  database: string;
+  /** Embedded database folder (inside UPLOAD_LOCATION). */
+  embeddedPath: string;
+}
+
+export interface RedisConfig {
+  host: string;
+  port: number;
+  password?: string;
+  dbIndex: number;
+}
+
+export interface Config {
+  uploadLocation: string;
+  database: DatabaseConfig;
+  /** Absent → jobs run in-process. */
+  redis?: RedisConfig;
+  modelsDir: string;
+  /** Extra model search folders after modelsDir (user cache). */
+  modelCacheDir: string;
+  logLevel: LogLevel;
+  /** Where the values came from, for `immich config`. */
+  sources: Record<string, 'env' | '.env' | 'default'>;
+  envFile?: string;
+  /** Raw settings for feature areas (e.g. IMMICH_* transcoding, ML) that own their parsing. */
+  raw: Readonly<Record<string, string>>;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Explicit .env path (--env-file); otherwise ./.env when it exists. */
+  envFile?: string;
+}
+
+const KNOWN = [
+  'DB_URL', 'DB_HOSTNAME', 'DB_PORT', 'DB_USERNAME', 'DB_PASSWORD', 'DB_DATABASE_NAME',
+  'REDIS_HOSTNAME', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_DBINDEX', 'UPLOAD_LOCATION',
+  'IMMICH_MODELS_DIR', 'IMMICH_LOG_LEVEL', 'IMMICH_MODEL_CACHE',
+] as const;
+
+function parsePort(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new UsageError(`${name}=${value} is not a valid port (1-65535)`);
+  }
+  return n;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const envFile = opts.envFile ?? (env.IMMICH_ENV_FILE || undefined) ?? undefined;
+  const filePath = envFile ? path.resolve(cwd, envFile) : path.join(cwd, '.env');
+  let fileVars: Record<string, string> = {};
+  let usedFile: string | undefined;
+  if (fs.existsSync(filePath)) {
+    fileVars = dotenv.parse(fs.readFileSync(filePath));
+    usedFile = filePath;
+  } else if (envFile) {
+    throw new UsageError(`env file ${filePath} does not exist`);
+  }
+
+  const sources: Config['sources'] = {};
+  const merged: Record<string, string> = { ...fileVars };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  const get = (name: string): string | undefined => {
+    if (env[name] !== undefined && env[name] !== '') { sources[name] = 'env'; return env[name]; }
+    if (fileVars[name] !== undefined && fileVars[name] !== '') { sources[name] = '.env'; return fileVars[name]; }
+    return undefined;
+  };
+
+  const uploadRaw = get('UPLOAD_LOCATION');
+  const uploadLocation = path.resolve(cwd, uploadRaw ?? defaultLibrary(env));
+  if (!uploadRaw) sources.UPLOAD_LOCATION = 'default';
+
+  const dbUrl = get('DB_URL');
+  const dbHost = get('DB_HOSTNAME');
+  const database: DatabaseConfig = {
+    kind: dbUrl || dbHost ? 'postgres' : 'embedded',
+    url: dbUrl,
+    host: dbHost,
+    port: parsePort('DB_PORT', get('DB_PORT'), 5432),
+    username: get('DB_USERNAME') ?? 'postgres',
+    password: get('DB_PASSWORD'),
+    database: get('DB_DATABASE_NAME') ?? 'immich',
+    embeddedPath: path.join(uploadLocation, 'database'),
+  };
+  if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl)) {
+    throw new UsageError(`DB_URL must start with postgres:// or postgresql:// (got a value of another scheme)`);
+  }
+
+  const redisHost = get('REDIS_HOSTNAME');
+  const redis: RedisConfig | undefined = redisHost
+    ? {
+        host: redisHost,
+        port: parsePort('REDIS_PORT', get('REDIS_PORT'), 6379),
+        password: get('REDIS_PASSWORD'),
+        dbIndex: Number(get('REDIS_DBINDEX') ?? 0),
+      }
+    : undefined;
+
+  const level = (get('IMMICH_LOG_LEVEL') ?? 'log').toLowerCase();
+  if (!LOG_LEVELS.includes(level as LogLevel)) {
+    throw new UsageError(`IMMICH_LOG_LEVEL=${level} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const modelsDir = path.resolve(cwd, get('IMMICH_MODELS_DIR') ?? path.join(uploadLocation, 'models'));
+  const modelCacheDir = path.resolve(
+    cwd,
+    get('IMMICH_MODEL_CACHE') ?? path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'immich', 'models'),
+  );
+  for (const k of KNOWN) if (!sources[k]) sources[k] = 'default';
+
+  return {
+    uploadLocation,
+    database,
+    redis,
+    modelsDir,
+    modelCacheDir,
+    logLevel: level as LogLevel,
+    sources,
+    envFile: usedFile,
+    raw: Object.freeze(merged),
+  };
+}
+
+function defaultLibrary(env: NodeJS.ProcessEnv): string {
+  const home = env.HOME || os.homedir();
+  return path.join(home, '.local', 'share', 'immich', 'library');
+}
+
+const SECRET = /PASSWORD|SECRET|KEY|TOKEN/i;
+
+/** Mask a secret for display: never print it, only whether it is set. */
+export function maskSecret(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (SECRET.test(name)) return '********';
+  if (name === 'DB_URL') return value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:********@');
+  return value;
+}
+
+/** The effective configuration as name → displayed value, secrets masked. */
+export function describeConfig(config: Config): Array<{ name: string; value: string | null; source: string }> {
+  const rows: Array<{ name: string; value: string | undefined }> = [
+    { name: 'UPLOAD_LOCATION', value: config.uploadLocation },
+    { name: 'DB_URL', value: config.database.url },
+    { name: 'DB_HOSTNAME', value: config.database.host },
+    { name: 'DB_PORT', value: String(config.database.port) },
+    { name: 'DB_USERNAME', value: config.database.username },
+    { name: 'DB_PASSWORD', value: config.database.password },
+    { name: 'DB_DATABASE_NAME', value: config.database.database },
+    { name: 'REDIS_HOSTNAME', value: config.redis?.host },
+    { name: 'REDIS_PORT', value: config.redis ? String(config.redis.port) : undefined },
+    { name: 'REDIS_PASSWORD', value: config.redis?.password },
+    { name: 'IMMICH_MODELS_DIR', value: config.modelsDir },
+    { name: 'IMMICH_LOG_LEVEL', value: config.logLevel },
+  ];
+  return rows.map((r) => ({
+    name: r.name,
+    value: maskSecret(r.name, r.value) ?? null,
+    source: config.sources[r.name] ?? 'default',
+  }));
+}
+
+/** Postgres connection target for messages: host:port/db, never the password. */
+export function describeDatabase(db: DatabaseConfig): string {
+  if (db.kind === 'embedded') return `embedded database at ${db.embeddedPath}`;
+  if (db.url) {
+    try {
+      const u = new URL(db.url);
+      return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
+    } catch {
+      return 'PostgreSQL at DB_URL';
+    }
+  }
+  return `PostgreSQL at ${db.host}:${db.port}/${db.database}`;
+}

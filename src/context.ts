@@ -1,0 +1,96 @@
+// Builds what a command needs (config, logger, library, database, job queue, lazily loaded
+// resources such as ML sessions) and closes it. No module-level singletons: tests open several.
+import type { Kysely } from 'kysely';
+import os from 'node:os';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/connect.js';
+import type { DB } from './db/schema.js';
+import { InlineQueue } from './jobs/inline.js';
+import type { JobProcessor, JobQueue } from './jobs/types.js';
+import type { Logger } from './logger.js';
+import { Library } from './storage/layout.js';
+
+export interface Context {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly library: Library;
+  readonly database: Database;
+  readonly db: Kysely<DB>;
+  readonly queue: JobQueue;
+  /** Concurrency for in-process work (defaults to the number of cores). */
+  readonly concurrency: number;
+  /**
+   * A resource created on first use and closed with the context (ML sessions, OCR workers,
+   * exiftool processes). Keyed by name so feature areas need not edit this file.
+   */
+  lazy<T>(name: string, create: () => Promise<T> | T, close?: (value: T) => Promise<void> | void): Promise<T>;
+  /** Close resources that were created (for idle unloading); they are re-created on next use. */
+  release(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Label for the embedded database lock ("immich import"). */
+  command?: string;
+  concurrency?: number;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+  /** Builds the job processor once the context exists (services/pipeline.ts). */
+  processor?: (ctx: Context) => JobProcessor;
+  /** Create the job queue with this (Redis mode); default in-process. */
+  queueFactory?: (ctx: Context) => Promise<JobQueue>;
+}
+
+export async function createContext(config: Config, logger: Logger, opts: ContextOptions = {}): Promise<Context> {
+  const library = new Library(config.uploadLocation);
+  library.ensure();
+  const database = await openDatabase(config.database, { command: opts.command, migrate: opts.migrate });
+  const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
+  const resources = new Map<string, { value: Promise<unknown>; close?: (v: any) => Promise<void> | void }>();
+  let queue: JobQueue = new InlineQueue({ concurrency, attempts: 1 });
+
+  const ctx: Context = {
+    config,
+    logger,
+    library,
+    database,
+    db: database.db,
+    get queue() {
+      return queue;
+    },
+    concurrency,
+    lazy<T>(name: string, create: () => Promise<T> | T, close?: (value: T) => Promise<void> | void): Promise<T> {
+      let r = resources.get(name);
+      if (!r) {
+        const value = Promise.resolve().then(create);
+        r = { value, close: close as (v: unknown) => Promise<void> | void };
+        resources.set(name, r);
+        value.catch(() => resources.delete(name));
+      }
+      return r.value as Promise<T>;
+    },
+    async release(name: string): Promise<void> {
+      const r = resources.get(name);
+      if (!r) return;
+      resources.delete(name);
+      const v = await r.value.catch(() => undefined);
+      if (v !== undefined) await r.close?.(v);
+    },
+    async close(): Promise<void> {
+      await queue.close().catch((err) => logger.warn(`closing job queue: ${(err as Error).message}`));
+      for (const name of [...resources.keys()].reverse()) {
+        await ctx.release(name).catch((err) => logger.warn(`closing ${name}: ${(err as Error).message}`));
+      }
+      await database.close();
+    },
+  };
+
+  try {
+    if (opts.queueFactory) queue = await opts.queueFactory(ctx);
+    if (opts.processor && queue instanceof InlineQueue) queue.setProcessor(opts.processor(ctx));
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return ctx;
+}

@@ -1,0 +1,179 @@
+// One interface over two backends: embedded PGlite (with pgvector) in the library folder, or a
+// PostgreSQL server through pg. Both get the same migrations and the same kysely API.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { describeDatabase, type DatabaseConfig } from '../config.js';
+import { EnvironmentError } from '../errors.js';
+import { acquireLock, LockHeldError } from '../storage/lock.js';
+import { migrate, type MigrationState } from './migrate.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { DB } from './schema.js';
+
+export interface Database {
+  kind: 'embedded' | 'postgres';
+  db: Kysely<DB>;
+  /** pgvector is installed (always on the embedded database). */
+  hasVector: boolean;
+  /** Human description without secrets: "PostgreSQL at host:port/db". */
+  target: string;
+  migrations?: MigrationState;
+  /** The embedded engine, for tools that need it (pg_dump on PGlite). */
+  pglite?: import('@electric-sql/pglite').PGlite;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Run pending migrations (default true). */
+  migrate?: boolean;
+  /** Label written into the embedded lock file. */
+  command?: string;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
+  const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg);
+  if (opts.migrate !== false) {
+    try {
+      database.migrations = await migrate(database.db, database.hasVector);
+    } catch (err) {
+      await database.close();
+      throw new EnvironmentError(`migrating ${database.target} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return database;
+}
+
+async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Database> {
+  const dir = cfg.embeddedPath;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
+  }
+  let release: () => void;
+  try {
+    release = acquireLock(path.join(path.dirname(dir), '.database.lock'), opts.command);
+  } catch (err) {
+    if (err instanceof LockHeldError) {
+      throw new EnvironmentError(
+        `the embedded database at ${dir} is in use by another immich process (pid ${err.holder.pid}` +
+          `${err.holder.command ? `, ${err.holder.command}` : ''}); wait for it to finish, or use PostgreSQL (DB_HOSTNAME) to run several at once`,
+      );
+    }
+    throw err;
+  }
+  const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-pgvector'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('@electric-sql/pglite/contrib/unaccent'),
+  ]);
+  let pglite: import('@electric-sql/pglite').PGlite;
+  try {
+    pglite = await PGlite.create(dir, {
+      extensions: { vector, pg_trgm, unaccent },
+      parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
+    });
+    await pglite.exec('create extension if not exists vector');
+  } catch (err) {
+    release();
+    throw new EnvironmentError(`cannot open the embedded database at ${dir}: ${(err as Error).message}`);
+  }
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  let closed = false;
+  return {
+    kind: 'embedded',
+    db,
+    hasVector: true,
+    target: describeDatabase(cfg),
+    pglite,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+      await pglite.close();
+      release();
+    },
+  };
+}
+
+function pgError(cfg: DatabaseConfig, err: unknown): EnvironmentError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const target = describeDatabase(cfg);
+  const cause =
+    e.code === 'ECONNREFUSED' ? 'connection refused (is PostgreSQL running?)'
+    : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'host not found'
+    : e.code === 'ETIMEDOUT' ? 'connection timed out'
+    : e.code === '28P01' || e.code === '28000' ? 'authentication failed (check DB_USERNAME / DB_PASSWORD)'
+    : (e.message || String(err)).split('\n')[0];
+  return new EnvironmentError(`cannot connect to ${target}: ${cause}`, { cause: err });
+}
+
+function poolConfig(cfg: DatabaseConfig, database?: string): pg.PoolConfig {
+  const types = {
+    getTypeParser: ((oid: number, format?: string) => {
+      if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
+      return pg.types.getTypeParser(oid, format as 'text');
+    }) as typeof pg.types.getTypeParser,
+  };
+  const base: pg.PoolConfig = cfg.url
+    ? { connectionString: cfg.url }
+    : { host: cfg.host, port: cfg.port, user: cfg.username, password: cfg.password, database: database ?? cfg.database };
+  if (cfg.url && database) base.connectionString = cfg.url.replace(/\/[^/?]*(\?|$)/, `/${database}$1`);
+  return { ...base, types, max: 10, connectionTimeoutMillis: 10_000 };
+}
+
+async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
+  let pool = new pg.Pool(poolConfig(cfg));
+  pool.on('error', () => {}); // idle client errors surface on the next query
+  try {
+    await pool.query('select 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    if ((err as { code?: string }).code === '3D000' && !cfg.url) {
+      await createDatabase(cfg);
+      pool = new pg.Pool(poolConfig(cfg));
+      pool.on('error', () => {});
+    } else {
+      throw pgError(cfg, err);
+    }
+  }
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let hasVector = false;
+  try {
+    await sql`create extension if not exists vector`.execute(db);
+    hasVector = true;
+  } catch {
+    const r = await sql<{ n: number }>`select count(*)::int as n from pg_extension where extname = 'vector'`.execute(db);
+    hasVector = (r.rows[0]?.n ?? 0) > 0;
+  }
+  let closed = false;
+  return {
+    kind: 'postgres',
+    db,
+    hasVector,
+    target: describeDatabase(cfg),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+/** First run against a server: create the database (Immich's compose does the same). */
+async function createDatabase(cfg: DatabaseConfig): Promise<void> {
+  const admin = new pg.Client(poolConfig(cfg, 'postgres'));
+  try {
+    await admin.connect();
+    await admin.query(`create database ${pg.escapeIdentifier(cfg.database)}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw pgError(cfg, err);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}

@@ -1,0 +1,10 @@
+// The database type for kysely: one interface per feature area, each in src/db/schema/.
+import type { CoreTables } from './schema/core.js';
+import type { FacesTables } from './schema/faces.js';
+import type { SearchTables } from './schema/search.js';
+import type { BackupTables } from './schema/backup.js';
+import type { OpsTables } from './schema/ops.js';
+import type { QueueTables } from './schema/queue.js';
+
+export type * from './schema/core.js';
+export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables {}

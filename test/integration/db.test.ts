@@ -1,0 +1,73 @@
+// The same migrations and behaviour on the embedded database and on the machine's PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/connect.js';
+import { listMigrations } from '../../src/db/migrate.js';
+import { EnvironmentError } from '../../src/errors.js';
+import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
+
+async function roundTrip(env: Record<string, string>) {
+  const config = loadConfig({ env, cwd: tmpDir() });
+  const database = await openDatabase(config.database);
+  try {
+    const { db } = database;
+    const applied = await db.selectFrom('schema_migrations').select('name').execute();
+    const expected = listMigrations().filter((m) => database.hasVector || !m.requiresVector).map((m) => m.name);
+    expect(applied.map((r) => r.name).sort()).toEqual(expected.sort());
+    const row = await db
+      .insertInto('assets')
+      .values({
+        checksum: 'a'.repeat(40), original_path: '/x/a.jpg', original_name: 'a.jpg', library_path: 'uploads/a.jpg',
+        storage_mode: 'copy', type: 'image', mime_type: 'image/jpeg', file_size: 5_000_000_000, file_mtime: new Date(),
+        taken_at: null, local_taken_at: null, time_zone: null, width: 10, height: 20, thumbhash: null, live_photo_video_id: null,
+      })
+      .returning(['id', 'file_size'])
+      .executeTakeFirstOrThrow();
+    // bigint comes back as a number on both backends
+    expect(row.file_size).toBe(5_000_000_000);
+    await expect(
+      db.insertInto('assets').values({
+        checksum: 'a'.repeat(40), original_path: '/x/b.jpg', original_name: 'b.jpg', library_path: 'uploads/b.jpg',
+        storage_mode: 'copy', type: 'image', mime_type: 'image/jpeg', file_size: 1, file_mtime: new Date(),
+        taken_at: null, local_taken_at: null, time_zone: null, width: null, height: null, thumbhash: null, live_photo_video_id: null,
+      }).execute(),
+    ).rejects.toThrow(/unique|duplicate/i);
+    const trgm = await sql<{ s: number }>`select similarity('hello', 'helo') as s`.execute(db);
+    expect(trgm.rows[0]!.s).toBeGreaterThan(0.3);
+    return database;
+  } finally {
+    await database.close();
+  }
+}
+
+describe('database backends', () => {
+  it('embedded PGlite: migrations, constraints, extensions, and a lock against a second process', async () => {
+    const lib = tmpDir();
+    const database = await roundTrip({ UPLOAD_LOCATION: lib });
+    expect(database.kind).toBe('embedded');
+    expect(database.hasVector).toBe(true);
+    // Reopen: migrations are not re-run.
+    const again = await openDatabase(loadConfig({ env: { UPLOAD_LOCATION: lib } }).database);
+    await again.close();
+  });
+
+  describe('PostgreSQL at 127.0.0.1', () => {
+    let drop: () => Promise<void>;
+    let name: string;
+    beforeAll(async () => ({ name, drop } = await createPgDatabase()));
+    afterAll(async () => drop?.());
+    it('runs the same migrations and behaves the same', async () => {
+      const database = await roundTrip(pgEnv(name));
+      expect(database.kind).toBe('postgres');
+    });
+  });
+
+  it('unreachable PostgreSQL is an environment error naming host and port', async () => {
+    const config = loadConfig({ env: { DB_HOSTNAME: '127.0.0.1', DB_PORT: '1' } });
+    const err = await openDatabase(config.database).catch((e) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect(err.message).toMatch(/127\.0\.0\.1:1/);
+    expect(err.exitCode).toBe(3);
+  });
+});
