@@ -87,7 +87,9 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
 
   try {
     if (opts.queueFactory) queue = await opts.queueFactory(ctx);
-    if (opts.processor && queue instanceof InlineQueue) queue.setProcessor(opts.processor(ctx));
+    // Both the in-process runner and the Redis queue (whose workers run in this process too) take the processor.
+    const q = queue as JobQueue & { setProcessor?: (p: JobProcessor) => void };
+    if (opts.processor && q.setProcessor) q.setProcessor(opts.processor(ctx));
   } catch (err) {
     await database.close();
     throw err;

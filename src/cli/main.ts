@@ -1,6 +1,8 @@
 // Entry point: global options, one file per subcommand, errors mapped to exit codes.
 import { Command, CommanderError } from 'commander';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { EXIT, ImmichError } from '../errors.js';
 import { register as backup } from './backup.js';
 import { register as cache } from './cache.js';
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
     .option('--env-file <file>', 'read configuration from this .env file (default ./.env)')
     .option('--log-level <level>', 'verbose, debug, log, warn or error (IMMICH_LOG_LEVEL)')
+    .option('--log-format <format>', 'log lines on stderr as text or json (IMMICH_LOG_FORMAT)')
+    .option('--log-file <path>', 'also append JSON log lines to this file, rotated by size and weekly (IMMICH_LOG_FILE)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -73,14 +77,27 @@ export async function main(argv = process.argv): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Libraries (exiftool, onnxruntime, ioredis) may keep handles open; a finished command exits.
-    setTimeout(() => process.exit(code), 50).unref();
-  },
-  (err) => {
-    process.stderr.write(`immich: ${String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** Run the CLI as a process (bin/immich calls this); importing this module runs nothing. */
+export function run(): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+      // Libraries (exiftool, onnxruntime, ioredis) may keep handles open; a finished command exits.
+      setTimeout(() => process.exit(code), 50).unref();
+    },
+    (err) => {
+      process.stderr.write(`immich: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+// `node dist/cli/main.js ...` still works.
+function isEntryPoint(): boolean {
+  try {
+    return Boolean(process.argv[1]) && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1]!)).href;
+  } catch {
+    return false;
+  }
+}
+if (isEntryPoint()) run();

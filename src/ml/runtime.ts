@@ -8,8 +8,15 @@ export type Ort = typeof import('onnxruntime-node');
 export type Session = import('onnxruntime-node').InferenceSession;
 
 export interface RuntimeSettings {
-  /** Execution providers in order of preference, e.g. ['cuda', 'cpu'] (IMMICH_ML_PROVIDERS). */
+  /**
+   * Execution providers in order of preference, e.g. ['cuda', 'cpu'] (IMMICH_ML_PROVIDERS). The CPU is
+   * always the last resort: a provider this onnxruntime build or machine lacks falls through to it.
+   */
   providers: string[];
+  /** Let idle intra-op threads spin (IMMICH_ML_SPIN=1); off by default: spinning hurts on a shared CPU. */
+  spinning: boolean;
+  /** GPU index for cuda/tensorrt/rocm (IMMICH_ML_DEVICE_ID). */
+  deviceId: number;
   /** Intra-op threads per session (IMMICH_ML_THREADS); 1 leaves the other core to image decoding. */
   intraOpThreads: number;
   interOpThreads: number;
@@ -17,14 +24,29 @@ export interface RuntimeSettings {
   idleMs: number;
 }
 
+/** Names users write → onnxruntime provider names (Immich's hwaccel names included). */
+const PROVIDER_ALIASES: Record<string, string> = {
+  cpu: 'cpu', cuda: 'cuda', tensorrt: 'tensorrt', trt: 'tensorrt', openvino: 'openvino', rocm: 'rocm', migraphx: 'migraphx',
+  dml: 'dml', directml: 'dml', coreml: 'coreml', webgpu: 'webgpu', armnn: 'armnn', rknn: 'rknpu', rknpu: 'rknpu', qnn: 'qnn',
+};
+
 export function runtimeSettings(raw: Readonly<Record<string, string>>): RuntimeSettings {
-  const providers = (raw.IMMICH_ML_PROVIDERS ?? 'cpu').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const providers = (raw.IMMICH_ML_PROVIDERS ?? 'cpu')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)
+    .map((s) => PROVIDER_ALIASES[s] ?? s);
+  if (!providers.includes('cpu')) providers.push('cpu');
   const threads = Number(raw.IMMICH_ML_THREADS ?? 1);
+  const inter = Number(raw.IMMICH_ML_INTER_THREADS ?? 1);
+  const idle = Number(raw.IMMICH_ML_IDLE_MS ?? 300_000);
   return {
-    providers: providers.length ? providers : ['cpu'],
+    providers,
+    spinning: /^(1|true|yes|on)$/i.test(raw.IMMICH_ML_SPIN ?? ''),
+    deviceId: Number(raw.IMMICH_ML_DEVICE_ID ?? 0) || 0,
     intraOpThreads: Number.isInteger(threads) && threads > 0 ? threads : 1,
-    interOpThreads: 1,
-    idleMs: Number(raw.IMMICH_ML_IDLE_MS ?? 300_000),
+    interOpThreads: Number.isInteger(inter) && inter > 0 ? inter : 1,
+    idleMs: Number.isFinite(idle) && idle >= 0 ? idle : 300_000,
   };
 }
 
@@ -51,6 +73,23 @@ export interface LoadedModel {
   provider: string;
   inputNames: readonly string[];
   outputNames: readonly string[];
+  /** Why preferred providers were passed over ("cuda: ..."). */
+  fallbacks: string[];
+}
+
+/** Session options for a provider: threads, spinning, graph optimisation, device id. */
+export function sessionOptions(provider: string, settings: RuntimeSettings): import('onnxruntime-node').InferenceSession.SessionOptions {
+  const spin = settings.spinning ? '1' : '0';
+  const ep: import('onnxruntime-node').InferenceSession.ExecutionProviderConfig =
+    provider === 'cuda' || provider === 'tensorrt' ? ({ name: provider, deviceId: settings.deviceId } as never) : provider;
+  return {
+    executionProviders: [ep],
+    intraOpNumThreads: settings.intraOpThreads,
+    interOpNumThreads: settings.interOpThreads,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
 }
 
 /**
@@ -60,7 +99,17 @@ export interface LoadedModel {
 export async function getModel(ctx: Context, modelPath: string): Promise<LoadedModel> {
   const settings = runtimeSettings(ctx.config.raw);
   const key = `ml:${modelPath}`;
-  const model = await ctx.lazy(key, () => createModel(modelPath, settings), (m) => m.session.release());
+  const model = await ctx.lazy(
+    key,
+    async () => {
+      const m = await createModel(modelPath, settings);
+      if (m.provider !== settings.providers[0]) {
+        ctx.logger.warn(`${modelPath}: execution provider ${settings.providers[0]} unavailable (${m.fallbacks.join('; ')}); using ${m.provider}`);
+      } else ctx.logger.debug(`loaded ${modelPath} on ${m.provider}`);
+      return m;
+    },
+    (m) => m.session.release(),
+  );
   scheduleIdle(ctx, key, settings.idleMs);
   return model;
 }
@@ -82,14 +131,8 @@ export async function createModel(modelPath: string, settings: RuntimeSettings):
   const errors: string[] = [];
   for (const provider of settings.providers) {
     try {
-      const session = await ort.InferenceSession.create(modelPath, {
-        executionProviders: [provider],
-        intraOpNumThreads: settings.intraOpThreads,
-        interOpNumThreads: settings.interOpThreads,
-        graphOptimizationLevel: 'all',
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
-      return { session, ort, path: modelPath, provider, inputNames: session.inputNames, outputNames: session.outputNames };
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, settings));
+      return { session, ort, path: modelPath, provider, inputNames: session.inputNames, outputNames: session.outputNames, fallbacks: errors };
     } catch (err) {
       errors.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import type { AssetStage, JobOutcome, JobProcessor, JobSpec, Stage } from '../jobs/types.js';
 import { HANDLERS, type StageHandler } from './handlers.js';
+import { recordJobRun } from './job-history.js';
 
 /** Stages that run after `stage` succeeded for an asset of type `type`. */
 export function nextStages(stage: Stage, type: 'image' | 'video'): AssetStage[] {
@@ -64,14 +65,14 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     } catch (err) {
       const message = (err as Error).message?.split('\n')[0] ?? String(err);
       await recordStatus(ctx, job, 'failed', { error: message, durationMs: performance.now() - started });
-      ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${message}`, { asset: job.assetId, stage: job.stage });
+      ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${message}`, { asset: job.assetId, stage: job.stage, cause: message });
       throw err;
     }
     const durationMs = performance.now() - started;
     const status = outcome.status === 'success' ? 'done' : outcome.status === 'skipped' ? 'skipped' : 'failed';
     await recordStatus(ctx, job, status, { error: outcome.message, durationMs });
     if (outcome.status === 'failed') {
-      ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage });
+      ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage, cause: outcome.message ?? null });
     }
     if (outcome.status === 'success' && opts.followUps !== false) {
       const next = nextStages(job.stage, asset.type).filter((s) => !opts.onlyStages || opts.onlyStages.has(s));
@@ -109,4 +110,6 @@ async function recordStatus(
       }),
     )
     .execute();
+  // Per-stage duration history for `immich stats` (services/job-history.ts).
+  if (status !== 'running') await recordJobRun(ctx, job, status, extra.durationMs ?? 0, extra.error);
 }

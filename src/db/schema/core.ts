@@ -63,6 +63,10 @@ export interface ExifTable {
   motion_photo: Generated<boolean>;
   sidecar_path: string | null;
   updated_at: GeneratedTimestamp;
+  /** Reverse geocoding (migration 0022, search area). */
+  city?: string | null;
+  state?: string | null;
+  country?: string | null;
 }
 
 export interface AssetFilesTable {

@@ -1,0 +1,260 @@
+// Previews, thumbnails and thumbhashes with sharp, decoding the source once. Formats that sharp's
+// prebuilt libvips cannot decode go through a fallback decoder first: HEIC/HEIF (HEVC) via Debian's
+// heif-convert or npm heic-decode, JPEG XL via Debian's djxl or npm @jsquash/jxl, RAW via the embedded
+// JPEG preview that exiftool extracts.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import sharp, { type Sharp } from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
+import type { ExifTool } from 'exiftool-vendored';
+import { RAW_FORMATS, type MediaFormat } from './sniff.js';
+import { runCommand } from './video.js';
+
+/** Immich's sizes: preview 1440 px JPEG q80, thumbnail 250 px WebP; both on the shorter side. */
+export const PREVIEW_SIZE = 1440;
+export const THUMBNAIL_SIZE = 250;
+export const PREVIEW_QUALITY = 80;
+export const THUMBNAIL_QUALITY = 80;
+/** Default decompression-bomb limit (pixels), configurable with IMMICH_MAX_IMAGE_PIXELS. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface ImageHeader {
+  format: string;
+  width: number;
+  height: number;
+  orientation?: number;
+}
+
+/** Header-only dimensions from sharp (never decodes pixels, so a bomb costs nothing here). */
+export async function readImageHeader(input: string | Buffer): Promise<ImageHeader> {
+  const m = await sharp(input, { limitInputPixels: false, sequentialRead: true }).metadata();
+  if (!m.width || !m.height) throw new Error('image header has no dimensions');
+  return { format: m.format ?? 'unknown', width: m.width, height: m.height, orientation: m.orientation };
+}
+
+export function pixelLimitMessage(width: number, height: number, maxPixels: number): string {
+  const mp = (n: number) => `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)} Mpx`;
+  return `image declares ${width}x${height} (${mp(width * height)}), over the ${mp(maxPixels)} limit (decompression bomb?); refused without decoding`;
+}
+
+export interface DecodedSource {
+  /** What sharp reads: the original path, a decoded temp file, or raw/encoded bytes. */
+  input: string | Buffer;
+  raw?: { width: number; height: number; channels: 3 | 4 };
+  /** Apply EXIF orientation (false when the fallback decoder already applied the transform). */
+  autoOrient: boolean;
+  /** Rotate by this many degrees instead (RAW previews carry no orientation of their own). */
+  rotate?: number;
+  flop?: boolean;
+  cleanup(): Promise<void>;
+}
+
+export interface DecodeTools {
+  /** Folder for temporary decoded files (inside the library, removed after use). */
+  tmpDir: string;
+  exiftool: () => Promise<ExifTool>;
+  /** Orientation (1-8) of the original, for RAW embedded previews. */
+  orientation?: number | null;
+  timeoutMs?: number;
+}
+
+const noop = async () => {};
+// Untyped packages, imported by name so TypeScript does not need declarations for them.
+const HEIC_DECODE = 'heic-decode';
+const JSQUASH_JXL = '@jsquash/jxl/decode.js';
+
+
+function which(name: string): string | undefined {
+  for (const dir of ['/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(path.delimiter)]) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+function tempName(tmpDir: string, ext: string): string {
+  return path.join(tmpDir, `decode-${process.pid}-${crypto.randomBytes(6).toString('hex')}${ext}`);
+}
+
+async function viaCommand(cmd: string, args: (out: string) => string[], tmpDir: string, ext: string, timeoutMs: number): Promise<DecodedSource> {
+  await fsp.mkdir(tmpDir, { recursive: true });
+  const out = tempName(tmpDir, ext);
+  const r = await runCommand(cmd, args(out), { timeoutMs });
+  if (r.code !== 0 || !fs.existsSync(out)) {
+    await fsp.rm(out, { force: true });
+    const cause = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? `exit code ${r.code}`;
+    throw new Error(`${path.basename(cmd)} failed: ${cause}`);
+  }
+  return { input: out, autoOrient: false, cleanup: () => fsp.rm(out, { force: true }) };
+}
+
+async function decodeHeic(file: string, tools: DecodeTools): Promise<DecodedSource> {
+  const heifConvert = which('heif-convert');
+  if (heifConvert) {
+    // libheif applies the irot/imir transforms, so the EXIF orientation must not be applied again.
+    return viaCommand(heifConvert, (out) => ['--quiet', '-q', '92', file, out], tools.tmpDir, '.jpg', tools.timeoutMs ?? 60_000).catch(async (err) => {
+      // Older heif-convert has no --quiet.
+      if (!/quiet|unrecognized|invalid option/i.test((err as Error).message)) throw err;
+      return viaCommand(heifConvert, (out) => ['-q', '92', file, out], tools.tmpDir, '.jpg', tools.timeoutMs ?? 60_000);
+    });
+  }
+  const { default: decode } = (await import(HEIC_DECODE)) as unknown as { default: (o: { buffer: Buffer }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }> };
+  const img = await decode({ buffer: await fsp.readFile(file) });
+  return {
+    input: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+    raw: { width: img.width, height: img.height, channels: 4 },
+    autoOrient: false,
+    cleanup: noop,
+  };
+}
+
+async function decodeJxl(file: string, tools: DecodeTools): Promise<DecodedSource> {
+  const djxl = which('djxl');
+  if (djxl) return viaCommand(djxl, (out) => [file, out, '--quiet'], tools.tmpDir, '.png', tools.timeoutMs ?? 60_000);
+  // WebAssembly fallback (slower): @jsquash/jxl with its wasm loaded from node_modules.
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('@jsquash/jxl/package.json'));
+  const mod = (await import(JSQUASH_JXL)) as unknown as {
+    init: (m: unknown) => Promise<unknown>;
+    default: (b: ArrayBuffer) => Promise<{ data: Uint8ClampedArray; width: number; height: number }>;
+  };
+  if (!(globalThis as { ImageData?: unknown }).ImageData) {
+    (globalThis as { ImageData?: unknown }).ImageData = class {
+      constructor(public data: Uint8ClampedArray, public width: number, public height: number) {}
+    };
+  }
+  const wasm = (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<unknown> } }).WebAssembly;
+  await mod.init(await wasm.compile(await fsp.readFile(path.join(dir, 'codec/dec/jxl_dec.wasm'))));
+  const bytes = await fsp.readFile(file);
+  const img = await mod.default(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  return {
+    input: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+    raw: { width: img.width, height: img.height, channels: 4 },
+    autoOrient: false,
+    cleanup: noop,
+  };
+}
+
+const ORIENTATION_ROTATE: Record<number, { angle: number; flop: boolean }> = {
+  1: { angle: 0, flop: false }, 2: { angle: 0, flop: true }, 3: { angle: 180, flop: false }, 4: { angle: 180, flop: true },
+  5: { angle: 90, flop: true }, 6: { angle: 90, flop: false }, 7: { angle: 270, flop: true }, 8: { angle: 270, flop: false },
+};
+
+async function decodeRaw(file: string, tools: DecodeTools): Promise<DecodedSource> {
+  const et = await tools.exiftool();
+  let best: Buffer | undefined;
+  for (const tag of ['JpgFromRaw', 'PreviewImage', 'OtherImage']) {
+    const buf = await et.extractBinaryTagToBuffer(tag, file).catch(() => undefined);
+    if (!buf || buf.length < 1024 || buf[0] !== 0xff || buf[1] !== 0xd8) continue;
+    if (!best || buf.length > best.length) best = buf;
+  }
+  if (!best) throw new Error('RAW file has no usable embedded preview (RAW decoding itself is not supported)');
+  // The embedded JPEG is stored unrotated; the RAW's own orientation applies.
+  const o = ORIENTATION_ROTATE[tools.orientation ?? 1] ?? ORIENTATION_ROTATE[1]!;
+  return { input: best, autoOrient: false, rotate: o.angle, flop: o.flop, cleanup: noop };
+}
+
+/** Prepare a source sharp can decode for the given (sniffed) format. */
+export async function decodeSource(file: string, format: MediaFormat, tools: DecodeTools): Promise<DecodedSource> {
+  if (format === 'heic') return decodeHeic(file, tools);
+  if (format === 'jxl') return decodeJxl(file, tools);
+  if (RAW_FORMATS.has(format)) return decodeRaw(file, tools);
+  return { input: file, autoOrient: true, cleanup: noop };
+}
+
+export interface RenderedImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+export interface Rendered {
+  preview: RenderedImage;
+  thumbnail: RenderedImage;
+  /** base64 thumbhash */
+  thumbhash: string;
+  /** Oriented size of the full image. */
+  width: number;
+  height: number;
+  /** Set when the image was damaged but still rendered (truncated JPEG...). */
+  warning?: string;
+}
+
+/** Longest-to-shorter-side rule: scale so the shorter side is `size`, never enlarge (fit 'outside'). */
+export function outsideSize(width: number, height: number, size: number): { width: number; height: number } {
+  const short = Math.min(width, height);
+  if (short <= size) return { width, height };
+  const scale = size / short;
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+function pipelineFor(src: DecodedSource, maxPixels: number, failOn: 'error' | 'none'): Sharp {
+  let p = sharp(src.input, {
+    limitInputPixels: maxPixels,
+    failOn,
+    sequentialRead: true,
+    ...(src.raw ? { raw: src.raw } : {}),
+  });
+  if (src.autoOrient) p = p.rotate();
+  else if (src.rotate) p = p.rotate(src.rotate);
+  if (src.flop) p = p.flop();
+  return p;
+}
+
+/**
+ * Decode once (at preview size: libjpeg/libwebp shrink-on-load does most of the work), then encode the
+ * preview, resize that raw buffer for the thumbnail and the thumbhash.
+ */
+export async function renderImage(src: DecodedSource, opts: { maxPixels: number }): Promise<Rendered> {
+  let warning: string | undefined;
+  const decode = async (failOn: 'error' | 'none') => {
+    const meta = await pipelineFor(src, opts.maxPixels, failOn).metadata();
+    const { data, info } = await pipelineFor(src, opts.maxPixels, failOn)
+      .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'outside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data, info, meta };
+  };
+  let decoded: Awaited<ReturnType<typeof decode>>;
+  try {
+    decoded = await decode('error');
+  } catch (err) {
+    const msg = (err as Error).message;
+    // Damaged but partly decodable data (truncated JPEG): render what is there, like Immich does.
+    if (!/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
+    decoded = await decode('none');
+    warning = `damaged image data (${msg.split('\n')[0]}); rendered what could be decoded`;
+  }
+  const { data, info, meta } = decoded;
+  const raw = { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 };
+  const [preview, thumbnail, hash] = await Promise.all([
+    sharp(data, { raw }).jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false }).toBuffer({ resolveWithObject: true }),
+    sharp(data, { raw })
+      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
+      .webp({ quality: THUMBNAIL_QUALITY })
+      .toBuffer({ resolveWithObject: true }),
+    sharp(data, { raw }).resize(100, 100, { fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+  ]);
+  const thumbhash = Buffer.from(rgbaToThumbHash(hash.info.width, hash.info.height, hash.data)).toString('base64');
+  // Full oriented size: from the header (swap for 90/270 transforms), or the decoded size for temp files.
+  let width = meta.width ?? info.width;
+  let height = meta.height ?? info.height;
+  const swap = (src.autoOrient && (meta.orientation ?? 1) >= 5) || (!src.autoOrient && (src.rotate === 90 || src.rotate === 270));
+  if (swap) [width, height] = [height, width];
+  return {
+    preview: { data: preview.data, width: preview.info.width, height: preview.info.height },
+    thumbnail: { data: thumbnail.data, width: thumbnail.info.width, height: thumbnail.info.height },
+    thumbhash,
+    width,
+    height,
+    warning,
+  };
+}

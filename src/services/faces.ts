@@ -1,0 +1,261 @@
+// Face detection stage: the asset's preview → SCRFD faces (score ≥ min) → 5-point alignment → embeddings,
+// stored with normalised boxes, landmarks, crop thumbnails in thumbs/ and pgvector embeddings.
+import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import { sql, type Insertable } from 'kysely';
+import sharp from 'sharp';
+import type { Context } from '../context.js';
+import { VectorUnavailableError, errorMessage } from '../errors.js';
+import type { AssetFacesTable } from '../db/schema/faces.js';
+import type { JobOutcome } from '../jobs/types.js';
+import { DEFAULT_CLUSTER_PARAMS, type ClusterParams } from '../ml/cluster.js';
+import { alignFace, type RgbImage } from '../ml/faces/align.js';
+import { detectFaces, iou, type DetectedFace } from '../ml/faces/detect.js';
+import { embedFaces, embedOptionsFor } from '../ml/faces/embed.js';
+import { DEFAULT_FACE_MODEL, ModelMissingError, requireModel } from '../ml/models.js';
+import { getModel, type LoadedModel } from '../ml/runtime.js';
+import { writeFileAtomic } from '../storage/atomic.js';
+
+export interface FaceSettings extends ClusterParams {
+  /** facial-recognition/<model> with detection/ and recognition/ parts (IMMICH_FACE_MODEL). */
+  model: string;
+  /** IMMICH_FACE_MIN_SCORE (0.7, as Immich). */
+  minScore: number;
+  /** Detector input side (IMMICH_FACE_INPUT_SIZE, multiple of 32). */
+  inputSize: number;
+}
+
+function num(raw: Readonly<Record<string, string>>, name: string, fallback: number, ok: (n: number) => boolean): number {
+  const v = raw[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  return ok(n) ? n : fallback;
+}
+
+export function faceSettings(raw: Readonly<Record<string, string>>): FaceSettings {
+  return {
+    model: raw.IMMICH_FACE_MODEL || DEFAULT_FACE_MODEL,
+    minScore: num(raw, 'IMMICH_FACE_MIN_SCORE', 0.7, (n) => n > 0 && n < 1),
+    inputSize: num(raw, 'IMMICH_FACE_INPUT_SIZE', 640, (n) => Number.isInteger(n) && n >= 160 && n % 32 === 0),
+    maxDistance: num(raw, 'IMMICH_FACE_MAX_DISTANCE', DEFAULT_CLUSTER_PARAMS.maxDistance, (n) => n > 0 && n < 2),
+    minFaces: num(raw, 'IMMICH_FACE_MIN_FACES', DEFAULT_CLUSTER_PARAMS.minFaces, (n) => Number.isInteger(n) && n >= 1),
+  };
+}
+
+export const FACE_TASK = 'facial-recognition';
+
+/** Report an environment problem once per command (not once per asset); later calls are silent. */
+async function warnOnce(ctx: Context, key: string, message: string): Promise<void> {
+  await ctx.lazy(`faces:warned:${key}`, () => {
+    ctx.logger.warn(message);
+    return true;
+  });
+}
+
+export interface FaceModels {
+  detector: LoadedModel;
+  recognizer: LoadedModel;
+  name: string;
+}
+
+/** The face models, or a 'skipped' outcome naming what is missing (reported once). */
+export async function faceModelsOrSkip(ctx: Context, settings: FaceSettings): Promise<FaceModels | JobOutcome> {
+  if (!ctx.database.hasVector) {
+    const err = new VectorUnavailableError('Face recognition');
+    await warnOnce(ctx, 'vector', err.message);
+    return { status: 'skipped', message: 'pgvector unavailable' };
+  }
+  try {
+    const det = await requireModel(ctx, FACE_TASK, settings.model, 'detection');
+    const rec = await requireModel(ctx, FACE_TASK, settings.model, 'recognition');
+    return { detector: await getModel(ctx, det), recognizer: await getModel(ctx, rec), name: settings.model };
+  } catch (err) {
+    if (err instanceof ModelMissingError) {
+      await warnOnce(ctx, 'model', `face detection skipped: ${err.message}`);
+      return { status: 'skipped', message: `model ${FACE_TASK}/${err.modelName}/${err.part} not installed` };
+    }
+    throw err;
+  }
+}
+
+export function isOutcome(x: FaceModels | JobOutcome): x is JobOutcome {
+  return 'status' in x;
+}
+
+/** Library-relative path of the asset's preview, if the thumbnails stage made one. */
+export async function previewPath(ctx: Context, assetId: string): Promise<string | undefined> {
+  const row = await ctx.db
+    .selectFrom('asset_files')
+    .select('path')
+    .where('asset_id', '=', assetId)
+    .where('kind', '=', 'preview')
+    .executeTakeFirst();
+  return row?.path;
+}
+
+export async function decodeRgb(file: string): Promise<RgbImage> {
+  // The preview is already upright; rotate() only matters for a preview that kept an EXIF orientation.
+  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+export interface AnalyzedFace extends DetectedFace {
+  embedding: Float32Array;
+}
+
+/** Detect, align and embed: the ML part of the stage, without the database (bench/faces uses it too). */
+export async function analyzeImage(models: Pick<FaceModels, 'detector' | 'recognizer' | 'name'>, img: RgbImage, settings: Pick<FaceSettings, 'minScore' | 'inputSize'>): Promise<AnalyzedFace[]> {
+  const faces = (await detectFaces(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize })).filter(
+    (f) => f.landmarks.length === 5,
+  );
+  const crops = faces.map((f) => alignFace(img, f.landmarks));
+  const embeddings = await embedFaces(models.recognizer, crops, embedOptionsFor(models.name));
+  return faces.map((f, i) => ({ ...f, embedding: embeddings[i]! }));
+}
+
+/** pgvector's text form. */
+export function toVector(v: ArrayLike<number>): string {
+  return `[${Array.from(v, (x) => (Number.isFinite(x) ? x : 0).toPrecision(7)).join(',')}]`;
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/** A square-ish crop around the face with some margin, as a small JPEG. */
+async function faceCrop(img: RgbImage, box: DetectedFace['box'], size = 160): Promise<Buffer> {
+  const w = box[2] - box[0];
+  const h = box[3] - box[1];
+  const side = Math.max(w, h) * 1.4;
+  const cx = (box[0] + box[2]) / 2;
+  const cy = (box[1] + box[3]) / 2;
+  const left = Math.max(0, Math.round(cx - side / 2));
+  const top = Math.max(0, Math.round(cy - side / 2));
+  const width = Math.max(1, Math.min(img.width - left, Math.round(side)));
+  const height = Math.max(1, Math.min(img.height - top, Math.round(side)));
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
+    .extract({ left, top, width, height })
+    .resize(size, size, { fit: 'cover' })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+}
+
+export interface DetectResult {
+  faces: number;
+  kept: number;
+}
+
+/**
+ * The face-detection stage for one asset. Re-running replaces the asset's faces, except faces a user
+ * assigned by hand: a new detection overlapping one of them (IoU > 0.5) is dropped, the manual face stays.
+ */
+export async function detectAssetFaces(ctx: Context, assetId: string): Promise<JobOutcome> {
+  const settings = faceSettings(ctx.config.raw);
+  const models = await faceModelsOrSkip(ctx, settings);
+  if (isOutcome(models)) return models;
+  const rel = await previewPath(ctx, assetId);
+  if (!rel) return { status: 'skipped', message: 'no preview yet (the thumbnails stage makes it)' };
+  const file = ctx.library.resolve(rel);
+  let img: RgbImage;
+  try {
+    img = await decodeRgb(file);
+  } catch (err) {
+    return { status: 'failed', message: `cannot read preview ${file}: ${errorMessage(err)}` };
+  }
+  const faces = await analyzeImage(models, img, settings);
+
+  const existing = await ctx.db
+    .selectFrom('asset_faces')
+    .select(['id', 'assigned_by', 'box_x1', 'box_y1', 'box_x2', 'box_y2', 'crop_path'])
+    .where('asset_id', '=', assetId)
+    .execute();
+  const manual = existing.filter((f) => f.assigned_by === 'manual');
+  const norm = (f: DetectedFace) => [f.box[0] / img.width, f.box[1] / img.height, f.box[2] / img.width, f.box[3] / img.height];
+  const fresh = faces.filter((f) => !manual.some((m) => iou([m.box_x1, m.box_y1, m.box_x2, m.box_y2], norm(f)) > 0.5));
+
+  // crops first (atomic writes); rows after, in one transaction; stale crops removed last
+  const rows: Array<{ face: Insertable<AssetFacesTable> & { id: string }; embedding: string }> = [];
+  for (const f of fresh) {
+    const id = crypto.randomUUID();
+    const cropRel = ctx.library.derivedPath('thumbs', assetId, `-face-${id}.jpeg`);
+    await writeFileAtomic(ctx.library.resolve(cropRel), await faceCrop(img, f.box));
+    const [x1, y1, x2, y2] = norm(f).map(clamp01) as [number, number, number, number];
+    rows.push({
+      face: {
+        id,
+        asset_id: assetId,
+        model: models.name,
+        image_width: img.width,
+        image_height: img.height,
+        box_x1: x1,
+        box_y1: y1,
+        box_x2: x2,
+        box_y2: y2,
+        score: f.score,
+        landmarks: f.landmarks.flatMap(([x, y]) => [x / img.width, y / img.height]),
+        crop_path: cropRel,
+      },
+      embedding: toVector(f.embedding),
+    });
+  }
+  const stale = existing.filter((f) => f.assigned_by !== 'manual');
+  await ctx.db.transaction().execute(async (trx) => {
+    if (stale.length) await trx.deleteFrom('asset_faces').where('id', 'in', stale.map((f) => f.id)).execute();
+    if (rows.length) {
+      await trx.insertInto('asset_faces').values(rows.map((r) => r.face)).execute();
+      await trx.insertInto('face_search').values(rows.map((r) => ({ face_id: r.face.id, embedding: sql`${r.embedding}::vector` as never }))).execute();
+    }
+    // new faces need clustering again even when face-recognition was done for the old ones
+    await trx.deleteFrom('asset_job_status').where('asset_id', '=', assetId).where('stage', '=', 'face-recognition').execute();
+    // people left without a face by the replacement disappear unless they have a name
+    await trx.deleteFrom('people').where('name', '=', '').where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('asset_faces').select('asset_faces.id').whereRef('asset_faces.person_id', '=', 'people.id'))),
+    ).execute();
+  });
+  for (const f of stale) if (f.crop_path) await fsp.rm(ctx.library.resolve(f.crop_path), { force: true });
+  return { status: 'success', message: `${rows.length} face${rows.length === 1 ? '' : 's'}` };
+}
+
+export interface QueueFacesResult {
+  /** Image assets with a preview whose face stages were queued. */
+  queued: number;
+  /** Image assets without a preview yet (the thumbnails stage has not run). */
+  noPreview: number;
+}
+
+/**
+ * Queue face-detection for image assets that miss it (no 'done' record), or for all with force; the
+ * pipeline queues face-recognition after each success. Pages of 1000 assets, one bulk enqueue each.
+ */
+export async function queueFaceDetection(ctx: Context, opts: { force?: boolean; assetIds?: string[] } = {}): Promise<QueueFacesResult> {
+  const pageSize = 1000;
+  let queued = 0;
+  let after = '';
+  for (;;) {
+    let q = ctx.db
+      .selectFrom('assets as a')
+      .innerJoin('asset_files as f', (j) => j.onRef('f.asset_id', '=', 'a.id').on('f.kind', '=', 'preview'))
+      .select('a.id')
+      .where('a.type', '=', 'image')
+      .where(sql<string>`a.id::text`, '>', after)
+      .orderBy(sql`a.id::text`)
+      .limit(pageSize);
+    if (opts.assetIds) q = q.where('a.id', 'in', opts.assetIds.length ? opts.assetIds : ['00000000-0000-0000-0000-000000000000']);
+    if (!opts.force) {
+      q = q.where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('asset_job_status as s').select('s.asset_id').whereRef('s.asset_id', '=', 'a.id').where('s.stage', '=', 'face-detection').where('s.status', '=', 'done'))),
+      );
+    }
+    const ids = (await q.execute()).map((r) => r.id);
+    if (!ids.length) break;
+    await ctx.queue.enqueue(ids.map((assetId) => ({ stage: 'face-detection' as const, assetId, force: opts.force })));
+    queued += ids.length;
+    after = ids[ids.length - 1]!;
+    if (ids.length < pageSize) break;
+  }
+  const np = await ctx.db
+    .selectFrom('assets as a')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('a.type', '=', 'image')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('asset_files as f').select('f.asset_id').whereRef('f.asset_id', '=', 'a.id').where('f.kind', '=', 'preview'))))
+    .executeTakeFirst();
+  return { queued, noPreview: Number(np?.n ?? 0) };
+}

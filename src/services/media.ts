@@ -1,0 +1,439 @@
+// Media use cases: validate a file before import, extract and save metadata (with Live Photo pairing),
+// render previews/thumbnails, and make a web-playable copy of videos. The job handlers in
+// media-jobs.ts and the import service call these.
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Kysely } from 'kysely';
+import type { ExifTool } from 'exiftool-vendored';
+import type { Config } from '../config.js';
+import type { Context } from '../context.js';
+import type { DB } from '../db/schema.js';
+import { ItemError, errorMessage } from '../errors.js';
+import type { JobOutcome } from '../jobs/types.js';
+import { createExifTool, readTags, toMediaMetadata, type MediaMetadata } from '../media/metadata.js';
+import {
+  DEFAULT_MAX_PIXELS, decodeSource, pixelLimitMessage, readImageHeader, renderImage, type DecodedSource,
+} from '../media/image.js';
+import { RAW_FORMATS, SNIFF_BYTES, jxlSize, looksLikeText, sniff, type MediaFormat, type Sniffed } from '../media/sniff.js';
+import * as transcode from '../media/transcode.js';
+import { DEFAULT_TRANSCODE, buildTranscodeArgs, transcodeDecision, type TranscodeSettings, type VideoProbe } from '../media/transcode.js';
+import { findFfmpeg, posterFrame, probeVideo, runFfmpegPasses, type FfmpegPaths } from '../media/video.js';
+import { tempPathFor, writeFileAtomic } from '../storage/atomic.js';
+
+export type { MediaMetadata } from '../media/metadata.js';
+
+// ---------------------------------------------------------------------------------------------
+// Shared resources (one per Context)
+
+/** The Context's exiftool pool (one process per unit of concurrency), ended when the Context closes. */
+export function getExifTool(ctx: Context): Promise<ExifTool> {
+  return ctx.lazy('exiftool', () => createExifTool({ maxProcs: ctx.concurrency, taskTimeoutMillis: 20_000 }), (et) => et.end());
+}
+
+export function getFfmpeg(ctx: Context): Promise<FfmpegPaths> {
+  return ctx.lazy('ffmpeg', () => findFfmpeg(ctx.config.raw));
+}
+
+/**
+ * libvips threads per image: the import already runs `concurrency` files at once, so more threads per
+ * image only add contention on a small machine. The op cache is useless for one-shot pipelines.
+ */
+function configureSharp(ctx: Context): Promise<void> {
+  return ctx.lazy('sharp', () => {
+    sharp.concurrency(Math.max(1, Math.floor(os.availableParallelism() / ctx.concurrency)));
+    sharp.cache(false);
+  });
+}
+
+/** Decompression-bomb limit in pixels: IMMICH_MAX_IMAGE_PIXELS, default 100 Mpx. */
+export function maxImagePixels(config: Pick<Config, 'raw'>): number {
+  const v = Number(config.raw.IMMICH_MAX_IMAGE_PIXELS);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_PIXELS;
+}
+
+export function transcodeSettings(ctx: Context): TranscodeSettings {
+  // The operations work adds loadTranscodeSettings(raw); until then the Immich defaults apply.
+  const load = (transcode as Record<string, unknown>).loadTranscodeSettings as ((raw: Readonly<Record<string, string>>) => TranscodeSettings) | undefined;
+  return load ? load(ctx.config.raw) : DEFAULT_TRANSCODE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// probeFile: cheap validation before import
+
+export interface ProbeResult {
+  type: 'image' | 'video';
+  mime: string;
+  format: MediaFormat;
+  /** Stored dimensions from the header; null where the header is not read cheaply (RAW). */
+  width: number | null;
+  height: number | null;
+}
+
+export interface ProbeOptions {
+  maxPixels?: number;
+  ffmpeg?: FfmpegPaths;
+}
+
+async function readHead(file: string, bytes = SNIFF_BYTES): Promise<{ head: Buffer; size: number }> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const st = await fh.stat();
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(Math.min(bytes, Math.max(st.size, 1))), 0, Math.min(bytes, st.size), 0);
+    return { head: buffer.subarray(0, bytesRead), size: st.size };
+  } finally {
+    await fh.close();
+  }
+}
+
+function sniffedOrThrow(file: string, head: Buffer, size: number): Sniffed {
+  if (size === 0) throw new ItemError(file, `${file}: empty file (0 bytes)`);
+  const s = sniff(head, path.extname(file).slice(1).toLowerCase());
+  if (!s) {
+    const what = looksLikeText(head) ? 'text' : 'unrecognised content';
+    throw new ItemError(file, `${file}: not an image or video (${what})`);
+  }
+  return s;
+}
+
+/**
+ * Validate a file from its header only: content type by magic bytes, dimensions, the pixel limit
+ * (decompression bombs are refused without decoding), and for videos that ffprobe finds a video
+ * stream. Throws ItemError whose message is one line naming the file and the cause.
+ */
+export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let head: Buffer;
+  let size: number;
+  try {
+    ({ head, size } = await readHead(absPath));
+  } catch (err) {
+    throw new ItemError(absPath, `${absPath}: cannot read: ${errorMessage(err)}`, { cause: err });
+  }
+  const s = sniffedOrThrow(absPath, head, size);
+  if (s.type === 'video') {
+    const ff = opts.ffmpeg ?? findFfmpeg();
+    let probe: VideoProbe;
+    try {
+      probe = await probeVideo(ff, absPath);
+    } catch (err) {
+      throw new ItemError(absPath, `${absPath}: unreadable video: ${errorMessage(err)}`, { cause: err });
+    }
+    const v = probe.videoStreams[0];
+    if (!v || !v.width || !v.height) throw new ItemError(absPath, `${absPath}: no video stream (${probe.formatName || 'unknown container'})`);
+    return { type: 'video', mime: s.mime, format: s.format, width: v.width, height: v.height };
+  }
+  if (RAW_FORMATS.has(s.format)) return { type: 'image', mime: s.mime, format: s.format, width: null, height: null };
+  let dims: { width: number; height: number } | undefined;
+  if (s.format === 'jxl') {
+    dims = jxlSize(head);
+    if (!dims) throw new ItemError(absPath, `${absPath}: corrupt JPEG XL header`);
+  } else {
+    try {
+      dims = await readImageHeader(absPath);
+    } catch (err) {
+      throw new ItemError(absPath, `${absPath}: corrupt ${s.format.toUpperCase()} header: ${errorMessage(err).replace(/^Input file has corrupt header: /, '')}`, { cause: err });
+    }
+  }
+  if (dims.width * dims.height > maxPixels) throw new ItemError(absPath, `${absPath}: ${pixelLimitMessage(dims.width, dims.height, maxPixels)}`);
+  return { type: 'image', mime: s.mime, format: s.format, width: dims.width, height: dims.height };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata
+
+/** Read EXIF/XMP (+ sidecar) and, for videos, ffprobe; map to MediaMetadata. Throws ItemError. */
+export async function extractMetadata(ctx: Context, absPath: string): Promise<MediaMetadata> {
+  let head: Buffer;
+  let size: number;
+  let mtime: Date;
+  try {
+    ({ head, size } = await readHead(absPath));
+    mtime = (await fsp.stat(absPath)).mtime;
+  } catch (err) {
+    throw new ItemError(absPath, `${absPath}: cannot read: ${errorMessage(err)}`, { cause: err });
+  }
+  const s = sniffedOrThrow(absPath, head, size);
+  const et = await getExifTool(ctx);
+  let probe: VideoProbe | undefined;
+  const [tagsResult] = await Promise.all([
+    readTags(et, absPath).catch((err) => {
+      throw new ItemError(absPath, `${absPath}: cannot read metadata: ${errorMessage(err)}`, { cause: err });
+    }),
+    s.type === 'video'
+      ? getFfmpeg(ctx).then((ff) => probeVideo(ff, absPath)).then((p) => { probe = p; }, (err) => {
+        // Metadata still comes from exiftool; the video stage reports the unreadable stream.
+        ctx.logger.debug(`ffprobe failed for ${absPath}: ${errorMessage(err)}`);
+      })
+      : undefined,
+  ]);
+  const meta = toMediaMetadata(tagsResult.tags, { type: s.type, mtime, sidecarPath: tagsResult.sidecarPath, probe });
+  meta.mimeType = s.mime;
+  return meta;
+}
+
+type Db = Kysely<DB>;
+
+/** Pair a Live Photo's still and video by content identifier; returns whether a pair was recorded. */
+async function pairLivePhoto(db: Db, assetId: string, type: 'image' | 'video', cid: string): Promise<boolean> {
+  const partner = await db
+    .selectFrom('exif')
+    .innerJoin('assets', 'assets.id', 'exif.asset_id')
+    .select(['assets.id'])
+    .where('exif.live_photo_cid', '=', cid)
+    .where('assets.id', '!=', assetId)
+    .where('assets.type', '=', type === 'image' ? 'video' : 'image')
+    .orderBy('assets.created_at')
+    .executeTakeFirst();
+  if (!partner) return false;
+  const [stillId, videoId] = type === 'image' ? [assetId, partner.id] : [partner.id, assetId];
+  await db.updateTable('assets').set({ live_photo_video_id: videoId, updated_at: new Date() }).where('id', '=', stillId).execute();
+  await db.updateTable('assets').set({ is_motion_part: true, updated_at: new Date() }).where('id', '=', videoId).execute();
+  return true;
+}
+
+/**
+ * Write the exif row and the asset's date/zone/size in one transaction, and pair a Live Photo's still
+ * and video (whichever arrives second completes the pair).
+ */
+export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMetadata): Promise<void> {
+  const now = new Date();
+  const exif = {
+    make: meta.make,
+    model: meta.model,
+    lens_model: meta.lensModel,
+    orientation: meta.orientation,
+    date_time_original: meta.takenAt,
+    offset_time: meta.offsetTime,
+    time_zone: meta.timeZone,
+    latitude: meta.latitude,
+    longitude: meta.longitude,
+    altitude: meta.altitude,
+    iso: meta.iso,
+    f_number: meta.fNumber,
+    exposure_time: meta.exposureTime,
+    focal_length: meta.focalLength,
+    description: meta.description,
+    rating: meta.rating,
+    keywords: meta.keywords,
+    exif_image_width: meta.exifImageWidth,
+    exif_image_height: meta.exifImageHeight,
+    duration: meta.duration,
+    video_codec: meta.videoCodec,
+    audio_codec: meta.audioCodec,
+    fps: meta.fps,
+    bitrate: meta.bitrate !== null ? Math.round(meta.bitrate) : null,
+    container: meta.container,
+    live_photo_cid: meta.livePhotoCid,
+    motion_photo: meta.motionPhoto,
+    sidecar_path: meta.sidecarPath,
+    updated_at: now,
+  };
+  let paired = false;
+  let type: 'image' | 'video' = meta.type;
+  await ctx.db.transaction().execute(async (trx) => {
+    const asset = await trx.selectFrom('assets').select(['type']).where('id', '=', assetId).executeTakeFirst();
+    if (!asset) throw new ItemError(assetId, `asset ${assetId} no longer exists`);
+    type = asset.type;
+    await trx
+      .insertInto('exif')
+      .values({ asset_id: assetId, ...exif })
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet(exif))
+      .execute();
+    const update: Record<string, unknown> = {
+      taken_at: meta.takenAt,
+      local_taken_at: meta.localTakenAt,
+      time_zone: meta.timeZone,
+      updated_at: now,
+    };
+    if (meta.width && meta.height) Object.assign(update, { width: meta.width, height: meta.height });
+    await trx.updateTable('assets').set(update).where('id', '=', assetId).execute();
+    if (meta.livePhotoCid) paired = await pairLivePhoto(trx, assetId, type, meta.livePhotoCid);
+  });
+  // Both halves saved concurrently may each miss the other inside their transactions; look again.
+  if (meta.livePhotoCid && !paired) await pairLivePhoto(ctx.db, assetId, type, meta.livePhotoCid);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asset-level stage functions
+
+interface AssetRow {
+  id: string;
+  type: 'image' | 'video';
+  library_path: string;
+  original_name: string;
+}
+
+async function loadAsset(ctx: Context, assetId: string): Promise<AssetRow | undefined> {
+  return ctx.db.selectFrom('assets').select(['id', 'type', 'library_path', 'original_name']).where('id', '=', assetId).executeTakeFirst();
+}
+
+/** A file problem (not retryable): missing file, undecodable data. */
+class MediaFailure extends Error {}
+
+async function requireFile(abs: string): Promise<void> {
+  const st = await fsp.stat(abs).catch(() => undefined);
+  if (!st) throw new MediaFailure('file is missing');
+  if (st.size === 0) throw new MediaFailure('empty file (0 bytes)');
+}
+
+/** The metadata stage for an asset: extract + save. */
+export async function runMetadata(ctx: Context, assetId: string): Promise<JobOutcome> {
+  const asset = await loadAsset(ctx, assetId);
+  if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
+  const abs = ctx.library.resolve(asset.library_path);
+  let meta: MediaMetadata;
+  try {
+    await requireFile(abs);
+    meta = await extractMetadata(ctx, abs);
+  } catch (err) {
+    if (err instanceof MediaFailure) return { status: 'failed', message: `${abs}: ${err.message}` };
+    if (err instanceof ItemError) return { status: 'failed', message: err.message };
+    throw err;
+  }
+  await saveMetadata(ctx, assetId, meta);
+  return { status: 'success' };
+}
+
+async function posterSource(ctx: Context, abs: string): Promise<DecodedSource> {
+  const ff = await getFfmpeg(ctx);
+  let probe: VideoProbe;
+  try {
+    probe = await probeVideo(ff, abs);
+  } catch (err) {
+    throw new MediaFailure(`unreadable video: ${errorMessage(err)}`);
+  }
+  if (!probe.videoStreams.length) throw new MediaFailure('no video stream');
+  const frame = await posterFrame(ff, abs, probe.durationSec).catch((err) => {
+    throw new MediaFailure(errorMessage(err));
+  });
+  return { input: frame, autoOrient: false, cleanup: async () => {} };
+}
+
+/** The thumbnails stage: preview (1440 px JPEG) + thumbnail (250 px WebP) + thumbhash from one decode. */
+export async function generateThumbnails(ctx: Context, assetId: string): Promise<JobOutcome> {
+  await configureSharp(ctx);
+  const asset = await loadAsset(ctx, assetId);
+  if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
+  const abs = ctx.library.resolve(asset.library_path);
+  const maxPixels = maxImagePixels(ctx.config);
+  let rendered: Awaited<ReturnType<typeof renderImage>>;
+  try {
+    await requireFile(abs);
+    let src: DecodedSource;
+    if (asset.type === 'video') {
+      src = await posterSource(ctx, abs);
+    } else {
+      const { head, size } = await readHead(abs);
+      const s = (() => {
+        try { return sniffedOrThrow(abs, head, size); } catch (err) { throw new MediaFailure(errorMessage(err).replace(`${abs}: `, '')); }
+      })();
+      let orientation: number | null = null;
+      if (RAW_FORMATS.has(s.format)) {
+        const row = await ctx.db.selectFrom('exif').select('orientation').where('asset_id', '=', assetId).executeTakeFirst();
+        orientation = row?.orientation ?? null;
+      }
+      src = await decodeSource(abs, s.format, {
+        tmpDir: ctx.library.folder('tmp'),
+        exiftool: () => getExifTool(ctx),
+        orientation,
+      }).catch((err) => { throw new MediaFailure(errorMessage(err)); });
+    }
+    try {
+      rendered = await renderImage(src, { maxPixels });
+    } catch (err) {
+      const msg = errorMessage(err);
+      if (/exceeds pixel limit/i.test(msg)) {
+        const h = await readImageHeader(src.input).catch(() => undefined);
+        throw new MediaFailure(h ? pixelLimitMessage(h.width, h.height, maxPixels) : `image over the ${maxPixels / 1e6} Mpx pixel limit; refused`);
+      }
+      throw new MediaFailure(msg.replace(/^Input file has corrupt header: /, 'corrupt header: '));
+    } finally {
+      await src.cleanup();
+    }
+  } catch (err) {
+    if (err instanceof MediaFailure) return { status: 'failed', message: `${abs}: ${err.message}` };
+    throw err;
+  }
+
+  const previewRel = ctx.library.derivedPath('thumbs', assetId, '-preview.jpeg');
+  const thumbRel = ctx.library.derivedPath('thumbs', assetId, '-thumbnail.webp');
+  await writeFileAtomic(ctx.library.resolve(previewRel), rendered.preview.data);
+  await writeFileAtomic(ctx.library.resolve(thumbRel), rendered.thumbnail.data);
+  const files = [
+    { kind: 'preview' as const, path: previewRel, img: rendered.preview },
+    { kind: 'thumbnail' as const, path: thumbRel, img: rendered.thumbnail },
+  ];
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const f of files) {
+      const row = { path: f.path, width: f.img.width, height: f.img.height, file_size: f.img.data.length, created_at: new Date() };
+      await trx
+        .insertInto('asset_files')
+        .values({ asset_id: assetId, kind: f.kind, ...row })
+        .onConflict((oc) => oc.columns(['asset_id', 'kind']).doUpdateSet(row))
+        .execute();
+    }
+    await trx
+      .updateTable('assets')
+      .set({ thumbhash: rendered.thumbhash, width: rendered.width, height: rendered.height, updated_at: new Date() })
+      .where('id', '=', assetId)
+      .execute();
+  });
+  if (rendered.warning) ctx.logger.warn(`${abs}: ${rendered.warning}`, { asset: assetId });
+  return { status: 'success', message: rendered.warning };
+}
+
+/** The video stage: a web-playable H.264/AAC MP4 in encoded/ when the source is not one already. */
+export async function encodeVideo(ctx: Context, assetId: string): Promise<JobOutcome> {
+  const asset = await loadAsset(ctx, assetId);
+  if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
+  if (asset.type !== 'video') return { status: 'skipped', message: 'not a video' };
+  const abs = ctx.library.resolve(asset.library_path);
+  const ff = await getFfmpeg(ctx);
+  let probe: VideoProbe;
+  try {
+    await requireFile(abs);
+    probe = await probeVideo(ff, abs);
+  } catch (err) {
+    if (err instanceof MediaFailure) return { status: 'failed', message: `${abs}: ${err.message}` };
+    return { status: 'failed', message: `${abs}: unreadable video: ${errorMessage(err)}` };
+  }
+  const settings = transcodeSettings(ctx);
+  const decision = transcodeDecision(probe, settings);
+  if (!decision.transcode) return { status: 'skipped', message: decision.reason };
+
+  const rel = ctx.library.derivedPath('encoded', assetId, '.mp4');
+  const target = ctx.library.resolve(rel);
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  const timeoutMs = Math.min(2 * 3600_000, Math.max(300_000, probe.durationSec * 30_000));
+  try {
+    try {
+      await runFfmpegPasses(ff, buildTranscodeArgs(abs, tmp, probe, settings), timeoutMs);
+    } catch (err) {
+      if (settings.accel === 'disabled') throw err;
+      ctx.logger.warn(`${abs}: hardware transcoding (${settings.accel}) failed, retrying in software: ${errorMessage(err)}`, { asset: assetId });
+      await fsp.rm(tmp, { force: true });
+      const software: TranscodeSettings = { ...settings, accel: 'disabled', accelDecode: false };
+      await runFfmpegPasses(ff, buildTranscodeArgs(abs, tmp, probe, software), timeoutMs);
+    }
+    const fh = await fsp.open(tmp, 'r+');
+    try { await fh.sync(); } finally { await fh.close(); }
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
+    return { status: 'failed', message: `${abs}: transcoding failed: ${errorMessage(err)}` };
+  }
+  const out = await probeVideo(ff, target).catch(() => undefined);
+  const v = out?.videoStreams[0];
+  const st = await fsp.stat(target);
+  const row = { path: rel, width: v?.width ?? null, height: v?.height ?? null, file_size: st.size, created_at: new Date() };
+  await ctx.db
+    .insertInto('asset_files')
+    .values({ asset_id: assetId, kind: 'encoded_video', ...row })
+    .onConflict((oc) => oc.columns(['asset_id', 'kind']).doUpdateSet(row))
+    .execute();
+  return { status: 'success', message: decision.reason };
+}
