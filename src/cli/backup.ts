@@ -19,6 +19,11 @@ export function passphraseFor(rt: Runtime, keyFile: string | undefined): string 
   return readPassphrase({ keyFile, raw: rt.config.raw });
 }
 
+/** --key-file given before or after the subcommand name (commander hands it to `backup` then). */
+function keyFileOf(cmd: Command, opts: { keyFile?: string }): string | undefined {
+  return opts.keyFile ?? (cmd.optsWithGlobals() as { keyFile?: string }).keyFile;
+}
+
 interface BackupOpts {
   includeDerived?: boolean;
   keyFile?: string;
@@ -115,7 +120,7 @@ Exit status:
     )
     .action(async (repoArg: string | undefined, opts: { keyFile?: string }, cmd: Command) => {
       const rt = await loadRuntime(cmd);
-      const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, opts.keyFile) });
+      const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts)) });
       const { snapshots, damaged } = await repo.listSnapshots();
       if (rt.out.json) {
         rt.out.data({
@@ -183,7 +188,7 @@ Exit status:
         yearly: num('--keep-yearly', 'keepYearly'),
       };
       if (policyIsEmpty(policy)) throw new UsageError('no retention policy given (--keep-last, --keep-daily, ...); nothing would be kept, so nothing is removed');
-      const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, opts.keyFile as string | undefined) });
+      const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts as { keyFile?: string })) });
       const result = await forgetSnapshots(repo, policy, { prune: Boolean(opts.prune), dryRun: Boolean(opts.dryRun), applyPolicy });
       if (rt.out.json) {
         rt.out.data(result);

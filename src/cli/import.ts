@@ -138,6 +138,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
   const { out } = rt;
   // One line per failure on stderr in every mode: the file and the cause.
   for (const f of s.failures) out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
+  for (const w of s.warnings) out.error(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
   if (out.json) {
     out.data(s);
     return;

@@ -5,6 +5,7 @@ import { loadConfig, LOG_LEVELS, type Config, type LogLevel } from '../config.js
 import { createContext, type Context, type ContextOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { Logger } from '../logger.js';
+import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
 import { createProcessor } from '../services/pipeline.js';
 import { Output } from './render.js';
@@ -45,7 +46,7 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   const rt: Runtime = { config, logger, out, globals };
   // --log-format json / --log-file (and IMMICH_LOG_*): JSON lines on stderr and/or a rotated file
   const logs = installLogSinks({ logger, raw: config.raw, flags: { logFormat: globals.logFormat, logFile: globals.logFile } });
-  if (logs.settings.format === 'text') logger.addSink((r) => out.logSink(r));
+  if (logs.settings.format === 'text') logger.addSink((r) => out.logSink({ ...r, msg: redactText(r.msg) }));
   for (const hook of runtimeHooks) await hook(rt);
   return rt;
 }

@@ -1,6 +1,7 @@
 // `immich verify [--sample N%] [--repair]` and `immich verify --backup <repository> [--read-data]`.
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { Context } from '../context.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { createProcessor } from '../services/pipeline.js';
 import { verifyBackup, verifyLibrary, verifyWithoutDatabase, type Check, type VerifyReport } from '../services/verify.js';
@@ -20,7 +21,7 @@ interface VerifyOpts {
 const MARK: Record<Check['status'], string> = { ok: 'ok', warning: 'WARNING', error: 'ERROR', unavailable: 'UNAVAILABLE' };
 const SHOWN_ITEMS = 20;
 
-function render(rt: Runtime, report: VerifyReport & Record<string, unknown>): void {
+function render(rt: Runtime, report: VerifyReport): void {
   if (rt.out.json) {
     rt.out.data(report);
     return;
@@ -91,7 +92,7 @@ Exit status:
             onProgress: (p) => progress.update(p.done, p.total, formatBytes(p.bytes)),
           });
           progress.stop();
-          render(rt, report as VerifyReport & Record<string, unknown>);
+          render(rt, report);
           process.exitCode = report.exit_code;
         } finally {
           progress.stop();
@@ -102,7 +103,10 @@ Exit status:
       let report: VerifyReport | undefined;
       let started = false;
       try {
-        await withContext(rt, { command: 'immich verify', migrate: false, processor: (c) => createProcessor(c, { followUps: false }) }, async (ctx) => {
+        // In-process queue even with Redis configured: --repair runs the jobs itself, and an unreachable
+        // Redis must be reported as a check, not fail the whole command.
+        const ctxOpts = { command: 'immich verify', migrate: false, queueFactory: undefined, processor: (c: Context) => createProcessor(c, { followUps: false }) };
+        await withContext(rt, ctxOpts, async (ctx) => {
           started = true;
           const progress = rt.out.progress('checking originals');
           try {
@@ -120,7 +124,7 @@ Exit status:
         if (started || !(err instanceof EnvironmentError)) throw err;
         report = await verifyWithoutDatabase(rt.config, err.message);
       }
-      render(rt, report! as VerifyReport & Record<string, unknown>);
+      render(rt, report!);
       process.exitCode = report!.exit_code;
     });
 }

@@ -51,9 +51,11 @@ export async function migrationState(db: Kysely<DB>, hasVector: boolean): Promis
 
 /** Apply pending migrations. Concurrent processes (several workers) serialise on an advisory lock. */
 export async function migrate(db: Kysely<DB>, hasVector: boolean): Promise<MigrationState> {
-  await ensureTable(db);
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(727274)`.execute(trx);
+    // Under the lock: concurrent `create table if not exists` on a fresh database (workers starting
+    // together) can fail with a duplicate pg_type key.
+    await ensureTable(trx);
     const rows = await trx.selectFrom('schema_migrations').select('name').execute();
     const applied = new Set(rows.map((r) => r.name));
     for (const m of listMigrations()) {

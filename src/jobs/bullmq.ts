@@ -213,6 +213,8 @@ export interface WorkOptions {
   queues?: readonly Stage[];
   /** Same concurrency for every queue (overrides IMMICH_QUEUE_CONCURRENCY_*). */
   concurrency?: number;
+  /** Per-queue concurrency when `concurrency` is not given (default: the queue settings). */
+  perQueue?: (stage: Stage) => number;
   /** Called after each finished job (for progress). */
   onJob?: (stage: Stage, status: 'done' | 'skipped' | 'failed' | 'retry', message?: string) => void;
 }
@@ -237,6 +239,8 @@ export class RedisJobQueue implements JobQueue {
   constructor(
     readonly admin: QueueAdmin,
     private readonly logger: Logger,
+    /** Cap per queue for the workers a command runs while it waits in drain() (the context's concurrency). */
+    private readonly localConcurrency?: number,
   ) {
     // Commands wait for a reconnect instead of failing, so a Redis restart is survived.
     this.redis = new Redis({ ...redisOptions(admin.cfg), maxRetriesPerRequest: null });
@@ -336,7 +340,7 @@ export class RedisJobQueue implements JobQueue {
         {
           connection: bullConnection(this.admin.cfg),
           prefix: this.settings.prefix,
-          concurrency: opts.concurrency ?? this.settings.concurrency[stage],
+          concurrency: opts.concurrency ?? opts.perQueue?.(stage) ?? this.settings.concurrency[stage],
           lockDuration: this.settings.lockDurationMs,
           stalledInterval: this.settings.stalledIntervalMs,
           // A Redis restart can let locks lapse: allow a couple of stalls before giving up on a job.
@@ -412,7 +416,10 @@ export class RedisJobQueue implements JobQueue {
    */
   async drain(onProgress?: (p: QueueProgress) => void, opts: { work?: boolean; pollMs?: number } = {}): Promise<DrainResult> {
     // The local workers stay up across drain() calls (import drains while it still walks) until close().
-    if (opts.work !== false && this.processor && !this.local) this.local = this.work();
+    if (opts.work !== false && this.processor && !this.local) {
+      const cap = this.localConcurrency;
+      this.local = this.work(cap ? { perQueue: (stage) => Math.min(cap, this.settings.concurrency[stage]) } : {});
+    }
     const pollMs = opts.pollMs ?? 200;
     const last = new Map<Stage, string>();
     const suspects = new Map<string, number>();
@@ -519,5 +526,5 @@ export async function createRedisQueue(ctx: Context): Promise<JobQueue> {
   if (!redis) throw new Error('createRedisQueue: REDIS_HOSTNAME is not set');
   const settings = queueSettings(ctx.config);
   await checkRedis(redis);
-  return new RedisJobQueue(new QueueAdmin(redis, settings, ctx.logger), ctx.logger);
+  return new RedisJobQueue(new QueueAdmin(redis, settings, ctx.logger), ctx.logger, ctx.concurrency);
 }

@@ -1,6 +1,6 @@
 // Previews, thumbnails and thumbhashes with sharp, decoding the source once. Formats that sharp's
 // prebuilt libvips cannot decode go through a fallback decoder first: HEIC/HEIF (HEVC) via Debian's
-// heif-convert or npm heic-decode, JPEG XL via Debian's djxl or npm @jsquash/jxl, RAW via the embedded
+// heif-convert or npm heic-decode, JPEG XL via npm @jsquash/jxl or Debian's djxl, RAW via the embedded
 // JPEG preview that exiftool extracts.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -55,10 +55,18 @@ export interface DecodedSource {
 export interface DecodeTools {
   /** Folder for temporary decoded files (inside the library, removed after use). */
   tmpDir: string;
+  /** Names a temp file in tmpDir (services use the atomic-write mark so `cache clean` finds leftovers). */
+  tempFile?: (ext: string) => string;
   exiftool: () => Promise<ExifTool>;
   /** Orientation (1-8) of the original, for RAW embedded previews. */
   orientation?: number | null;
   timeoutMs?: number;
+  /**
+   * Decoder executables. heifConvert: undefined looks it up, null forces npm heic-decode. djxl: a path
+   * uses it instead of the WebAssembly decoder, undefined looks it up only as a fallback, null never.
+   */
+  heifConvert?: string | null;
+  djxl?: string | null;
 }
 
 const noop = async () => {};
@@ -79,13 +87,14 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-function tempName(tmpDir: string, ext: string): string {
-  return path.join(tmpDir, `decode-${process.pid}-${crypto.randomBytes(6).toString('hex')}${ext}`);
+function tempName(tools: DecodeTools, ext: string): string {
+  if (tools.tempFile) return tools.tempFile(ext);
+  return path.join(tools.tmpDir, `decode-${process.pid}-${crypto.randomBytes(6).toString('hex')}${ext}`);
 }
 
-async function viaCommand(cmd: string, args: (out: string) => string[], tmpDir: string, ext: string, timeoutMs: number): Promise<DecodedSource> {
-  await fsp.mkdir(tmpDir, { recursive: true });
-  const out = tempName(tmpDir, ext);
+async function viaCommand(cmd: string, args: (out: string) => string[], tools: DecodeTools, ext: string, timeoutMs: number): Promise<DecodedSource> {
+  await fsp.mkdir(tools.tmpDir, { recursive: true });
+  const out = tempName(tools, ext);
   const r = await runCommand(cmd, args(out), { timeoutMs });
   if (r.code !== 0 || !fs.existsSync(out)) {
     await fsp.rm(out, { force: true });
@@ -96,13 +105,13 @@ async function viaCommand(cmd: string, args: (out: string) => string[], tmpDir: 
 }
 
 async function decodeHeic(file: string, tools: DecodeTools): Promise<DecodedSource> {
-  const heifConvert = which('heif-convert');
+  const heifConvert = tools.heifConvert === undefined ? which('heif-convert') : tools.heifConvert;
   if (heifConvert) {
     // libheif applies the irot/imir transforms, so the EXIF orientation must not be applied again.
-    return viaCommand(heifConvert, (out) => ['--quiet', '-q', '92', file, out], tools.tmpDir, '.jpg', tools.timeoutMs ?? 60_000).catch(async (err) => {
+    return viaCommand(heifConvert, (out) => ['--quiet', '-q', '92', file, out], tools, '.jpg', tools.timeoutMs ?? 60_000).catch(async (err) => {
       // Older heif-convert has no --quiet.
       if (!/quiet|unrecognized|invalid option/i.test((err as Error).message)) throw err;
-      return viaCommand(heifConvert, (out) => ['-q', '92', file, out], tools.tmpDir, '.jpg', tools.timeoutMs ?? 60_000);
+      return viaCommand(heifConvert, (out) => ['-q', '92', file, out], tools, '.jpg', tools.timeoutMs ?? 60_000);
     });
   }
   const { default: decode } = (await import(HEIC_DECODE)) as unknown as { default: (o: { buffer: Buffer }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }> };
@@ -115,18 +124,17 @@ async function decodeHeic(file: string, tools: DecodeTools): Promise<DecodedSour
   };
 }
 
-async function decodeJxl(file: string, tools: DecodeTools): Promise<DecodedSource> {
-  const djxl = which('djxl');
-  if (djxl) return viaCommand(djxl, (out) => [file, out, '--quiet'], tools.tmpDir, '.png', tools.timeoutMs ?? 60_000);
-  // WebAssembly fallback (slower): @jsquash/jxl with its wasm loaded from node_modules.
+async function decodeJxlWasm(file: string): Promise<DecodedSource> {
   const require = createRequire(import.meta.url);
   const dir = path.dirname(require.resolve('@jsquash/jxl/package.json'));
   const mod = (await import(JSQUASH_JXL)) as unknown as {
     init: (m: unknown) => Promise<unknown>;
     default: (b: ArrayBuffer) => Promise<{ data: Uint8ClampedArray; width: number; height: number }>;
   };
-  if (!(globalThis as { ImageData?: unknown }).ImageData) {
-    (globalThis as { ImageData?: unknown }).ImageData = class {
+  // The Emscripten glue returns an ImageData, which Node does not define.
+  const g = globalThis as { ImageData?: unknown };
+  if (!g.ImageData) {
+    g.ImageData = class {
       constructor(public data: Uint8ClampedArray, public width: number, public height: number) {}
     };
   }
@@ -140,6 +148,23 @@ async function decodeJxl(file: string, tools: DecodeTools): Promise<DecodedSourc
     autoOrient: false,
     cleanup: noop,
   };
+}
+
+/**
+ * JPEG XL: @jsquash/jxl (libjxl compiled to WebAssembly, from npm) first: it is faster and more robust
+ * than Debian bookworm's djxl 0.7, which writes 16-bit PNGs slowly and chokes on some files. djxl is
+ * the fallback when the WebAssembly decoder cannot load.
+ */
+async function decodeJxl(file: string, tools: DecodeTools): Promise<DecodedSource> {
+  const viaDjxl = (djxl: string) => viaCommand(djxl, (out) => [file, out, '--quiet'], tools, '.png', tools.timeoutMs ?? 120_000);
+  if (tools.djxl) return viaDjxl(tools.djxl);
+  try {
+    return await decodeJxlWasm(file);
+  } catch (err) {
+    const djxl = tools.djxl === undefined ? which('djxl') : undefined;
+    if (!djxl) throw err;
+    return viaDjxl(djxl);
+  }
 }
 
 const ORIENTATION_ROTATE: Record<number, { angle: number; flop: boolean }> = {

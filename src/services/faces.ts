@@ -10,7 +10,7 @@ import type { AssetFacesTable } from '../db/schema/faces.js';
 import type { JobOutcome } from '../jobs/types.js';
 import { DEFAULT_CLUSTER_PARAMS, type ClusterParams } from '../ml/cluster.js';
 import { alignFace, type RgbImage } from '../ml/faces/align.js';
-import { detectFaces, iou, type DetectedFace } from '../ml/faces/detect.js';
+import { detectFaces, iou, prepareDetection, type DetectedFace, type Letterboxed } from '../ml/faces/detect.js';
 import { embedFaces, embedOptionsFor } from '../ml/faces/embed.js';
 import { DEFAULT_FACE_MODEL, ModelMissingError, requireModel } from '../ml/models.js';
 import { getModel, type LoadedModel } from '../ml/runtime.js';
@@ -99,13 +99,24 @@ export async function decodeRgb(file: string): Promise<RgbImage> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
+/** Decode a preview and build the detector input: the CPU work that can overlap another image's inference. */
+export async function prepareImage(file: string, inputSize: number): Promise<{ img: RgbImage; prepared: Letterboxed }> {
+  const img = await decodeRgb(file);
+  return { img, prepared: await prepareDetection(img, inputSize) };
+}
+
 export interface AnalyzedFace extends DetectedFace {
   embedding: Float32Array;
 }
 
 /** Detect, align and embed: the ML part of the stage, without the database (bench/faces uses it too). */
-export async function analyzeImage(models: Pick<FaceModels, 'detector' | 'recognizer' | 'name'>, img: RgbImage, settings: Pick<FaceSettings, 'minScore' | 'inputSize'>): Promise<AnalyzedFace[]> {
-  const faces = (await detectFaces(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize })).filter(
+export async function analyzeImage(
+  models: Pick<FaceModels, 'detector' | 'recognizer' | 'name'>,
+  img: RgbImage,
+  settings: Pick<FaceSettings, 'minScore' | 'inputSize'>,
+  prepared?: Letterboxed,
+): Promise<AnalyzedFace[]> {
+  const faces = (await detectFaces(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize }, prepared)).filter(
     (f) => f.landmarks.length === 5,
   );
   const crops = faces.map((f) => alignFace(img, f.landmarks));
@@ -155,12 +166,13 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
   if (!rel) return { status: 'skipped', message: 'no preview yet (the thumbnails stage makes it)' };
   const file = ctx.library.resolve(rel);
   let img: RgbImage;
+  let prepared: Letterboxed;
   try {
-    img = await decodeRgb(file);
+    ({ img, prepared } = await prepareImage(file, settings.inputSize));
   } catch (err) {
     return { status: 'failed', message: `cannot read preview ${file}: ${errorMessage(err)}` };
   }
-  const faces = await analyzeImage(models, img, settings);
+  const faces = await analyzeImage(models, img, settings, prepared);
 
   const existing = await ctx.db
     .selectFrom('asset_faces')

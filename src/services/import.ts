@@ -86,6 +86,8 @@ export interface ImportSummary {
   imported: Array<{ path: string; target: string; assetId?: string }>;
   duplicates: Array<{ path: string; of: string }>;
   failures: ImportFailure[];
+  /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
+  warnings: ImportFailure[];
   stages: Record<string, StageCounts>;
   durationMs: number;
 }
@@ -217,6 +219,7 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     imported: [],
     duplicates: [],
     failures: [],
+    warnings: [],
     stages: {},
     durationMs: 0,
   };
@@ -240,8 +243,9 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     }
   }
   if (importer) {
-    const { stages, failures, resumed } = await importer.finish();
+    const { stages, failures, warnings, resumed } = await importer.finish();
     summary.stages = stages;
+    summary.warnings = warnings;
     summary.counts.resumed = resumed;
     summary.failures.push(...failures);
   }
@@ -307,6 +311,8 @@ class Importer {
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
   private readonly drains: DrainResult[] = [];
+  /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
+  private readonly timings: Record<string, number> = {};
   private enqueueSeq = 0;
   private importDone = false;
   private kick?: () => void;
@@ -337,12 +343,26 @@ class Importer {
   }
 
   /** Queue the unfinished stages of assets that were already in the library, wait for the queue, summarise. */
-  async finish(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[]; resumed: number }> {
+  async finish(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[]; warnings: ImportFailure[]; resumed: number }> {
     const resumed = await this.resumeExisting();
     this.importDone = true;
     this.kick?.();
+    const filesDone = performance.now();
     await this.drainer;
+    this.timings['stages after last file'] = performance.now() - filesDone;
+    this.ctx.logger.debug(
+      `import timings (ms summed over workers): ${Object.entries(this.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`,
+    );
     return { ...(await this.stageSummary()), resumed };
+  }
+
+  private async time<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.timings[step] = (this.timings[step] ?? 0) + performance.now() - t0;
+    }
   }
 
   private async enqueue(jobs: JobSpec[]): Promise<void> {
@@ -394,15 +414,13 @@ class Importer {
     const done = (o: FileOutcome) => { passDedupe(); passPlace(); settle(o); return o; };
 
     try {
-      const sha1 = await sha1File(file.path);
-      const existing = await this.ctx.db
-        .selectFrom('assets')
-        .select(['id', 'library_path'])
-        .where('checksum', '=', sha1)
-        .executeTakeFirst();
+      const sha1 = await this.time('hash', () => sha1File(file.path));
+      const existing = await this.time('db', () =>
+        this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirst(),
+      );
 
       // In walk order: the first file with this content of the run is the one imported.
-      await this.gateDedupe.wait(i);
+      await this.time('wait', () => this.gateDedupe.wait(i));
       const first = this.batch.get(sha1);
       if (!first) this.batch.set(sha1, { path: file.path, outcome: mine });
       passDedupe();
@@ -425,19 +443,20 @@ class Importer {
       }
 
       stage = 'probe';
-      const probe = await probeFile(file.path, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg: await getFfmpeg(this.ctx) });
+      const ffmpeg = await getFfmpeg(this.ctx);
+      const probe = await this.time('probe', () => probeFile(file.path, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
       stage = 'metadata';
       let meta: MediaMetadata | undefined;
       let metaError: string | undefined;
       try {
-        meta = await extractMetadata(this.ctx, file.path);
+        meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path));
       } catch (err) {
         metaError = causeOf(err, file.path);
       }
 
       // In walk order again: which name in the dated folder this file gets.
       stage = 'place';
-      await this.gatePlace.wait(i);
+      await this.time('wait', () => this.gatePlace.wait(i));
       let target: string;
       let adopted = false;
       try {
@@ -447,9 +466,10 @@ class Importer {
       }
 
       const abs = this.ctx.library.resolve(target);
-      if (!adopted && this.opts.mode !== 'in-place') await this.place(file.path, abs, sha1);
+      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1));
 
       stage = 'database';
+      const dbStarted = performance.now();
       const inserted = await this.ctx.db
         .insertInto('assets')
         .values({
@@ -497,6 +517,7 @@ class Importer {
         }
       }
       await this.recordStage(assetId, 'metadata', metaError ? 'failed' : 'done', metaError, performance.now() - mStarted);
+      this.timings.db = (this.timings.db ?? 0) + performance.now() - dbStarted;
       if (!metaError) {
         const next = nextStages('metadata', probe.type).filter((s) => !this.opts.onlyStages || this.opts.onlyStages.has(s));
         await this.enqueue(next.map((s) => ({ stage: s, assetId })));
@@ -625,9 +646,10 @@ class Importer {
     return resumed;
   }
 
-  private async stageSummary(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[] }> {
+  private async stageSummary(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[]; warnings: ImportFailure[] }> {
     const stages: Record<string, StageCounts> = {};
     const failures: ImportFailure[] = [];
+    const warnings: ImportFailure[] = [];
     const ids = [...this.touched.keys()];
     for (let k = 0; k < ids.length; k += DB_CHUNK) {
       const chunk = ids.slice(k, k + DB_CHUNK);
@@ -639,8 +661,14 @@ class Importer {
         .execute();
       for (const r of rows) {
         const c = (stages[r.stage] ??= { done: 0, failed: 0, skipped: 0, pending: 0 });
-        if (r.status === 'done') c.done++;
-        else if (r.status === 'failed') {
+        if (r.status === 'done') {
+          c.done++;
+          // A message on success is a caveat, except the video stage's, which says why it transcoded.
+          if (r.error && r.stage !== 'video') {
+            const file = this.touched.get(r.asset_id) ?? r.asset_id;
+            warnings.push({ path: file, stage: r.stage, reason: causeOf(r.error, this.ctx.library.resolve(r.library_path), file) });
+          }
+        } else if (r.status === 'failed') {
           c.failed++;
           const file = this.touched.get(r.asset_id) ?? r.asset_id;
           failures.push({ path: file, stage: r.stage, reason: causeOf(r.error ?? 'failed', this.ctx.library.resolve(r.library_path), file) });
@@ -652,6 +680,6 @@ class Importer {
     // Pipeline order, then any stage another area added.
     const order = (s: string) => { const i = (ASSET_STAGES as readonly string[]).indexOf(s); return i < 0 ? 99 : i; };
     const sorted = Object.fromEntries(Object.entries(stages).sort(([a], [b]) => order(a) - order(b)));
-    return { stages: sorted, failures };
+    return { stages: sorted, failures, warnings };
   }
 }

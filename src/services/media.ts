@@ -17,8 +17,9 @@ import {
   DEFAULT_MAX_PIXELS, decodeSource, pixelLimitMessage, readImageHeader, renderImage, type DecodedSource,
 } from '../media/image.js';
 import { RAW_FORMATS, SNIFF_BYTES, jxlSize, looksLikeText, sniff, type MediaFormat, type Sniffed } from '../media/sniff.js';
-import * as transcode from '../media/transcode.js';
-import { DEFAULT_TRANSCODE, buildTranscodeArgs, transcodeDecision, type TranscodeSettings, type VideoProbe } from '../media/transcode.js';
+import {
+  buildTranscodeArgs, loadTranscodeSettings, passLogFiles, transcodeDecision, transcodeWithFallback, type TranscodeSettings, type VideoProbe,
+} from '../media/transcode.js';
 import { findFfmpeg, posterFrame, probeVideo, runFfmpegPasses, type FfmpegPaths } from '../media/video.js';
 import { tempPathFor, writeFileAtomic } from '../storage/atomic.js';
 
@@ -53,10 +54,9 @@ export function maxImagePixels(config: Pick<Config, 'raw'>): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_PIXELS;
 }
 
-export function transcodeSettings(ctx: Context): TranscodeSettings {
-  // The operations work adds loadTranscodeSettings(raw); until then the Immich defaults apply.
-  const load = (transcode as Record<string, unknown>).loadTranscodeSettings as ((raw: Readonly<Record<string, string>>) => TranscodeSettings) | undefined;
-  return load ? load(ctx.config.raw) : DEFAULT_TRANSCODE;
+/** Transcoding settings from IMMICH_FFMPEG_* (read once per Context; invalid values are usage errors). */
+export function transcodeSettings(ctx: Context): Promise<TranscodeSettings> {
+  return ctx.lazy('transcode-settings', () => loadTranscodeSettings(ctx.config.raw));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,6 +125,15 @@ export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promi
     return { type: 'video', mime: s.mime, format: s.format, width: v.width, height: v.height };
   }
   if (RAW_FORMATS.has(s.format)) return { type: 'image', mime: s.mime, format: s.format, width: null, height: null };
+  const dims = await checkedHeader(absPath, s, head, maxPixels);
+  return { type: 'image', mime: s.mime, format: s.format, width: dims.width, height: dims.height };
+}
+
+/**
+ * Stored image dimensions from the header alone, refusing images over the pixel limit (a decompression
+ * bomb is refused before any decoder, including the HEIC/JXL fallbacks, allocates its pixels).
+ */
+async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixels: number): Promise<{ width: number; height: number }> {
   let dims: { width: number; height: number } | undefined;
   if (s.format === 'jxl') {
     dims = jxlSize(head);
@@ -133,11 +142,12 @@ export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promi
     try {
       dims = await readImageHeader(absPath);
     } catch (err) {
-      throw new ItemError(absPath, `${absPath}: corrupt ${s.format.toUpperCase()} header: ${errorMessage(err).replace(/^Input file has corrupt header: /, '')}`, { cause: err });
+      const cause = errorMessage(err).replace(/^Input file has corrupt header: /, '');
+      throw new ItemError(absPath, `${absPath}: corrupt ${s.format.toUpperCase()} header: ${cause}`, { cause: err });
     }
   }
   if (dims.width * dims.height > maxPixels) throw new ItemError(absPath, `${absPath}: ${pixelLimitMessage(dims.width, dims.height, maxPixels)}`);
-  return { type: 'image', mime: s.mime, format: s.format, width: dims.width, height: dims.height };
+  return dims;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,12 +340,17 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
         try { return sniffedOrThrow(abs, head, size); } catch (err) { throw new MediaFailure(errorMessage(err).replace(`${abs}: `, '')); }
       })();
       let orientation: number | null = null;
-      if (RAW_FORMATS.has(s.format)) {
+      if (!RAW_FORMATS.has(s.format)) {
+        await checkedHeader(abs, s, head, maxPixels).catch((err) => {
+          throw new MediaFailure(errorMessage(err).replace(`${abs}: `, ''));
+        });
+      } else {
         const row = await ctx.db.selectFrom('exif').select('orientation').where('asset_id', '=', assetId).executeTakeFirst();
         orientation = row?.orientation ?? null;
       }
       src = await decodeSource(abs, s.format, {
         tmpDir: ctx.library.folder('tmp'),
+        tempFile: (ext) => `${tempPathFor(path.join(ctx.library.folder('tmp'), 'decode'))}${ext}`,
         exiftool: () => getExifTool(ctx),
         orientation,
       }).catch((err) => { throw new MediaFailure(errorMessage(err)); });
@@ -380,8 +395,10 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
       .where('id', '=', assetId)
       .execute();
   });
-  if (rendered.warning) ctx.logger.warn(`${abs}: ${rendered.warning}`, { asset: assetId });
-  return { status: 'success', message: rendered.warning };
+  if (!rendered.warning) return { status: 'success' };
+  const warning = `${abs}: ${rendered.warning}`;
+  ctx.logger.warn(warning, { asset: assetId });
+  return { status: 'success', message: warning };
 }
 
 /** The video stage: a web-playable H.264/AAC MP4 in encoded/ when the source is not one already. */
@@ -399,7 +416,7 @@ export async function encodeVideo(ctx: Context, assetId: string): Promise<JobOut
     if (err instanceof MediaFailure) return { status: 'failed', message: `${abs}: ${err.message}` };
     return { status: 'failed', message: `${abs}: unreadable video: ${errorMessage(err)}` };
   }
-  const settings = transcodeSettings(ctx);
+  const settings = await transcodeSettings(ctx);
   const decision = transcodeDecision(probe, settings);
   if (!decision.transcode) return { status: 'skipped', message: decision.reason };
 
@@ -409,15 +426,13 @@ export async function encodeVideo(ctx: Context, assetId: string): Promise<JobOut
   const tmp = tempPathFor(target);
   const timeoutMs = Math.min(2 * 3600_000, Math.max(300_000, probe.durationSec * 30_000));
   try {
-    try {
-      await runFfmpegPasses(ff, buildTranscodeArgs(abs, tmp, probe, settings), timeoutMs);
-    } catch (err) {
-      if (settings.accel === 'disabled') throw err;
-      ctx.logger.warn(`${abs}: hardware transcoding (${settings.accel}) failed, retrying in software: ${errorMessage(err)}`, { asset: assetId });
-      await fsp.rm(tmp, { force: true });
-      const software: TranscodeSettings = { ...settings, accel: 'disabled', accelDecode: false };
-      await runFfmpegPasses(ff, buildTranscodeArgs(abs, tmp, probe, software), timeoutMs);
-    }
+    // Hardware paths that fail are retried once in software, with a warning (like Immich).
+    await transcodeWithFallback(
+      settings,
+      (s) => buildTranscodeArgs(abs, tmp, probe, s),
+      (passes) => runFfmpegPasses(ff, passes, timeoutMs),
+      (msg, fields) => ctx.logger.warn(`${abs}: ${msg}`, { asset: assetId, ...fields }),
+    );
     const fh = await fsp.open(tmp, 'r+');
     try { await fh.sync(); } finally { await fh.close(); }
     await fsp.rename(tmp, target);
@@ -425,6 +440,8 @@ export async function encodeVideo(ctx: Context, assetId: string): Promise<JobOut
     await fsp.rm(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
     return { status: 'failed', message: `${abs}: transcoding failed: ${errorMessage(err)}` };
+  } finally {
+    await Promise.all(passLogFiles(tmp).map((f) => fsp.rm(f, { force: true })));
   }
   const out = await probeVideo(ff, target).catch(() => undefined);
   const v = out?.videoStreams[0];

@@ -78,11 +78,7 @@ export async function ensurePlaces(ctx: Context): Promise<number> {
         .insertInto('places')
         .columns(['id', 'name', 'admin1', 'admin2', 'country_code', 'country', 'latitude', 'longitude'])
         .expression(
-          trx
-            .selectFrom(
-              sql<{ id: number; name: string; admin1: string | null; admin2: string | null; country_code: string; country: string | null; latitude: number; longitude: number }>`json_to_recordset(${batch}::json) as x(id integer, name text, admin1 text, admin2 text, country_code text, country text, latitude double precision, longitude double precision)`.as('x'),
-            )
-            .selectAll(),
+          sql`select * from json_to_recordset(${batch}::json) as x(id integer, name text, admin1 text, admin2 text, country_code text, country text, latitude double precision, longitude double precision)`,
         )
         .execute();
     }
@@ -106,7 +102,18 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
 
 /** Haversine distance in SQL between columns and a point (for ordering). */
 export function distanceSql(latCol: string, lonCol: string, lat: number, lon: number) {
-  return sql<number>`(2 * ${EARTH_KM} * asin(least(1, sqrt(power(sin(radians(${sql.ref(latCol)} - ${lat}) / 2), 2) + cos(radians(${lat})) * cos(radians(${sql.ref(latCol)})) * power(sin(radians(${sql.ref(lonCol)} - ${lon}) / 2), 2)))))`;
+  const la = sql`${lat}::float8`;
+  const lo = sql`${lon}::float8`;
+  return sql<number>`(2 * ${sql.lit(EARTH_KM)} * asin(least(1, sqrt(power(sin(radians(${sql.ref(latCol)} - ${la}) / 2), 2) + cos(radians(${la})) * cos(radians(${sql.ref(latCol)})) * power(sin(radians(${sql.ref(lonCol)} - ${lo}) / 2), 2)))))`;
+}
+
+/** A city named in a search also covers photos this close to its GeoNames point. */
+export const PLACE_RADIUS_KM = 12;
+
+/** Haversine distance in SQL between two pairs of columns. */
+export function distanceSqlRefs(lat1: string, lon1: string, lat2: string, lon2: string) {
+  const [a, b, c, d] = [lat1, lon1, lat2, lon2].map((x) => sql.ref(x));
+  return sql<number>`(2 * ${sql.lit(EARTH_KM)} * asin(least(1, sqrt(power(sin(radians(${c} - ${a}) / 2), 2) + cos(radians(${a})) * cos(radians(${c})) * power(sin(radians(${d} - ${b}) / 2), 2)))))`;
 }
 
 export interface Place {

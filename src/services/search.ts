@@ -9,7 +9,7 @@ import type { Context } from '../context.js';
 import { UsageError, VectorUnavailableError } from '../errors.js';
 import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
 import { dhash, hamming } from './duplicates.js';
-import { boxAround, distanceSql, geocodeAssets } from './places.js';
+import { boxAround, distanceSql, distanceSqlRefs, geocodeAssets, PLACE_RADIUS_KM } from './places.js';
 
 export interface NearFilter {
   lat: number;
@@ -142,6 +142,17 @@ function singulars(w: string): string[] {
   return out;
 }
 
+/**
+ * OCR text contains `text`: as a substring, ignoring spaces (OCR often drops them: "NOPARKING"), or
+ * fuzzily (trigram word similarity >= pg_trgm.word_similarity_threshold, 0.6 by default).
+ */
+function ocrMatches(text: string) {
+  const squeezed = foldText(text).replace(/\s+/g, '');
+  return sql<SqlBool>`(${foldCol('o.text')} like '%' || ${fold(likeEscape(text))} || '%'
+    or ${fold(text)} <% ${foldCol('o.text')}
+    or regexp_replace(${foldCol('o.text')}, '\s+', '', 'g') like ${'%' + likeEscape(squeezed) + '%'})`;
+}
+
 /** All structured filters on `assets a` left join `exif e`. */
 function applyFilters(ctx: Context, q: AssetQuery, o: SearchOptions): AssetQuery {
   q = q.where('a.is_motion_part', '=', false);
@@ -186,15 +197,27 @@ function applyFilters(ctx: Context, q: AssetQuery, o: SearchOptions): AssetQuery
           .selectFrom('asset_ocr as o')
           .select(sql`1`.as('one'))
           .whereRef('o.asset_id', '=', 'a.id')
-          .where(sql<SqlBool>`(${foldCol('o.text')} like '%' || ${fold(likeEscape(o.text!))} || '%' or ${fold(o.text!)} <% ${foldCol('o.text')})`),
+          .where(ocrMatches(o.text!)),
       ),
     );
   }
   if (o.place) {
     // "Paris" or "Paris, France": every part must name the city, state or country.
     for (const part of o.place.split(',').map((s) => s.trim()).filter(Boolean)) {
-      q = q.where(
-        sql<SqlBool>`${fold(part)} in (${foldCol('e.city')}, ${foldCol('e.state')}, ${foldCol('e.country')})`,
+      // The nearest GeoNames place may be a district ("Testaccio"): a city named in the query also
+      // matches photos within PLACE_RADIUS_KM of it.
+      q = q.where((eb: Eb) =>
+        eb.or([
+          sql<SqlBool>`${fold(part)} in (${foldCol('e.city')}, ${foldCol('e.state')}, ${foldCol('e.country')})`,
+          eb.exists(
+            eb
+              .selectFrom('places as pl')
+              .select(sql`1`.as('one'))
+              .where(sql<SqlBool>`${foldCol('pl.name')} = ${fold(part)}`)
+              .where(sql<SqlBool>`abs(${sql.ref('pl.latitude')} - ${sql.ref('e.latitude')}) < 0.2`)
+              .where(sql<SqlBool>`${distanceSqlRefs('pl.latitude', 'pl.longitude', 'e.latitude', 'e.longitude')} <= ${PLACE_RADIUS_KM}`),
+          ),
+        ]),
       );
     }
   }
@@ -289,7 +312,10 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string): Promis
       .execute();
     for (const r of ocrRows) {
       const t = foldText(r.text);
-      const idx = words.map((w, i) => (w.length >= 3 && new RegExp(`(^|[^\\p{L}\\p{N}])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'u').test(t) ? i : -1)).filter((i) => i >= 0);
+      // Words of 4+ letters may sit inside a run-together OCR line ("NOPARKING"); shorter ones must start a word.
+      const idx = words
+        .map((w, i) => (w.length >= 4 ? t.includes(w) : w.length === 3 && new RegExp(`(^|[^\\p{L}\\p{N}])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'u').test(t)) ? i : -1)
+        .filter((i) => i >= 0);
       if (idx.length) credit(r.asset_id, idx, 0.9, 'ocr');
     }
   }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
 import { ALL_QUEUES } from '../jobs/types.js';
+import { openQueueAdmin } from './queues.js';
 
 export interface StageTiming {
   stage: string;
@@ -111,17 +112,21 @@ export async function folderUsage(dir: string): Promise<{ bytes: number; files: 
 
 async function redisDepths(ctx: Context): Promise<QueueDepth[]> {
   if (!ctx.config.redis) return [];
-  // The Redis area exports queueCounts(ctx) from jobs/bullmq.ts; older builds do not.
-  const mod = (await import('../jobs/bullmq.js').catch(() => undefined)) as
-    | { queueCounts?: (ctx: Context) => Promise<Record<string, Record<string, number>>> }
-    | undefined;
-  if (typeof mod?.queueCounts !== 'function') return [];
+  let admin: Awaited<ReturnType<typeof openQueueAdmin>> | undefined;
   try {
-    const counts = await mod.queueCounts(ctx);
-    return Object.entries(counts).map(([stage, c]) => ({ stage, source: 'redis' as const, counts: c }));
+    admin = await openQueueAdmin(ctx.config, ctx.logger);
+    const counts = await admin.counts();
+    return counts.map((c) => ({
+      stage: c.queue,
+      source: 'redis' as const,
+      counts: { waiting: c.waiting, active: c.active, delayed: c.delayed, paused: c.paused, failed: c.failed, completed: c.completed },
+    }));
   } catch (err) {
+    // Stats still show everything else when Redis is down.
     ctx.logger.warn(`queue depths from Redis unavailable: ${(err as Error).message}`);
     return [];
+  } finally {
+    await admin?.close();
   }
 }
 

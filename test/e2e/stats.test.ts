@@ -10,7 +10,7 @@ import { installLogSinks } from '../../src/logging/install.js';
 import { Logger } from '../../src/logger.js';
 import { createProcessor } from '../../src/services/pipeline.js';
 import { toPrometheus } from '../../src/services/stats.js';
-import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { createPgDatabase, pgEnv, REDIS_HOST, REDIS_PORT, runCli, tmpDir } from '../helpers/env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let lib: string;
@@ -129,29 +129,28 @@ describe('immich stats (embedded database)', () => {
     );
   });
 
-  it('human output: tables on stdout, exit 0; --last must be a positive integer', async () => {
-    const r = await runCli(['stats', '--no-storage'], { UPLOAD_LOCATION: lib });
+  it('human output on stdout; --log-format json puts log lines on stderr as JSON, --log-file appends them', async () => {
+    const prom = path.join(lib, 'p2.prom');
+    const file = path.join(lib, 'cli.log');
+    const r = await runCli(['--log-level', 'debug', '--log-format', 'json', '--log-file', file, 'stats', '--no-storage', '--prometheus', prom], { UPLOAD_LOCATION: lib });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/photos.*videos.*people.*faces.*tags/s);
     expect(r.stdout).toMatch(/│ metadata\s+│ 4\s+│ 0\s+│ 0\s+│ \d+ ms/);
     expect(r.stdout).toContain('database: embedded');
     expect(r.stdout).not.toContain('uploads');
-    const bad = await runCli(['stats', '--last', 'x'], { UPLOAD_LOCATION: lib });
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--last must be an integer');
+    const lines = r.stderr.trim().split('\n').map((x) => JSON.parse(x));
+    expect(lines.find((x) => x.msg.startsWith('wrote Prometheus metrics'))).toMatchObject({ level: 'debug', msg: `wrote Prometheus metrics to ${prom}` });
+    expect(fs.readFileSync(file, 'utf8')).toContain('"wrote Prometheus metrics');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('--log-format json puts log lines on stderr as JSON; --log-file appends them', async () => {
-    const prom = path.join(lib, 'p2.prom');
-    const file = path.join(lib, 'cli.log');
-    const r = await runCli(['--log-level', 'debug', '--log-format', 'json', '--log-file', file, 'stats', '--json', '--prometheus', prom], { UPLOAD_LOCATION: lib });
-    expect(r.code).toBe(0);
-    const line = r.stderr.trim().split('\n').map((x) => JSON.parse(x)).find((x) => x.msg.startsWith('wrote Prometheus metrics'));
-    expect(line).toMatchObject({ level: 'debug', msg: `wrote Prometheus metrics to ${prom}` });
-    expect(fs.readFileSync(file, 'utf8')).toContain('"wrote Prometheus metrics');
+  it('usage errors: --log-format, --last', async () => {
     const bad = await runCli(['--log-format', 'xml', 'stats'], { UPLOAD_LOCATION: lib });
+    expect(bad.stderr).toBe('immich: --log-format must be text or json (got xml)\n');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--log-format must be text or json');
+    const last = await runCli(['stats', '--last', 'x'], { UPLOAD_LOCATION: lib });
+    expect(last.code).toBe(2);
+    expect(last.stderr).toContain('--last must be an integer');
   });
 
   it('an unwritable Prometheus path is an environment error', async () => {
@@ -184,5 +183,14 @@ describe('immich stats (PostgreSQL)', () => {
     expect(s.counts).toMatchObject({ photos: 0, videos: 0 });
     expect(s.storage.folders.map((f: any) => f.folder)).toEqual(['uploads', 'thumbs', 'encoded', 'backups']);
     expect(s.stages).toEqual([]);
+  });
+
+  it('with Redis configured, queue depths come from the BullMQ queues too', async () => {
+    const env = { UPLOAD_LOCATION: dir, ...pgEnv(db.name), REDIS_HOSTNAME: REDIS_HOST, REDIS_PORT: String(REDIS_PORT), IMMICH_REDIS_PREFIX: `stats-test-${process.pid}` };
+    const r = await runCli(['stats', '--json', '--no-storage'], env);
+    expect(r.code).toBe(0);
+    const redis = JSON.parse(r.stdout).queues.filter((q: any) => q.source === 'redis');
+    expect(redis.map((q: any) => q.stage)).toContain('metadata');
+    expect(redis.find((q: any) => q.stage === 'metadata').counts).toEqual({ waiting: 0, active: 0, delayed: 0, paused: 0, failed: 0, completed: 0 });
   });
 });

@@ -9,6 +9,10 @@ import path from 'node:path';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { QueueAdmin } from '../../src/jobs/bullmq.js';
+import { queueSettings } from '../../src/jobs/redis-settings.js';
+import { acquireLock } from '../../src/storage/lock.js';
 import { BIN, createPgDatabase, PG_HOST, PG_PORT, PG_USER, pgEnv, REDIS_HOST, REDIS_PORT, runCli, tmpDir } from '../helpers/env.js';
 
 async function makeImages(dir: string, n: number, seed = 0): Promise<string[]> {
@@ -67,6 +71,7 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
   let drop: () => Promise<void>;
   let env: Record<string, string>;
   let client: pg.Client;
+  let admin: QueueAdmin;
   const src = tmpDir('immich-worker-src-');
   beforeAll(async () => {
     ({ name: dbName, drop } = await createPgDatabase('immich_worker'));
@@ -78,11 +83,14 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
       UPLOAD_LOCATION: tmpDir('immich-worker-lib-'),
       IMMICH_MODELS_DIR: tmpDir('immich-no-models-'),
     };
+    const config = loadConfig({ env, cwd: tmpDir() });
+    admin = new QueueAdmin(config.redis!, queueSettings(config));
     client = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: dbName });
     await makeImages(src, 6);
   });
   afterAll(async () => {
     await client?.end().catch(() => {});
+    await admin?.close();
     const r = await runCli(['jobs', 'clear', 'all'], env);
     expect(r.code, r.stderr).toBe(0);
     await drop?.();
@@ -110,12 +118,12 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
     const down = await runCli(['worker'], { ...env, DB_PORT: String(port) });
     expect(down.code).toBe(3);
     expect(down.stderr).toContain(`127.0.0.1:${port}`);
-    expect(outstanding(await jobsJson(env))).toBe(queued); // nothing lost
+    expect(outstanding(await admin.counts())).toBe(queued); // nothing lost
 
     const workers = [startWorker(['--concurrency', '2'], env), startWorker(['--queues', 'thumbnails,smart-search,face-detection,objects,ocr,metadata,video'], env)];
     await Promise.all(workers.map((w) => w.ready));
     const deadline = Date.now() + 60_000;
-    while (outstanding(await jobsJson(env)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+    while (outstanding(await admin.counts()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(outstanding(await jobsJson(env))).toBe(0);
     for (const w of workers) w.child.kill('SIGTERM');
     const exits = await Promise.all(workers.map((w) => w.exit));
@@ -153,15 +161,15 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
     expect(rows.find((q) => q.queue === 'thumbnails')!.isPaused).toBe(true);
     const idx = await runCli(['index', '--force', '--jobs', 'thumbnails', '--no-wait', '--json'], env);
     expect(idx.code, idx.stderr).toBe(0);
-    rows = await jobsJson(env);
+    rows = await admin.counts();
     expect(rows.find((q) => q.queue === 'thumbnails')!.paused).toBe(6);
     expect((await runCli(['jobs', 'resume', 'all'], env)).code).toBe(0);
-    rows = await jobsJson(env);
+    rows = await admin.counts();
     expect(rows.find((q) => q.queue === 'thumbnails')).toMatchObject({ isPaused: false, waiting: 6 });
     const cleared = await runCli(['jobs', 'clear', 'thumbnails', '--json'], env);
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(JSON.parse(cleared.stdout).removed.thumbnails).toBeGreaterThanOrEqual(6);
-    expect(outstanding(await jobsJson(env))).toBe(0);
+    expect(outstanding(await admin.counts())).toBe(0);
     const retry = await runCli(['jobs', 'retry-failed', 'all', '--json'], env);
     expect(retry.code, retry.stderr).toBe(0);
     const bad = await runCli(['jobs', 'pause', 'nope'], env);
@@ -170,31 +178,28 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
   });
 });
 
-describe('embedded database', () => {
-  it('a second worker on the embedded database is refused: it is locked to one process', async () => {
-    const env = {
-      UPLOAD_LOCATION: tmpDir('immich-worker-emb-'),
-      REDIS_HOSTNAME: REDIS_HOST,
-      REDIS_PORT: String(REDIS_PORT),
-      IMMICH_REDIS_PREFIX: `immich-e2e-emb-${process.pid}`,
-    };
-    const first = startWorker([], env);
+describe('embedded database and in-process mode', () => {
+  it('a worker on an embedded database in use by another process is refused: it is locked to one process', async () => {
+    const lib = tmpDir('immich-worker-emb-');
+    // The same lock an `immich import` holds on the embedded database.
+    const release = acquireLock(path.join(lib, '.database.lock'), 'immich import');
     try {
-      await first.ready;
-      const second = await runCli(['worker'], env);
-      expect(second.code).toBe(3);
-      expect(second.stderr).toMatch(/locked to one process/);
-      expect(second.stderr).toMatch(/DB_HOSTNAME/);
+      const r = await runCli(['worker'], { UPLOAD_LOCATION: lib, REDIS_HOSTNAME: REDIS_HOST, REDIS_PORT: String(REDIS_PORT), IMMICH_REDIS_PREFIX: `immich-e2e-emb-${process.pid}` });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/in use by another immich process \(pid \d+, immich import\)/);
+      expect(r.stderr).toMatch(/locked to one process/);
+      expect(r.stderr).toMatch(/DB_HOSTNAME/);
     } finally {
-      first.child.kill('SIGTERM');
-      expect((await first.exit).code).toBe(0);
+      release();
     }
   });
 
   it('in-process mode: jobs shows per-stage counts; index syncs in-place folders (new, changed, removed)', async () => {
-    const lib = tmpDir('immich-index-lib-');
     const folder = tmpDir('immich-inplace-');
-    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: tmpDir('immich-no-models-') };
+    // In-process mode (no REDIS_HOSTNAME) on a throwaway PostgreSQL database (faster to open than PGlite).
+    const { name, drop } = await createPgDatabase('immich_inplace');
+    const env = { ...pgEnv(name), UPLOAD_LOCATION: tmpDir('immich-index-lib-'), IMMICH_MODELS_DIR: tmpDir('immich-no-models-') };
+    try {
     const files = await makeImages(folder, 3, 1);
     const imp = await runCli(['import', '--in-place', folder, '--skip-ml', '--json'], env);
     expect(imp.code, imp.stderr).toBe(0);
@@ -227,5 +232,8 @@ describe('embedded database', () => {
 
     const noWait = await runCli(['index', '--no-wait'], env);
     expect(noWait.code).toBe(2);
+    } finally {
+      await drop();
+    }
   });
 });

@@ -25,11 +25,12 @@ function baseEnv(db: string, redisPort: number, prefix: string): Env {
     REDIS_PORT: String(redisPort),
     IMMICH_REDIS_PREFIX: prefix,
     UPLOAD_LOCATION: tmpDir('immich-queue-lib-'),
-    IMMICH_QUEUE_LOCK_DURATION_MS: '2000',
-    IMMICH_QUEUE_STALLED_INTERVAL_MS: '1000',
     IMMICH_QUEUE_BACKOFF_MS: '100',
   };
 }
+
+/** Short locks so a dead worker's job is taken over in seconds (the defaults are 30 s). */
+const SHORT_LOCKS: Env = { IMMICH_QUEUE_LOCK_DURATION_MS: '3000', IMMICH_QUEUE_STALLED_INTERVAL_MS: '1000' };
 
 function startWorker(env: Env, extra: Env = {}): { child: ChildProcess; ready: Promise<void>; exit: Promise<number | null>; output: () => string } {
   const clean: Env = {};
@@ -122,6 +123,7 @@ describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)',
     const env = baseEnv(dbName, REDIS_PORT, `immich-test-${process.pid}-a`);
     const ctx = await openProducer(env);
     const workers = [startWorker(env), startWorker(env)];
+    let codes: Array<number | null> = [];
     try {
       await Promise.all(workers.map((w) => w.ready));
       const ids = await insertAssets(ctx, 40, 'aa');
@@ -142,14 +144,14 @@ describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)',
       expect(status.every((s) => s.status === 'done' && s.attempts === 1)).toBe(true);
     } finally {
       for (const w of workers) w.child.kill('SIGTERM');
-      const codes = await Promise.all(workers.map((w) => w.exit));
+      codes = await Promise.all(workers.map((w) => w.exit));
       await ctx.close();
-      expect(codes).toEqual([0, 0]);
     }
+    expect(codes, workers.map((w) => w.output()).join('\n')).toEqual([0, 0]);
   });
 
   it('a worker SIGKILLed mid-job: the job is retried by another worker and completed once', async () => {
-    const env = baseEnv(dbName, REDIS_PORT, `immich-test-${process.pid}-b`);
+    const env = { ...baseEnv(dbName, REDIS_PORT, `immich-test-${process.pid}-b`), ...SHORT_LOCKS };
     const ctx = await openProducer(env);
     const slow = startWorker(env, { QUEUE_TEST_DELAY_MS: '60000', QUEUE_TEST_CONCURRENCY: '1' });
     let fast: ReturnType<typeof startWorker> | undefined;
@@ -200,9 +202,10 @@ describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)',
     });
     let redis = startRedis();
     await until('private redis-server', pingable, 10_000);
-    const env = baseEnv(dbName, port, `immich-test-${process.pid}-c`);
+    const env = { ...baseEnv(dbName, port, `immich-test-${process.pid}-c`), ...SHORT_LOCKS, IMMICH_QUEUE_LOCK_DURATION_MS: '5000' };
     const ctx = await openProducer(env);
     const workers = [startWorker(env, { QUEUE_TEST_DELAY_MS: '100' }), startWorker(env, { QUEUE_TEST_DELAY_MS: '100' })];
+    let codes: Array<number | null> = [];
     try {
       await Promise.all(workers.map((w) => w.ready));
       const ids = await insertAssets(ctx, 30, 'cc');
@@ -224,13 +227,13 @@ describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)',
       expect(status.filter((s) => s.status === 'done')).toHaveLength(60);
     } finally {
       for (const w of workers) w.child.kill('SIGTERM');
-      const codes = await Promise.all(workers.map((w) => w.exit));
+      codes = await Promise.all(workers.map((w) => w.exit));
       await ctx.close();
       redis.child.kill('SIGTERM');
       await redis.exit;
       fs.rmSync(dir, { recursive: true, force: true });
-      expect(codes).toEqual([0, 0]);
     }
+    expect(codes, workers.map((w) => w.output()).join('\n')).toEqual([0, 0]);
   });
 
   it('job ids: derived from (stage, asset), no ":" (BullMQ forbids it), one-to-one', () => {

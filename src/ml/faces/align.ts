@@ -72,28 +72,27 @@ export function alignFace(img: RgbImage, landmarks: ReadonlyArray<readonly [numb
   const inv = invertSimilarity(umeyama(landmarks, dst));
   const out = new Uint8Array(size * size * 3);
   const { data, width, height, channels } = img;
+  const maxX = width - 1, maxY = height - 1;
   for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      // sample at the pixel centre convention used by OpenCV's warpAffine (integer coordinates)
-      const sx = inv.a * x - inv.b * y + inv.tx;
-      const sy = inv.b * x + inv.a * y + inv.ty;
+    // OpenCV warpAffine convention: destination pixel (x, y) samples source inv·(x, y)
+    let sx = -inv.b * y + inv.tx;
+    let sy = inv.a * y + inv.ty;
+    for (let x = 0; x < size; x++, sx += inv.a, sy += inv.b) {
+      const o = (y * size + x) * 3;
+      if (sx < -1 || sy < -1 || sx > width || sy > height) continue; // black outside
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const fx = sx - x0, fy = sy - y0;
-      const o = (y * size + x) * 3;
+      // clamp the 4 taps; taps outside the image weigh in as black
+      const in00 = x0 >= 0 && y0 >= 0 && x0 <= maxX && y0 <= maxY;
+      const in10 = x0 + 1 >= 0 && y0 >= 0 && x0 + 1 <= maxX && y0 <= maxY;
+      const in01 = x0 >= 0 && y0 + 1 >= 0 && x0 <= maxX && y0 + 1 <= maxY;
+      const in11 = x0 + 1 >= 0 && y0 + 1 >= 0 && x0 + 1 <= maxX && y0 + 1 <= maxY;
+      const w00 = in00 ? (1 - fx) * (1 - fy) : 0, w10 = in10 ? fx * (1 - fy) : 0;
+      const w01 = in01 ? (1 - fx) * fy : 0, w11 = in11 ? fx * fy : 0;
+      const i00 = in00 ? (y0 * width + x0) * channels : 0, i10 = in10 ? (y0 * width + x0 + 1) * channels : 0;
+      const i01 = in01 ? ((y0 + 1) * width + x0) * channels : 0, i11 = in11 ? ((y0 + 1) * width + x0 + 1) * channels : 0;
       for (let c = 0; c < 3; c++) {
-        let v = 0;
-        for (let j = 0; j < 2; j++) {
-          const yy = y0 + j;
-          if (yy < 0 || yy >= height) continue;
-          const wy = j ? fy : 1 - fy;
-          for (let i = 0; i < 2; i++) {
-            const xx = x0 + i;
-            if (xx < 0 || xx >= width) continue;
-            const wx = i ? fx : 1 - fx;
-            v += wx * wy * data[(yy * width + xx) * channels + c]!;
-          }
-        }
-        out[o + c] = Math.round(v);
+        out[o + c] = Math.round(w00 * data[i00 + c]! + w10 * data[i10 + c]! + w01 * data[i01 + c]! + w11 * data[i11 + c]!);
       }
     }
   }

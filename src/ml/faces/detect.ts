@@ -75,9 +75,20 @@ function heads(outputs: Record<string, { data: unknown; dims: readonly number[] 
   });
 }
 
-export async function detectFaces(model: LoadedModel, img: RgbImage, opts: DetectOptions): Promise<DetectedFace[]> {
+export interface Letterboxed {
+  tensor: Float32Array;
+  scale: number;
+  size: number;
+}
+
+/** The detector input for an image; made ahead of time to overlap decoding with inference. */
+export async function prepareDetection(img: RgbImage, size = 640): Promise<Letterboxed> {
+  return { ...(await letterbox(img, size)), size };
+}
+
+export async function detectFaces(model: LoadedModel, img: RgbImage, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
   const size = opts.inputSize ?? 640;
-  const { tensor, scale } = await letterbox(img, size);
+  const { tensor, scale } = prepared && prepared.size === size ? prepared : await letterbox(img, size);
   const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
   const out = await model.session.run({ [model.inputNames[0]!]: input });
   return decodeScrfd(out as never, size, scale, opts);

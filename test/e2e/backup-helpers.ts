@@ -1,0 +1,97 @@
+// Shared by the backup suites: a small library built with `immich import` plus people and tags rows,
+// and comparisons of two libraries (files by checksum, every table's row count, names).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { countRows } from '../../src/services/backup.js';
+import { runCli, type CliResult } from '../helpers/env.js';
+import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
+
+export const sha1 = (file: string) => crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex');
+
+export function json<T = any>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+}
+
+export function expectCode(r: CliResult, code: number): void {
+  if (r.code !== code) throw new Error(`expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+/** Import `n` generated photos into `lib`, then name two people and tag the assets. */
+export async function buildLibrary(lib: string, src: string, env: Record<string, string>, n = 4): Promise<void> {
+  const colors = ['#c03030', '#30a040', '#3050d0', '#d0a020', '#7030a0', '#20a0a0'];
+  for (let i = 0; i < n; i++) {
+    await makeImage(path.join(src, `photo-${i}.jpg`), { color: colors[i % colors.length]!, seed: i + 1, date: `2024:0${(i % 9) + 1}:1${i % 10} 10:00:00` });
+  }
+  expectCode(await runCli(['import', src, '--skip-ml'], { UPLOAD_LOCATION: lib, ...env }), 0);
+  await withLibraryDb(
+    lib,
+    async (db) => {
+      const assets = await db.selectFrom('assets').select('id').orderBy('library_path').execute();
+      await db.insertInto('people').values([{ name: 'Ada Lovelace' }, { name: 'Émile Zola' }, { name: '' }]).execute();
+      const tags = await db.insertInto('tags').values([{ name: 'dog' }, { name: 'beach' }]).returning(['id', 'name']).execute();
+      await db
+        .insertInto('asset_tags')
+        .values(assets.map((a, i) => ({ asset_id: a.id, tag_id: tags[i % 2]!.id, source: 'user' as const, score: 0.5 + i / 10, count: 1, box: [0.1, 0.2, 0.3, 0.4] })))
+        .execute();
+    },
+    env,
+  );
+}
+
+export interface LibraryState {
+  files: Record<string, string>;
+  rows: Record<string, number>;
+  people: string[];
+  tags: string[];
+  assetTags: string[];
+}
+
+/** Files (path → SHA-1) under the given folders, row counts of every table, names. */
+export async function libraryState(lib: string, env: Record<string, string> = {}, folders = ['uploads', 'thumbs']): Promise<LibraryState> {
+  const files: Record<string, string> = {};
+  for (const f of folders) for (const rel of listFiles(lib, f)) files[path.join(f, rel)] = sha1(path.join(lib, f, rel));
+  return withLibraryDb(
+    lib,
+    async (db) => {
+      const rows = await countRows(db);
+      const people = (await db.selectFrom('people').select('name').execute()).map((p) => p.name).sort();
+      const tags = (await db.selectFrom('tags').select('name').execute()).map((t) => t.name).sort();
+      const assetTags = (
+        await db.selectFrom('asset_tags').innerJoin('assets', 'assets.id', 'asset_tags.asset_id').innerJoin('tags', 'tags.id', 'asset_tags.tag_id')
+          .select(['assets.checksum', 'tags.name', 'asset_tags.score']).execute()
+      ).map((r) => `${r.checksum}:${r.name}:${r.score}`).sort();
+      return { files, rows, people, tags, assetTags };
+    },
+    env,
+  );
+}
+
+export function expectSameLibrary(a: LibraryState, b: LibraryState): void {
+  expect(Object.keys(b.files).length).toBeGreaterThan(0);
+  expect(b.files).toEqual(a.files);
+  expect(b.rows).toEqual(a.rows);
+  expect(b.people).toEqual(a.people);
+  expect(b.tags).toEqual(a.tags);
+  expect(b.assetTags).toEqual(a.assetTags);
+}
+
+/** Object files in a repository with their sizes. */
+export function repoObjects(repo: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const data = path.join(repo, 'data');
+  for (const d of fs.existsSync(data) ? fs.readdirSync(data) : []) {
+    for (const f of fs.readdirSync(path.join(data, d))) out.set(f, fs.statSync(path.join(data, d, f)).size);
+  }
+  return out;
+}
+
+/** Every file under dir (for "nothing written outside" checks). */
+export function allFiles(dir: string): string[] {
+  return fs.existsSync(dir) ? listFiles(dir) : [];
+}

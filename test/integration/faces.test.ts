@@ -1,0 +1,212 @@
+// Faces end to end with the real pipeline: `immich import` makes the previews, `immich faces detect` finds
+// and clusters faces. Environment problems (no model, no pgvector) are reported once and skip the stage;
+// on the corpus every identity ends up in one person and no person mixes two identities.
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/db/connect.js';
+import { CORPUS, SHARED_MODELS, corpusLabels, createPgDatabase, noteSkip, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+
+async function makePhotos(dir: string, n: number): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 40 * i, g: 120, b: 200 - 30 * i } } })
+      .jpeg()
+      .toFile(path.join(dir, `p${i}.jpg`));
+  }
+}
+
+async function stageStatus(db: Database, stage: string): Promise<string[]> {
+  const rows = await db.db.selectFrom('asset_job_status').select('status').where('stage', '=', stage).execute();
+  return rows.map((r) => r.status).sort();
+}
+
+const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
+
+describe('face stages without their prerequisites', () => {
+  it('a missing model is reported once with the install command; the stage is skipped, media stages are done', async () => {
+    const lib = tmpDir();
+    const photos = tmpDir('immich-photos-');
+    await makePhotos(photos, 3);
+    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'no-models'), IMMICH_MODEL_CACHE: path.join(lib, 'no-cache') };
+    expect((await runCli(['import', '--skip-ml', photos], env)).code).toBe(0);
+    const r = await runCli(['faces', 'detect', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(count(r.stderr, /facial-recognition\/scrfd_2\.5g-mobilefacenet\/detection is not installed.*immich models pull/)).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ queued: 3, skipped: 3, failed: 0, faces: 0 });
+    const db = await openDatabase(loadConfig({ env }).database);
+    try {
+      expect(await stageStatus(db, 'thumbnails')).toEqual(['done', 'done', 'done']);
+      expect(await stageStatus(db, 'face-detection')).toEqual(['skipped', 'skipped', 'skipped']);
+    } finally {
+      await db.close();
+    }
+  });
+
+  describe('PostgreSQL without pgvector', () => {
+    let pg: Awaited<ReturnType<typeof createPgDatabase>>;
+    beforeAll(async () => (pg = await createPgDatabase('immich_faces')));
+    afterAll(async () => pg?.drop());
+
+    it('reports VectorUnavailableError once and skips; people commands still work', async () => {
+      const lib = tmpDir();
+      const photos = tmpDir('immich-photos-');
+      await makePhotos(photos, 2);
+      const env = { UPLOAD_LOCATION: lib, ...pgEnv(pg.name) };
+      expect((await runCli(['import', '--skip-ml', photos], env)).code).toBe(0);
+      const r = await runCli(['faces', 'detect', '--json'], env);
+      expect(r.code).toBe(0);
+      expect(count(r.stderr, /Face recognition needs the pgvector extension/)).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ queued: 2, skipped: 2, faces: 0 });
+      const people = await runCli(['faces', 'people', '--json'], env);
+      expect(people.code).toBe(0);
+      expect(JSON.parse(people.stdout)).toEqual([]);
+      const rc = await runCli(['faces', 'recluster'], env);
+      expect(rc.code).toBe(3);
+      expect(rc.stderr).toMatch(/pgvector/);
+    });
+  });
+});
+
+describe.skipIf(!CORPUS || !SHARED_MODELS)('faces on the corpus (import → faces detect)', () => {
+  const lib = tmpDir();
+  const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'models') };
+  let detect: { code: number; stdout: string; stderr: string };
+  type FaceRow = { id: string; person_id: string | null; path: string; width: number; score: number; assigned_by: string };
+  let faces: FaceRow[] = [];
+  const labels: Record<string, string[]> = CORPUS ? corpusLabels().faces : {};
+  const rel = (p: string) => path.relative(CORPUS!, p);
+
+  async function readFaces(): Promise<FaceRow[]> {
+    const db = await openDatabase(loadConfig({ env }).database);
+    try {
+      const rows = await db.db
+        .selectFrom('asset_faces as f')
+        .innerJoin('assets as a', 'a.id', 'f.asset_id')
+        .select(['f.id', 'f.person_id', 'a.original_path as path', 'f.box_x1', 'f.box_x2', 'f.score', 'f.assigned_by'])
+        .execute();
+      return rows.map((r) => ({ id: r.id, person_id: r.person_id, path: rel(r.path), width: r.box_x2 - r.box_x1, score: r.score, assigned_by: r.assigned_by }));
+    } finally {
+      await db.close();
+    }
+  }
+
+  /** The main face of each single-identity photo (the largest one), with its label. */
+  function mainFaces(rows: FaceRow[]): Array<FaceRow & { label: string }> {
+    const out: Array<FaceRow & { label: string }> = [];
+    for (const [file, ids] of Object.entries(labels)) {
+      if (!file.startsWith('faces/') || ids.length !== 1 || ids[0] === 'unknown') continue;
+      const mine = rows.filter((r) => r.path === file).sort((a, b) => b.width - a.width);
+      if (mine[0]) out.push({ ...mine[0], label: ids[0]! });
+    }
+    return out;
+  }
+
+  beforeAll(async () => {
+    const pull = await runCli(['models', 'pull', 'scrfd_2.5g-mobilefacenet', '--from', SHARED_MODELS!], env);
+    expect(pull.stderr).toBe('');
+    const imp = await runCli(['import', '--skip-ml', path.join(CORPUS!, 'faces')], env);
+    expect(imp.code).toBe(0);
+    detect = await runCli(['faces', 'detect', '--json'], env);
+    faces = await readFaces();
+  }, 300_000);
+
+  it('detects every labelled face in identity and group photos (min score 0.7)', () => {
+    expect(detect.code).toBe(0);
+    const result = JSON.parse(detect.stdout);
+    expect(result).toMatchObject({ queued: 40, failed: 0 });
+    let labelled = 0;
+    let found = 0;
+    const misses: string[] = [];
+    for (const [file, ids] of Object.entries(labels)) {
+      if (!file.startsWith('faces/')) continue;
+      const n = faces.filter((f) => f.path === file).length;
+      labelled += ids.length;
+      found += Math.min(n, ids.length);
+      if (n < ids.length) misses.push(`${file}: ${n}/${ids.length}`);
+      // identity photos show one main face; background faces are not labelled
+      if (ids.length === 1) expect(n, file).toBeGreaterThanOrEqual(1);
+    }
+    expect(faces.filter((f) => f.path === 'faces/groups/solvay-1927.jpg')).toHaveLength(29);
+    expect(faces.filter((f) => f.path === 'faces/groups/couple.jpg')).toHaveLength(2);
+    // Known misses at 0.7 with SCRFD-2.5G: Pierre Curie (0.62) and 3 small selfie faces (see bench/RESULTS.md)
+    expect(misses.every((m) => /curie|selfie/.test(m)), misses.join('; ')).toBe(true);
+    expect(found / labelled).toBeGreaterThanOrEqual(0.9);
+    expect(faces.every((f) => f.score >= 0.7)).toBe(true);
+  });
+
+  it('clusters each identity into one person and never merges two identities', () => {
+    const main = mainFaces(faces);
+    const byLabel = new Map<string, Set<string | null>>();
+    for (const f of main) {
+      if (!byLabel.has(f.label)) byLabel.set(f.label, new Set());
+      byLabel.get(f.label)!.add(f.person_id);
+    }
+    for (const [label, persons] of byLabel) {
+      const n = main.filter((f) => f.label === label).length;
+      if (n >= 3) {
+        expect([...persons], label).toHaveLength(1);
+        expect([...persons][0], label).toBeTruthy();
+      }
+    }
+    // no person holds two identities, and no person holds two faces of one photo
+    const labelsOf = new Map<string, Set<string>>();
+    for (const f of main) if (f.person_id) labelsOf.set(f.person_id, (labelsOf.get(f.person_id) ?? new Set()).add(f.label));
+    for (const [person, ls] of labelsOf) expect([...ls], person).toHaveLength(1);
+    const seen = new Set<string>();
+    for (const f of faces) {
+      if (!f.person_id) continue;
+      const key = `${f.person_id}|${f.path}`;
+      expect(seen.has(key), key).toBe(false);
+      seen.add(key);
+    }
+  });
+
+  it('people: name, show, export-crops, split, unassign, recluster keeps manual work, merge', async () => {
+    const jack = mainFaces(faces).find((f) => f.label === 'jack_dorsey')!;
+    expect((await runCli(['faces', 'name', jack.person_id!.slice(0, 8), 'Jack Dorsey'], env)).code).toBe(0);
+    const people = JSON.parse((await runCli(['faces', 'people', '--json'], env)).stdout);
+    expect(people.find((p: { name: string }) => p.name === 'Jack Dorsey')).toMatchObject({ id: jack.person_id, faces: 5, assets: 5 });
+    const table = await runCli(['faces', 'people'], env);
+    expect(table.stdout).toMatch(/Jack Dorsey/);
+
+    const show = JSON.parse((await runCli(['faces', 'show', 'jack dorsey', '--json'], env)).stdout);
+    expect(show.faces).toHaveLength(5);
+    expect(show.faces.every((f: { path: string }) => f.path.includes('/faces/jack_dorsey/'))).toBe(true);
+
+    const out = path.join(lib, 'crops');
+    const ex = await runCli(['faces', 'export-crops', 'Jack Dorsey', out], env);
+    expect(ex.code).toBe(0);
+    const crops = fs.readdirSync(out);
+    expect(crops).toHaveLength(5);
+    const meta = await sharp(path.join(out, crops[0]!)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 160, 160]);
+
+    const [f1, f2] = show.faces.map((f: { faceId: string }) => f.faceId);
+    const split = await runCli(['faces', 'split', 'Jack Dorsey', '--faces', f1.slice(0, 8), '--name', 'Jack (split)', '--json'], env);
+    expect(split.code).toBe(0);
+    expect(JSON.parse(split.stdout)).toMatchObject({ moved: 1, name: 'Jack (split)' });
+    expect((await runCli(['faces', 'unassign', f2], env)).code).toBe(0);
+
+    const rc = await runCli(['faces', 'recluster', '--json'], env);
+    expect(rc.code).toBe(0);
+    const after = await readFaces();
+    expect(after.find((f) => f.id === f2)).toMatchObject({ person_id: null, assigned_by: 'manual' });
+    expect(after.filter((f) => f.person_id === jack.person_id)).toHaveLength(3);
+    // the identities are still separate after the full pass
+    const mainAfter = mainFaces(after);
+    const owners = new Map<string, Set<string>>();
+    for (const f of mainAfter) if (f.person_id) owners.set(f.person_id, (owners.get(f.person_id) ?? new Set()).add(f.label));
+    for (const ls of owners.values()) expect(ls.size).toBe(1);
+
+    const merge = await runCli(['faces', 'merge', 'Jack Dorsey', 'Jack (split)', '--json'], env);
+    expect(merge.code).toBe(0);
+    expect(JSON.parse(merge.stdout)).toMatchObject({ name: 'Jack Dorsey', moved: 1 });
+    const gone = await runCli(['faces', 'show', 'Jack (split)'], env);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toMatch(/no person with id or name "Jack \(split\)"/);
+  });
+});
+if (!CORPUS || !SHARED_MODELS) noteSkip('faces on the corpus', '../shared/corpus or ../shared/models');
