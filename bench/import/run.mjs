@@ -4,7 +4,10 @@
 // exiftool (exiftool-vendored, same maxProcs) on the files, sharp preview (1440 px JPEG) +
 // thumbnail (250 px WebP) from one decode. Each part uses both cores.
 //
-//   node bench/import/run.mjs [--files 300] [--rounds 2] [--concurrency <cores>] [--keep]
+//   node bench/import/run.mjs [--files 300] [--rounds 2] [--concurrency <cores>] [--postgres] [--keep]
+//
+// --postgres: the import uses the machine's PostgreSQL (127.0.0.1:5432, a fresh database per
+// round) instead of the embedded one, to see what the embedded database costs.
 //
 // Rounds alternate standalone and import (the machine is shared); the best round of each counts.
 //
@@ -17,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExifTool } from 'exiftool-vendored';
+import pg from 'pg';
 import sharp from 'sharp';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,6 +34,7 @@ const N = Number(opt('--files', '300'));
 const CONC = Number(opt('--concurrency', String(os.availableParallelism())));
 const KEEP = args.includes('--keep');
 const ROUNDS = Number(opt('--rounds', '2'));
+const POSTGRES = args.includes('--postgres');
 
 function corpusJpegs() {
   const out = [];
@@ -62,11 +67,20 @@ function sha1(file) {
   });
 }
 
+/** CPU seconds of this process and of its reaped children (exiftool processes, the import), from /proc. */
+function cpuSeconds() {
+  const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  const tick = 100; // USER_HZ
+  return { self: (Number(f[11]) + Number(f[12])) / tick, children: (Number(f[13]) + Number(f[14])) / tick };
+}
+
 async function timed(label, fn) {
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   await fn();
   const s = (performance.now() - t0) / 1000;
-  return { label, seconds: s };
+  const c1 = cpuSeconds();
+  return { label, seconds: s, cpu: c1.self - c0.self + c1.children - c0.children };
 }
 
 async function main() {
@@ -105,10 +119,12 @@ async function main() {
   const standaloneRound = async () => {
     const parts = [];
     parts.push(await timed('sha1', () => pool(files, CONC, sha1)));
-    const et = new ExifTool({ maxProcs: CONC });
-    await et.version();
-    parts.push(await timed('exiftool', () => pool(files, CONC, (f) => et.read(f))));
-    await et.end();
+    // exiftool's processes are ended inside the timing so their CPU time is counted (reaped children).
+    parts.push(await timed('exiftool', async () => {
+      const et = new ExifTool({ maxProcs: CONC });
+      await pool(files, CONC, (f) => et.read(f));
+      await et.end();
+    }));
     sharp.concurrency(sharpThreads);
     // Immich's sizes: preview 1440 px and thumbnail 250 px on the short side, orientation applied.
     parts.push(await timed('sharp preview+thumbnail', () => pool(files, CONC, async (f) => {
@@ -126,18 +142,38 @@ async function main() {
   // --- immich import into a library whose database already exists (creating it is a one-off cost)
   const importRound = async (round) => {
     const lib = path.join(work, `library-${round}`);
+    const dbEnv = {};
+    let dropDb = async () => {};
+    if (POSTGRES) {
+      const name = `immich_bench_${process.pid}_${round}`;
+      const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      Object.assign(dbEnv, { DB_HOSTNAME: '127.0.0.1', DB_PORT: '5432', DB_USERNAME: 'postgres', DB_DATABASE_NAME: name });
+      dropDb = async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+        await c.connect();
+        await c.query(`drop database if exists ${name} with (force)`);
+        await c.end();
+      };
+    }
+    Object.assign(env, dbEnv);
     execFileSync(process.execPath, [path.join(ROOT, 'bin/immich'), 'import', '--skip-ml', empty], { env: { ...env, UPLOAD_LOCATION: lib }, stdio: 'ignore' });
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/immich'), '--json', 'import', '--skip-ml', '-j', String(CONC), input], {
       env: { ...env, UPLOAD_LOCATION: lib }, encoding: 'utf8', maxBuffer: 1 << 28,
     });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds().children - c0.children;
     if (r.status !== 0) {
       process.stderr.write(r.stderr);
       throw new Error(`import exited ${r.status}`);
     }
     fs.rmSync(lib, { recursive: true, force: true });
-    return { seconds, summary: JSON.parse(r.stdout) };
+    await dropDb();
+    return { seconds, cpu, summary: JSON.parse(r.stdout) };
   };
 
   let best;
@@ -146,8 +182,12 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     const parts = await standaloneRound();
     const total = parts.reduce((a, p) => a + p.seconds, 0);
+    const cpu = parts.reduce((a, p) => a + p.cpu, 0);
     const imp = await importRound(round);
-    rounds.push({ standalone: +total.toFixed(2), import: +imp.seconds.toFixed(2), load: os.loadavg()[0].toFixed(1) });
+    rounds.push({
+      standalone: +total.toFixed(2), import: +imp.seconds.toFixed(2),
+      standaloneCpu: +cpu.toFixed(2), importCpu: +imp.cpu.toFixed(2), load: os.loadavg()[0].toFixed(1),
+    });
     if (!best || total < best.total) best = { total, parts };
     if (!bestImport || imp.seconds < bestImport.seconds) bestImport = imp;
   }
@@ -161,13 +201,16 @@ async function main() {
     mib: +(bytes / 2 ** 20).toFixed(1),
     distinctSources: usable.length,
     concurrency: CONC,
-    standalone: Object.fromEntries(parts.map((p) => [p.label, +p.seconds.toFixed(2)])),
+    database: POSTGRES ? 'postgres (127.0.0.1)' : 'embedded (PGlite)',
+    standalone: Object.fromEntries(parts.map((p) => [p.label, { seconds: +p.seconds.toFixed(2), cpu: +p.cpu.toFixed(2) }])),
     standaloneSeconds: +standalone.toFixed(2),
     standalonePhotosPerSec: +(N / standalone).toFixed(1),
     importSeconds: +importSeconds.toFixed(2),
     importInternalSeconds: +(summary.durationMs / 1000).toFixed(2),
     importPhotosPerSec: +(N / importSeconds).toFixed(1),
     ratio: +(standalone / importSeconds).toFixed(2),
+    // Robust to other load on a shared machine: CPU seconds of the standalone work / of the import.
+    cpuRatio: +(Math.min(...rounds.map((r) => r.standaloneCpu)) / Math.min(...rounds.map((r) => r.importCpu))).toFixed(2),
     rounds,
     imported: summary.counts.imported,
     stages: summary.stages,

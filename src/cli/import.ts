@@ -43,8 +43,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Files are walked recursively. Always left out: ${DEFAULT_EXCLUDES.join(', ')}; hidden files and folders
-unless --include-hidden. Supported extensions:
+Files are walked recursively. Always left out: ${DEFAULT_EXCLUDES.join(', ')};
+hidden files and folders unless --include-hidden. Supported extensions:
   images: ${supportedExtensions('image').join(' ')}
   videos: ${supportedExtensions('video').join(' ')}
 

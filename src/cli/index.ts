@@ -2,8 +2,9 @@
 // until this run's jobs are done (or return at once with --no-wait in Redis mode).
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { ASSET_STAGES, type AssetStage, type DrainResult, type QueueProgress } from '../jobs/types.js';
+import { ASSET_STAGES, type AssetStage, type DrainResult, type QueueProgress, type Stage } from '../jobs/types.js';
 import { queueIndex } from '../services/index.js';
+import { createProcessor } from '../services/pipeline.js';
 import { loadRuntime, withContext } from './runtime.js';
 
 interface IndexCliOptions {
@@ -47,7 +48,8 @@ export function register(program: Command): void {
       `
 Without --jobs, --missing queues for each asset the first stages of the pipeline that are not done
 (metadata → thumbnails → smart-search, face-detection, objects, ocr; video for videos); the rest follows
-as each stage succeeds. With --jobs, exactly those stages are queued for assets that miss them.
+as each stage succeeds. With --jobs, exactly those stages are queued for assets that miss them, and
+only those run (their follow-up stages are not queued).
 Stages reported 'skipped' (e.g. no model installed) or 'failed' count as missing.
 
 In-place assets (imported with --in-place) are checked against their folders: new files are imported in
@@ -75,7 +77,9 @@ Exit status:
       if (!opts.wait && !config.redis) {
         throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the command runs');
       }
-      const code = await withContext(rt, { command: 'immich index' }, async (ctx) => {
+      // With --jobs only those stages run: their follow-up stages are not queued (workers included).
+      const onlyStages = stages ? new Set<Stage>(stages) : undefined;
+      const code = await withContext(rt, { command: 'immich index', processor: (c) => createProcessor(c, { onlyStages }) }, async (ctx) => {
         const progress = out.progress('indexing');
         const summary = await queueIndex(
           ctx,

@@ -55,6 +55,7 @@ const TRANSCODE_HELP: Record<keyof typeof TRANSCODE_ENV, string> = {
   IMMICH_FFMPEG_CQ_MODE: 'Hardware rate control: auto (default), cqp or icq.',
   IMMICH_FFMPEG_TEMPORAL_AQ: 'true: NVENC temporal adaptive quantisation.',
   IMMICH_FFMPEG_PREFERRED_HW_DEVICE: 'DRI node for qsv/vaapi, e.g. /dev/dri/renderD128; auto (default) picks one.',
+  IMMICH_FFMPEG_TONEMAP: 'HDR to SDR tone mapping for HDR (PQ, HLG) videos: hable (default), mobius, reinhard or disabled.',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,14 @@ export function register(program: Command): void {
       `
 ${LAYOUT}
 
+Runtime settings (environment or .env; compose examples per accelerator in hwaccel.ml.yml):
+  IMMICH_ML_PROVIDERS      execution providers in order, e.g. cuda,cpu (default cpu; cpu is always the fallback)
+  IMMICH_ML_THREADS        intra-op threads per model (default 1: leaves cores to image decoding)
+  IMMICH_ML_INTER_THREADS  inter-op threads (default 1)
+  IMMICH_ML_SPIN           1 lets idle ORT threads spin (default off: slower on a shared CPU)
+  IMMICH_ML_DEVICE_ID      GPU index for cuda/tensorrt (default 0)
+  IMMICH_ML_IDLE_MS        unload a model after this long unused (default 300000; 0 = never)
+
 Known models (immich models list --all):
 ${KNOWN_MODELS.map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((p) => p.part).join(', ')}`).join('\n')}
 

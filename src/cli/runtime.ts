@@ -5,6 +5,7 @@ import { loadConfig, LOG_LEVELS, type Config, type LogLevel } from '../config.js
 import { createContext, type Context, type ContextOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { Logger } from '../logger.js';
+import { loadTranscodeSettings } from '../media/transcode.js';
 import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
 import { createProcessor } from '../services/pipeline.js';
@@ -41,6 +42,8 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
     env.IMMICH_LOG_LEVEL = globals.logLevel;
   }
   const config = loadConfig({ env, envFile: globals.envFile });
+  // Bad IMMICH_FFMPEG_* values are usage errors up front (exit 2), not a failed video job later.
+  loadTranscodeSettings(config.raw, { driEntries: [] });
   const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
   const logger = new Logger(config.logLevel, []);
   const rt: Runtime = { config, logger, out, globals };

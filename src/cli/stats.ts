@@ -1,7 +1,8 @@
 // `immich stats`: what the library holds, how much disk it takes, what is queued, and how long
 // each stage takes; as tables, --json, or a Prometheus textfile for node_exporter.
 import type { Command } from 'commander';
-import { collectStats, toPrometheus, writePrometheusFile, type LibraryStats } from '../services/stats.js';
+import { EnvironmentError } from '../errors.js';
+import { collectStats, collectStorage, storageOnlyPrometheus, toPrometheus, writePrometheusFile, type LibraryStats } from '../services/stats.js';
 import { formatBytes, formatDuration, type Output } from './render.js';
 import { intOption, loadRuntime, withContext } from './runtime.js';
 
@@ -25,6 +26,9 @@ Counts cover photos, videos, people, faces and tags; storage covers uploads/, th
 backups/ and the embedded database. Stage timings (p50/p95, jobs per second) come from the job
 history that every finished job writes. Figures that an installation lacks (e.g. people before
 face recognition ran) are shown as "-" and left out of --json (null) and Prometheus output.
+With the embedded database, stats cannot open it while another immich process (a long index
+run) uses it: it exits 3, and --prometheus still writes the storage figures with
+immich_stats_database_up 0, so alerts can tell "no data" from "empty".
 
 Examples:
   immich stats
@@ -54,6 +58,13 @@ Exit status:
         if (rt.out.json) rt.out.data(stats);
         else render(rt.out, stats);
         return 0;
+      }).catch(async (err) => {
+        // Database unavailable: the textfile still gets storage figures and database_up 0.
+        if (opts.prometheus && err instanceof EnvironmentError) {
+          const storage = await collectStorage(rt.config, { storage: opts.storage });
+          await writePrometheusFile(opts.prometheus, storageOnlyPrometheus(rt.config.uploadLocation, storage)).catch(() => undefined);
+        }
+        throw err;
       });
       process.exitCode = code;
     });

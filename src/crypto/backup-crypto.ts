@@ -9,6 +9,9 @@ export const CIPHER = 'aes-256-gcm';
 const NONCE = 12;
 const TAG = 16;
 const MAGIC = Buffer.from('IMBK1', 'latin1');
+/** Object framing: MAGIC | nonce | ciphertext | tag. */
+export const ENCRYPTION_MAGIC = MAGIC;
+export const NONCE_BYTES = NONCE;
 /** Bytes an encrypted object has beyond its plaintext. */
 export const ENCRYPTION_OVERHEAD = MAGIC.length + NONCE + TAG;
 

@@ -36,6 +36,8 @@ export interface BullJobData {
   data?: Record<string, unknown>;
   /** The run that queued it (follow-ups inherit it). */
   run: string;
+  /** Stages this run is limited to (import --skip-ml): follow-ups of other stages are not queued. */
+  only?: string[];
 }
 
 /** BullMQ forbids ':' in custom ids; escape it (and '%') so the mapping stays one-to-one. */
@@ -228,7 +230,7 @@ export class RedisJobQueue implements JobQueue {
   readonly kind = 'redis' as const;
   /** The run of this command; follow-ups queued while processing a job inherit that job's run. */
   readonly runId = randomUUID();
-  private readonly als = new AsyncLocalStorage<{ run: string }>();
+  private readonly als = new AsyncLocalStorage<{ run: string; only?: string[] }>();
   private readonly redis: Redis;
   private processor?: JobProcessor;
   private workers: Worker[] = [];
@@ -266,20 +268,28 @@ export class RedisJobQueue implements JobQueue {
     this.processor = p;
   }
 
+  /** The stage limit of this command's own jobs (the processor's, e.g. import --skip-ml). */
+  private get commandOnly(): string[] | undefined {
+    return this.processor?.onlyStages ? [...this.processor.onlyStages] : undefined;
+  }
+
   async enqueue(jobs: JobSpec[]): Promise<void> {
-    const run = this.als.getStore()?.run ?? this.runId;
+    const store = this.als.getStore();
+    const run = store?.run ?? this.runId;
+    const only = store ? store.only : this.commandOnly;
     const byStage = new Map<Stage, JobSpec[]>();
     for (const job of jobs) {
+      if (only && !only.includes(job.stage)) continue;
       const list = byStage.get(job.stage) ?? [];
       list.push(job);
       byStage.set(job.stage, list);
     }
     for (const [stage, list] of byStage) {
-      for (let i = 0; i < list.length; i += 1000) await this.enqueuePage(run, stage, list.slice(i, i + 1000));
+      for (let i = 0; i < list.length; i += 1000) await this.enqueuePage(run, stage, list.slice(i, i + 1000), only);
     }
   }
 
-  private async enqueuePage(run: string, stage: Stage, jobs: JobSpec[]): Promise<void> {
+  private async enqueuePage(run: string, stage: Stage, jobs: JobSpec[], only: string[] | undefined): Promise<void> {
     const seen = new Set<string>();
     const page: Array<{ id: string; job: JobSpec }> = [];
     for (const job of jobs) {
@@ -315,14 +325,14 @@ export class RedisJobQueue implements JobQueue {
     await queue.addBulk(
       page.map(({ id, job }) => ({
         name: stage,
-        data: { assetId: job.assetId, force: job.force, data: job.data, run } satisfies BullJobData,
+        data: { assetId: job.assetId, force: job.force, data: job.data, run, ...(only ? { only } : {}) } satisfies BullJobData,
         opts: { jobId: id },
       })),
     );
   }
 
-  private async finish(run: string, stage: Stage, id: string, status: 'done' | 'skipped' | 'failed', job: JobSpec, message?: string): Promise<void> {
-    void run;
+  /** Settle job `id` for every run waiting for it (see FINISH_SCRIPT). */
+  private async finish(stage: Stage, id: string, status: 'done' | 'skipped' | 'failed', job: JobSpec, message?: string): Promise<void> {
     const failure = status === 'failed' ? JSON.stringify({ stage, assetId: job.assetId, message: message ?? 'failed' }) : '';
     await this.redis.eval(FINISH_SCRIPT, 1, this.key('waiters', id), this.settings.prefix, id, stage, status, failure);
   }
@@ -374,17 +384,17 @@ export class RedisJobQueue implements JobQueue {
     const attempt = job.attemptsMade + 1;
     let outcome: JobOutcome;
     try {
-      outcome = await this.als.run({ run: d.run }, () => processor(spec, attempt));
+      outcome = await this.als.run({ run: d.run, only: d.only }, () => processor(spec, attempt));
     } catch (err) {
       const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
       if (attempt >= (job.opts.attempts ?? 1)) {
-        await this.finish(d.run, stage, id, 'failed', spec, message);
+        await this.finish(stage, id, 'failed', spec, message);
         opts.onJob?.(stage, 'failed', message);
       }
       throw err;
     }
     const status = outcome.status === 'success' ? 'done' : outcome.status;
-    await this.finish(d.run, stage, id, status, spec, outcome.message);
+    await this.finish(stage, id, status, spec, outcome.message);
     opts.onJob?.(stage, status, outcome.message);
     // A handler that reports failure (bad file) would fail again: keep it failed, with its error, now.
     if (outcome.status === 'failed') throw new UnrecoverableError(outcome.message ?? 'failed');
@@ -496,13 +506,14 @@ export class RedisJobQueue implements JobQueue {
         if (seen < 2) continue;
         suspects.delete(id);
         const stage = stageOfJobId(id);
-        let reason = 'job lost from the queue';
+        // Gone without our processor finishing it: removed (immich jobs clear) before it ran.
+        let reason = 'removed from the queue before it ran (immich jobs clear?)';
         if (failed) {
           const job = await this.admin.queue(stage).getJob(id);
           reason = job?.failedReason || 'failed';
         }
         const assetId = (await this.admin.queue(stage).getJob(id))?.data?.assetId;
-        await this.finish(this.runId, stage, id, failed ? 'failed' : 'done', { stage, assetId }, reason);
+        await this.finish(stage, id, 'failed', { stage, assetId }, reason);
       }
     }
   }

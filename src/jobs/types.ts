@@ -46,7 +46,10 @@ export function jobKey(job: JobSpec): string {
 }
 
 /** Runs one job: records status, calls the stage's handler, enqueues follow-ups. Provided by services. */
-export type JobProcessor = (job: JobSpec, attempt: number) => Promise<JobOutcome>;
+export type JobProcessor = ((job: JobSpec, attempt: number) => Promise<JobOutcome>) & {
+  /** The stages this processor runs and queues (import --skip-ml); Redis mode carries it to other workers. */
+  onlyStages?: ReadonlySet<string>;
+};
 
 export interface QueueProgress {
   stage: Stage;

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
@@ -104,6 +106,55 @@ async function viaCommand(cmd: string, args: (out: string) => string[], tools: D
   return { input: out, autoOrient: false, cleanup: () => fsp.rm(out, { force: true }) };
 }
 
+// WebAssembly decoders run in a worker thread: a 20 Mpx decode takes seconds of CPU and would
+// otherwise stall every other job (and the progress display) on the event loop. The worker is plain
+// JavaScript evaluated from a string so it works from dist/ and from the TypeScript sources alike.
+const WASM_WORKER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const fs = require('node:fs');
+(async () => {
+  try {
+    if (!globalThis.ImageData) globalThis.ImageData = class { constructor(d, x, y) { this.data = d; this.width = x; this.height = y; } };
+    const bytes = fs.readFileSync(w.file);
+    let img;
+    if (w.kind === 'jxl') {
+      const mod = await import(w.moduleUrl);
+      await mod.init(await WebAssembly.compile(fs.readFileSync(w.wasm)));
+      img = await mod.default(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    } else {
+      const mod = await import(w.moduleUrl);
+      img = await (mod.default ?? mod)({ buffer: bytes });
+    }
+    const data = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+    parentPort.postMessage({ width: img.width, height: img.height, data }, [data.buffer]);
+  } catch (e) {
+    parentPort.postMessage({ error: String((e && e.message) || e) });
+  }
+})();
+`;
+
+function decodeInWorker(kind: 'jxl' | 'heic', file: string, timeoutMs: number): Promise<DecodedSource> {
+  const require = createRequire(import.meta.url);
+  const moduleFile = kind === 'jxl' ? require.resolve(JSQUASH_JXL) : require.resolve(HEIC_DECODE);
+  const wasm = kind === 'jxl' ? path.join(path.dirname(require.resolve('@jsquash/jxl/package.json')), 'codec/dec/jxl_dec.wasm') : undefined;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WASM_WORKER, { eval: true, workerData: { kind, file, wasm, moduleUrl: pathToFileURL(moduleFile).href } });
+    const timer = setTimeout(() => { void worker.terminate(); reject(new Error(`${kind} decoder timed out after ${timeoutMs} ms`)); }, timeoutMs);
+    worker.once('message', (m: { error?: string; width: number; height: number; data: Uint8Array }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      if (m.error) return reject(new Error(`${kind === 'jxl' ? 'JPEG XL' : 'HEIF'} decoder: ${m.error}`));
+      resolve({
+        input: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+        raw: { width: m.width, height: m.height, channels: 4 },
+        autoOrient: false,
+        cleanup: noop,
+      });
+    });
+    worker.once('error', (err) => { clearTimeout(timer); reject(err); });
+  });
+}
+
 async function decodeHeic(file: string, tools: DecodeTools): Promise<DecodedSource> {
   const heifConvert = tools.heifConvert === undefined ? which('heif-convert') : tools.heifConvert;
   if (heifConvert) {
@@ -114,40 +165,8 @@ async function decodeHeic(file: string, tools: DecodeTools): Promise<DecodedSour
       return viaCommand(heifConvert, (out) => ['-q', '92', file, out], tools, '.jpg', tools.timeoutMs ?? 60_000);
     });
   }
-  const { default: decode } = (await import(HEIC_DECODE)) as unknown as { default: (o: { buffer: Buffer }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }> };
-  const img = await decode({ buffer: await fsp.readFile(file) });
-  return {
-    input: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
-    raw: { width: img.width, height: img.height, channels: 4 },
-    autoOrient: false,
-    cleanup: noop,
-  };
-}
-
-async function decodeJxlWasm(file: string): Promise<DecodedSource> {
-  const require = createRequire(import.meta.url);
-  const dir = path.dirname(require.resolve('@jsquash/jxl/package.json'));
-  const mod = (await import(JSQUASH_JXL)) as unknown as {
-    init: (m: unknown) => Promise<unknown>;
-    default: (b: ArrayBuffer) => Promise<{ data: Uint8ClampedArray; width: number; height: number }>;
-  };
-  // The Emscripten glue returns an ImageData, which Node does not define.
-  const g = globalThis as { ImageData?: unknown };
-  if (!g.ImageData) {
-    g.ImageData = class {
-      constructor(public data: Uint8ClampedArray, public width: number, public height: number) {}
-    };
-  }
-  const wasm = (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<unknown> } }).WebAssembly;
-  await mod.init(await wasm.compile(await fsp.readFile(path.join(dir, 'codec/dec/jxl_dec.wasm'))));
-  const bytes = await fsp.readFile(file);
-  const img = await mod.default(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  return {
-    input: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
-    raw: { width: img.width, height: img.height, channels: 4 },
-    autoOrient: false,
-    cleanup: noop,
-  };
+  // npm heic-decode (libheif compiled to WebAssembly) also applies the transforms.
+  return decodeInWorker('heic', file, tools.timeoutMs ?? 120_000);
 }
 
 /**
@@ -159,7 +178,7 @@ async function decodeJxl(file: string, tools: DecodeTools): Promise<DecodedSourc
   const viaDjxl = (djxl: string) => viaCommand(djxl, (out) => [file, out, '--quiet'], tools, '.png', tools.timeoutMs ?? 120_000);
   if (tools.djxl) return viaDjxl(tools.djxl);
   try {
-    return await decodeJxlWasm(file);
+    return await decodeInWorker('jxl', file, tools.timeoutMs ?? 120_000);
   } catch (err) {
     const djxl = tools.djxl === undefined ? which('djxl') : undefined;
     if (!djxl) throw err;

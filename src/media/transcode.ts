@@ -16,6 +16,10 @@ export interface VideoStreamInfo {
   pixFmt?: string;
   /** Display rotation in degrees from side data / tags. */
   rotation?: number;
+  /** ffprobe color_transfer, e.g. 'smpte2084' (PQ) or 'arib-std-b67' (HLG): HDR sources are tone-mapped. */
+  colorTransfer?: string;
+  /** Overrides the colorTransfer test. */
+  isHdr?: boolean;
 }
 
 export interface AudioStreamInfo {
@@ -38,6 +42,7 @@ export type TranscodePolicy = 'required' | 'optimal' | 'bitrate' | 'all' | 'disa
 export type VideoCodec = 'h264' | 'hevc' | 'vp9' | 'av1';
 export type AudioCodec = 'aac' | 'mp3' | 'libopus';
 export type HwAccel = 'disabled' | 'nvenc' | 'qsv' | 'vaapi' | 'rkmpp';
+export type ToneMapping = 'hable' | 'mobius' | 'reinhard' | 'disabled';
 /** Rate control for hardware encoders: auto picks what the encoder does best (ICQ on VAAPI/QSV when available). */
 export type CQMode = 'auto' | 'cqp' | 'icq';
 
@@ -46,6 +51,7 @@ export const VIDEO_CODECS: VideoCodec[] = ['h264', 'hevc', 'vp9', 'av1'];
 export const AUDIO_CODECS: AudioCodec[] = ['aac', 'mp3', 'libopus'];
 export const HW_ACCELS: HwAccel[] = ['disabled', 'nvenc', 'qsv', 'vaapi', 'rkmpp'];
 export const CQ_MODES: CQMode[] = ['auto', 'cqp', 'icq'];
+export const TONE_MAPPINGS: ToneMapping[] = ['hable', 'mobius', 'reinhard', 'disabled'];
 /** x264-style presets, slowest first (Immich maps them onto each encoder's own scale). */
 export const PRESETS = ['veryslow', 'slower', 'slow', 'medium', 'fast', 'faster', 'veryfast', 'superfast', 'ultrafast'];
 
@@ -86,6 +92,8 @@ export interface TranscodeSettings {
   temporalAQ?: boolean;
   /** DRI render node for QSV/VAAPI, e.g. /dev/dri/renderD128; 'auto' picks one. */
   preferredHwDevice?: string;
+  /** HDR → SDR tone-mapping curve; 'disabled' keeps HDR (washed-out colours in SDR players). */
+  tonemap?: ToneMapping;
 }
 
 export const DEFAULT_TRANSCODE: TranscodeSettings = {
@@ -109,6 +117,7 @@ export const DEFAULT_TRANSCODE: TranscodeSettings = {
   cqMode: 'auto',
   temporalAQ: false,
   preferredHwDevice: 'auto',
+  tonemap: 'hable',
 };
 
 /** What to re-encode: both streams, only one (the other is copied), or nothing. */
@@ -230,9 +239,32 @@ class BaseArgs {
   filters(video: VideoStreamInfo): string[] {
     const f: string[] = [];
     if (this.shouldScale(video)) f.push(`scale=${this.scaling(video)}`);
+    const tonemap = this.toneMapping(video);
+    if (tonemap.length) f.push(...tonemap);
     // An unknown pixel format is converted too: a 4:4:4 H.264 stream does not play in browsers.
-    if (!video.pixFmt || !video.pixFmt.endsWith('420p')) f.push('format=yuv420p');
+    else if (!video.pixFmt || !video.pixFmt.endsWith('420p')) f.push('format=yuv420p');
     return f;
+  }
+
+  shouldToneMap(video: VideoStreamInfo): boolean {
+    return isHdr(video) && (this.s.tonemap ?? 'hable') !== 'disabled';
+  }
+
+  /**
+   * CPU tone mapping to BT.709 SDR. Immich uses jellyfin-ffmpeg's tonemapx; Debian's ffmpeg has
+   * zscale (zimg) and tonemap, the classic chain: linearise, convert primaries, map, re-encode.
+   */
+  toneMapping(video: VideoStreamInfo): string[] {
+    if (!this.shouldToneMap(video)) return [];
+    return ['zscale=t=linear:npl=100', 'format=gbrpf32le', 'zscale=p=bt709', `tonemap=tonemap=${this.s.tonemap ?? 'hable'}:desat=0`, 'zscale=t=bt709:m=bt709:r=tv', 'format=yuv420p'];
+  }
+
+  /** Tone-mapping options for GPU filters (tonemap_cuda / tonemap_opencl), as in Immich. */
+  gpuToneMapOptions(order: 'cuda' | 'opencl'): string {
+    const tm = this.s.tonemap ?? 'hable';
+    return order === 'cuda'
+      ? ['desat=0', 'matrix=bt709', 'primaries=bt709', 'range=pc', `tonemap=${tm}`, 'tonemap_mode=lum', 'transfer=bt709', 'peak=100'].join(':')
+      : ['desat=0', 'format=nv12', 'matrix=bt709', 'primaries=bt709', 'transfer=bt709', 'range=pc', `tonemap=${tm}`, 'tonemap_mode=lum', 'peak=100'].join(':');
   }
 
   presetOptions(): string[] { return ['-preset', this.s.preset]; }
@@ -272,7 +304,7 @@ class BaseArgs {
     return odd || Math.min(video.width, video.height) > this.targetResolution(video);
   }
   vertical(video: VideoStreamInfo): boolean {
-    return video.height > video.width || Math.abs(video.rotation ?? 0) === 90;
+    return video.height > video.width || Math.abs(video.rotation ?? 0) % 180 === 90;
   }
   scaling(video: VideoStreamInfo, mult = 2): string {
     const t = this.targetResolution(video);
@@ -351,7 +383,7 @@ class NvencSwDecodeArgs extends HwArgs {
     return o;
   }
   override filters(video: VideoStreamInfo): string[] {
-    const f = ['hwupload_cuda'];
+    const f = [...this.toneMapping(video), 'hwupload_cuda'];
     if (this.shouldScale(video)) f.push(`scale_cuda=${this.scaling(video)}:format=nv12`);
     return f;
   }
@@ -375,10 +407,14 @@ class NvencSwDecodeArgs extends HwArgs {
 class NvencHwDecodeArgs extends NvencSwDecodeArgs {
   override inputOptions(): string[] { return ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda', '-noautorotate', ...this.inputThreadOptions()]; }
   override filters(video: VideoStreamInfo): string[] {
-    if (this.shouldScale(video) || (video.pixFmt !== undefined && !video.pixFmt.endsWith('420p'))) {
-      return [`scale_cuda=${this.scaling(video)}:format=nv12`];
+    const f: string[] = [];
+    const tonemap = this.shouldToneMap(video) ? [`tonemap_cuda=${this.gpuToneMapOptions('cuda')}`] : [];
+    if (this.shouldScale(video) || (!tonemap.length && video.pixFmt !== undefined && !video.pixFmt.endsWith('420p'))) {
+      f.push(`scale_cuda=${this.scaling(video)}`);
     }
-    return [];
+    f.push(...tonemap);
+    if (f.length) f[f.length - 1] += ':format=nv12';
+    return f;
   }
   override inputThreadOptions(): string[] { return ['-threads', '1']; }
   override outputThreadOptions(): string[] { return []; }
@@ -393,7 +429,7 @@ class QsvSwDecodeArgs extends HwArgs {
     return o;
   }
   override filters(video: VideoStreamInfo): string[] {
-    const f = ['hwupload=extra_hw_frames=64'];
+    const f = [...this.toneMapping(video), 'hwupload=extra_hw_frames=64'];
     if (this.shouldScale(video)) f.push(`scale_qsv=${this.scaling(video)}:mode=hq:format=nv12`);
     return f;
   }
@@ -418,9 +454,12 @@ class QsvHwDecodeArgs extends QsvSwDecodeArgs {
     return ['-hwaccel', 'qsv', '-hwaccel_output_format', 'qsv', '-async_depth', '4', '-noautorotate', '-qsv_device', this.device, ...this.inputThreadOptions()];
   }
   override filters(video: VideoStreamInfo): string[] {
-    if (video.pixFmt !== undefined && !video.pixFmt.endsWith('420p')) return [`scale_qsv=${this.scaling(video)}:async_depth=4:mode=hq:format=nv12`];
-    if (this.shouldScale(video)) return [`scale_qsv=${this.scaling(video)}:async_depth=4:mode=hq`];
-    return [];
+    const f: string[] = [];
+    const tonemap = this.shouldToneMap(video);
+    if (!tonemap && video.pixFmt !== undefined && !video.pixFmt.endsWith('420p')) f.push(`scale_qsv=${this.scaling(video)}:async_depth=4:mode=hq:format=nv12`);
+    else if (this.shouldScale(video)) f.push(`scale_qsv=${this.scaling(video)}:async_depth=4:mode=hq`);
+    if (tonemap) f.push('hwmap=derive_device=opencl', `tonemap_opencl=${this.gpuToneMapOptions('opencl')}`, 'hwmap=derive_device=qsv:reverse=1,format=qsv');
+    return f;
   }
   override inputThreadOptions(): string[] { return ['-threads', '1']; }
 }
@@ -428,7 +467,7 @@ class QsvHwDecodeArgs extends QsvSwDecodeArgs {
 class VaapiSwDecodeArgs extends HwArgs {
   override inputOptions(): string[] { return ['-init_hw_device', `vaapi=accel:${this.device}`, '-filter_hw_device', 'accel']; }
   override filters(video: VideoStreamInfo): string[] {
-    const f = ['hwupload=extra_hw_frames=64'];
+    const f = [...this.toneMapping(video), 'hwupload=extra_hw_frames=64'];
     if (this.shouldScale(video)) f.push(`scale_vaapi=${this.scaling(video)}:mode=hq:out_range=pc:format=nv12`);
     return f;
   }
@@ -453,9 +492,12 @@ class VaapiHwDecodeArgs extends VaapiSwDecodeArgs {
     return ['-hwaccel', 'vaapi', '-hwaccel_output_format', 'vaapi', '-noautorotate', '-hwaccel_device', this.device, ...this.inputThreadOptions()];
   }
   override filters(video: VideoStreamInfo): string[] {
-    if (video.pixFmt !== undefined && !video.pixFmt.endsWith('420p')) return [`scale_vaapi=${this.scaling(video)}:mode=hq:out_range=pc:format=nv12`];
-    if (this.shouldScale(video)) return [`scale_vaapi=${this.scaling(video)}:mode=hq:out_range=pc`];
-    return [];
+    const f: string[] = [];
+    const tonemap = this.shouldToneMap(video);
+    if (!tonemap && video.pixFmt !== undefined && !video.pixFmt.endsWith('420p')) f.push(`scale_vaapi=${this.scaling(video)}:mode=hq:out_range=pc:format=nv12`);
+    else if (this.shouldScale(video)) f.push(`scale_vaapi=${this.scaling(video)}:mode=hq:out_range=pc`);
+    if (tonemap) f.push('hwmap=derive_device=opencl', `tonemap_opencl=${this.gpuToneMapOptions('opencl')}`, 'hwmap=derive_device=vaapi:reverse=1,format=vaapi');
+    return f;
   }
   override inputThreadOptions(): string[] { return ['-threads', '1']; }
 }
@@ -477,8 +519,17 @@ class RkmppSwDecodeArgs extends HwArgs {
 class RkmppHwDecodeArgs extends RkmppSwDecodeArgs {
   override inputOptions(): string[] { return ['-hwaccel', 'rkmpp', '-hwaccel_output_format', 'drm_prime', '-afbc', 'rga', '-noautorotate']; }
   override filters(video: VideoStreamInfo): string[] {
+    if (this.shouldToneMap(video)) {
+      // RGA scales to 10-bit, the CPU tone-maps (Immich does the same without a Mali OpenCL driver)
+      return [`scale_rkrga=${this.scaling(video)}:format=p010:afbc=1:async_depth=4`, 'hwdownload', 'format=p010', ...this.toneMapping(video), 'hwupload'];
+    }
     return this.shouldScale(video) ? [`scale_rkrga=${this.scaling(video)}:format=nv12:afbc=1:async_depth=4`] : [];
   }
+}
+
+/** PQ (smpte2084) and HLG (arib-std-b67) sources are HDR. */
+export function isHdr(video: VideoStreamInfo): boolean {
+  return video.isHdr ?? (video.colorTransfer === 'smpte2084' || video.colorTransfer === 'arib-std-b67');
 }
 
 /** The DRI render node: an explicit setting, else the highest renderD* under /dev/dri, else renderD128. */
@@ -608,6 +659,7 @@ export const TRANSCODE_ENV = {
   IMMICH_FFMPEG_CQ_MODE: 'cqMode',
   IMMICH_FFMPEG_TEMPORAL_AQ: 'temporalAQ',
   IMMICH_FFMPEG_PREFERRED_HW_DEVICE: 'preferredHwDevice',
+  IMMICH_FFMPEG_TONEMAP: 'tonemap',
 } as const satisfies Record<string, keyof TranscodeSettings>;
 
 const CONTAINERS = ['mov', 'mp4', 'ogg', 'webm', 'matroska', 'avi', 'mpegts'];
@@ -675,6 +727,7 @@ export function loadTranscodeSettings(raw: Readonly<Record<string, string | unde
   if ((v = get('IMMICH_FFMPEG_REFS'))) s.refs = intIn('IMMICH_FFMPEG_REFS', v, 0, 6);
   if ((v = get('IMMICH_FFMPEG_CQ_MODE'))) s.cqMode = oneOf('IMMICH_FFMPEG_CQ_MODE', v, CQ_MODES);
   if ((v = get('IMMICH_FFMPEG_TEMPORAL_AQ'))) s.temporalAQ = bool('IMMICH_FFMPEG_TEMPORAL_AQ', v);
+  if ((v = get('IMMICH_FFMPEG_TONEMAP'))) s.tonemap = oneOf('IMMICH_FFMPEG_TONEMAP', v, TONE_MAPPINGS);
   if ((v = get('IMMICH_FFMPEG_PREFERRED_HW_DEVICE'))) {
     const d = v.trim();
     if (d !== 'auto' && !/^(\/dev\/dri\/)?(renderD|card)\d+$/.test(d)) {

@@ -35,6 +35,9 @@ import {
 import { ImmichError, EXIT, UsageError } from '../errors.js';
 import { TMP_MARK } from '../storage/atomic.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CopyResult, CopyTask } from './backup-worker.js';
 
 export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
@@ -174,7 +177,56 @@ export interface OpenRepoOptions {
   kdf?: { N: number; r: number; p: number };
 }
 
+/** Worker threads that copy+hash(+encrypt) files, so hashing uses every core. */
+class CopyPool {
+  private readonly workers: Array<{ w: Worker; busy: number }> = [];
+  private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void }>();
+  private next = 1;
+
+  private constructor(file: string, size: number) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(file);
+      w.unref();
+      const slot = { w, busy: 0 };
+      w.on('message', (r: CopyResult) => {
+        slot.busy--;
+        const p = this.pending.get(r.id);
+        this.pending.delete(r.id);
+        p?.resolve(r);
+      });
+      w.on('error', (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  /** Undefined when the compiled worker is not there (running from TypeScript sources in tests). */
+  static create(): CopyPool | undefined {
+    const file = fileURLToPath(new URL('./backup-worker.js', import.meta.url));
+    if (!fs.existsSync(file)) return undefined;
+    return new CopyPool(file, Math.max(1, Math.min(4, os.availableParallelism())));
+  }
+
+  run(task: Omit<CopyTask, 'id'>): Promise<CopyResult> {
+    const id = this.next++;
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      slot.w.postMessage({ ...task, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((s) => s.w.terminate()));
+  }
+}
+
 export class Repository {
+  private pool: CopyPool | undefined | null = null;
+
   private constructor(
     readonly root: string,
     readonly config: RepoConfig,
@@ -345,8 +397,35 @@ export class Repository {
     }
   }
 
+  /** Store a file; copied, hashed and encrypted in a worker thread when the pool is available. */
   async putFile(file: string): Promise<PutResult> {
-    return this.putStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+    if (this.pool === null) this.pool = CopyPool.create();
+    if (!this.pool) return this.putStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+    const tmp = this.tmpPath();
+    try {
+      await fsp.mkdir(path.dirname(tmp), { recursive: true, mode: 0o700 });
+      const r = await this.pool.run({ src: file, dst: tmp, key: this.key?.enc });
+      if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
+      const id = this.objectIdFor(r.sha1!);
+      const target = this.objectPath(id);
+      if (fs.existsSync(target)) {
+        await fsp.rm(tmp, { force: true });
+        return { object: id, sha1: r.sha1!, size: r.size!, written: false, stored: 0 };
+      }
+      await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await fsp.rename(tmp, target);
+      return { object: id, sha1: r.sha1!, size: r.size!, written: true, stored: r.stored! };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Stop the copy workers. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
   }
 
   async putBuffer(buf: Buffer): Promise<PutResult> {

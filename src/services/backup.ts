@@ -366,6 +366,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
     };
   } finally {
     release();
+    if (!opts.repo) await repo.close();
   }
 }
 

@@ -91,9 +91,11 @@ export function pendingStages(
   return out;
 }
 
-/** The pid that wrote a temp file of src/storage/atomic.ts (`.immich-tmp-<pid>-<rand>-<name>`). */
+/**
+ * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or a
+ * decoder's `decode-<pid>-<rand>.<ext>` in the library's tmp/ folder.
+ */
 export function tempFileOwner(name: string): number | undefined {
-  if (!name.startsWith(TMP_MARK)) return undefined;
-  const m = /^(\d+)-/.exec(name.slice(TMP_MARK.length));
+  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : /^decode-(\d+)-/.exec(name);
   return m ? Number(m[1]) : undefined;
 }

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { ItemError, UsageError, errorMessage } from '../errors.js';
+import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
 import { ASSET_STAGES, type DrainResult, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
 import { copyFileVerified } from '../storage/atomic.js';
 import { sha1File } from '../storage/checksum.js';
@@ -99,6 +99,8 @@ export interface ImportEvents {
 }
 
 const DB_CHUNK = 500;
+/** Files in flight per unit of concurrency. */
+const FILES_PER_WORKER = 4;
 
 /** An ordered turnstile: file i passes only after file i-1 passed, so decisions follow walk order. */
 class Turnstile {
@@ -321,6 +323,8 @@ class Importer {
   constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {}
 
   async run(files: WalkEntry[]): Promise<FileOutcome[]> {
+    // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
+    await cleanStaleTemps(this.ctx.library.folder('tmp'));
     const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
     if (this.opts.wait !== false) this.drainer = this.drainLoop();
@@ -328,7 +332,9 @@ class Importer {
     const outcomes: FileOutcome[] = new Array(files.length);
     let finished = 0;
     try {
-      await pool(files.length, this.opts.concurrency, async (i) => {
+      // Files mostly wait (reads, fsync, exiftool processes): keep more in flight than there are
+      // cores so the CPU-bound parts (exiftool, stage workers at ctx.concurrency) never starve.
+      await pool(files.length, this.opts.concurrency * FILES_PER_WORKER, async (i) => {
         const outcome = await this.importOne(files[i]!, i);
         outcomes[i] = outcome;
         this.events.onFile?.(outcome, ++finished, files.length);
@@ -467,6 +473,22 @@ class Importer {
 
       const abs = this.ctx.library.resolve(target);
       if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1));
+      // The XMP sidecar travels with the file (as <name>.xmp), so the library is self-contained and a
+      // later metadata run on the library copy sees it; exif.sidecar_path is then library-relative.
+      const sourceSidecar = meta?.sidecarPath ?? undefined;
+      if (meta && sourceSidecar && this.opts.mode !== 'in-place') {
+        const sidecarTarget = `${target}.xmp`;
+        try {
+          await this.time('place', async () =>
+            copyFileVerified(sourceSidecar, this.ctx.library.resolve(sidecarTarget), await sha1File(sourceSidecar)),
+          );
+          meta.sidecarPath = sidecarTarget;
+        } catch (err) {
+          // Shared by two files and already moved with the first one: nothing left to carry.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          meta.sidecarPath = null;
+        }
+      }
 
       stage = 'database';
       const dbStarted = performance.now();
@@ -504,7 +526,10 @@ class Importer {
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
-      if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(file.path).catch(() => undefined);
+      if (this.opts.mode === 'move' && abs !== file.path) {
+        await fsp.unlink(file.path).catch(() => undefined);
+        if (sourceSidecar) await fsp.unlink(sourceSidecar).catch(() => undefined);
+      }
       await this.clearFailures(file.path);
 
       // The metadata stage ran above (the date names the folder): record it so it is not redone.
@@ -524,6 +549,11 @@ class Importer {
       }
       return done({ path: file.path, action: 'imported', assetId, target });
     } catch (err) {
+      // Not this file's fault: stop the import rather than fail every remaining file the same way.
+      if (err instanceof EnvironmentError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
+      }
       const reason = causeOf(err, file.path);
       await this.recordFailure(file.path, stage, reason).catch((e) =>
         this.ctx.logger.warn(`recording import failure of ${file.path}: ${errorMessage(e)}`),

@@ -37,7 +37,7 @@ export interface ProcessorOptions {
 
 export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobProcessor {
   const handlers = opts.handlers ?? HANDLERS;
-  return async (job: JobSpec, attempt: number): Promise<JobOutcome> => {
+  const processor: JobProcessor = async (job: JobSpec, attempt: number): Promise<JobOutcome> => {
     const handler = handlers[job.stage];
     if (!handler) return { status: 'skipped', message: `no handler for stage ${job.stage}` };
     if (!job.assetId) return handler(ctx, job);
@@ -80,6 +80,8 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     }
     return outcome;
   };
+  processor.onlyStages = opts.onlyStages;
+  return processor;
 }
 
 async function recordStatus(

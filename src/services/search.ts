@@ -245,14 +245,16 @@ async function clipForText(ctx: Context, notes: string[]): Promise<ClipFiles | u
     notes.push(`${new VectorUnavailableError('CLIP smart search').message} Searching tags, OCR text, places and names instead.`);
     return undefined;
   }
-  const have = await ctx.db.selectFrom('smart_search').select('model').where('model', '=', clip.name).limit(1).executeTakeFirst();
-  if (!have) return undefined;
   const stale = await ctx.db
     .selectFrom('smart_search')
     .select(sql<number>`count(*)::int`.as('n'))
     .where('model', '<>', clip.name)
     .executeTakeFirstOrThrow();
-  if (stale.n > 0) notes.push(`${stale.n} assets were embedded with another CLIP model; re-embed them with: immich index --stage smart-search --force`);
+  if (stale.n > 0) {
+    notes.push(`${stale.n} assets were embedded with another CLIP model than ${clip.name}; re-embed them with: immich index --jobs smart-search,duplicates --force`);
+  }
+  const have = await ctx.db.selectFrom('smart_search').select('model').where('model', '=', clip.name).limit(1).executeTakeFirst();
+  if (!have) return undefined;
   return clip;
 }
 
@@ -334,6 +336,21 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string): Promis
       const idx = v ? terms.get(foldText(v)) : undefined;
       if (idx) credit(r.asset_id, idx, 1, `place:${v}`);
     }
+  }
+
+  // Photos near a city the query names, though their nearest GeoNames entry is a district.
+  const nearRows = await ctx.db
+    .selectFrom('places as pl')
+    .innerJoin('exif as e', (j) =>
+      j.on(sql<SqlBool>`${sql.ref('e.latitude')} between ${sql.ref('pl.latitude')} - 0.2 and ${sql.ref('pl.latitude')} + 0.2`),
+    )
+    .select(['e.asset_id', 'pl.name'])
+    .where(sql<SqlBool>`${foldCol('pl.name')} in (${sql.join(termList.map((t) => fold(t)))})`)
+    .where(sql<SqlBool>`${distanceSqlRefs('pl.latitude', 'pl.longitude', 'e.latitude', 'e.longitude')} <= ${PLACE_RADIUS_KM}`)
+    .execute();
+  for (const r of nearRows) {
+    const idx = terms.get(foldText(r.name));
+    if (idx && !hits.get(r.asset_id)?.matched.has(`place:${r.name}`)) credit(r.asset_id, idx, 1, `place:${r.name}`);
   }
 
   if (patterns.length) {

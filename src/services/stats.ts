@@ -1,12 +1,14 @@
 // Library statistics for `immich stats`: counts, storage per folder and free space, database
 // size, queue depths, and per-stage durations from the job history (job_runs). Tables of other
 // areas (people, faces, tags) may be absent: they are looked up in information_schema first.
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
+import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
+import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
 import { openQueueAdmin } from './queues.js';
 
 export interface StageTiming {
@@ -130,6 +132,35 @@ async function redisDepths(ctx: Context): Promise<QueueDepth[]> {
   }
 }
 
+export interface StorageStats {
+  folders: FolderUsage[];
+  filesystem: { freeBytes: number; sizeBytes: number } | null;
+}
+
+/** Library folders and free space: needs no database, so it is reported even when that is unavailable. */
+export async function collectStorage(config: Config, opts: StatsOptions = {}): Promise<StorageStats> {
+  const library = new Library(config.uploadLocation);
+  const folders: FolderUsage[] = [];
+  if (opts.storage !== false) {
+    for (const name of LIBRARY_FOLDERS) {
+      const p = library.folder(name);
+      folders.push({ folder: name, path: p, ...(await folderUsage(p)) });
+    }
+    if (config.database.kind === 'embedded') {
+      const p = config.database.embeddedPath;
+      folders.push({ folder: 'database', path: p, ...(await folderUsage(p)) });
+    }
+  }
+  let filesystem: StorageStats['filesystem'] = null;
+  try {
+    const st = await fsp.statfs(config.uploadLocation);
+    filesystem = { freeBytes: st.bavail * st.bsize, sizeBytes: st.blocks * st.bsize };
+  } catch {
+    /* no such folder yet, or statfs missing on the platform */
+  }
+  return { folders, filesystem };
+}
+
 export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promise<LibraryStats> {
   const db = ctx.db as unknown as Kysely<any>;
   const window = opts.window ?? 1000;
@@ -158,30 +189,12 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
     ctx.logger.debug(`database size unavailable: ${(err as Error).message}`);
   }
 
-  const folders: FolderUsage[] = [];
-  if (opts.storage !== false) {
-    for (const name of ['uploads', 'thumbs', 'encoded', 'backups'] as const) {
-      const p = ctx.library.folder(name);
-      folders.push({ folder: name, path: p, ...(await folderUsage(p)) });
-    }
-    if (ctx.config.database.kind === 'embedded') {
-      const p = ctx.config.database.embeddedPath;
-      folders.push({ folder: 'database', path: p, ...(await folderUsage(p)) });
-    }
-  }
+  const { folders, filesystem } = await collectStorage(ctx.config, opts);
   const inPlace = await ctx.db
     .selectFrom('assets')
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('file_size'), eb.lit(0)).as('bytes'))
     .where('storage_mode', '=', 'in-place')
     .executeTakeFirst();
-  let filesystem: LibraryStats['storage']['filesystem'] = null;
-  try {
-    const st = await fsp.statfs(ctx.config.uploadLocation);
-    filesystem = { freeBytes: st.bavail * st.bsize, sizeBytes: st.blocks * st.bsize };
-  } catch {
-    /* statfs is missing on some platforms */
-  }
-
   const statusRows = await ctx.db
     .selectFrom('asset_job_status')
     .select((eb) => ['stage', 'status', eb.fn.countAll<number>().as('n')])
@@ -291,13 +304,8 @@ export function toPrometheus(s: LibraryStats): string {
   if (s.counts.people !== null) w.metric('immich_people', 'gauge', 'People (face clusters).', [{ labels: lib, value: s.counts.people }]);
   if (s.counts.faces !== null) w.metric('immich_faces', 'gauge', 'Detected faces.', [{ labels: lib, value: s.counts.faces }]);
   if (s.counts.tags !== null) w.metric('immich_tags', 'gauge', 'Tags.', [{ labels: lib, value: s.counts.tags }]);
-  w.metric('immich_storage_bytes', 'gauge', 'Bytes used per library folder.', s.storage.folders.map((f) => ({ labels: { ...lib, folder: f.folder }, value: f.bytes })));
-  w.metric('immich_storage_files', 'gauge', 'Files per library folder.', s.storage.folders.map((f) => ({ labels: { ...lib, folder: f.folder }, value: f.files })));
+  storageMetrics(w, s.library, s.storage);
   w.metric('immich_storage_in_place_bytes', 'gauge', 'Bytes of originals imported in place (outside the library).', [{ labels: lib, value: s.storage.inPlaceBytes }]);
-  if (s.storage.filesystem) {
-    w.metric('immich_filesystem_free_bytes', 'gauge', 'Free bytes on the library filesystem (available to this user).', [{ labels: lib, value: s.storage.filesystem.freeBytes }]);
-    w.metric('immich_filesystem_size_bytes', 'gauge', 'Size of the library filesystem in bytes.', [{ labels: lib, value: s.storage.filesystem.sizeBytes }]);
-  }
   if (s.database.sizeBytes !== null) {
     w.metric('immich_database_size_bytes', 'gauge', 'Database size (pg_database_size).', [{ labels: { ...lib, kind: s.database.kind }, value: s.database.sizeBytes }]);
   }
@@ -321,7 +329,31 @@ export function toPrometheus(s: LibraryStats): string {
   w.metric('immich_stage_throughput_jobs_per_second', 'gauge', 'Jobs finished per second over the last finished jobs of the stage.', s.stages.map((t) => ({ labels: { ...lib, stage: t.stage }, value: t.perSecond })));
   w.metric('immich_jobs_total', 'counter', 'Finished jobs by stage and status since the library was created.', s.totals.map((t) => ({ labels: { ...lib, stage: t.stage, status: t.status }, value: t.count })));
   w.metric('immich_job_seconds_total', 'counter', 'Time spent in finished jobs by stage and status.', s.totals.map((t) => ({ labels: { ...lib, stage: t.stage, status: t.status }, value: t.seconds })));
+  w.metric('immich_stats_database_up', 'gauge', '1 when the database could be read for these figures, 0 when not (storage figures only).', [{ labels: lib, value: 1 }]);
   w.metric('immich_stats_generated_timestamp_seconds', 'gauge', 'When these figures were collected (Unix time).', [{ labels: lib, value: Math.floor(Date.parse(s.generatedAt) / 1000) }]);
+  return w.toString();
+}
+
+function storageMetrics(w: PromWriter, library: string, st: StorageStats): void {
+  const lib = { library };
+  w.metric('immich_storage_bytes', 'gauge', 'Bytes used per library folder.', st.folders.map((f) => ({ labels: { ...lib, folder: f.folder }, value: f.bytes })));
+  w.metric('immich_storage_files', 'gauge', 'Files per library folder.', st.folders.map((f) => ({ labels: { ...lib, folder: f.folder }, value: f.files })));
+  if (st.filesystem) {
+    w.metric('immich_filesystem_free_bytes', 'gauge', 'Free bytes on the library filesystem (available to this user).', [{ labels: lib, value: st.filesystem.freeBytes }]);
+    w.metric('immich_filesystem_size_bytes', 'gauge', 'Size of the library filesystem in bytes.', [{ labels: lib, value: st.filesystem.sizeBytes }]);
+  }
+}
+
+/**
+ * What can be said without the database (in use by a long `immich index` on the embedded
+ * database, or the server down): storage and free space, and immich_stats_database_up 0, so an
+ * alert can tell "no data" from "empty".
+ */
+export function storageOnlyPrometheus(library: string, st: StorageStats, at = new Date()): string {
+  const w = new PromWriter();
+  storageMetrics(w, library, st);
+  w.metric('immich_stats_database_up', 'gauge', '1 when the database could be read for these figures, 0 when not (storage figures only).', [{ labels: { library }, value: 0 }]);
+  w.metric('immich_stats_generated_timestamp_seconds', 'gauge', 'When these figures were collected (Unix time).', [{ labels: { library }, value: Math.floor(at.getTime() / 1000) }]);
   return w.toString();
 }
 

@@ -9,8 +9,8 @@ import { BIN, runCli, tmpDir } from '../helpers/env.js';
 import { expectCode, json, repoObjects } from './backup-helpers.js';
 import { withLibraryDb } from './import-helpers.js';
 
-const FILES = 120;
-const SIZE = 1024 * 1024;
+const FILES = 80;
+const SIZE = 512 * 1024;
 
 /** Originals written straight into uploads/ with their asset rows (no media decoding needed). */
 async function seedLibrary(lib: string): Promise<void> {

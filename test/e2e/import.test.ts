@@ -153,6 +153,12 @@ describe('immich import (fixtures)', () => {
     await makeImage(path.join(moveSrc, 'a.jpg'), { color: '#112233', date: '2018:02:03 04:05:06' });
     await makeImage(path.join(moveSrc, 'b/b.png'), { color: '#332211', format: 'png' });
     fs.copyFileSync(path.join(moveSrc, 'a.jpg'), path.join(moveSrc, 'b/a-again.jpg'));
+    // An XMP sidecar (photo.xmp) moves along with its photo.
+    fs.writeFileSync(
+      path.join(moveSrc, 'a.xmp'),
+      `<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>` +
+        `<rdf:Description rdf:about='' xmlns:xmp='http://ns.adobe.com/xap/1.0/'><xmp:Rating>4</xmp:Rating></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end='w'?>`,
+    );
     const lib = tmpDir();
     const env = await pgLibrary();
     const r = await runCli(['--json', 'import', '--move', ...SKIP_ML, moveSrc], { UPLOAD_LOCATION: lib, ...env });
@@ -162,9 +168,12 @@ describe('immich import (fixtures)', () => {
     expect(s.counts).toMatchObject({ imported: 2, duplicates: 1 });
     expect(listFiles(moveSrc)).toEqual(['b/a-again.jpg']);
     expect(listFiles(lib, 'uploads')).toContain('2018/2018-02-03/a.jpg');
+    expect(listFiles(lib, 'uploads')).toContain('2018/2018-02-03/a.jpg.xmp');
     await withLibraryDb(lib, async (db) => {
       const modes = await db.selectFrom('assets').select('storage_mode').execute();
       expect(modes.map((m) => m.storage_mode)).toEqual(['move', 'move']);
+      const exif = await db.selectFrom('exif').select(['rating', 'sidecar_path']).where('sidecar_path', 'is not', null).execute();
+      expect(exif).toEqual([{ rating: 4, sidecar_path: path.join('uploads', '2018', '2018-02-03', 'a.jpg.xmp') }]);
     }, env);
   });
 

@@ -110,6 +110,7 @@ describe('immich stats (embedded database)', () => {
     expect(fs.readdirSync(path.dirname(prom))).toEqual(['immich.prom']);
     const l = `library="${lib}"`;
     expect(text).toContain('# TYPE immich_assets gauge');
+    expect(text).toContain(`immich_stats_database_up{${l}} 1\n`);
     expect(text).toContain(`immich_assets{${l},type="photo"} 3\n`);
     expect(text).toContain(`immich_storage_bytes{${l},folder="uploads"} 3000\n`);
     expect(text).toContain(`immich_queue_jobs{${l},stage="thumbnails",status="failed",source="database"} 1\n`);
@@ -148,9 +149,28 @@ describe('immich stats (embedded database)', () => {
     const bad = await runCli(['--log-format', 'xml', 'stats'], { UPLOAD_LOCATION: lib });
     expect(bad.stderr).toBe('immich: --log-format must be text or json (got xml)\n');
     expect(bad.code).toBe(2);
+    const crf = await runCli(['stats'], { UPLOAD_LOCATION: lib, IMMICH_FFMPEG_CRF: '99' });
+    expect(crf.stderr).toBe('immich: IMMICH_FFMPEG_CRF=99 must be an integer from 0 to 63\n');
+    expect(crf.code).toBe(2);
     const last = await runCli(['stats', '--last', 'x'], { UPLOAD_LOCATION: lib });
     expect(last.code).toBe(2);
     expect(last.stderr).toContain('--last must be an integer');
+  });
+
+  it('while another process holds the embedded database: exit 3, and the textfile gets storage figures with database_up 0', async () => {
+    const holder = await createContext(loadConfig({ env: { UPLOAD_LOCATION: lib, HOME: lib }, cwd: lib }), new Logger('error'), { command: 'immich index' });
+    try {
+      const prom = path.join(lib, 'locked.prom');
+      const r = await runCli(['stats', '--prometheus', prom], { UPLOAD_LOCATION: lib });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/in use by another immich process \(pid \d+, immich index\)/);
+      const text = fs.readFileSync(prom, 'utf8');
+      expect(text).toContain(`immich_stats_database_up{library="${lib}"} 0\n`);
+      expect(text).toContain(`immich_storage_bytes{library="${lib}",folder="uploads"} 3000\n`);
+      expect(text).not.toContain('immich_assets');
+    } finally {
+      await holder.close();
+    }
   });
 
   it('an unwritable Prometheus path is an environment error', async () => {

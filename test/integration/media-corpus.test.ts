@@ -166,6 +166,15 @@ describe.skipIf(!CORPUS)('media pipeline on the corpus', () => {
     files.push('exif/blackberry-z10_orientation6.jpg', 'faces/curie/portrait-orientation-6.jpg', 'video/iphone6_with-gps.mov', 'video/gps_creation-time_remux.mkv', 'video/with-gps.mp4');
     const problems: string[] = [];
     await mapLimit(files, 2, async (rel) => {
+      // probeFile: real type and header size (pixel count as labelled; RAW sizes are not read cheaply).
+      const probed = await probeFile(abs(rel));
+      const size = labels.exif[rel]?.image_size ?? (labels.video[rel] ? `${labels.video[rel].width} ${labels.video[rel].height}` : undefined);
+      if (probed.type !== (/^video\/|\.mov$|\.MOV$/.test(rel) ? 'video' : 'image')) problems.push(`${rel}: probed as ${probed.type}`);
+      if (size && probed.width !== null) {
+        const [w, h] = size.split(' ').map(Number);
+        if (probed.width * probed.height! !== w * h) problems.push(`${rel}: probed ${probed.width}x${probed.height}, labelled ${size}`);
+      }
+      if (/\.jxl$/.test(rel) && !probed.width) problems.push(`${rel}: JPEG XL header size not read`);
       const id = await addAsset(t.ctx, abs(rel));
       const meta = await runStage(t.ctx, 'metadata', id);
       if (meta.status !== 'success') problems.push(`${rel}: metadata ${meta.status}: ${meta.message}`);
@@ -195,6 +204,9 @@ describe.skipIf(!CORPUS)('media pipeline on the corpus', () => {
         if (row.file_size !== fs.statSync(file).size) problems.push(`${rel}: ${kind} size mismatch`);
       }
       if (!a.thumbhash) problems.push(`${rel}: no thumbhash`);
+      if (probed.width && probed.width * probed.height! !== a.width! * a.height! && probed.type === 'image') {
+        problems.push(`${rel}: header says ${probed.width}x${probed.height}, decoded ${a.width}x${a.height}`);
+      }
       // Orientation: expected displayed shape from the labels (stored size, swapped for 5-8 / 90°).
       const l = labels.exif[rel];
       if (l?.image_size && !rel.startsWith('video/')) {
@@ -207,9 +219,10 @@ describe.skipIf(!CORPUS)('media pipeline on the corpus', () => {
     expect(problems).toEqual([]);
   });
 
-  it('fallback decoders work too: npm heic-decode for HEIC, Debian djxl for JPEG XL', async () => {
+  it('each decoder works: npm heic-decode for HEIC, @jsquash/jxl (WebAssembly) and Debian djxl for JPEG XL', async () => {
     for (const [rel, format, tools] of [
       ['formats/heic/samplefilehub.heif', 'heic', { heifConvert: null }],
+      ['formats/jxl/8bit-sRGB.jxl', 'jxl', { djxl: null }],
       ['formats/jxl/8bit-sRGB.jxl', 'jxl', { djxl: '/usr/bin/djxl' }],
     ] as const) {
       if (format === 'jxl' && !fs.existsSync('/usr/bin/djxl')) continue;

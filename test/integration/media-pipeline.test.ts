@@ -25,6 +25,7 @@ const F = {
   sidecarPhoto: path.join(dir, 'sidecar', 'photo.jpg'),
   mp4: path.join(dir, 'clip.mp4'),
   mkv: path.join(dir, 'old.mkv'),
+  tinyMkv: path.join(dir, 'tiny.mkv'),
   truncated: path.join(dir, 'truncated.jpg'),
   empty: path.join(dir, 'empty.jpg'),
   text: path.join(dir, 'notes.jpg'),
@@ -91,6 +92,7 @@ beforeAll(async () => {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', F.mp4]);
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=1280x960:rate=25:duration=1', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1',
     '-c:v', 'mpeg4', '-q:v', '5', '-c:a', 'aac', '-shortest', F.mkv]);
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=0.5', '-c:v', 'mpeg4', F.tinyMkv]);
 
   const jpeg = fs.readFileSync(F.photo);
   fs.writeFileSync(F.truncated, jpeg.subarray(0, Math.floor(jpeg.length / 2)));
@@ -253,7 +255,7 @@ describe('media stages through a real Context', () => {
   it('a failing hardware encoder is retried once in software, with a warning naming the file', async () => {
     const t = await openMediaContext({ IMMICH_FFMPEG_ACCEL: 'nvenc' });
     try {
-      const id = await addAsset(t.ctx, F.mkv);
+      const id = await addAsset(t.ctx, F.tinyMkv);
       const out = await runStage(t.ctx, 'video', id);
       expect(out.status).toBe('success');
       const files = await assetFiles(t.ctx, id);
@@ -262,7 +264,7 @@ describe('media stages through a real Context', () => {
       const warned = t.logs.filter((l) => l.level === 'warn' && /retrying with software/i.test(l.msg));
       // Without an NVIDIA GPU (this machine) NVENC fails and software takes over.
       if (!fs.existsSync('/dev/nvidia0')) expect(warned.length).toBe(1);
-      for (const w of warned) expect(w.msg.startsWith(`${F.mkv}: `)).toBe(true);
+      for (const w of warned) expect(w.msg.startsWith(`${F.tinyMkv}: `)).toBe(true);
     } finally {
       await t.ctx.close();
     }

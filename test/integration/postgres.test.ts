@@ -43,6 +43,7 @@ async function snapshot(db: Kysely<DB>) {
 }
 
 describe('PostgreSQL 15 at 127.0.0.1 (no pgvector) behaves like the embedded database', () => {
+  // Two libraries, two imports and two index runs (one of them on PGlite): slow when the machine is loaded.
   const src = tmpDir('immich-pg-src-');
   let dbName: string;
   let drop: () => Promise<void>;
@@ -52,7 +53,7 @@ describe('PostgreSQL 15 at 127.0.0.1 (no pgvector) behaves like the embedded dat
   });
   afterAll(async () => drop?.());
 
-  it('import + index give the same assets, metadata, files and stage status; vector migrations held back', async () => {
+  it('import + index give the same assets, metadata, files and stage status; vector migrations held back', { timeout: 300_000 }, async () => {
     const models = tmpDir('immich-no-models-');
     const embeddedEnv = { UPLOAD_LOCATION: tmpDir('immich-emb-lib-'), IMMICH_MODELS_DIR: models };
     const pgLibEnv = { ...pgEnv(dbName), UPLOAD_LOCATION: tmpDir('immich-pg-lib-'), IMMICH_MODELS_DIR: models };

@@ -42,6 +42,7 @@ async function probe(file: string): Promise<VideoProbe & { streams: any[] }> {
     bitrate: Number(j.format.bit_rate),
     videoStreams: streams.filter((s) => s.codec_type === 'video').map((s) => ({
       index: s.index, codec: s.codec_name, width: s.width, height: s.height, fps: 15, pixFmt: s.pix_fmt, bitrate: Number(s.bit_rate) || undefined,
+      colorTransfer: s.color_transfer,
     })),
     audioStreams: streams.filter((s) => s.codec_type === 'audio').map((s) => ({ index: s.index, codec: s.codec_name })),
   };
@@ -55,6 +56,9 @@ beforeAll(async () => {
   await ffmpeg(['-y', ...SRC, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', 'web.mp4']);
   await ffmpeg(['-y', ...SRC, '-c:v', 'mpeg4', '-c:a', 'pcm_s16le', '-shortest', 'old.avi']);
   await ffmpeg(['-y', ...SRC, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-c:a', 'aac', '-shortest', 'rgbish.mkv']);
+  // HDR10-tagged 10-bit HEVC (PQ transfer, BT.2020), as phones record.
+  await ffmpeg(['-y', SRC[0]!, SRC[1]!, SRC[2]!, SRC[3]!, '-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le',
+    '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', 'hdr.mp4']);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -95,6 +99,16 @@ describe('software transcoding with Debian ffmpeg', () => {
     for (const args of buildTranscodeArgs(input, output, p, DEFAULT_TRANSCODE)) await ffmpeg(args);
     const out = await probe(output);
     expect(out.streams.find((x) => x.codec_type === 'video')).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 320, height: 240 });
+  });
+
+  it('HDR10 HEVC is tone-mapped to 8-bit BT.709 H.264', async () => {
+    const input = path.join(dir, 'hdr.mp4');
+    const output = path.join(dir, 'hdr-sdr.mp4');
+    const p = await probe(input);
+    expect(p.videoStreams[0]).toMatchObject({ pixFmt: 'yuv420p10le', colorTransfer: 'smpte2084' });
+    for (const args of buildTranscodeArgs(input, output, p, DEFAULT_TRANSCODE)) await ffmpeg(args);
+    const v = (await probe(output)).streams.find((x) => x.codec_type === 'video');
+    expect(v).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', color_transfer: 'bt709', color_primaries: 'bt709', color_space: 'bt709' });
   });
 
   it.each(['h264', 'vp9'] as VideoCodec[])('two-pass %s with a max bitrate runs both passes and leaves the stats file for cleanup', async (codec) => {

@@ -163,6 +163,8 @@ describe('buildTranscodeArgs: scaling, pixel formats and stream selection', () =
   it('portrait and rotated video scale the width', () => {
     expect(vf(buildTranscodeArgs('a', 'b', probe(1080, 1920), settings({}), 'all'))).toBe('scale=720:-2');
     expect(vf(buildTranscodeArgs('a', 'b', probe(1920, 1080, { rotation: -90 }), settings({}), 'all'))).toBe('scale=720:-2');
+    expect(vf(buildTranscodeArgs('a', 'b', probe(1920, 1080, { rotation: 270 }), settings({}), 'all'))).toBe('scale=720:-2');
+    expect(vf(buildTranscodeArgs('a', 'b', probe(1920, 1080, { rotation: 180 }), settings({}), 'all'))).toBe('scale=-2:720');
   });
 
   it('no scaling below the target; odd sizes are made even; original keeps the size', () => {
@@ -194,6 +196,42 @@ describe('buildTranscodeArgs: scaling, pixel formats and stream selection', () =
   it('remux (target none) copies both streams', () => {
     const [args] = buildTranscodeArgs('in.webm', 'out.mp4', probe(640, 480), settings({}), 'none');
     expect(args).toEqual([...HEAD, ...words('-i in.webm -c:v copy -c:a copy -movflags faststart -fps_mode passthrough -map 0:1 -map_metadata -1 -map 0:0 -f mp4 out.mp4')]);
+  });
+});
+
+describe('HDR tone mapping', () => {
+  const hdr: VideoProbe = {
+    ...HD,
+    videoStreams: [{ index: 0, codec: 'hevc', width: 3840, height: 2160, fps: 30, pixFmt: 'yuv420p10le', colorTransfer: 'smpte2084' }],
+  };
+  const vf = (over: Partial<TranscodeSettings>, probe = hdr) => {
+    const args = buildTranscodeArgs('in.mov', 'out.mp4', probe, settings(over), 'all')[0]!;
+    return args[args.indexOf('-vf') + 1];
+  };
+  const CPU = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p';
+  const CUDA = 'desat=0:matrix=bt709:primaries=bt709:range=pc:tonemap=hable:tonemap_mode=lum:transfer=bt709:peak=100';
+  const OPENCL = 'desat=0:format=nv12:matrix=bt709:primaries=bt709:transfer=bt709:range=pc:tonemap=hable:tonemap_mode=lum:peak=100';
+
+  it.each([
+    ['disabled', false, `scale=-2:720,${CPU}`],
+    ['nvenc', false, `${CPU},hwupload_cuda,scale_cuda=-2:720:format=nv12`],
+    ['nvenc', true, `scale_cuda=-2:720,tonemap_cuda=${CUDA}:format=nv12`],
+    ['qsv', false, `${CPU},hwupload=extra_hw_frames=64,scale_qsv=-1:720:mode=hq:format=nv12`],
+    ['qsv', true, `scale_qsv=-1:720:async_depth=4:mode=hq,hwmap=derive_device=opencl,tonemap_opencl=${OPENCL},hwmap=derive_device=qsv:reverse=1,format=qsv`],
+    ['vaapi', false, `${CPU},hwupload=extra_hw_frames=64,scale_vaapi=-2:720:mode=hq:out_range=pc:format=nv12`],
+    ['vaapi', true, `scale_vaapi=-2:720:mode=hq:out_range=pc,hwmap=derive_device=opencl,tonemap_opencl=${OPENCL},hwmap=derive_device=vaapi:reverse=1,format=vaapi`],
+    ['rkmpp', false, `scale=-2:720,${CPU}`],
+    ['rkmpp', true, `scale_rkrga=-2:720:format=p010:afbc=1:async_depth=4,hwdownload,format=p010,${CPU},hwupload`],
+  ] as Array<[HwAccel, boolean, string]>)('%s (hw decode %s)', (accel, accelDecode, expected) => {
+    expect(vf({ accel, accelDecode })).toBe(expected);
+  });
+
+  it('HLG is HDR too; tonemap disabled leaves the colours alone; SDR is not tone-mapped', () => {
+    const hlg = { ...hdr, videoStreams: [{ ...hdr.videoStreams[0]!, colorTransfer: 'arib-std-b67' }] };
+    expect(vf({ tonemap: 'reinhard' }, hlg)).toBe(`scale=-2:720,${CPU.replace('hable', 'reinhard')}`);
+    expect(vf({ tonemap: 'disabled' })).toBe('scale=-2:720,format=yuv420p');
+    const sdr = { ...hdr, videoStreams: [{ ...hdr.videoStreams[0]!, colorTransfer: 'bt709' }] };
+    expect(vf({}, sdr)).toBe('scale=-2:720,format=yuv420p');
   });
 });
 
@@ -269,6 +307,7 @@ describe('loadTranscodeSettings', () => {
         IMMICH_FFMPEG_REFS: '2',
         IMMICH_FFMPEG_CQ_MODE: 'icq',
         IMMICH_FFMPEG_TEMPORAL_AQ: 'no',
+        IMMICH_FFMPEG_TONEMAP: 'Mobius',
       },
       { driEntries: ['card0', 'renderD128', 'renderD129'] },
     );
@@ -276,7 +315,7 @@ describe('loadTranscodeSettings', () => {
       policy: 'optimal', targetVideoCodec: 'hevc', targetAudioCodec: 'libopus',
       acceptedVideoCodecs: ['hevc', 'h264', 'vp9'], acceptedAudioCodecs: ['libopus', 'aac'], acceptedContainers: ['mov', 'webm'],
       targetResolution: 1080, crf: 28, preset: 'fast', maxBitrate: '4500k', twoPass: true, accel: 'vaapi', accelDecode: true,
-      threads: 4, gopSize: 120, bframes: 3, refs: 2, cqMode: 'icq', temporalAQ: false, preferredHwDevice: '/dev/dri/renderD129',
+      threads: 4, gopSize: 120, bframes: 3, refs: 2, cqMode: 'icq', temporalAQ: false, preferredHwDevice: '/dev/dri/renderD129', tonemap: 'mobius',
     });
     expect(describeTranscode(s)).toBe('optimal: hevc_vaapi crf 28 preset fast, 1080p, max 4500k, two-pass, audio libopus; vaapi (hardware decoding), software fallback');
   });
@@ -299,6 +338,7 @@ describe('loadTranscodeSettings', () => {
     ['IMMICH_FFMPEG_BFRAMES', '17'],
     ['IMMICH_FFMPEG_CQ_MODE', 'vbr'],
     ['IMMICH_FFMPEG_PREFERRED_HW_DEVICE', '/dev/sda'],
+    ['IMMICH_FFMPEG_TONEMAP', 'aces'],
   ])('%s=%s is a usage error naming the variable', (name, value) => {
     let err: unknown;
     try {

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Backup and verify throughput beside the plain tools, in the same run:
+//   1. first backup of N originals (MB/s) vs `cp -r` of the same uploads/ folder
+//   2. incremental backup after adding one file
+//   3. verify's checksum pass (MB/s) vs `sha1sum` of the same files
+//   4. incremental backup with one new file in a 10k-file library (target < 2 s)
+// Usage: npm run build && node bench/backup/run.mjs [files=200] [sizeMiB=2] [small=10000]
+// Timings of the service exclude process start and opening the database (they are the same for any
+// library size and are reported separately as the CLI's wall time).
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = (p) => import(path.join(ROOT, 'dist', p));
+const { loadConfig } = await dist('config.js');
+const { createContext } = await dist('context.js');
+const { Logger } = await dist('logger.js');
+const { runBackup } = await dist('services/backup.js');
+const { verifyLibrary } = await dist('services/verify.js');
+
+const N = Number(process.argv[2] ?? 200);
+const SIZE = Number(process.argv[3] ?? 2) * 1024 * 1024;
+const SMALL = Number(process.argv[4] ?? 10_000);
+const base = fs.mkdtempSync(path.join(os.tmpdir(), 'immich-bench-backup-'));
+const logger = new Logger('warn', []);
+const MB = 1024 * 1024;
+
+function sync() {
+  spawnSync('sync');
+}
+function time(fn) {
+  const t = performance.now();
+  const r = fn();
+  return r instanceof Promise ? r.then((v) => ({ ms: performance.now() - t, v })) : { ms: performance.now() - t, v: r };
+}
+
+async function seed(lib, count, size, prefix) {
+  const cfg = loadConfig({ env: { UPLOAD_LOCATION: lib } });
+  const ctx = await createContext(cfg, logger, { command: 'bench' });
+  const dir = path.join(lib, 'uploads', prefix);
+  fs.mkdirSync(dir, { recursive: true });
+  let rows = [];
+  const flush = async () => {
+    if (rows.length) await ctx.db.insertInto('assets').values(rows).execute();
+    rows = [];
+  };
+  for (let i = 0; i < count; i++) {
+    const data = crypto.randomBytes(size);
+    const rel = `uploads/${prefix}/f${String(i).padStart(6, '0')}.jpg`;
+    fs.writeFileSync(path.join(lib, rel), data);
+    rows.push({
+      checksum: crypto.createHash('sha1').update(data).digest('hex'), original_path: `/src/${prefix}/${i}.jpg`, original_name: `${i}.jpg`,
+      library_path: rel, storage_mode: 'copy', type: 'image', mime_type: 'image/jpeg', file_size: size, file_mtime: new Date(),
+    });
+    if (rows.length >= 1000) await flush();
+  }
+  await flush();
+  await ctx.close();
+}
+
+async function withCtx(lib, fn) {
+  const ctx = await createContext(loadConfig({ env: { UPLOAD_LOCATION: lib } }), logger, { command: 'bench' });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function cli(args, lib) {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/immich'), ...args], { env: { ...process.env, UPLOAD_LOCATION: lib, CI: 'true' }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`immich ${args.join(' ')} failed: ${r.stderr}`);
+  return { ms: performance.now() - t, out: r.stdout };
+}
+
+const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+const rows = [];
+const report = (name, value, baseline, note = '') => rows.push({ name, value, baseline, note });
+
+// ---- 1-3: large files ----
+const lib = path.join(base, 'lib');
+await seed(lib, N, SIZE, 'big');
+const totalMB = (N * SIZE) / MB;
+execFileSync('sh', ['-c', `cat ${path.join(lib, 'uploads')}/big/* > /dev/null`]); // warm the page cache for both
+sync();
+const cp = time(() => execFileSync('cp', ['-r', path.join(lib, 'uploads'), path.join(base, 'cp-copy')]));
+sync();
+const loadBefore = load();
+const first = await withCtx(lib, (ctx) => time(() => runBackup(ctx, { repository: path.join(base, 'repo') })));
+const cpRate = totalMB / (cp.ms / 1000);
+const firstRate = totalMB / (first.ms / 1000);
+report(`first backup, ${N} × ${SIZE / MB} MiB`, `${firstRate.toFixed(0)} MB/s (${(first.ms / 1000).toFixed(2)} s)`, `cp -r ${cpRate.toFixed(0)} MB/s (${(cp.ms / 1000).toFixed(2)} s)`, `ratio ${(firstRate / cpRate).toFixed(2)} (target ≥ 0.8)`);
+
+const encRepo = path.join(base, 'repo-enc');
+sync();
+const enc = await withCtx(lib, (ctx) => time(() => runBackup(ctx, { repository: encRepo, passphrase: 'bench' })));
+const encRate = totalMB / (enc.ms / 1000);
+report('first backup, encrypted (AES-256-GCM)', `${encRate.toFixed(0)} MB/s (${(enc.ms / 1000).toFixed(2)} s)`, `cp -r ${cpRate.toFixed(0)} MB/s`, `ratio ${(encRate / cpRate).toFixed(2)}`);
+
+await seed(lib, 1, SIZE, 'one-more');
+sync();
+const incr = await withCtx(lib, (ctx) => time(() => runBackup(ctx, { repository: path.join(base, 'repo') })));
+report(`incremental, +1 file of ${SIZE / MB} MiB`, `${(incr.ms / 1000).toFixed(2)} s, ${incr.v.stats.new_files} file copied`, '', `${N + 1} files unchanged-checked by size+mtime`);
+
+const sha = time(() => execFileSync('sh', ['-c', `cd ${path.join(lib, 'uploads')} && find . -type f -print0 | xargs -0 sha1sum > /dev/null`]));
+const ver = await withCtx(lib, (ctx) => time(() => verifyLibrary(ctx, { models: false })));
+const shaRate = ((N + 1) * SIZE) / MB / (sha.ms / 1000);
+const verRate = ((N + 1) * SIZE) / MB / (ver.ms / 1000);
+report(`verify checksums, ${N + 1} files`, `${verRate.toFixed(0)} MB/s (${(ver.ms / 1000).toFixed(2)} s)`, `sha1sum ${shaRate.toFixed(0)} MB/s (${(sha.ms / 1000).toFixed(2)} s)`, `ratio ${(verRate / shaRate).toFixed(2)} (target ≥ 0.9)`);
+
+// ---- 4: 10k small files ----
+const small = path.join(base, 'small');
+await seed(small, SMALL, 4096, 'many');
+const smallRepo = path.join(base, 'repo-small');
+cli(['backup', smallRepo], small);
+await seed(small, 1, 4096, 'new');
+sync();
+const inc10k = await withCtx(small, (ctx) => time(() => runBackup(ctx, { repository: smallRepo })));
+const cliInc = (await seed(small, 1, 4096, 'new2'), cli(['--json', 'backup', smallRepo], small));
+report(`incremental, ${SMALL} files + 1 new (service)`, `${(inc10k.ms / 1000).toFixed(2)} s, ${inc10k.v.stats.new_files} copied`, '', 'target < 2 s');
+report(`incremental, ${SMALL} files + 1 new (\`immich backup\` wall)`, `${(cliInc.ms / 1000).toFixed(2)} s, ${JSON.parse(cliInc.out).stats.new_files} copied`, '', 'includes node start, opening the embedded database and its dump');
+
+const lines = [
+  `machine: ${os.cpus().length} cores (nproc ${execFileSync('nproc').toString().trim()}), node ${process.version}, load average ${loadBefore} at start, ${load()} at end`,
+  '',
+  '| measurement | immich | baseline (same run) | note |',
+  '|---|---|---|---|',
+  ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.baseline} | ${r.note} |`),
+];
+console.log(lines.join('\n'));
+fs.rmSync(base, { recursive: true, force: true });
