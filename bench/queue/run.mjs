@@ -3,7 +3,7 @@
 // 127.0.0.1:5432) with 1 and 2 worker processes, for no-op jobs and for the thumbnail stage, against
 // the in-process runner (the baseline) in the same run. Writes its section of bench/RESULTS.md.
 //
-//   npm run build && node bench/queue/run.mjs [--jobs 2000] [--images 24] [--concurrency 2] [--no-write]
+//   npm run build && node bench/queue/run.mjs [--jobs 2000] [--images 24] [--concurrency 2] [--repeat 3] [--no-write]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,17 @@ const JOBS = Number(opt('jobs', 2000));
 const IMAGES = Number(opt('images', 24));
 const CONC = Number(opt('concurrency', 2));
 const WRITE = !args.includes('--no-write');
+const REPEAT = Number(opt('repeat', 3));
+
+/** The machine is shared: keep the best (shortest) of REPEAT runs. */
+async function best(fn) {
+  let top;
+  for (let i = 0; i < REPEAT; i++) {
+    const r = await fn();
+    if (!top || r.ms < top.ms) top = r;
+  }
+  return top;
+}
 const logger = new Logger('warn', [(r) => process.stderr.write(`${r.level}: ${r.msg}\n`)]);
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
@@ -105,9 +116,9 @@ console.error(`bench/queue: ${JOBS} no-op jobs, ${IMAGES} images, concurrency ${
 
 // --- no-op jobs: the cost of the queue itself
 const noop = Array.from({ length: JOBS }, () => ({ stage: 'metadata', assetId: randomUUID() }));
-const noopInline = await inlineRun(noop, () => async () => ({ status: 'success' }));
-const noop1 = await redisRun(noop, 1, 'noop', 'metadata');
-const noop2 = await redisRun(noop, 2, 'noop', 'metadata');
+const noopInline = await best(() => inlineRun(noop, () => async () => ({ status: 'success' })));
+const noop1 = await best(() => redisRun(noop, 1, 'noop', 'metadata'));
+const noop2 = await best(() => redisRun(noop, 2, 'noop', 'metadata'));
 
 // --- the thumbnail stage on real files (1600x1200 JPEGs of noise, imported once in-process)
 const src = path.join(lib, 'src');
@@ -126,9 +137,9 @@ const ids = (await (async () => {
   return r.rows.map((x) => x.id);
 })());
 const thumbs = ids.map((assetId) => ({ stage: 'thumbnails', assetId, force: true }));
-const thumbInline = await inlineRun(thumbs, (ctx) => createProcessor(ctx, { followUps: false }));
-const thumb1 = await redisRun(thumbs, 1, 'thumbnails', 'thumbnails');
-const thumb2 = await redisRun(thumbs, 2, 'thumbnails', 'thumbnails');
+const thumbInline = await best(() => inlineRun(thumbs, (ctx) => createProcessor(ctx, { followUps: false })));
+const thumb1 = await best(() => redisRun(thumbs, 1, 'thumbnails', 'thumbnails'));
+const thumb2 = await best(() => redisRun(thumbs, 2, 'thumbnails', 'thumbnails'));
 const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 await admin.query(`drop database if exists ${dbName} with (force)`);
@@ -160,13 +171,13 @@ const section = [
   '<!-- bench:queue -->',
   '## bench/queue: Redis (BullMQ) job queues vs the in-process runner',
   '',
-  'Reproduce: `npm run build && node bench/queue/run.mjs` (PostgreSQL and Redis on 127.0.0.1; options `--jobs N --images N --concurrency N`).',
+  'Reproduce: `npm run build && node bench/queue/run.mjs` (PostgreSQL and Redis on 127.0.0.1; options `--jobs N --images N --concurrency N --repeat N`).',
   '',
   `Machine: ${os.cpus().length} cores (\`nproc\` ${os.availableParallelism()}), ${os.cpus()[0]?.model ?? ''}, node ${process.version}, Redis 127.0.0.1:6379, PostgreSQL 127.0.0.1:5432. ` +
     `Load average before ${loadBefore}, after ${loadAfter} (other engineers' tests share the 2 cores). Measured ${new Date().toISOString()}.`,
   '',
   `Each worker process runs ${CONC} jobs at once; the in-process runner runs ${CONC}. Jobs are queued while the queue is paused, the`,
-  'workers are started, and the clock runs from resume until the producer sees every job of its run finished. No-op: the processor returns',
+  `workers are started, and the clock runs from resume until the producer sees every job of its run finished; best of ${REPEAT} runs each. No-op: the processor returns`,
   `at once (${JOBS} jobs: the cost of the queue itself). Thumbnails: the real pipeline processor and handler (preview + thumbnail + thumbhash`,
   `with sharp, asset_job_status bookkeeping) on ${IMAGES} 1600x1200 JPEGs, forced.`,
   '',

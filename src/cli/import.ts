@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--move', 'move the files into the library instead of copying them (the source is removed once the asset is recorded)')
     .option('--in-place', 'leave the files where they are and reference them (like an external library)')
     .option('-n, --dry-run', 'report what would be imported, duplicated or refused; write nothing')
-    .option('-j, --concurrency <n>', 'files processed at once (default: number of cores)')
+    .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')

@@ -54,8 +54,9 @@ Stages reported 'skipped' (e.g. no model installed) or 'failed' count as missing
 
 In-place assets (imported with --in-place) are checked against their folders: new files are imported in
 place, files whose size or time changed are hashed and, when the content changed, processed again, and
-files that are gone are marked offline (kept, left out of processing) until they come back. Offline
-assets: see \`immich stats\`; --prune-offline deletes them.
+files that are gone are marked offline (kept with everything found about them, as Immich does, and
+left out of processing; table asset_offline) until they come back; --prune-offline deletes them.
+New files are only looked for in the folders that already hold in-place assets (and below them).
 
 Examples:
   immich index                          # what is missing, plus in-place changes

@@ -75,8 +75,17 @@ export function groupPairs(pairs: Array<[string, string]>): string[][] {
   return [...groups.values()].filter((g) => g.size > 1).map((g) => [...g].sort());
 }
 
-/** Pairs of hashes within maxBits (all pairs; fine up to tens of thousands of assets). */
-export function phashPairs(hashes: Array<{ id: string; hash: string }>, maxBits = PHASH_MAX_BITS): Array<[string, string]> {
+/**
+ * Pairs of hashes within maxBits (all pairs; fine up to tens of thousands of assets). A nearly flat
+ * picture (black frame, blank page) has almost no bits set; when it has fewer than 2·maxBits set (or
+ * unset) bits it is within reach of every other flat picture whatever it shows, so it is left out.
+ */
+export function phashPairs(all: Array<{ id: string; hash: string }>, maxBits = PHASH_MAX_BITS): Array<[string, string]> {
+  const bits = (h: string) => popcount32(parseInt(h.slice(0, 8), 16) >>> 0) + popcount32(parseInt(h.slice(8, 16), 16) >>> 0);
+  const hashes = all.filter((h) => {
+    const n = bits(h.hash);
+    return n >= 2 * maxBits && n <= 64 - 2 * maxBits;
+  });
   const words = hashes.map((h) => [parseInt(h.hash.slice(0, 8), 16) >>> 0, parseInt(h.hash.slice(8, 16), 16) >>> 0] as const);
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < hashes.length; i++) {

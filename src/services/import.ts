@@ -38,7 +38,7 @@ export interface ImportOptions {
   paths: string[];
   mode: ImportMode;
   dryRun?: boolean;
-  /** Files processed at once (hash, probe, metadata, copy); stages use ctx.concurrency. */
+  /** Units of concurrency: FILES_PER_WORKER × this many files are in flight (hash, probe, metadata, copy); stages use ctx.concurrency. */
   concurrency: number;
   includeHidden?: boolean;
   ignore?: string[];

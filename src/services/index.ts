@@ -140,7 +140,9 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
 
   // New files: the import's own walk (same excludes and formats), then an in-place import of them.
   const known = new Set(assets.map((a) => a.library_path));
-  const walked = await walk(roots, { excludeDirs: [ctx.library.root] });
+  const present = [];
+  for (const r of roots) if (await fs.stat(r).then((st) => st.isDirectory(), () => false)) present.push(r);
+  const walked = await walk(present, { excludeDirs: [ctx.library.root] });
   const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);

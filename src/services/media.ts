@@ -69,6 +69,8 @@ export interface ProbeResult {
   /** Stored dimensions from the header; null where the header is not read cheaply (RAW). */
   width: number | null;
   height: number | null;
+  /** Videos: the ffprobe result, which extractMetadata can reuse instead of probing again. */
+  video?: VideoProbe;
 }
 
 export interface ProbeOptions {
@@ -122,7 +124,7 @@ export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promi
     }
     const v = probe.videoStreams[0];
     if (!v || !v.width || !v.height) throw new ItemError(absPath, `${absPath}: no video stream (${probe.formatName || 'unknown container'})`);
-    return { type: 'video', mime: s.mime, format: s.format, width: v.width, height: v.height };
+    return { type: 'video', mime: s.mime, format: s.format, width: v.width, height: v.height, video: probe };
   }
   if (RAW_FORMATS.has(s.format)) return { type: 'image', mime: s.mime, format: s.format, width: null, height: null };
   const dims = await checkedHeader(absPath, s, head, maxPixels);
@@ -153,8 +155,11 @@ async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixel
 // ---------------------------------------------------------------------------------------------
 // Metadata
 
-/** Read EXIF/XMP (+ sidecar) and, for videos, ffprobe; map to MediaMetadata. Throws ItemError. */
-export async function extractMetadata(ctx: Context, absPath: string): Promise<MediaMetadata> {
+/**
+ * Read EXIF/XMP (+ sidecar) and, for videos, ffprobe (skipped when `opts.probe` from probeFile carries
+ * it); map to MediaMetadata. Throws ItemError naming the file.
+ */
+export async function extractMetadata(ctx: Context, absPath: string, opts: { probe?: ProbeResult } = {}): Promise<MediaMetadata> {
   let head: Buffer;
   let size: number;
   let mtime: Date;
@@ -166,12 +171,12 @@ export async function extractMetadata(ctx: Context, absPath: string): Promise<Me
   }
   const s = sniffedOrThrow(absPath, head, size);
   const et = await getExifTool(ctx);
-  let probe: VideoProbe | undefined;
+  let probe: VideoProbe | undefined = opts.probe?.video;
   const [tagsResult] = await Promise.all([
     readTags(et, absPath).catch((err) => {
       throw new ItemError(absPath, `${absPath}: cannot read metadata: ${errorMessage(err)}`, { cause: err });
     }),
-    s.type === 'video'
+    s.type === 'video' && !probe
       ? getFfmpeg(ctx).then((ff) => probeVideo(ff, absPath)).then((p) => { probe = p; }, (err) => {
         // Metadata still comes from exiftool; the video stage reports the unreadable stream.
         ctx.logger.debug(`ffprobe failed for ${absPath}: ${errorMessage(err)}`);

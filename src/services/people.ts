@@ -16,31 +16,42 @@ const CLUSTER_LOCK = 727_275;
 
 /** FaceStore over asset_faces + face_search, with kNN through the per-dimension HNSW index. */
 export class DbFaceStore implements FaceStore {
-  private dims = new Map<string, number>();
+  private cache = new Map<string, { dim: number; model: string; embedding: string }>();
   constructor(private readonly db: Kysely<DB>) {}
 
-  private async dim(faceId: string): Promise<number> {
-    let d = this.dims.get(faceId);
-    if (d === undefined) {
-      const r = await sql<{ d: number }>`select vector_dims(embedding) as d from face_search where face_id = ${faceId}`.execute(this.db);
-      d = Number(r.rows[0]?.d ?? 0);
-      this.dims.set(faceId, d);
+  private async query(faceId: string): Promise<{ dim: number; model: string; embedding: string } | undefined> {
+    let q = this.cache.get(faceId);
+    if (!q) {
+      const r = await sql<{ d: number; model: string; e: string }>`
+        select vector_dims(s.embedding) as d, f.model, s.embedding::text as e
+        from face_search s join asset_faces f on f.id = s.face_id where s.face_id = ${faceId}`.execute(this.db);
+      const row = r.rows[0];
+      if (!row) return undefined;
+      q = { dim: Number(row.d), model: row.model, embedding: row.e };
+      this.cache.set(faceId, q);
     }
-    return d;
+    return q;
   }
 
   async neighbours(faceId: string, limit: number, maxDistance: number, opts: { withPerson?: boolean } = {}): Promise<Neighbour[]> {
-    const d = await this.dim(faceId);
-    if (!Number.isInteger(d) || d <= 0) return [];
-    const cast = sql.raw(`::vector(${d})`);
+    const q = await this.query(faceId);
+    if (!q || !Number.isInteger(q.dim) || q.dim <= 0) return [];
+    // The query vector is a parameter so the partial HNSW index for this dimension can serve the
+    // ORDER BY ... LIMIT; person/model filters apply to a wider candidate list.
+    const cast = sql.raw(`::vector(${q.dim})`);
+    const candidates = opts.withPerson ? 400 : Math.max(limit * 8, 64);
     const r = await sql<{ face_id: string; person_id: string | null; distance: number }>`
-      with q as (select s.embedding${cast} as e, f.model from face_search s join asset_faces f on f.id = s.face_id where s.face_id = ${faceId})
-      select f.id as face_id, f.person_id, (s.embedding${cast} <=> q.e) as distance
-      from face_search s join asset_faces f on f.id = s.face_id cross join q
-      where vector_dims(s.embedding) = ${d} and f.model = q.model
+      select f.id as face_id, f.person_id, c.distance
+      from (
+        select face_id, embedding${cast} <=> ${q.embedding}${cast} as distance
+        from face_search
+        where vector_dims(embedding) = ${sql.raw(String(q.dim))}
+        order by embedding${cast} <=> ${q.embedding}${cast}
+        limit ${candidates}
+      ) c join asset_faces f on f.id = c.face_id
+      where f.model = ${q.model} and c.distance <= ${maxDistance}
         ${opts.withPerson ? sql`and f.person_id is not null` : sql``}
-        and (s.embedding${cast} <=> q.e) <= ${maxDistance}
-      order by s.embedding${cast} <=> q.e
+      order by c.distance
       limit ${limit}`.execute(this.db);
     return r.rows.map((x) => ({ faceId: x.face_id, personId: x.person_id, distance: Number(x.distance) }));
   }

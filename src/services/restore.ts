@@ -323,5 +323,6 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     };
   } finally {
     release();
+    await repo.close();
   }
 }

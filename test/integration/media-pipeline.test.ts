@@ -291,6 +291,12 @@ describe('media stages through a real Context', () => {
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
+  it('extractMetadata reuses probeFile\'s ffprobe result for videos', async () => {
+    const probed = await probeFile(F.mp4, { ffmpeg: ff });
+    const m = await extractMetadata(ctx, F.mp4, { probe: probed });
+    expect(m).toMatchObject({ type: 'video', videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 240 });
+  });
+
   it('extractMetadata falls back to the file time when no date tag is usable', async () => {
     const plain = path.join(dir, 'plain.png');
     await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } }).png().toFile(plain);

@@ -14,6 +14,10 @@ const logger = new Logger('warn', [(r) => process.stderr.write(`[worker ${proces
 const config = loadConfig({ env: process.env });
 
 async function handler(ctx, job) {
+  const asset = await ctx.db.selectFrom('assets').select('original_name').where('id', '=', job.assetId).executeTakeFirst();
+  // A file the handler cannot process: thrown (retried) or reported (kept failed at once).
+  if (asset?.original_name.startsWith('throws')) throw new Error(`cannot read ${asset.original_name}: disk error`);
+  if (asset?.original_name.startsWith('corrupt')) return { status: 'failed', message: `${asset.original_name}: not a JPEG` };
   await ctx.db.insertInto('queue_test_runs').values({ asset_id: job.assetId, stage: job.stage, pid: process.pid, phase: 'start' }).execute();
   await new Promise((r) => setTimeout(r, delay));
   await ctx.db.insertInto('queue_test_runs').values({ asset_id: job.assetId, stage: job.stage, pid: process.pid, phase: 'end' }).execute();

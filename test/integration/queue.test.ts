@@ -236,6 +236,39 @@ describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)',
     expect(codes, workers.map((w) => w.output()).join('\n')).toEqual([0, 0]);
   });
 
+  it('a thrown error is retried 3 times with back-off, then kept failed with its error; a reported failure is not retried', async () => {
+    const env = baseEnv(dbName, REDIS_PORT, `immich-test-${process.pid}-d`);
+    const ctx = await openProducer(env);
+    const worker = startWorker(env);
+    let code: number | null = null;
+    try {
+      await worker.ready;
+      const [ok, throws, corrupt] = [await insertAssets(ctx, 1, 'ok'), await insertAssets(ctx, 1, 'throws'), await insertAssets(ctx, 1, 'corrupt')].map((x) => x[0]!);
+      const queue = ctx.queue as RedisJobQueue;
+      await queue.enqueue([ok, throws, corrupt].map((assetId) => ({ stage: 'metadata' as const, assetId })));
+      const t0 = Date.now();
+      const result = await queue.drain(undefined, { work: false });
+      expect(result).toMatchObject({ completed: 2, failed: 2 }); // ok: metadata + thumbnails
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(300); // back-off 100 ms, then 200 ms
+      expect(result.failures.map((f) => f.message).sort()).toEqual(['cannot read throws-0.jpg: disk error', 'corrupt-0.jpg: not a JPEG']);
+      const failed = await queue.admin.failedJobs('metadata');
+      expect(failed.map((f) => [f.assetId, f.attempts, f.reason]).sort()).toEqual(
+        [[throws, 3, 'cannot read throws-0.jpg: disk error'], [corrupt, 1, 'corrupt-0.jpg: not a JPEG']].sort(),
+      );
+      const status = await ctx.db.selectFrom('asset_job_status').select(['asset_id', 'status', 'attempts', 'error']).where('asset_id', 'in', [throws, corrupt]).execute();
+      expect(status.find((s) => s.asset_id === throws)).toMatchObject({ status: 'failed', attempts: 3 });
+      expect(status.find((s) => s.asset_id === corrupt)).toMatchObject({ status: 'failed', attempts: 1 });
+      // retry-failed: back to waiting, and they fail again
+      expect(await queue.admin.retryFailed('metadata')).toBe(2);
+      await until('the retried jobs to fail again', async () => (await queue.admin.counts(['metadata']))[0]!.failed === 2 && (await queue.admin.counts(['metadata']))[0]!.waiting === 0);
+    } finally {
+      worker.child.kill('SIGTERM');
+      code = await worker.exit;
+      await ctx.close();
+    }
+    expect(code).toBe(0);
+  });
+
   it('job ids: derived from (stage, asset), no ":" (BullMQ forbids it), one-to-one', () => {
     expect(bullJobId({ stage: 'thumbnails', assetId: 'abc' })).toBe('thumbnails%3Aabc');
     expect(bullJobId({ stage: 'backup', data: { a: 'x:y' } })).not.toContain(':');
