@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
 import { loadConfig } from '../../dist/config.js';
@@ -17,7 +18,6 @@ import { createContext } from '../../dist/context.js';
 import { createRedisQueue } from '../../dist/jobs/bullmq.js';
 import { InlineQueue } from '../../dist/jobs/inline.js';
 import { Logger } from '../../dist/logger.js';
-import { createProcessor } from '../../dist/services/pipeline.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -92,8 +92,12 @@ async function redisRun(jobs, procs, mode, stage) {
   const ms = performance.now() - t1;
   for (const w of workers) w.child.kill('SIGTERM');
   await Promise.all(workers.map((w) => w.exit));
-  for (const s of [stage]) await q.admin.queue(s).obliterate({ force: true });
   await ctx.close();
+  // Leave nothing in the shared Redis.
+  const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
   if (r.completed + r.skipped !== jobs.length) throw new Error(`expected ${jobs.length} jobs, got ${JSON.stringify(r)}`);
   return { ms, enqueueMs, jobs: jobs.length, perSec: (jobs.length / ms) * 1000 };
 }
@@ -137,7 +141,13 @@ const ids = (await (async () => {
   return r.rows.map((x) => x.id);
 })());
 const thumbs = ids.map((assetId) => ({ stage: 'thumbnails', assetId, force: true }));
-const thumbInline = await best(() => inlineRun(thumbs, (ctx) => createProcessor(ctx, { followUps: false })));
+// The thumbnail baseline runs in its own process too, so both sides start from the same state.
+const thumbInline = await best(async () => {
+  const out = execFileSync(process.execPath, [path.join(HERE, 'inline.mjs'), String(CONC)], { env: cleanEnv(baseEnv), input: ids.join('\n'), stdio: ['pipe', 'pipe', 'inherit'] });
+  const r = JSON.parse(String(out));
+  if (r.completed !== ids.length) throw new Error(`in-process thumbnails: ${String(out)}`);
+  return { ms: r.ms, jobs: ids.length, perSec: (ids.length / r.ms) * 1000 };
+});
 const thumb1 = await best(() => redisRun(thumbs, 1, 'thumbnails', 'thumbnails'));
 const thumb2 = await best(() => redisRun(thumbs, 2, 'thumbnails', 'thumbnails'));
 const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');

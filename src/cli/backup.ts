@@ -1,4 +1,5 @@
 // `immich backup [repository]`, `immich backup list`, `immich backup forget`.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../errors.js';
@@ -69,13 +70,16 @@ Exit status:
       const rt = await loadRuntime(cmd);
       const repository = repositoryPath(rt, repoArg);
       const passphrase = passphraseFor(rt, opts.keyFile);
+      // The repository first: a wrong passphrase or a damaged repository fails before the database is opened.
+      const existed = fs.existsSync(path.join(repository, 'config.json'));
+      const repo = await Repository.open(repository, { passphrase, create: true });
       const code = await withContext(rt, { command: 'immich backup' }, async (ctx) => {
         const progress = rt.out.progress('backing up');
         let result;
         try {
           result = await runBackup(ctx, {
             repository,
-            passphrase,
+            repo,
             includeDerived: opts.includeDerived,
             tags: opts.tag,
             onProgress: (p) => progress.update(p.done, p.total, formatBytes(p.bytes)),
@@ -83,6 +87,7 @@ Exit status:
         } finally {
           progress.stop();
         }
+        result.created = !existed;
         if (rt.out.json) {
           rt.out.data(result);
         } else {
@@ -96,7 +101,7 @@ Exit status:
         }
         for (const p of result.problems) rt.out.error(`immich backup: ${p.path}: ${p.message}`);
         return result.problems.length ? EXIT.ITEMS_FAILED : EXIT.OK;
-      });
+      }).finally(() => repo.close());
       process.exitCode = code;
     });
 

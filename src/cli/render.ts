@@ -36,7 +36,8 @@ export class Output {
   }
 
   get interactive(): boolean {
-    return Boolean(this.stderr.isTTY) && !this.quiet && process.env.CI !== 'true';
+    // A pty without a size (script -c, some CI runners) reports 0 columns: ora then redraws forever.
+    return Boolean(this.stderr.isTTY) && (this.stderr.columns ?? 0) > 0 && !this.quiet && process.env.CI !== 'true';
   }
 
   /** A result line on stdout (suppressed under --json; use data() there). */

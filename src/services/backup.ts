@@ -33,8 +33,10 @@ export interface BackupOptions {
   /** Files processed at once (default 4). */
   concurrency?: number;
   onProgress?: (p: { done: number; total: number; bytes: number }) => void;
-  /** An already opened and locked repository (the safety snapshot taken by restore). */
+  /** An already opened repository (the caller closes it). */
   repo?: Repository;
+  /** The caller holds the repository lock already (restore's safety snapshot). */
+  locked?: boolean;
 }
 
 export interface BackupProblem {
@@ -249,9 +251,9 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
   const started = performance.now();
   const existed = fs.existsSync(path.join(path.resolve(opts.repository), 'config.json'));
   const repo = opts.repo ?? (await Repository.open(opts.repository, { passphrase: opts.passphrase, create: true }));
-  const release = opts.repo ? () => {} : repo.lock('immich backup');
+  const release = opts.locked ? () => {} : repo.lock('immich backup');
   try {
-    if (!opts.repo) await repo.cleanTemp();
+    if (!opts.locked) await repo.cleanTemp();
     const parent = await parentSnapshot(repo, ctx.library.root);
     const prevFiles = new Map<string, FileEntry>();
     if (parent) {
@@ -353,7 +355,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
       repository: repo.root,
       snapshot: id,
       encrypted: repo.encrypted,
-      created: !existed && !opts.repo,
+      created: !existed && !opts.locked,
       parent: header.parent,
       database: {
         kind: ctx.database.kind,

@@ -253,7 +253,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       logger.log(`taking a safety snapshot of ${root} before restoring over it`);
       const ctx = await createContext(cfg, logger, { command: 'immich restore (safety snapshot)', migrate: false });
       try {
-        const r = await runBackup(ctx, { repository: repo.root, repo, tags: ['safety', 'pre-restore'] });
+        const r = await runBackup(ctx, { repository: repo.root, repo, locked: true, tags: ['safety', 'pre-restore'] });
         safety = r.snapshot;
       } finally {
         await ctx.close();

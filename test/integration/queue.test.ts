@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -113,11 +114,27 @@ async function runCounts(ctx: Context, ids: string[]) {
   return { ends, starts, pids };
 }
 
+/** Remove this suite's keys from the shared Redis. */
+async function dropPrefix(prefix: string): Promise<void> {
+  const r = new Redis({ host: REDIS_HOST, port: REDIS_PORT, lazyConnect: true });
+  await r.connect();
+  for (let cursor = '0'; ;) {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await r.del(...keys);
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  r.disconnect();
+}
+
 describe('Redis job queues with worker processes (PostgreSQL 127.0.0.1, Redis)', () => {
   let dbName: string;
   let drop: () => Promise<void>;
   beforeAll(async () => ({ name: dbName, drop } = await createPgDatabase('immich_queue')));
-  afterAll(async () => drop?.());
+  afterAll(async () => {
+    await dropPrefix(`immich-test-${process.pid}-`);
+    await drop?.();
+  });
 
   it('two workers share the queues: every job runs exactly once, follow-ups included; SIGTERM exits 0', async () => {
     const env = baseEnv(dbName, REDIS_PORT, `immich-test-${process.pid}-a`);
