@@ -13,7 +13,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
-import { ASSET_STAGES, type DrainResult, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
+import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
+import { sidecarCandidates } from '../media/formats.js';
 import { copyFileVerified } from '../storage/atomic.js';
 import { sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
@@ -312,7 +313,6 @@ class Importer {
   private readonly existing = new Set<string>();
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
-  private readonly drains: DrainResult[] = [];
   /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
   private readonly timings: Record<string, number> = {};
   private enqueueSeq = 0;
@@ -382,7 +382,8 @@ class Importer {
   private async drainLoop(): Promise<void> {
     for (;;) {
       const seq = this.enqueueSeq;
-      if (seq > 0) this.drains.push(await this.ctx.queue.drain((p) => this.events.onStage?.(p)));
+      // Outcomes are read back from asset_job_status at the end (the same in Redis mode).
+      if (seq > 0) await this.ctx.queue.drain((p) => this.events.onStage?.(p));
       if (this.enqueueSeq !== seq) continue;
       if (this.importDone) return;
       await new Promise<void>((r) => {
@@ -422,7 +423,11 @@ class Importer {
     try {
       const sha1 = await this.time('hash', () => sha1File(file.path));
       const existing = await this.time('db', () =>
-        this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirst(),
+        this.ctx.db
+          .selectFrom('assets')
+          .select(['id', 'library_path', 'original_path', 'storage_mode'])
+          .where('checksum', '=', sha1)
+          .executeTakeFirst(),
       );
 
       // In walk order: the first file with this content of the run is the one imported.
@@ -435,6 +440,10 @@ class Importer {
       if (existing && !first) {
         this.existing.add(existing.id);
         if (!this.touched.has(existing.id)) this.touched.set(existing.id, file.path);
+        // A move killed between committing the row and removing the source: finish it.
+        if (this.opts.mode === 'move' && existing.storage_mode === 'move' && existing.original_path === file.path) {
+          await this.finishMove(file.path, this.ctx.library.resolve(existing.library_path), sha1);
+        }
         await this.clearFailures(file.path);
         return done({ path: file.path, action: 'duplicate', assetId: existing.id, duplicateOf: existing.library_path });
       }
@@ -592,6 +601,18 @@ class Importer {
       }
       this.reserved.add(rel);
       return { target: rel, adopted: false };
+    }
+  }
+
+  /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
+  private async finishMove(src: string, placed: string, sha1: string): Promise<void> {
+    if (src === placed || !(await sameContent(placed, sha1))) return;
+    await fsp.unlink(src).catch(() => undefined);
+    const placedSidecar = `${placed}.xmp`;
+    if (!fs.existsSync(placedSidecar)) return;
+    const sum = await sha1File(placedSidecar);
+    for (const candidate of sidecarCandidates(src)) {
+      if (fs.existsSync(candidate) && (await sameContent(candidate, sum))) await fsp.unlink(candidate).catch(() => undefined);
     }
   }
 

@@ -175,6 +175,13 @@ describe('immich import (fixtures)', () => {
       const exif = await db.selectFrom('exif').select(['rating', 'sidecar_path']).where('sidecar_path', 'is not', null).execute();
       expect(exif).toEqual([{ rating: 4, sidecar_path: path.join('uploads', '2018', '2018-02-03', 'a.jpg.xmp') }]);
     }, env);
+    // The state a kill leaves between committing the row and removing the source: the re-run finishes the move.
+    fs.copyFileSync(path.join(lib, 'uploads/2018/2018-02-03/a.jpg'), path.join(moveSrc, 'a.jpg'));
+    fs.copyFileSync(path.join(lib, 'uploads/2018/2018-02-03/a.jpg.xmp'), path.join(moveSrc, 'a.xmp'));
+    const again = await runCli(['--json', 'import', '--move', ...SKIP_ML, moveSrc], { UPLOAD_LOCATION: lib, ...env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).counts).toMatchObject({ imported: 0, duplicates: 2 });
+    expect(listFiles(moveSrc)).toEqual(['b/a-again.jpg']);
   });
 
   it('--in-place: files are referenced where they are, nothing is copied', async () => {
