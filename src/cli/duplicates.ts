@@ -43,6 +43,8 @@ Exit status:
     )
     .action(async (flags: DuplicatesFlags, cmd: Command) => {
       const rt = await loadRuntime(cmd);
+      const { quietOnClosedPipe } = await import('./search.js');
+      quietOnClosedPipe();
       process.exitCode = await runDuplicates(rt, flags);
     });
 }

@@ -81,6 +81,7 @@ Exit status:
     )
     .action(async (words: string[], flags: SearchFlags, cmd: Command) => {
       const rt = await loadRuntime(cmd);
+      quietOnClosedPipe();
       process.exitCode = await runSearch(rt, words, flags);
     });
 }
@@ -120,6 +121,14 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     for (const n of result.notes) rt.out.note(n);
     printHits(rt, result.hits, flags, { mode: result.mode });
     return 0;
+  });
+}
+
+/** `immich search --paths | head -1`: a reader that stops early is not an error. */
+export function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
   });
 }
 

@@ -256,10 +256,13 @@ function pipelineFor(src: DecodedSource, maxPixels: number, failOn: 'error' | 'n
  * Decode once (at preview size: libjpeg/libwebp shrink-on-load does most of the work), then encode the
  * preview, resize that raw buffer for the thumbnail and the thumbhash.
  */
-export async function renderImage(src: DecodedSource, opts: { maxPixels: number }): Promise<Rendered> {
+export async function renderImage(
+  src: DecodedSource,
+  opts: { maxPixels: number; /** The source's header when the caller already read it (saves a parse). */ header?: { width: number; height: number; orientation?: number } },
+): Promise<Rendered> {
   let warning: string | undefined;
   const decode = async (failOn: 'error' | 'none') => {
-    const meta = await pipelineFor(src, opts.maxPixels, failOn).metadata();
+    const meta = opts.header ?? (await pipelineFor(src, opts.maxPixels, failOn).metadata());
     const { data, info } = await pipelineFor(src, opts.maxPixels, failOn)
       .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'outside', withoutEnlargement: true })
       .toColourspace('srgb')
@@ -279,13 +282,22 @@ export async function renderImage(src: DecodedSource, opts: { maxPixels: number 
   }
   const { data, info, meta } = decoded;
   const raw = { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 };
-  const [preview, thumbnail, hash] = await Promise.all([
-    sharp(data, { raw }).jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false }).toBuffer({ resolveWithObject: true }),
-    sharp(data, { raw })
+  // The thumbhash's 100 px input comes from the thumbnail's pixels, not from the preview's: a 250 px
+  // image is a small fraction of the work to shrink.
+  const thumbnailPixels = async () => {
+    const small = await sharp(data, { raw })
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
-      .webp({ quality: THUMBNAIL_QUALITY })
-      .toBuffer({ resolveWithObject: true }),
-    sharp(data, { raw }).resize(100, 100, { fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const smallRaw = { width: small.info.width, height: small.info.height, channels: small.info.channels as 1 | 2 | 3 | 4 };
+    return Promise.all([
+      sharp(small.data, { raw: smallRaw }).webp({ quality: THUMBNAIL_QUALITY }).toBuffer({ resolveWithObject: true }),
+      sharp(small.data, { raw: smallRaw }).resize(100, 100, { fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
+    ]);
+  };
+  const [preview, [thumbnail, hash]] = await Promise.all([
+    sharp(data, { raw }).jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false }).toBuffer({ resolveWithObject: true }),
+    thumbnailPixels(),
   ]);
   const thumbhash = Buffer.from(rgbaToThumbHash(hash.info.width, hash.info.height, hash.data)).toString('base64');
   // Full oriented size: from the header (swap for 90/270 transforms), or the decoded size for temp files.

@@ -8,6 +8,7 @@
 //   the re-run, because the target name is a pure function of the file and the walk order;
 // - in --move mode the source is unlinked only after the row is committed;
 // - assets already in the library get their unfinished stages queued again.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -27,7 +28,9 @@ import {
   type CalendarDate,
   type ImportMode,
 } from './import-plan.js';
-import { extractMetadata, getFfmpeg, maxImagePixels, probeFile, saveMetadata, type MediaMetadata } from './media.js';
+import {
+  exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
+} from './media.js';
 import { nextStages } from './pipeline.js';
 
 export type { ImportMode } from './import-plan.js';
@@ -463,11 +466,13 @@ class Importer {
       stage = 'metadata';
       let meta: MediaMetadata | undefined;
       let metaError: string | undefined;
+      const metaStarted = performance.now();
       try {
         meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path));
       } catch (err) {
         metaError = causeOf(err, file.path);
       }
+      const metaMs = performance.now() - metaStarted;
 
       // In walk order again: which name in the dated folder this file gets.
       stage = 'place';
@@ -501,29 +506,7 @@ class Importer {
 
       stage = 'database';
       const dbStarted = performance.now();
-      const inserted = await this.ctx.db
-        .insertInto('assets')
-        .values({
-          checksum: sha1,
-          original_path: file.path,
-          original_name: path.basename(file.path),
-          library_path: target,
-          storage_mode: this.opts.mode,
-          type: probe.type,
-          mime_type: probe.mime,
-          file_size: file.size,
-          file_mtime: file.mtime,
-          taken_at: null,
-          local_taken_at: null,
-          time_zone: null,
-          width: probe.width ?? null,
-          height: probe.height ?? null,
-          thumbhash: null,
-          live_photo_video_id: null,
-        })
-        .onConflict((oc) => oc.column('checksum').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs });
       if (!inserted) {
         // Another process imported the same content meanwhile: ours is a duplicate, drop our copy.
         if (this.opts.mode !== 'in-place') await fsp.rm(abs, { force: true });
@@ -531,6 +514,7 @@ class Importer {
         const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirstOrThrow();
         return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
       }
+      metaError = inserted.metaError;
       const assetId = inserted.id;
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
@@ -540,17 +524,6 @@ class Importer {
         if (sourceSidecar) await fsp.unlink(sourceSidecar).catch(() => undefined);
       }
       await this.clearFailures(file.path);
-
-      // The metadata stage ran above (the date names the folder): record it so it is not redone.
-      const mStarted = performance.now();
-      if (meta && !metaError) {
-        try {
-          await saveMetadata(this.ctx, assetId, meta);
-        } catch (err) {
-          metaError = causeOf(err, file.path);
-        }
-      }
-      await this.recordStage(assetId, 'metadata', metaError ? 'failed' : 'done', metaError, performance.now() - mStarted);
       this.timings.db = (this.timings.db ?? 0) + performance.now() - dbStarted;
       if (!metaError) {
         const next = nextStages('metadata', probe.type).filter((s) => !this.opts.onlyStages || this.opts.onlyStages.has(s));
@@ -569,6 +542,90 @@ class Importer {
       );
       return done({ path: file.path, action: 'failed', stage, reason });
     }
+  }
+
+  /**
+   * The asset row, its exif row and its metadata stage status in one statement: one round trip and
+   * one commit (the embedded database pays per statement), and the asset never exists without the
+   * record of its metadata stage. Returns undefined when a row with this checksum exists already
+   * (another process imported the same content meanwhile).
+   */
+  private async insertAsset(f: {
+    file: WalkEntry;
+    sha1: string;
+    target: string;
+    probe: ProbeResult;
+    meta: MediaMetadata | undefined;
+    metaError: string | undefined;
+    metaMs: number;
+  }): Promise<{ id: string; metaError?: string } | undefined> {
+    const { file, sha1, target, probe, meta } = f;
+    const id = crypto.randomUUID();
+    const now = new Date();
+    const oriented = meta?.width && meta.height ? { width: meta.width, height: meta.height } : { width: probe.width ?? null, height: probe.height ?? null };
+    const asset = {
+      id,
+      checksum: sha1,
+      original_path: file.path,
+      original_name: path.basename(file.path),
+      library_path: target,
+      storage_mode: this.opts.mode,
+      type: probe.type,
+      mime_type: probe.mime,
+      file_size: file.size,
+      file_mtime: file.mtime,
+      taken_at: meta?.takenAt ?? null,
+      local_taken_at: meta?.localTakenAt ?? null,
+      time_zone: meta?.timeZone ?? null,
+      ...oriented,
+      thumbhash: null,
+      live_photo_video_id: null,
+      updated_at: now,
+    };
+    const write = (exif: boolean, metaError: string | undefined) => {
+      const status = {
+        asset_id: id,
+        stage: 'metadata',
+        status: metaError ? ('failed' as const) : ('done' as const),
+        attempts: 1,
+        error: metaError ?? null,
+        duration_ms: Math.round(f.metaMs),
+        updated_at: now,
+      };
+      const q = this.ctx.db
+        .with('asset_row', (db) => db.insertInto('assets').values(asset).onConflict((oc) => oc.column('checksum').doNothing()).returning('id'))
+        .with('status_row', (db) => db.insertInto('asset_job_status').values(status).returning('asset_id'));
+      if (!exif || !meta) return q.selectFrom('asset_row').select('id').executeTakeFirst();
+      return q
+        .with('exif_row', (db) => db.insertInto('exif').values({ asset_id: id, ...exifRow(meta, now) }).returning('asset_id'))
+        .selectFrom('asset_row')
+        .select('id')
+        .executeTakeFirst();
+    };
+    const metaOk = Boolean(meta && !f.metaError);
+    try {
+      await write(metaOk, f.metaError);
+    } catch (err) {
+      // A row with this checksum already (the status row then has no asset to point at)?
+      const other = await this.ctx.db.selectFrom('assets').select('id').where('checksum', '=', sha1).executeTakeFirst();
+      if (other) return undefined;
+      if (!metaOk) throw err;
+      // The exif values were refused (out of range...): the asset goes in, its metadata stage failed.
+      const metaError = `cannot save metadata: ${errorMessage(err)}`;
+      await write(false, metaError);
+      return { id, metaError };
+    }
+    // A Live Photo's still and video: whichever arrives second completes the pair.
+    if (metaOk && meta?.livePhotoCid) {
+      try {
+        await pairLivePhoto(this.ctx.db, id, probe.type, meta.livePhotoCid);
+      } catch (err) {
+        const metaError = `pairing the Live Photo: ${errorMessage(err)}`;
+        await this.recordStage(id, 'metadata', 'failed', metaError, f.metaMs);
+        return { id, metaError };
+      }
+    }
+    return { id, metaError: f.metaError };
   }
 
   /**

@@ -3,6 +3,19 @@
 import type { Context } from '../context.js';
 import type { JobSpec } from '../jobs/types.js';
 
+/** The job_runs row of a finished job (also written together with its status by the pipeline). */
+export function jobRunRow(job: JobSpec, status: 'done' | 'failed' | 'skipped', durationMs: number, error?: string, attempt = 0) {
+  return {
+    stage: job.stage,
+    asset_id: job.assetId ?? null,
+    status,
+    duration_ms: Math.max(0, Math.round(durationMs)),
+    attempt,
+    error: error ? error.slice(0, 500) : null,
+    finished_at: new Date(),
+  };
+}
+
 export async function recordJobRun(
   ctx: Context,
   job: JobSpec,
@@ -14,15 +27,7 @@ export async function recordJobRun(
   try {
     await ctx.db
       .insertInto('job_runs')
-      .values({
-        stage: job.stage,
-        asset_id: job.assetId ?? null,
-        status,
-        duration_ms: Math.max(0, Math.round(durationMs)),
-        attempt,
-        error: error ? error.slice(0, 500) : null,
-        finished_at: new Date(),
-      })
+      .values(jobRunRow(job, status, durationMs, error, attempt))
       .execute();
   } catch (err) {
     ctx.logger.debug(`job history not recorded: ${(err as Error).message}`, { stage: job.stage, asset: job.assetId });

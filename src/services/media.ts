@@ -135,8 +135,8 @@ export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promi
  * Stored image dimensions from the header alone, refusing images over the pixel limit (a decompression
  * bomb is refused before any decoder, including the HEIC/JXL fallbacks, allocates its pixels).
  */
-async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixels: number): Promise<{ width: number; height: number }> {
-  let dims: { width: number; height: number } | undefined;
+async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixels: number): Promise<{ width: number; height: number; orientation?: number }> {
+  let dims: { width: number; height: number; orientation?: number } | undefined;
   if (s.format === 'jxl') {
     dims = jxlSize(head);
     if (!dims) throw new ItemError(absPath, `${absPath}: corrupt JPEG XL header`);
@@ -191,7 +191,7 @@ export async function extractMetadata(ctx: Context, absPath: string, opts: { pro
 type Db = Kysely<DB>;
 
 /** Pair a Live Photo's still and video by content identifier; returns whether a pair was recorded. */
-async function pairLivePhoto(db: Db, assetId: string, type: 'image' | 'video', cid: string): Promise<boolean> {
+export async function pairLivePhoto(db: Db, assetId: string, type: 'image' | 'video', cid: string): Promise<boolean> {
   const partner = await db
     .selectFrom('exif')
     .innerJoin('assets', 'assets.id', 'exif.asset_id')
@@ -208,13 +208,9 @@ async function pairLivePhoto(db: Db, assetId: string, type: 'image' | 'video', c
   return true;
 }
 
-/**
- * Write the exif row and the asset's date/zone/size in one transaction, and pair a Live Photo's still
- * and video (whichever arrives second completes the pair).
- */
-export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMetadata): Promise<void> {
-  const now = new Date();
-  const exif = {
+/** The exif row's columns for `meta` (also written by the import together with the asset row). */
+export function exifRow(meta: MediaMetadata, now = new Date()) {
+  return {
     make: meta.make,
     model: meta.model,
     lens_model: meta.lensModel,
@@ -245,6 +241,15 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
     sidecar_path: meta.sidecarPath,
     updated_at: now,
   };
+}
+
+/**
+ * Write the exif row and the asset's date/zone/size in one transaction, and pair a Live Photo's still
+ * and video (whichever arrives second completes the pair).
+ */
+export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMetadata): Promise<void> {
+  const now = new Date();
+  const exif = exifRow(meta, now);
   let paired = false;
   let type: 'image' | 'video' = meta.type;
   await ctx.db.transaction().execute(async (trx) => {
@@ -307,6 +312,12 @@ export async function runMetadata(ctx: Context, assetId: string): Promise<JobOut
     if (err instanceof ItemError) return { status: 'failed', message: err.message };
     throw err;
   }
+  // Library-relative like the import stores it (the backup relies on it); in-place assets, whose
+  // library_path is absolute too, keep the absolute sidecar path as the import does.
+  if (meta.sidecarPath && path.isAbsolute(meta.sidecarPath) && !path.isAbsolute(asset.library_path)) {
+    const rel = ctx.library.relative(meta.sidecarPath);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) meta.sidecarPath = rel;
+  }
   await saveMetadata(ctx, assetId, meta);
   return { status: 'success' };
 }
@@ -334,6 +345,7 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
   const abs = ctx.library.resolve(asset.library_path);
   const maxPixels = maxImagePixels(ctx.config);
   let rendered: Awaited<ReturnType<typeof renderImage>>;
+  let header: { width: number; height: number; orientation?: number } | undefined;
   try {
     await requireFile(abs);
     let src: DecodedSource;
@@ -346,7 +358,7 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
       })();
       let orientation: number | null = null;
       if (!RAW_FORMATS.has(s.format)) {
-        await checkedHeader(abs, s, head, maxPixels).catch((err) => {
+        header = await checkedHeader(abs, s, head, maxPixels).catch((err) => {
           throw new MediaFailure(errorMessage(err).replace(`${abs}: `, ''));
         });
       } else {
@@ -361,7 +373,8 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
       }).catch((err) => { throw new MediaFailure(errorMessage(err)); });
     }
     try {
-      rendered = await renderImage(src, { maxPixels });
+      // The header read above describes what sharp decodes only when it decodes the file itself.
+      rendered = await renderImage(src, { maxPixels, header: src.input === abs && src.autoOrient ? header : undefined });
     } catch (err) {
       const msg = errorMessage(err);
       if (/exceeds pixel limit/i.test(msg)) {
@@ -385,21 +398,28 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
     { kind: 'preview' as const, path: previewRel, img: rendered.preview },
     { kind: 'thumbnail' as const, path: thumbRel, img: rendered.thumbnail },
   ];
-  await ctx.db.transaction().execute(async (trx) => {
-    for (const f of files) {
-      const row = { path: f.path, width: f.img.width, height: f.img.height, file_size: f.img.data.length, created_at: new Date() };
-      await trx
+  // Both file rows and the asset's thumbhash/size in one statement (atomic, one round trip).
+  const created = new Date();
+  await ctx.db
+    .with('file_rows', (db) =>
+      db
         .insertInto('asset_files')
-        .values({ asset_id: assetId, kind: f.kind, ...row })
-        .onConflict((oc) => oc.columns(['asset_id', 'kind']).doUpdateSet(row))
-        .execute();
-    }
-    await trx
-      .updateTable('assets')
-      .set({ thumbhash: rendered.thumbhash, width: rendered.width, height: rendered.height, updated_at: new Date() })
-      .where('id', '=', assetId)
-      .execute();
-  });
+        .values(files.map((f) => ({ asset_id: assetId, kind: f.kind, path: f.path, width: f.img.width, height: f.img.height, file_size: f.img.data.length, created_at: created })))
+        .onConflict((oc) =>
+          oc.columns(['asset_id', 'kind']).doUpdateSet((eb) => ({
+            path: eb.ref('excluded.path'),
+            width: eb.ref('excluded.width'),
+            height: eb.ref('excluded.height'),
+            file_size: eb.ref('excluded.file_size'),
+            created_at: eb.ref('excluded.created_at'),
+          })),
+        )
+        .returning('asset_id'),
+    )
+    .updateTable('assets')
+    .set({ thumbhash: rendered.thumbhash, width: rendered.width, height: rendered.height, updated_at: created })
+    .where('id', '=', assetId)
+    .execute();
   if (!rendered.warning) return { status: 'success' };
   const warning = `${abs}: ${rendered.warning}`;
   ctx.logger.warn(warning, { asset: assetId });

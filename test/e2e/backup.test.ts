@@ -232,4 +232,17 @@ describe('immich backup / restore (embedded database)', () => {
     const noPolicy = await runCli(['backup', 'forget', copy, '--key-file', keyFile], env());
     expectCode(noPolicy, 2);
   });
+
+  it('restore --force over the live library takes a safety snapshot first', async () => {
+    const before = await libraryState(lib);
+    const r = await runCli(['--json', 'restore', plainRepo, '--force'], env());
+    expectCode(r, 0);
+    const out = json(r);
+    expect(out.safety_snapshot).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.files.skipped).toBeGreaterThan(0); // identical files are left alone
+    const list = json(await runCli(['--json', 'backup', 'list', plainRepo], env()));
+    const safety = list.snapshots.find((s: { id: string }) => s.id === out.safety_snapshot);
+    expect(safety.tags).toContain('safety');
+    expectSameLibrary(before, await libraryState(lib));
+  });
 });
