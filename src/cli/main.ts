@@ -79,6 +79,13 @@ export async function main(argv = process.argv): Promise<number> {
 
 /** Run the CLI as a process (bin/immich calls this); importing this module runs nothing. */
 export function run(): void {
+  // `immich ... | head` closes the pipe early: that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   main().then(
     (code) => {
       process.exitCode = code;

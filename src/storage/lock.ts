@@ -47,6 +47,7 @@ export function acquireLock(lockPath: string, command?: string): () => void {
       const release = () => {
         if (released) return;
         released = true;
+        process.removeListener('exit', release);
         const cur = readLock(lockPath);
         if (cur && cur.pid === process.pid) fs.rmSync(lockPath, { force: true });
       };
