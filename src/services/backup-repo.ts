@@ -5,6 +5,7 @@
 //   snapshots/<sha256> snapshot headers, named by the SHA-256 of their stored bytes       (0600)
 //   tmp/               objects being written (temp + rename); removed by the next run
 //   lock               the repository lock (pid; a lock left by a dead process is taken over)
+//   unflushed          present while objects written by a run are not yet flushed to disk
 //
 // Objects are content-addressed: the id is the SHA-1 of the plaintext (the same checksum the
 // library keeps) or, in an encrypted repository, HMAC-SHA256(id key, SHA-1) so ids reveal nothing.
@@ -41,6 +42,10 @@ import type { CopyResult, CopyTask } from './backup-worker.js';
 
 export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
+/** Up to this many new objects are flushed one by one; more, with one syncfs. */
+const FSYNC_EACH_MAX = 64;
+/** Marker file: objects were written and not flushed yet. */
+const UNFLUSHED = 'unflushed';
 
 /** The repository is missing, damaged, locked or the key is wrong: exit 3. */
 export class RepositoryError extends ImmichError {
@@ -180,7 +185,7 @@ export interface OpenRepoOptions {
 /** Worker threads that copy+hash(+encrypt) files, so hashing uses every core. */
 class CopyPool {
   private readonly workers: Array<{ w: Worker; busy: number }> = [];
-  private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void; cost: number }>();
   private next = 1;
 
   private constructor(file: string, size: number) {
@@ -189,8 +194,8 @@ class CopyPool {
       w.unref();
       const slot = { w, busy: 0 };
       w.on('message', (r: CopyResult) => {
-        slot.busy--;
         const p = this.pending.get(r.id);
+        slot.busy -= p?.cost ?? 0;
         this.pending.delete(r.id);
         p?.resolve(r);
       });
@@ -209,12 +214,14 @@ class CopyPool {
     return new CopyPool(file, Math.max(1, Math.min(4, os.availableParallelism())));
   }
 
-  run(task: Omit<CopyTask, 'id'>): Promise<CopyResult> {
+  /** Queue a task on the worker with the fewest bytes queued (a fixed cost per file counts too). */
+  run(task: Omit<CopyTask, 'id'>, size: number): Promise<CopyResult> {
     const id = this.next++;
     const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    slot.busy++;
+    const cost = size + 65536;
+    slot.busy += cost;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, cost });
       slot.w.postMessage({ ...task, id });
     });
   }
@@ -226,6 +233,15 @@ class CopyPool {
 
 export class Repository {
   private pool: CopyPool | undefined | null = null;
+  /** Objects renamed into data/ since the last flush. */
+  private written: string[] = [];
+  /**
+   * A previous run died before its flush (its `unflushed` marker, lock or temporary files were
+   * left behind): objects it renamed into data/ may not be durable yet and this run may reuse
+   * them, so the next flush syncs the whole filesystem rather than only this run's objects.
+   */
+  private unflushedLeftovers = false;
+  private markedUnflushed = false;
 
   private constructor(
     readonly root: string,
@@ -314,7 +330,11 @@ export class Repository {
   /** Take the repository lock; a lock left by a dead process is taken over. */
   lock(command: string): () => void {
     try {
-      return acquireLock(path.join(this.root, 'lock'), command);
+      // A lock file here now belongs to a dead process (a live one makes acquireLock throw).
+      const stale = fs.existsSync(path.join(this.root, 'lock')) || fs.existsSync(path.join(this.root, UNFLUSHED));
+      const release = acquireLock(path.join(this.root, 'lock'), command);
+      if (stale) this.unflushedLeftovers = true;
+      return release;
     } catch (err) {
       if (err instanceof LockHeldError) {
         throw new RepositoryError(
@@ -363,6 +383,11 @@ export class Repository {
   }
 
   private tmpPath(): string {
+    if (!this.markedUnflushed) {
+      // Left behind if this process dies before flush(): tells the next run what that means.
+      fs.writeFileSync(path.join(this.root, UNFLUSHED), '', { mode: 0o600 });
+      this.markedUnflushed = true;
+    }
     return path.join(this.root, 'tmp', `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
   }
 
@@ -390,6 +415,7 @@ export class Repository {
       }
       await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       await fsp.rename(tmp, target);
+      this.written.push(target);
       return { object: id, sha1, size: hasher.size, written: true, stored: counter.size };
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -397,28 +423,42 @@ export class Repository {
     }
   }
 
-  /** Store a file; copied, hashed and encrypted in a worker thread when the pool is available. */
-  async putFile(file: string): Promise<PutResult> {
-    if (this.pool === null) this.pool = CopyPool.create();
+  /**
+   * Store a file; copied, hashed and encrypted in a worker thread when the pool is available. The
+   * task is handed to a worker before this returns, so a caller can queue many files and then keep
+   * its own thread busy (the embedded database dump) while the workers copy.
+   */
+  putFile(file: string): Promise<PutResult> {
+    if (this.pool === null) {
+      this.pool = CopyPool.create();
+      fs.mkdirSync(path.join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    }
     if (!this.pool) return this.putStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
     const tmp = this.tmpPath();
+    let size = 0;
     try {
-      await fsp.mkdir(path.dirname(tmp), { recursive: true, mode: 0o700 });
-      const r = await this.pool.run({ src: file, dst: tmp, key: this.key?.enc });
-      if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
-      const id = this.objectIdFor(r.sha1!);
-      const target = this.objectPath(id);
-      if (fs.existsSync(target)) {
-        await fsp.rm(tmp, { force: true });
-        return { object: id, sha1: r.sha1!, size: r.size!, written: false, stored: 0 };
-      }
-      await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-      await fsp.rename(tmp, target);
-      return { object: id, sha1: r.sha1!, size: r.size!, written: true, stored: r.stored! };
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
+      size = fs.statSync(file).size;
+    } catch {
+      // the worker reports the error
     }
+    return this.pool.run({ src: file, dst: tmp, key: this.key?.enc }, size).then(async (r) => {
+      try {
+        if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
+        const id = this.objectIdFor(r.sha1!);
+        const target = this.objectPath(id);
+        if (fs.existsSync(target)) {
+          await fsp.rm(tmp, { force: true });
+          return { object: id, sha1: r.sha1!, size: r.size!, written: false, stored: 0 };
+        }
+        await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+        await fsp.rename(tmp, target);
+        this.written.push(target);
+        return { object: id, sha1: r.sha1!, size: r.size!, written: true, stored: r.stored! };
+      } catch (err) {
+        await fsp.rm(tmp, { force: true });
+        throw err;
+      }
+    });
   }
 
   /** Stop the copy workers. */
@@ -481,8 +521,38 @@ export class Repository {
     await fsp.rm(this.objectPath(id), { force: true });
   }
 
-  /** Make everything written so far durable (one syncfs instead of an fsync per object). */
+  /**
+   * Make every object written so far durable before a snapshot references it. A few objects (an
+   * incremental backup): fsync each and its folder, which costs only their own blocks. Many: one
+   * syncfs of the repository's filesystem (`sync -f`) instead of an fsync per object.
+   */
   async flush(): Promise<void> {
+    const written = this.written;
+    this.written = [];
+    if (written.length > 0 && written.length <= FSYNC_EACH_MAX && !this.unflushedLeftovers) {
+      const syncPath = async (p: string): Promise<void> => {
+        const fh = await fsp.open(p, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      };
+      try {
+        await Promise.all(written.map(syncPath));
+        // Their folders hold the renames; data/ holds any folder created for them.
+        const dirs = new Set(written.map((p) => path.dirname(p)));
+        dirs.add(path.join(this.root, 'data'));
+        await Promise.all([...dirs].map(syncPath));
+        if (this.markedUnflushed) {
+          await fsp.rm(path.join(this.root, UNFLUSHED), { force: true });
+          this.markedUnflushed = false;
+        }
+        return;
+      } catch {
+        // fall through to syncfs
+      }
+    }
     const ok = await new Promise<boolean>((resolve) => {
       execFile('sync', ['-f', this.root], (err) => resolve(!err));
     });
@@ -491,6 +561,11 @@ export class Repository {
       await fd?.sync().catch(() => {});
       await fd?.close();
     }
+    this.unflushedLeftovers = false;
+    if (this.markedUnflushed) {
+      await fsp.rm(path.join(this.root, UNFLUSHED), { force: true });
+      this.markedUnflushed = false;
+    }
   }
 
   /** Remove temporary files left by interrupted runs (only while holding the lock). */
@@ -498,6 +573,7 @@ export class Repository {
     const dir = path.join(this.root, 'tmp');
     const entries = await fsp.readdir(dir).catch(() => [] as string[]);
     for (const e of entries) await fsp.rm(path.join(dir, e), { force: true, recursive: true });
+    if (entries.length) this.unflushedLeftovers = true;
     return entries.length;
   }
 

@@ -1,6 +1,7 @@
-// Worker thread for `immich backup`: copies one file into the repository's tmp/ while hashing (and
-// encrypting) it, with plain synchronous reads and writes. Hashing is CPU-bound, so a pool of these
-// uses every core instead of the main thread's one.
+// Worker thread for `immich backup`: copies one file into the repository's tmp/ and hashes it.
+// Unencrypted: a kernel copy (copy_file_range, as cp does), then the SHA-1 of the copy as written, so
+// the object's id is the checksum of the bytes actually stored. Encrypted: read, hash, encrypt and
+// write in 1 MiB chunks. Hashing is CPU-bound, so a pool of these uses every core.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -29,7 +30,28 @@ function writeAll(fd: number, buf: Buffer): number {
   return buf.length;
 }
 
+/** Kernel copy into tmp, then hash what landed there. */
+function copyThenHash(task: CopyTask, buf: Buffer): CopyResult {
+  fs.copyFileSync(task.src, task.dst, fs.constants.COPYFILE_EXCL);
+  fs.chmodSync(task.dst, 0o600);
+  const fd = fs.openSync(task.dst, 'r');
+  try {
+    const hash = crypto.createHash('sha1');
+    let size = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      size += n;
+    }
+    return { id: task.id, sha1: hash.digest('hex'), size, stored: size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function copyHashSync(task: CopyTask, buf: Buffer): CopyResult {
+  if (!task.key) return copyThenHash(task, buf);
   const fdIn = fs.openSync(task.src, 'r');
   let fdOut: number | undefined;
   try {
@@ -60,7 +82,8 @@ export function copyHashSync(task: CopyTask, buf: Buffer): CopyResult {
 }
 
 if (parentPort) {
-  const buf = Buffer.allocUnsafe(4 << 20);
+  // 1 MiB: stays in cache between the read, the hash and the write (4 MiB measured 2x slower).
+  const buf = Buffer.allocUnsafe(1 << 20);
   const port = parentPort;
   port.on('message', (task: CopyTask) => {
     try {

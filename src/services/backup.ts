@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
@@ -63,6 +64,8 @@ interface Candidate {
   source?: string;
 }
 
+const gzip = promisify(zlib.gzip);
+
 /** pg client environment for pg_dump/psql: the password travels in the environment, never in argv. */
 export function pgClientEnv(cfg: DatabaseConfig): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -86,15 +89,21 @@ export function pgClientEnv(cfg: DatabaseConfig): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Every table in the public schema with its row count. */
+/** Every table in the public schema with its row count (two queries, whatever the table count). */
 export async function countRows(db: Kysely<DB> | Transaction<DB>): Promise<Record<string, number>> {
-  const tables = await db.introspection.getTables();
+  const k = db as unknown as Kysely<any>;
+  // pg_tables instead of kysely's introspection, which also reads every column of every table.
+  const names = (await k.selectFrom('pg_catalog.pg_tables').select('tablename').where('schemaname', '=', 'public').execute())
+    .map((r) => String(r.tablename))
+    .sort((a, b) => a.localeCompare(b));
   const rows: Record<string, number> = {};
-  for (const t of tables.filter((t) => !t.isView && (t.schema ?? 'public') === 'public').sort((a, b) => a.name.localeCompare(b.name))) {
-    const r = await (db as Kysely<any>).selectFrom(t.name).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-    rows[t.name] = Number(r?.n ?? 0);
-  }
-  return rows;
+  if (!names.length) return rows;
+  const one = (t: string) => k.selectFrom(t).select((eb) => [eb.val(t).as('t'), eb.fn.countAll<number>().as('n')]);
+  let q = one(names[0]!);
+  for (const t of names.slice(1)) q = q.unionAll(one(t));
+  for (const r of await q.execute()) rows[String(r.t)] = Number(r.n);
+  for (const t of names) rows[t] ??= 0;
+  return Object.fromEntries(names.map((t) => [t, rows[t]!]));
 }
 
 interface DbCapture {
@@ -102,8 +111,10 @@ interface DbCapture {
   tool: string;
   rows: Record<string, number>;
   migrations: string[];
-  candidates: Candidate[];
 }
+
+/** Starts storing the files of the snapshot; called once the file list is read from the database. */
+type StartFiles = (candidates: Candidate[]) => Promise<void>;
 
 async function listCandidates(ctx: Context, db: Kysely<DB> | Transaction<DB>, includeDerived: boolean): Promise<Candidate[]> {
   const root = ctx.library.root;
@@ -145,14 +156,36 @@ async function migrationsApplied(db: Kysely<DB> | Transaction<DB>): Promise<stri
  * dump, the file list and the row counts agree. Embedded: this process holds the database's
  * exclusive lock, so nothing else writes while it is read and dumped.
  */
-async function captureDatabase(ctx: Context, repo: Repository, includeDerived: boolean): Promise<DbCapture> {
+async function captureDatabase(
+  ctx: Context,
+  repo: Repository,
+  includeDerived: boolean,
+  startFiles: StartFiles,
+): Promise<DbCapture & { files: Promise<void> }> {
+  let mark = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    ctx.logger.debug(`backup phase ${name}`, { ms: Math.round(now - mark) });
+    mark = now;
+  };
   if (ctx.database.kind === 'embedded') {
     const pglite = ctx.database.pglite;
     if (!pglite) throw new EnvironmentError('the embedded database engine is not available for dumping');
+    const loadingDump = import('@electric-sql/pglite-tools/pg_dump');
+    loadingDump.catch(() => {}); // awaited below
     const candidates = await listCandidates(ctx, ctx.db, includeDerived);
+    phase('db candidates');
+    // The files go to the copy workers now and are stored while this thread dumps the database
+    // (the embedded engine runs on this thread). This process holds the database's exclusive
+    // lock, so the dump and the file list still describe the same moment.
+    const files = startFiles(candidates);
+    files.catch(() => {}); // awaited by the caller
+    phase('db files queued');
     const rows = await countRows(ctx.db);
+    phase('db rows');
     const migrations = await migrationsApplied(ctx.db);
-    const { pgDump } = await import('@electric-sql/pglite-tools/pg_dump');
+    const { pgDump } = await loadingDump;
+    phase('db import');
     let file: File;
     try {
       file = await pgDump({ pg: pglite, args: ['--no-owner', '--no-privileges'] });
@@ -161,9 +194,12 @@ async function captureDatabase(ctx: Context, repo: Repository, includeDerived: b
     }
     // pg_dump leaves search_path empty on the shared session; later queries in this process need it back.
     await pglite.exec('reset search_path');
-    const gz = zlib.gzipSync(Buffer.from(await file.arrayBuffer()), { level: 6 });
+    phase('db dump');
+    // Off this thread (libuv pool), so finished copies are collected meanwhile.
+    const gz = await gzip(Buffer.from(await file.arrayBuffer()), { level: 6 });
     const dump = await repo.putBuffer(gz);
-    return { dump, tool: 'pglite-tools pg_dump', rows, migrations, candidates };
+    phase('db gzip+put');
+    return { dump, tool: 'pglite-tools pg_dump', rows, migrations, files };
   }
   return ctx.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
     // pg_export_snapshot has no query-builder form; the id only lets pg_dump see this transaction's view.
@@ -172,10 +208,12 @@ async function captureDatabase(ctx: Context, repo: Repository, includeDerived: b
     const dumping = pgDumpToRepo(ctx.config.database, repo, snapshotId);
     dumping.catch(() => {}); // awaited below; avoid an unhandled rejection while the reads run
     const candidates = await listCandidates(ctx, trx, includeDerived);
+    const files = startFiles(candidates);
+    files.catch(() => {}); // awaited by the caller
     const rows = await countRows(trx);
     const migrations = await migrationsApplied(trx);
     const { put, version } = await dumping;
-    return { dump: put, tool: version, rows, migrations, candidates };
+    return { dump: put, tool: version, rows, migrations, files };
   });
 }
 
@@ -249,11 +287,21 @@ async function parentSnapshot(repo: Repository, library: string): Promise<Snapsh
 
 export async function runBackup(ctx: Context, opts: BackupOptions): Promise<BackupResult> {
   const started = performance.now();
+  // Phase timings at debug level (bench/backup reads them to see where a run's time goes).
+  let mark = started;
+  const phase = (name: string): void => {
+    const now = performance.now();
+    ctx.logger.debug(`backup phase ${name}`, { ms: Math.round(now - mark) });
+    mark = now;
+  };
   const existed = fs.existsSync(path.join(path.resolve(opts.repository), 'config.json'));
   const repo = opts.repo ?? (await Repository.open(opts.repository, { passphrase: opts.passphrase, create: true }));
   const release = opts.locked ? () => {} : repo.lock('immich backup');
   try {
+    phase('open');
     if (!opts.locked) await repo.cleanTemp();
+    const listing = repo.listObjects();
+    listing.catch(() => {}); // awaited below
     const parent = await parentSnapshot(repo, ctx.library.root);
     const prevFiles = new Map<string, FileEntry>();
     if (parent) {
@@ -263,75 +311,104 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
         ctx.logger.warn(`previous snapshot ${parent.id.slice(0, 8)} is unreadable (${(err as Error).message}); reading every file`);
       }
     }
-    const objects = await repo.listObjects();
-    const capture = await captureDatabase(ctx, repo, Boolean(opts.includeDerived));
-    objects.set(capture.dump.object, -1);
+    const objects = await listing;
+    phase('parent + objects');
 
     const problems: BackupProblem[] = [];
-    const stats: BackupStats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: capture.dump.stored, duration_ms: 0 };
-    const entries: Array<FileEntry | undefined> = new Array(capture.candidates.length);
-    let done = 0;
-    let bytesDone = 0;
-    const total = capture.candidates.length;
+    const stats: BackupStats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: 0, duration_ms: 0 };
+    let entries: Array<FileEntry | undefined> = [];
 
-    await mapLimit(capture.candidates, opts.concurrency ?? 4, async (c, i) => {
-      const prev = prevFiles.get(c.path);
-      let st: fs.Stats;
-      try {
-        st = await fsp.stat(c.abs);
-        if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'error';
-        if (prev && objects.has(prev.object) && (!c.checksum || prev.checksum === c.checksum)) {
-          entries[i] = prev;
-          problems.push({ path: c.path, message: `missing from the library (${code}); kept the copy from snapshot ${parent!.id.slice(0, 8)}` });
-        } else {
-          problems.push({ path: c.path, message: `missing from the library (${code}); not in this snapshot` });
+    // Runs while the database is dumped: every file is stat'ed here in one synchronous pass (no
+    // promise per unchanged file), and every file to copy is handed to the workers at once.
+    const startFiles = (candidates: Candidate[]): Promise<void> => {
+      entries = new Array(candidates.length);
+      const total = candidates.length;
+      let done = 0;
+      let bytesDone = 0;
+      const progress = (size: number): void => {
+        done++;
+        bytesDone += size;
+        opts.onProgress?.({ done, total, bytes: bytesDone });
+      };
+      const work: Array<Promise<void>> = [];
+      candidates.forEach((c, i) => {
+        const prev = prevFiles.get(c.path);
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(c.abs);
+          if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? 'error';
+          if (prev && objects.has(prev.object) && (!c.checksum || prev.checksum === c.checksum)) {
+            entries[i] = prev;
+            problems.push({ path: c.path, message: `missing from the library (${code}); kept the copy from snapshot ${parent!.id.slice(0, 8)}` });
+          } else {
+            problems.push({ path: c.path, message: `missing from the library (${code}); not in this snapshot` });
+          }
+          return;
         }
-        return;
-      }
-      try {
         const base = { path: c.path, kind: c.kind, mode: st.mode & 0o7777, mtime: st.mtimeMs, ...(c.source ? { source: c.source } : {}) };
         // Unchanged since the last snapshot (size, mtime, checksum) and still stored: nothing to read.
         if (prev && prev.size === st.size && prev.mtime === st.mtimeMs && (!c.checksum || prev.checksum === c.checksum) && objects.has(prev.object)) {
           entries[i] = { ...base, checksum: prev.checksum, size: st.size, object: prev.object };
+          progress(st.size);
           return;
         }
+        const store = async (): Promise<void> => {
+          const put = await repo.putFile(c.abs);
+          objects.set(put.object, -1);
+          if (c.checksum && put.sha1 !== c.checksum) {
+            problems.push({ path: c.path, message: `content differs from the checksum recorded at import (${put.sha1} != ${c.checksum}); backed up as it is now` });
+          }
+          if (put.written) {
+            stats.new_files++;
+            stats.new_bytes += put.size;
+            stats.stored_bytes += put.stored;
+          }
+          entries[i] = { ...base, checksum: put.sha1, size: put.size, object: put.object };
+        };
+        let job: Promise<void>;
         if (c.checksum && objects.has(repo.objectIdFor(c.checksum))) {
           // Stored already (another path, an earlier snapshot): confirm the file still has that content.
-          const sha1 = await sha1File(c.abs);
-          if (sha1 === c.checksum) {
-            entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
-            return;
-          }
+          const checksum = c.checksum;
+          job = sha1File(c.abs).then((sha1) => {
+            if (sha1 === checksum) entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
+            else return store();
+          });
+        } else {
+          job = store(); // queued on a worker before store() first yields
         }
-        const put = await repo.putFile(c.abs);
-        objects.set(put.object, -1);
-        if (c.checksum && put.sha1 !== c.checksum) {
-          problems.push({ path: c.path, message: `content differs from the checksum recorded at import (${put.sha1} != ${c.checksum}); backed up as it is now` });
-        }
-        if (put.written) {
-          stats.new_files++;
-          stats.new_bytes += put.size;
-          stats.stored_bytes += put.stored;
-        }
-        entries[i] = { ...base, checksum: put.sha1, size: put.size, object: put.object };
-      } catch (err) {
-        problems.push({ path: c.path, message: `cannot back up: ${(err as Error).message}` });
-      } finally {
-        done++;
-        bytesDone += st.size;
-        opts.onProgress?.({ done, total, bytes: bytesDone });
-      }
-    });
+        work.push(
+          job.then(
+            () => progress(st.size),
+            (err: unknown) => {
+              problems.push({ path: c.path, message: `cannot back up: ${(err as Error).message}` });
+              progress(st.size);
+            },
+          ),
+        );
+      });
+      const queued = performance.now();
+      return Promise.all(work).then(() => {
+        ctx.logger.debug('backup phase files stored (from queued, overlaps the dump)', { ms: Math.round(performance.now() - queued) });
+      });
+    };
 
+    const capture = await captureDatabase(ctx, repo, Boolean(opts.includeDerived), startFiles);
+    objects.set(capture.dump.object, -1);
+    stats.stored_bytes += capture.dump.stored;
+    phase('database');
+    await capture.files;
+    phase('files');
     const files = entries.filter((e): e is FileEntry => e !== undefined);
     stats.files = files.length;
     stats.bytes = files.reduce((n, f) => n + f.size, 0);
     const list = await repo.putFileList(files);
     stats.stored_bytes += list.stored;
     // Objects durable before the header that references them becomes visible.
+    phase('file list');
     await repo.flush();
+    phase('flush');
     stats.duration_ms = Math.round(performance.now() - started);
     const header: SnapshotHeader = {
       version: 1,

@@ -468,7 +468,7 @@ class Importer {
       let metaError: string | undefined;
       const metaStarted = performance.now();
       try {
-        meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path));
+        meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path, { probe, mtime: file.mtime }));
       } catch (err) {
         metaError = causeOf(err, file.path);
       }

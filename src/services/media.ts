@@ -159,17 +159,27 @@ async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixel
  * Read EXIF/XMP (+ sidecar) and, for videos, ffprobe (skipped when `opts.probe` from probeFile carries
  * it); map to MediaMetadata. Throws ItemError naming the file.
  */
-export async function extractMetadata(ctx: Context, absPath: string, opts: { probe?: ProbeResult } = {}): Promise<MediaMetadata> {
-  let head: Buffer;
-  let size: number;
+export async function extractMetadata(
+  ctx: Context,
+  absPath: string,
+  opts: { probe?: ProbeResult; /** The file's mtime when the caller has it (with `probe`: no need to open the file again). */ mtime?: Date } = {},
+): Promise<MediaMetadata> {
+  let s: Pick<Sniffed, 'type' | 'mime'>;
   let mtime: Date;
-  try {
-    ({ head, size } = await readHead(absPath));
-    mtime = (await fsp.stat(absPath)).mtime;
-  } catch (err) {
-    throw new ItemError(absPath, `${absPath}: cannot read: ${errorMessage(err)}`, { cause: err });
+  if (opts.probe && opts.mtime) {
+    s = opts.probe;
+    mtime = opts.mtime;
+  } else {
+    let head: Buffer;
+    let size: number;
+    try {
+      ({ head, size } = await readHead(absPath));
+      mtime = (await fsp.stat(absPath)).mtime;
+    } catch (err) {
+      throw new ItemError(absPath, `${absPath}: cannot read: ${errorMessage(err)}`, { cause: err });
+    }
+    s = sniffedOrThrow(absPath, head, size);
   }
-  const s = sniffedOrThrow(absPath, head, size);
   const et = await getExifTool(ctx);
   let probe: VideoProbe | undefined = opts.probe?.video;
   const [tagsResult] = await Promise.all([

@@ -13,7 +13,7 @@ import { ItemError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { findFfmpeg, probeVideo } from '../../src/media/video.js';
 import { createProcessor } from '../../src/services/pipeline.js';
-import { extractMetadata, probeFile } from '../../src/services/media.js';
+import { extractMetadata, probeFile, runMetadata } from '../../src/services/media.js';
 import { tmpDir } from '../helpers/env.js';
 import { addAsset, assetFiles, openMediaContext, runStage } from '../helpers/media.js';
 
@@ -189,6 +189,18 @@ describe('media stages through a real Context', () => {
     expect(exif.sidecar_path).toBe(`${F.sidecarPhoto}.xmp`);
     expect(exif.offset_time).toBe('+05:00');
     expect(exif.date_time_original!.toISOString()).toBe('2019-01-01T22:04:05.000Z');
+  });
+
+  it('the metadata stage on a library file stores its sidecar library-relative, as the import does', async () => {
+    const rel = path.join('uploads', '2019', '2019-01-01', 'photo.jpg');
+    fs.mkdirSync(path.dirname(ctx.library.resolve(rel)), { recursive: true });
+    fs.copyFileSync(F.sidecarPhoto, ctx.library.resolve(rel));
+    fs.copyFileSync(`${F.sidecarPhoto}.xmp`, ctx.library.resolve(`${rel}.xmp`));
+    const id = await addAsset(ctx, ctx.library.resolve(rel));
+    await ctx.db.updateTable('assets').set({ library_path: rel, storage_mode: 'copy' }).where('id', '=', id).execute();
+    await expect(runMetadata(ctx, id)).resolves.toEqual({ status: 'success' });
+    const exif = await ctx.db.selectFrom('exif').select(['sidecar_path', 'rating']).where('asset_id', '=', id).executeTakeFirstOrThrow();
+    expect(exif).toEqual({ sidecar_path: `${rel}.xmp`, rating: 5 });
   });
 
   it('writes a 1440 px JPEG preview and 250 px WebP thumbnail, oriented, plus a thumbhash', async () => {
