@@ -6,12 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { buildProgram } = await import(path.join(root, 'dist/cli/main.js'));
+const { loadProgram } = await import(path.join(root, 'dist/cli/main.js'));
 const { renderManPages } = await import(path.join(root, 'dist/cli/man.js'));
 const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const check = process.argv.includes('--check');
 const dir = path.join(root, 'man');
-const pages = renderManPages(buildProgram(), version);
+const pages = renderManPages(await loadProgram(), version);
 const wanted = new Set(pages.map((p) => p.file));
 const problems = [];
 fs.mkdirSync(dir, { recursive: true });

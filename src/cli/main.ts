@@ -4,24 +4,54 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { EXIT, ImmichError } from '../errors.js';
-import { register as backup } from './backup.js';
-import { register as cache } from './cache.js';
-import { register as config } from './config.js';
-import { register as duplicates } from './duplicates.js';
-import { register as faces } from './faces.js';
-import { register as importCmd } from './import.js';
-import { register as index } from './index.js';
-import { register as jobs } from './jobs.js';
-import { register as models } from './models.js';
-import { register as restore } from './restore.js';
-import { register as search } from './search.js';
-import { register as stats } from './stats.js';
-import { register as verify } from './verify.js';
-import { register as worker } from './worker.js';
+
+type Registrar = (program: Command) => void;
+
+// Command modules are loaded on demand: a command imports only what it uses (sharp, onnxruntime,
+// BullMQ...), which keeps start-up short for quick commands like `search` and `config`.
+const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
+  ['import', () => import('./import.js')],
+  ['index', () => import('./index.js')],
+  ['faces', () => import('./faces.js')],
+  ['search', () => import('./search.js')],
+  ['duplicates', () => import('./duplicates.js')],
+  ['backup', () => import('./backup.js')],
+  ['restore', () => import('./restore.js')],
+  ['verify', () => import('./verify.js')],
+  ['worker', () => import('./worker.js')],
+  ['jobs', () => import('./jobs.js')],
+  ['models', () => import('./models.js')],
+  ['stats', () => import('./stats.js')],
+  ['cache', () => import('./cache.js')],
+  ['config', () => import('./config.js')],
+];
+
+/** Global options that take a value (to find the command name in argv without loading everything). */
+const VALUE_OPTIONS = new Set(['-L', '--library', '--env-file', '--log-level', '--log-format', '--log-file']);
+
+/** The subcommand named in argv, if it is one of ours. */
+export function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    return COMMANDS.some(([name]) => name === a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/** The whole program with every command (help, man pages). */
+export async function loadProgram(): Promise<Command> {
+  const mods = await Promise.all(COMMANDS.map(([, load]) => load()));
+  return buildProgram(mods.map((m) => m.register));
+}
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+export function buildProgram(registrars: Registrar[]): Command {
   const program = new Command('immich')
     .description('Command-line photo and video library manager: import, index, faces, search, backup, restore, verify.')
     .version(pkg.version, '-V, --version')
@@ -45,16 +75,17 @@ Exit status:
   2  usage error
   3  environment error (database, Redis, storage or model unavailable)`,
     );
-  for (const reg of [importCmd, index, faces, search, duplicates, backup, restore, verify, worker, jobs, models, stats, cache, config]) {
-    reg(program);
-  }
+  for (const reg of registrars) reg(program);
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
-  const program = buildProgram();
+  const name = commandName(argv.slice(2));
+  const entry = name ? COMMANDS.find(([n]) => n === name) : undefined;
+  const versionOnly = !entry && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  const program = entry ? buildProgram([(await entry[1]()).register]) : versionOnly ? buildProgram([]) : await loadProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -8,7 +8,6 @@ import { Logger } from '../logger.js';
 import { loadTranscodeSettings } from '../media/transcode.js';
 import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
-import { createProcessor } from '../services/pipeline.js';
 import { Output } from './render.js';
 
 export interface GlobalOptions {
@@ -60,6 +59,8 @@ export async function withContext(
   opts: ContextOptions & { command: string },
   fn: (ctx: Context) => Promise<number | void>,
 ): Promise<number> {
+  // Loaded here, not at the top: the pipeline pulls in every stage's libraries.
+  const { createProcessor } = await import('../services/pipeline.js');
   const ctx = await createContext(rt.config, rt.logger, {
     processor: (c) => createProcessor(c),
     queueFactory: rt.config.redis ? (c) => redisQueueFactory(c) : undefined,

@@ -16,7 +16,7 @@ const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf
 
 beforeAll(async () => {
   // The compiled CLI, as bin/immich and scripts/gen-man.mjs load it (test/global-setup.ts builds it).
-  program = (await import(path.join(ROOT, 'dist/cli/main.js'))).buildProgram();
+  program = await (await import(path.join(ROOT, "dist/cli/main.js"))).loadProgram();
   ({ renderManPages, roff } = await import(path.join(ROOT, 'dist/cli/man.js')));
 });
 

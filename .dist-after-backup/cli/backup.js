@@ -1,0 +1,192 @@
+// `immich backup [repository]`, `immich backup list`, `immich backup forget`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT, UsageError } from '../errors.js';
+import { runBackup } from '../services/backup.js';
+import { applyPolicy, policyIsEmpty } from '../services/backup-policy.js';
+import { readPassphrase, Repository, shortId } from '../services/backup-repo.js';
+import { forgetSnapshots } from '../services/backup-forget.js';
+import { formatBytes, formatDuration } from './render.js';
+import { intOption, loadRuntime, withContext } from './runtime.js';
+const KEY_HELP = 'file holding the repository passphrase (else IMMICH_BACKUP_KEY_FILE or IMMICH_BACKUP_PASSPHRASE)';
+export function repositoryPath(rt, arg) {
+    return path.resolve(arg ?? path.join(rt.config.uploadLocation, 'backups'));
+}
+export function passphraseFor(rt, keyFile) {
+    return readPassphrase({ keyFile, raw: rt.config.raw });
+}
+/** --key-file given before or after the subcommand name (commander hands it to `backup` then). */
+function keyFileOf(cmd, opts) {
+    return opts.keyFile ?? cmd.optsWithGlobals().keyFile;
+}
+export function register(program) {
+    const backup = program
+        .command('backup')
+        .description('back up the library (database dump + originals) into a deduplicating, optionally encrypted repository')
+        .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups); created on first use')
+        .option('--include-derived', 'also keep thumbnails, previews and encoded videos (regenerable, so left out by default)')
+        .option('--key-file <file>', KEY_HELP)
+        .option('--tag <tag...>', 'label the snapshot (shown by `backup list`)')
+        .addHelpText('after', `
+Each run adds a snapshot: a consistent dump of the database (pg_dump for PostgreSQL, pg_dump from
+@electric-sql/pglite-tools for the embedded database) and every original, stored by checksum so that a
+file is copied once across all snapshots; later runs only copy new or changed files. A repository
+created while a passphrase is configured is encrypted (AES-256-GCM, key derived with scrypt); the
+passphrase comes from --key-file, IMMICH_BACKUP_KEY_FILE or IMMICH_BACKUP_PASSPHRASE and is never
+printed. Losing it means losing the backup.
+
+The repository stays valid if a backup is interrupted (even by SIGKILL): the snapshot becomes visible
+only once everything it needs is stored, and the next run takes over the stale lock and completes.
+
+Examples:
+  immich backup                              # into UPLOAD_LOCATION/backups
+  immich backup /mnt/usb/photos-backup --json
+  IMMICH_BACKUP_KEY_FILE=~/.immich-key immich backup /mnt/nas/immich
+  immich backup list /mnt/usb/photos-backup
+  immich backup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune
+  # crontab: 0 3 * * * immich backup /mnt/usb/photos-backup -q || mail -s "backup failed" me
+
+Exit status:
+  0  snapshot written
+  1  snapshot written, but some files could not be backed up (listed)
+  2  usage error (bad option, key file unreadable, passphrase given for an unencrypted repository)
+  3  environment error (database, pg_dump, repository missing/damaged/locked, wrong passphrase)`)
+        .action(async (repoArg, opts, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const repository = repositoryPath(rt, repoArg);
+        const passphrase = passphraseFor(rt, opts.keyFile);
+        // The repository first: a wrong passphrase or a damaged repository fails before the database is opened.
+        const existed = fs.existsSync(path.join(repository, 'config.json'));
+        const repo = await Repository.open(repository, { passphrase, create: true });
+        const code = await withContext(rt, { command: 'immich backup' }, async (ctx) => {
+            const progress = rt.out.progress('backing up');
+            let result;
+            try {
+                result = await runBackup(ctx, {
+                    repository,
+                    repo,
+                    includeDerived: opts.includeDerived,
+                    tags: opts.tag,
+                    onProgress: (p) => progress.update(p.done, p.total, formatBytes(p.bytes)),
+                });
+            }
+            finally {
+                progress.stop();
+            }
+            result.created = !existed;
+            if (rt.out.json) {
+                rt.out.data(result);
+            }
+            else {
+                if (result.created)
+                    rt.out.line(`created ${result.encrypted ? 'encrypted' : 'unencrypted'} repository ${result.repository}`);
+                const s = result.stats;
+                rt.out.table(['snapshot', 'files', 'size', 'new files', 'new data', 'stored', 'database', 'took'], [[shortId(result.snapshot), s.files, formatBytes(s.bytes), s.new_files, formatBytes(s.new_bytes), formatBytes(s.stored_bytes),
+                        `${result.database.kind}, ${result.database.tables} tables, ${result.database.rows} rows`, formatDuration(s.duration_ms)]]);
+            }
+            for (const p of result.problems)
+                rt.out.error(`immich backup: ${p.path}: ${p.message}`);
+            return result.problems.length ? EXIT.ITEMS_FAILED : EXIT.OK;
+        }).finally(() => repo.close());
+        process.exitCode = code;
+    });
+    backup
+        .command('list')
+        .description('list the snapshots in a repository')
+        .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups)')
+        .option('--key-file <file>', KEY_HELP)
+        .addHelpText('after', `
+Examples:
+  immich backup list
+  immich backup list /mnt/usb/photos-backup --json | jq '.snapshots[-1].id'
+
+Exit status:
+  0  listed
+  1  some snapshots could not be read (listed; see \`immich verify --backup\`)
+  2  usage error
+  3  repository missing, damaged or locked, or wrong passphrase`)
+        .action(async (repoArg, opts, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts)) });
+        const { snapshots, damaged } = await repo.listSnapshots();
+        if (rt.out.json) {
+            rt.out.data({
+                repository: repo.root,
+                encrypted: repo.encrypted,
+                snapshots: snapshots.map((s) => ({
+                    id: s.id, short_id: shortId(s.id), time: s.time, hostname: s.hostname, library: s.library, tags: s.tags,
+                    files: s.files.count, bytes: s.files.bytes, database: s.database.kind, include_derived: s.include_derived,
+                    new_files: s.stats.new_files, stored_bytes: s.stats.stored_bytes,
+                })),
+                damaged,
+            });
+        }
+        else {
+            rt.out.line(`repository ${repo.root} (${repo.encrypted ? 'encrypted' : 'not encrypted'}), ${snapshots.length} snapshots`);
+            if (snapshots.length) {
+                rt.out.table(['id', 'time', 'host', 'files', 'size', 'new', 'database', 'tags'], snapshots.map((s) => [shortId(s.id), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), s.hostname, s.files.count, formatBytes(s.files.bytes),
+                    formatBytes(s.stats.stored_bytes), s.database.kind, [...s.tags, ...(s.include_derived ? ['+derived'] : [])].join(',')]));
+            }
+        }
+        for (const d of damaged)
+            rt.out.error(`immich backup list: ${d.error}`);
+        process.exitCode = damaged.length ? EXIT.ITEMS_FAILED : EXIT.OK;
+    });
+    backup
+        .command('forget')
+        .description('remove snapshots according to a retention policy; --prune also deletes data no snapshot references')
+        .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups)')
+        .option('--keep-last <n>', 'keep the n newest snapshots')
+        .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one')
+        .option('--keep-daily <n>', 'keep the newest snapshot of each of the last n days that have one')
+        .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n ISO weeks that have one')
+        .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months that have one')
+        .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years that have one')
+        .option('--prune', 'delete stored files and dumps that no remaining snapshot references')
+        .option('-n, --dry-run', 'show what would be removed, change nothing')
+        .option('--key-file <file>', KEY_HELP)
+        .addHelpText('after', `
+Periods are calendar hours/days/ISO weeks/months/years in local time, as in restic: with
+--keep-daily 7, the newest snapshot of each of the 7 most recent days that have a snapshot is kept.
+A snapshot kept by any rule stays. At least one --keep-* option is required.
+
+Examples:
+  immich backup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
+  immich backup forget /mnt/usb/photos-backup --keep-last 3 --prune --json
+
+Exit status:
+  0  done
+  2  usage error (no policy given, bad number)
+  3  repository missing, damaged or locked, or wrong passphrase`)
+        .action(async (repoArg, opts, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const num = (flag, key) => (opts[key] === undefined ? undefined : intOption(flag, opts[key], 0, 0));
+        const policy = {
+            last: num('--keep-last', 'keepLast'),
+            hourly: num('--keep-hourly', 'keepHourly'),
+            daily: num('--keep-daily', 'keepDaily'),
+            weekly: num('--keep-weekly', 'keepWeekly'),
+            monthly: num('--keep-monthly', 'keepMonthly'),
+            yearly: num('--keep-yearly', 'keepYearly'),
+        };
+        if (policyIsEmpty(policy))
+            throw new UsageError('no retention policy given (--keep-last, --keep-daily, ...); nothing would be kept, so nothing is removed');
+        const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts)) });
+        const result = await forgetSnapshots(repo, policy, { prune: Boolean(opts.prune), dryRun: Boolean(opts.dryRun), applyPolicy });
+        if (rt.out.json) {
+            rt.out.data(result);
+        }
+        else {
+            const verb = result.dry_run ? 'would remove' : 'removed';
+            rt.out.table(['id', 'time', 'decision'], [
+                ...result.keep.map((k) => [shortId(k.id), k.time, `keep (${k.reasons.join(', ')})`]),
+                ...result.remove.map((r) => [shortId(r.id), r.time, result.dry_run ? 'would remove' : 'removed']),
+            ]);
+            rt.out.line(`${verb} ${result.remove.length} snapshots, kept ${result.keep.length}`);
+            if (result.prune)
+                rt.out.line(`prune: ${verb} ${result.prune.objects} unreferenced objects (${formatBytes(result.prune.bytes)})`);
+        }
+        process.exitCode = EXIT.OK;
+    });
+}
+//# sourceMappingURL=backup.js.map

@@ -1,0 +1,191 @@
+import { EnvironmentError, UsageError } from '../errors.js';
+import { KNOWN_MODELS, installModelFile, listInstalled, modelDirs, parseModelRef, pullModel, } from '../ml/models.js';
+import { runtimeSettings } from '../ml/runtime.js';
+import { verifyModelFile } from '../ml/verify.js';
+import { formatBytes } from './render.js';
+import { loadRuntime } from './runtime.js';
+const LAYOUT = `Models live in Immich's layout, <dir>/<task>/<model>/<part>/model.onnx, looked up in IMMICH_MODELS_DIR
+(default <library>/models), then IMMICH_MODEL_CACHE (default ~/.cache/immich/models), then npm packages
+that ship a model (PP-OCRv4). An existing Immich model cache works as IMMICH_MODELS_DIR.`;
+function target(rt, cache) {
+    return cache ? rt.config.modelCacheDir : rt.config.modelsDir;
+}
+const hasConfig = (rt) => ({ config: rt.config });
+export function register(program) {
+    const models = program
+        .command('models')
+        .description('List, download, install and check the ONNX models used for faces, objects, OCR and smart search.')
+        .addHelpText('after', `
+${LAYOUT}
+
+Runtime settings (environment or .env; compose examples per accelerator in hwaccel.ml.yml):
+  IMMICH_ML_PROVIDERS      execution providers in order, e.g. cuda,cpu (default cpu; cpu is always the fallback)
+  IMMICH_ML_THREADS        intra-op threads per model (default 1: leaves cores to image decoding)
+  IMMICH_ML_INTER_THREADS  inter-op threads (default 1)
+  IMMICH_ML_SPIN           1 lets idle ORT threads spin (default off: slower on a shared CPU)
+  IMMICH_ML_DEVICE_ID      GPU index for cuda/tensorrt (default 0)
+  IMMICH_ML_IDLE_MS        unload a model after this long unused (default 300000; 0 = never)
+
+Known models (immich models list --all):
+${KNOWN_MODELS.map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((p) => p.part).join(', ')}`).join('\n')}
+
+Examples:
+  immich models list
+  immich models pull facial-recognition/scrfd_2.5g-mobilefacenet
+  immich models pull scrfd_2.5g-mobilefacenet --from /srv/shared/models
+  immich models add clip/ViT-B-32__openai/visual ~/Downloads/visual.onnx
+  immich models verify
+
+Exit status:
+  0  done
+  1  some models failed (verify)
+  2  usage error
+  3  environment error (download failed, checksum mismatch, model missing)`)
+        .action(async (_o, cmd) => list(await loadRuntime(cmd), {}));
+    models
+        .command('list')
+        .description('Show installed models: task/name/part, size, sha256, whether it matches the pinned checksum, and where it is.')
+        .option('--all', 'also list known models that are not installed')
+        .option('--no-checksum', 'do not hash the files (faster)')
+        .addHelpText('after', `\n${LAYOUT}\n\nExamples:\n  immich models list\n  immich models list --all --json\n\nExit status:\n  0  done\n  2  usage error`)
+        .action(async (opts, cmd) => list(await loadRuntime(cmd), opts));
+    models
+        .command('pull <model>')
+        .description('Download a model from its published source (a pinned commit) and install it after checking its sha256; ' +
+        'with --from, copy it from a mirror folder or URL laid out like ../shared/models. A download that does not ' +
+        'match the checksum is deleted and nothing is installed.')
+        .option('--part <part>', 'only this part (detection, recognition, visual, textual)')
+        .option('--from <dir-or-url>', 'mirror to fetch from instead of the published source')
+        .option('--url <url>', 'download this URL (or copy this file) for a single part: <task>/<name>/<part>')
+        .option('--sha256 <hex>', 'expected checksum for --url')
+        .option('--no-verify', 'accept a file whose checksum is not pinned (never overrides a pinned checksum)')
+        .option('--force', 'download again even when an identical file is installed')
+        .option('--cache', 'install into IMMICH_MODEL_CACHE instead of IMMICH_MODELS_DIR')
+        .addHelpText('after', `
+<model> is <task>/<name>, <task>/<name>/<part>, or a bare registry name (scrfd_2.5g-mobilefacenet).
+
+Examples:
+  immich models pull scrfd_2.5g-mobilefacenet
+  immich models pull object-detection/yolox_nano --from https://mirror.example/models
+  immich models pull clip/my-clip/visual --url http://host/visual.onnx --sha256 3f2a...
+
+Exit status:
+  0  installed (or already present)
+  2  usage error (unknown model, bad reference)
+  3  download failed or checksum mismatch`)
+        .action(async (ref, opts, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const r = parseModelRef(ref);
+        if (opts.sha256 && !/^[0-9a-f]{64}$/i.test(opts.sha256))
+            throw new UsageError('--sha256 must be 64 hex digits');
+        if (opts.url && !opts.sha256 && opts.verify)
+            throw new UsageError('--url needs --sha256 <hex> (or --no-verify)');
+        const progress = rt.out.progress(`pulling ${r.task}/${r.name}`);
+        try {
+            const res = await pullModel(hasConfig(rt), r, {
+                dir: target(rt, opts.cache),
+                from: opts.from,
+                part: opts.part,
+                url: opts.url,
+                sha256: opts.sha256,
+                noVerify: !opts.verify,
+                force: opts.force,
+                onProgress: (part, done, total) => progress.update(done, total, `${part} ${formatBytes(done)}`),
+            });
+            progress.stop();
+            if (rt.out.json)
+                rt.out.data({ models: res });
+            else
+                for (const p of res)
+                    rt.out.line(`${p.status === 'installed' ? 'installed' : 'present  '} ${p.task}/${p.name}/${p.part}  ${formatBytes(p.size)}  sha256 ${p.sha256}  ${p.path}`);
+        }
+        catch (err) {
+            progress.fail();
+            throw err;
+        }
+    });
+    models
+        .command('add <ref> <file>')
+        .description('Install a local .onnx file as <task>/<name>/<part> (copied, hashed; checked against --sha256 or the pinned checksum when there is one).')
+        .option('--sha256 <hex>', 'expected checksum')
+        .option('--cache', 'install into IMMICH_MODEL_CACHE instead of IMMICH_MODELS_DIR')
+        .addHelpText('after', `
+Examples:
+  immich models add facial-recognition/scrfd_2.5g-mobilefacenet/detection scrfd_2.5g_bnkps.onnx
+  immich models add clip/ViT-B-32__openai/textual textual.onnx
+
+Exit status:
+  0  installed
+  2  usage error (bad reference, file missing)
+  3  checksum mismatch or the folder is not writable`)
+        .action(async (ref, file, opts, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const r = parseModelRef(ref);
+        if (!r.part)
+            throw new UsageError(`give the part too: ${r.task}/${r.name}/<part> (e.g. detection, recognition, visual, textual)`);
+        const pinned = KNOWN_MODELS.find((m) => m.task === r.task && m.name === r.name)?.parts.find((p) => p.part === r.part)?.sha256;
+        const res = await installModelFile(target(rt, opts.cache), { task: r.task, name: r.name, part: r.part }, file, { sha256: opts.sha256 ?? pinned });
+        if (rt.out.json)
+            rt.out.data({ task: r.task, name: r.name, part: r.part, ...res });
+        else
+            rt.out.line(`installed ${r.task}/${r.name}/${r.part}  ${formatBytes(res.size)}  sha256 ${res.sha256}  ${res.path}`);
+    });
+    models
+        .command('verify [model]')
+        .description('Load each installed model (or the given one) with the configured execution providers and run it once on a generated input; report the provider, output shapes and time.')
+        .addHelpText('after', `\nExamples:\n  immich models verify\n  immich models verify facial-recognition/scrfd_2.5g-mobilefacenet --json\n\nExit status:\n  0  every model loaded and produced finite outputs\n  1  some models failed\n  2  usage error\n  3  no model installed`)
+        .action(async (ref, _o, cmd) => {
+        const rt = await loadRuntime(cmd);
+        const r = ref ? parseModelRef(ref) : undefined;
+        const installed = (await listInstalled(hasConfig(rt), { checksums: false })).filter((m) => !r || (m.task === r.task && m.name === r.name && (!r.part || m.part === r.part)));
+        if (!installed.length) {
+            throw new EnvironmentError(r ? `model ${ref} is not installed (looked in ${modelDirs(hasConfig(rt)).join(', ')})` : `no models installed in ${modelDirs(hasConfig(rt)).join(', ')}`);
+        }
+        const settings = runtimeSettings(rt.config.raw);
+        const progress = rt.out.progress('verifying');
+        const results = [];
+        for (const [i, m] of installed.entries()) {
+            progress.update(i, installed.length, `${m.task}/${m.name}/${m.part}`);
+            results.push({ model: `${m.task}/${m.name}/${m.part}`, path: m.path, ...(await verifyModelFile(m.path, settings)) });
+        }
+        progress.stop();
+        if (rt.out.json)
+            rt.out.data({ models: results });
+        else {
+            rt.out.table(['model', 'result', 'provider', 'outputs', 'ms'], results.map((x) => [x.model, x.ok ? 'ok' : `FAILED: ${x.error}`, x.provider, x.outputs ? Object.values(x.outputs).slice(0, 3).map((d) => `[${d.join(',')}]`).join(' ') + (Object.keys(x.outputs).length > 3 ? ' …' : '') : '', x.ms?.toFixed(0)]));
+        }
+        for (const x of results)
+            if (!x.ok)
+                rt.out.error(`${x.model} (${x.path}): ${x.error}`);
+        process.exitCode = results.some((x) => !x.ok) ? 1 : 0;
+    });
+}
+async function list(rt, opts) {
+    const installed = await listInstalled(hasConfig(rt), { checksums: opts.checksum !== false });
+    const rows = installed.map((m) => ({
+        model: `${m.task}/${m.name}/${m.part}`, installed: true, size: m.size, sha256: m.sha256 || null,
+        checksum: m.checksumOk === null ? 'unpinned' : m.checksumOk ? 'ok' : 'MISMATCH', where: m.where, path: m.path,
+    }));
+    if (opts.all) {
+        for (const spec of KNOWN_MODELS) {
+            for (const p of spec.parts) {
+                const key = `${spec.task}/${spec.name}/${p.part}`;
+                if (!rows.some((r) => r.model === key))
+                    rows.push({ model: key, installed: false, size: p.size ?? null, sha256: p.sha256 ?? null, checksum: null, where: null, path: null });
+            }
+        }
+    }
+    if (rt.out.json) {
+        rt.out.data({ dirs: modelDirs(hasConfig(rt)), models: rows });
+        return;
+    }
+    if (!rows.length) {
+        rt.out.line(`no models installed (looked in ${modelDirs(hasConfig(rt)).join(', ')}); see immich models pull --help`);
+        return;
+    }
+    rt.out.table(['model', 'size', 'sha256', 'checksum', 'where'], rows.map((r) => [r.model, r.size ? formatBytes(r.size) : '', r.sha256 ? String(r.sha256).slice(0, 12) : '', r.installed ? r.checksum : 'not installed', r.installed ? `${r.where}: ${r.path}` : '']));
+    for (const r of rows)
+        if (r.checksum === 'MISMATCH')
+            rt.out.note(`warning: ${r.model} does not match its pinned sha256 (${r.path}); pull it again with --force`);
+}
+//# sourceMappingURL=models.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=backup.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=faces.js.map

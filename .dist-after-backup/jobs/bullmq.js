@@ -1,0 +1,488 @@
+// BullMQ job queues on Redis (REDIS_HOSTNAME set): one queue per stage, job ids derived from
+// (stage, asset) so re-queueing never duplicates work, 3 attempts with exponential back-off, failed
+// jobs kept with their error. The same processor as the in-process runner runs the jobs.
+//
+// "This run's jobs": every enqueue belongs to a run (a random id per command, or the run of the job
+// whose processor queued the follow-up, carried with AsyncLocalStorage). A run keeps in Redis the set
+// of job ids it waits for (run:<id>:pending) and per-stage counters; each job id keeps the runs that
+// wait for it (waiters:<jobId>). The worker that finishes a job removes it from every waiting run in
+// one Lua script, so a re-queue that BullMQ ignores as a duplicate is still waited for, and a
+// command's drain() ends when its pending set is empty.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { EnvironmentError } from '../errors.js';
+import { describeRedis, queueSettings } from './redis-settings.js';
+import { ALL_QUEUES, jobKey, } from './types.js';
+/** BullMQ forbids ':' in custom ids; escape it (and '%') so the mapping stays one-to-one. */
+export function bullJobId(job) {
+    return jobKey(job).replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+export function stageOfJobId(id) {
+    return id.slice(0, id.indexOf('%3A'));
+}
+const RUN_TTL_S = 7 * 24 * 3600;
+// KEYS[1] waiters key. ARGV: prefix, jobId, stage, status (done|skipped|failed), failure JSON or ''.
+const FINISH_SCRIPT = `
+local runs = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+for _, r in ipairs(runs) do
+  local base = ARGV[1] .. ':run:' .. r
+  if redis.call('SREM', base .. ':pending', ARGV[2]) == 1 then
+    redis.call('HINCRBY', base .. ':stats', ARGV[3] .. '.' .. ARGV[4], 1)
+    if ARGV[5] ~= '' then redis.call('RPUSH', base .. ':failures', ARGV[5]) end
+  end
+end
+return #runs`;
+function redisOptions(cfg) {
+    return { host: cfg.host, port: cfg.port, password: cfg.password, db: cfg.dbIndex };
+}
+/** Options for the connections BullMQ makes itself (it loads ioredis). */
+function bullConnection(cfg) {
+    return { host: cfg.host, port: cfg.port, password: cfg.password, db: cfg.dbIndex, maxRetriesPerRequest: null };
+}
+function redisCause(err) {
+    const e = err;
+    const msg = (e?.message ?? String(err)).split('\n')[0];
+    if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg))
+        return 'connection refused (is Redis running?)';
+    if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(msg))
+        return 'host not found';
+    if (/NOAUTH|WRONGPASS|invalid password/i.test(msg))
+        return 'authentication failed (check REDIS_PASSWORD)';
+    if (/timed? ?out/i.test(msg))
+        return 'connection timed out';
+    return msg;
+}
+/** Connect once with no retries: an unreachable Redis is an environment error (exit 3), named host:port. */
+export async function checkRedis(cfg, timeoutMs = 5000) {
+    const probe = new Redis({
+        ...redisOptions(cfg),
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        connectTimeout: timeoutMs,
+    });
+    probe.on('error', () => { });
+    try {
+        await probe.connect();
+        await probe.ping();
+    }
+    catch (err) {
+        throw new EnvironmentError(`cannot connect to ${describeRedis(cfg)}: ${redisCause(err)}`, { cause: err });
+    }
+    finally {
+        probe.disconnect();
+    }
+}
+/** Queue administration (`immich jobs`): needs Redis only, not the database. */
+export class QueueAdmin {
+    cfg;
+    settings;
+    logger;
+    queues = new Map();
+    connection;
+    constructor(cfg, settings, logger) {
+        this.cfg = cfg;
+        this.settings = settings;
+        this.logger = logger;
+        this.connection = bullConnection(cfg);
+    }
+    queue(stage) {
+        let q = this.queues.get(stage);
+        if (!q) {
+            q = new Queue(stage, {
+                connection: this.connection,
+                prefix: this.settings.prefix,
+                defaultJobOptions: {
+                    attempts: this.settings.attempts,
+                    backoff: { type: 'exponential', delay: this.settings.backoffMs },
+                    // Completed jobs are kept for a while for `immich jobs`; a re-queue replaces them.
+                    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+                    removeOnFail: false,
+                },
+            });
+            q.on('error', (err) => this.logger?.warn(`${describeRedis(this.cfg)}: ${redisCause(err)}`));
+            this.queues.set(stage, q);
+        }
+        return q;
+    }
+    async counts(stages = ALL_QUEUES) {
+        return Promise.all(stages.map(async (stage) => {
+            const q = this.queue(stage);
+            const [c, isPaused] = await Promise.all([
+                q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'),
+                q.isPaused(),
+            ]);
+            const waiting = (c.waiting ?? 0) + (c.prioritized ?? 0);
+            return {
+                queue: stage,
+                // BullMQ keeps a paused queue's jobs in its wait list: show them as paused.
+                waiting: isPaused ? 0 : waiting,
+                active: c.active ?? 0,
+                completed: c.completed ?? 0,
+                failed: c.failed ?? 0,
+                delayed: c.delayed ?? 0,
+                paused: isPaused ? waiting : 0,
+                isPaused,
+            };
+        }));
+    }
+    async pause(stage) {
+        await this.queue(stage).pause();
+    }
+    async resume(stage) {
+        await this.queue(stage).resume();
+    }
+    /** Move failed jobs back to waiting (attempts start again). Returns how many. */
+    async retryFailed(stage) {
+        const q = this.queue(stage);
+        const n = await q.getFailedCount();
+        if (n > 0)
+            await q.retryJobs({ state: 'failed', count: 1000 });
+        return n;
+    }
+    /** Remove waiting, delayed, completed and failed jobs (active ones finish). Returns how many. */
+    async clear(stage) {
+        const q = this.queue(stage);
+        const before = await q.getJobCountByTypes('waiting', 'delayed', 'completed', 'failed', 'prioritized');
+        await q.drain(true);
+        await q.clean(0, 0, 'completed');
+        await q.clean(0, 0, 'failed');
+        return before;
+    }
+    /** Failed jobs with their error, newest first. */
+    async failedJobs(stage, limit = 20) {
+        const jobs = await this.queue(stage).getFailed(0, limit - 1);
+        return jobs.map((j) => ({
+            id: String(j.id),
+            assetId: j.data.assetId,
+            reason: j.failedReason ?? '',
+            attempts: j.attemptsMade,
+        }));
+    }
+    async close() {
+        await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => { })));
+        this.queues.clear();
+    }
+}
+export class RedisJobQueue {
+    admin;
+    logger;
+    localConcurrency;
+    kind = 'redis';
+    /** The run of this command; follow-ups queued while processing a job inherit that job's run. */
+    runId = randomUUID();
+    als = new AsyncLocalStorage();
+    redis;
+    processor;
+    workers = [];
+    lastRedisError = 0;
+    local;
+    reported = { completed: 0, failed: 0, skipped: 0, failures: 0 };
+    constructor(admin, logger, 
+    /** Cap per queue for the workers a command runs while it waits in drain() (the context's concurrency). */
+    localConcurrency) {
+        this.admin = admin;
+        this.logger = logger;
+        this.localConcurrency = localConcurrency;
+        // Commands wait for a reconnect instead of failing, so a Redis restart is survived.
+        this.redis = new Redis({ ...redisOptions(admin.cfg), maxRetriesPerRequest: null });
+        this.redis.on('error', (err) => this.redisError(err));
+    }
+    get settings() {
+        return this.admin.settings;
+    }
+    key(...parts) {
+        return [this.settings.prefix, ...parts].join(':');
+    }
+    redisError(err) {
+        // Reconnects are retried forever; say so at most every 10 s.
+        if (Date.now() - this.lastRedisError < 10_000)
+            return;
+        this.lastRedisError = Date.now();
+        this.logger.warn(`${describeRedis(this.admin.cfg)}: ${redisCause(err)}; retrying`);
+    }
+    setProcessor(p) {
+        this.processor = p;
+    }
+    /** The stage limit of this command's own jobs (the processor's, e.g. import --skip-ml). */
+    get commandOnly() {
+        return this.processor?.onlyStages ? [...this.processor.onlyStages] : undefined;
+    }
+    async enqueue(jobs) {
+        const store = this.als.getStore();
+        const run = store?.run ?? this.runId;
+        const only = store ? store.only : this.commandOnly;
+        const byStage = new Map();
+        for (const job of jobs) {
+            if (only && !only.includes(job.stage))
+                continue;
+            const list = byStage.get(job.stage) ?? [];
+            list.push(job);
+            byStage.set(job.stage, list);
+        }
+        for (const [stage, list] of byStage) {
+            for (let i = 0; i < list.length; i += 1000)
+                await this.enqueuePage(run, stage, list.slice(i, i + 1000), only);
+        }
+    }
+    async enqueuePage(run, stage, jobs, only) {
+        const seen = new Set();
+        const page = [];
+        for (const job of jobs) {
+            const id = bullJobId(job);
+            if (!seen.has(id)) {
+                seen.add(id);
+                page.push({ id, job });
+            }
+        }
+        const pendingKey = this.key('run', run, 'pending');
+        const pipe = this.redis.pipeline();
+        for (const { id } of page) {
+            pipe.sadd(this.key('waiters', id), run);
+            pipe.expire(this.key('waiters', id), RUN_TTL_S);
+            pipe.sadd(pendingKey, id);
+            pipe.zscore(this.key(stage, 'completed'), id);
+            pipe.zscore(this.key(stage, 'failed'), id);
+        }
+        pipe.expire(pendingKey, RUN_TTL_S);
+        const res = (await pipe.exec()) ?? [];
+        let added = 0;
+        const finished = [];
+        page.forEach(({ id }, i) => {
+            const r = res.slice(i * 5, i * 5 + 5).map(([err, v]) => {
+                if (err)
+                    throw err;
+                return v;
+            });
+            if (r[2] === 1)
+                added++;
+            if (r[3] !== null || r[4] !== null)
+                finished.push(id);
+        });
+        const stats = this.key('run', run, 'stats');
+        await this.redis.multi().hincrby(stats, `${stage}.total`, added).expire(stats, RUN_TTL_S).exec();
+        const queue = this.admin.queue(stage);
+        // A finished job with the same id would make BullMQ ignore the new one: replace it.
+        for (const id of finished)
+            await queue.remove(id).catch(() => 0);
+        await queue.addBulk(page.map(({ id, job }) => ({
+            name: stage,
+            data: { assetId: job.assetId, force: job.force, data: job.data, run, ...(only ? { only } : {}) },
+            opts: { jobId: id },
+        })));
+    }
+    /** Settle job `id` for every run waiting for it (see FINISH_SCRIPT). */
+    async finish(stage, id, status, job, message) {
+        const failure = status === 'failed' ? JSON.stringify({ stage, assetId: job.assetId, message: message ?? 'failed' }) : '';
+        await this.redis.eval(FINISH_SCRIPT, 1, this.key('waiters', id), this.settings.prefix, id, stage, status, failure);
+    }
+    /** Start BullMQ workers for these queues in this process, running the context's processor. */
+    work(opts = {}) {
+        const processor = this.processor;
+        if (!processor)
+            throw new Error('RedisJobQueue: no processor set');
+        const stages = opts.queues ?? ALL_QUEUES;
+        const started = [];
+        for (const stage of stages) {
+            const worker = new Worker(stage, (job) => this.process(processor, stage, job, opts), {
+                connection: bullConnection(this.admin.cfg),
+                prefix: this.settings.prefix,
+                concurrency: opts.concurrency ?? opts.perQueue?.(stage) ?? this.settings.concurrency[stage],
+                lockDuration: this.settings.lockDurationMs,
+                stalledInterval: this.settings.stalledIntervalMs,
+                // A Redis restart can let locks lapse: allow a couple of stalls before giving up on a job.
+                maxStalledCount: 2,
+                removeOnComplete: { age: 24 * 3600, count: 10_000 },
+                removeOnFail: { count: 100_000 },
+                drainDelay: 1,
+            });
+            worker.on('error', (err) => this.redisError(err));
+            worker.on('failed', (job, err) => {
+                if (job && job.attemptsMade < (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError)) {
+                    opts.onJob?.(stage, 'retry', err.message);
+                }
+            });
+            started.push(worker);
+        }
+        this.workers.push(...started);
+        return {
+            close: async () => {
+                await Promise.all(started.map((w) => w.close()));
+                this.workers = this.workers.filter((w) => !started.includes(w));
+            },
+        };
+    }
+    async process(processor, stage, job, opts) {
+        const d = job.data;
+        const spec = { stage, assetId: d.assetId, force: d.force, data: d.data };
+        const id = String(job.id);
+        const attempt = job.attemptsMade + 1;
+        let outcome;
+        try {
+            outcome = await this.als.run({ run: d.run, only: d.only }, () => processor(spec, attempt));
+        }
+        catch (err) {
+            const message = (err?.message ?? String(err)).split('\n')[0];
+            if (attempt >= (job.opts.attempts ?? 1)) {
+                await this.finish(stage, id, 'failed', spec, message);
+                opts.onJob?.(stage, 'failed', message);
+            }
+            throw err;
+        }
+        const status = outcome.status === 'success' ? 'done' : outcome.status;
+        await this.finish(stage, id, status, spec, outcome.message);
+        opts.onJob?.(stage, status, outcome.message);
+        // A handler that reports failure (bad file) would fail again: keep it failed, with its error, now.
+        if (outcome.status === 'failed')
+            throw new UnrecoverableError(outcome.message ?? 'failed');
+        return outcome;
+    }
+    /** How this run stands: per-stage counters and the number of jobs still pending. */
+    async runStatus(run = this.runId) {
+        const [pending, stats] = await Promise.all([
+            this.redis.scard(this.key('run', run, 'pending')),
+            this.redis.hgetall(this.key('run', run, 'stats')),
+        ]);
+        const map = new Map();
+        for (const [field, value] of Object.entries(stats)) {
+            const dot = field.lastIndexOf('.');
+            const stage = field.slice(0, dot);
+            const kind = field.slice(dot + 1);
+            const p = map.get(stage) ?? { stage, done: 0, failed: 0, skipped: 0, total: 0 };
+            p[kind] = Number(value);
+            map.set(stage, p);
+        }
+        const stages = ALL_QUEUES.filter((s) => map.has(s)).map((s) => map.get(s));
+        return { pending, stages };
+    }
+    /**
+     * Wait until this run's jobs (and the follow-ups they queue) are done. Unless `work` is false
+     * this process works as a worker meanwhile, so `immich import` alone gets everything done.
+     */
+    async drain(onProgress, opts = {}) {
+        // The local workers stay up across drain() calls (import drains while it still walks) until close().
+        if (opts.work !== false && this.processor && !this.local) {
+            const cap = this.localConcurrency;
+            this.local = this.work(cap ? { perQueue: (stage) => Math.min(cap, this.settings.concurrency[stage]) } : {});
+        }
+        const pollMs = opts.pollMs ?? 200;
+        const last = new Map();
+        const suspects = new Map();
+        let lastSweep = Date.now();
+        try {
+            for (;;) {
+                let status;
+                try {
+                    status = await this.runStatus();
+                }
+                catch (err) {
+                    this.redisError(err);
+                    await sleep(1000);
+                    continue;
+                }
+                for (const p of status.stages) {
+                    const sig = `${p.done}/${p.failed}/${p.skipped}/${p.total}`;
+                    if (last.get(p.stage) !== sig) {
+                        last.set(p.stage, sig);
+                        onProgress?.(p);
+                    }
+                }
+                if (status.pending === 0)
+                    break;
+                if (Date.now() - lastSweep > 5000) {
+                    lastSweep = Date.now();
+                    await this.sweep(suspects).catch((err) => this.redisError(err));
+                }
+                await sleep(pollMs);
+            }
+        }
+        catch (err) {
+            await this.local?.close();
+            this.local = undefined;
+            throw err;
+        }
+        // Like the in-process runner, each drain() reports what finished since the previous one.
+        const { stages } = await this.runStatus();
+        const failures = (await this.redis.lrange(this.key('run', this.runId, 'failures'), this.reported.failures, -1)).map((s) => {
+            const f = JSON.parse(s);
+            return { job: { stage: f.stage, assetId: f.assetId }, message: f.message };
+        });
+        const total = {
+            completed: stages.reduce((n, p) => n + p.done, 0),
+            failed: stages.reduce((n, p) => n + p.failed, 0),
+            skipped: stages.reduce((n, p) => n + p.skipped, 0),
+        };
+        const result = {
+            completed: total.completed - this.reported.completed,
+            failed: total.failed - this.reported.failed,
+            skipped: total.skipped - this.reported.skipped,
+            failures,
+        };
+        this.reported = { ...total, failures: this.reported.failures + failures.length };
+        return result;
+    }
+    /**
+     * Safety net for drain(): a pending job that BullMQ no longer has, or has failed without our
+     * processor seeing it (stalled too often), is settled after two sweeps in a row find it so.
+     */
+    async sweep(suspects) {
+        const ids = await this.redis.smembers(this.key('run', this.runId, 'pending'));
+        for (let i = 0; i < ids.length; i += 500) {
+            const chunk = ids.slice(i, i + 500);
+            const pipe = this.redis.pipeline();
+            for (const id of chunk) {
+                const stage = stageOfJobId(id);
+                pipe.exists(this.key(stage, id));
+                pipe.zscore(this.key(stage, 'failed'), id);
+            }
+            const res = (await pipe.exec()) ?? [];
+            for (let j = 0; j < chunk.length; j++) {
+                const id = chunk[j];
+                const exists = res[j * 2]?.[1] === 1;
+                const failed = res[j * 2 + 1]?.[1] !== null && res[j * 2 + 1]?.[1] !== undefined;
+                if (exists && !failed) {
+                    suspects.delete(id);
+                    continue;
+                }
+                const seen = (suspects.get(id) ?? 0) + 1;
+                suspects.set(id, seen);
+                if (seen < 2)
+                    continue;
+                suspects.delete(id);
+                const stage = stageOfJobId(id);
+                // Gone without our processor finishing it: removed (immich jobs clear) before it ran.
+                let reason = 'removed from the queue before it ran (immich jobs clear?)';
+                if (failed) {
+                    const job = await this.admin.queue(stage).getJob(id);
+                    reason = job?.failedReason || 'failed';
+                }
+                const assetId = (await this.admin.queue(stage).getJob(id))?.data?.assetId;
+                await this.finish(stage, id, 'failed', { stage, assetId }, reason);
+            }
+        }
+    }
+    async close() {
+        this.local = undefined;
+        await Promise.all(this.workers.map((w) => w.close().catch(() => { })));
+        this.workers = [];
+        await this.admin.close();
+        this.redis.disconnect();
+    }
+}
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+/** Build the Redis job queue for a context (called by cli/runtime.ts when REDIS_HOSTNAME is set). */
+export async function createRedisQueue(ctx) {
+    const redis = ctx.config.redis;
+    if (!redis)
+        throw new Error('createRedisQueue: REDIS_HOSTNAME is not set');
+    const settings = queueSettings(ctx.config);
+    await checkRedis(redis);
+    return new RedisJobQueue(new QueueAdmin(redis, settings, ctx.logger), ctx.logger, ctx.concurrency);
+}
+//# sourceMappingURL=bullmq.js.map

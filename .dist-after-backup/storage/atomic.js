@@ -1,0 +1,94 @@
+// Atomic writes: write to a temp file beside the target, fsync, rename. A crash leaves either the
+// old file or the new one, plus at most a *.tmp-<pid> that `immich cache clean` removes.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+export const TMP_MARK = '.immich-tmp-';
+export function tempPathFor(target) {
+    return path.join(path.dirname(target), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}-${path.basename(target)}`);
+}
+async function fsyncDir(dir) {
+    const fd = await fsp.open(dir, 'r').catch(() => undefined);
+    if (!fd)
+        return;
+    try {
+        await fd.sync();
+    }
+    catch { /* not supported on every filesystem */ }
+    finally {
+        await fd.close();
+    }
+}
+export async function writeFileAtomic(target, data, mode = 0o644) {
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempPathFor(target);
+    const fh = await fsp.open(tmp, 'w', mode);
+    try {
+        await fh.writeFile(data);
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+    try {
+        await fsp.rename(tmp, target);
+    }
+    catch (err) {
+        await fsp.rm(tmp, { force: true });
+        throw err;
+    }
+    await fsyncDir(path.dirname(target));
+}
+/**
+ * Copy src to target atomically while hashing the bytes written; the file only takes its final name
+ * when the hash of what was written equals `expectedSha1` (the checksum taken at import).
+ */
+export async function copyFileVerified(src, target, expectedSha1) {
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempPathFor(target);
+    const hash = crypto.createHash('sha1');
+    try {
+        const out = fs.createWriteStream(tmp, { mode: 0o644 });
+        await pipeline(fs.createReadStream(src, { highWaterMark: 1 << 20 }), async function* (source) {
+            for await (const chunk of source) {
+                hash.update(chunk);
+                yield chunk;
+            }
+        }, out);
+        const got = hash.digest('hex');
+        if (got !== expectedSha1)
+            throw new Error(`checksum changed while copying (${got} != ${expectedSha1}): file modified during import?`);
+        const fh = await fsp.open(tmp, 'r+');
+        try {
+            await fh.sync();
+        }
+        finally {
+            await fh.close();
+        }
+        await fsp.rename(tmp, target);
+        await fsyncDir(path.dirname(target));
+    }
+    catch (err) {
+        await fsp.rm(tmp, { force: true });
+        throw err;
+    }
+}
+/** Move within a filesystem by rename; across filesystems copy+verify then unlink. */
+export async function moveFileVerified(src, target, expectedSha1) {
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    try {
+        await fsp.link(src, target); // atomic publish, keeps the source until it is safe to drop
+        await fsp.unlink(src);
+        return;
+    }
+    catch (err) {
+        const code = err.code;
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP')
+            throw err;
+    }
+    await copyFileVerified(src, target, expectedSha1);
+    await fsp.unlink(src);
+}
+//# sourceMappingURL=atomic.js.map

@@ -1,0 +1,144 @@
+// `immich import <paths...>`: add photos and videos to the library, then run the media pipeline.
+import fs from 'node:fs';
+import os from 'node:os';
+import { EXIT, UsageError } from '../errors.js';
+import { supportedExtensions } from '../media/formats.js';
+import { createProcessor } from '../services/pipeline.js';
+import { importFiles, MEDIA_STAGES } from '../services/import.js';
+import { DEFAULT_EXCLUDES } from '../storage/walk.js';
+import { formatDuration } from './render.js';
+import { intOption, loadRuntime, withContext } from './runtime.js';
+const collect = (value, previous) => [...previous, value];
+export function register(program) {
+    program
+        .command('import')
+        .description('add photos and videos to the library: walk the paths, skip duplicates (SHA-1), copy the files into ' +
+        'uploads/YYYY/YYYY-MM-DD/ by capture date, then extract metadata and make thumbnails, previews and web-playable video')
+        .argument('<paths...>', 'files and folders to import (folders are walked recursively)')
+        .option('--move', 'move the files into the library instead of copying them (the source is removed once the asset is recorded)')
+        .option('--in-place', 'leave the files where they are and reference them (like an external library)')
+        .option('-n, --dry-run', 'report what would be imported, duplicated or refused; write nothing')
+        .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
+        .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
+        .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+        .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
+        .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
+        .addHelpText('after', `
+Files are walked recursively. Always left out: ${DEFAULT_EXCLUDES.join(', ')};
+hidden files and folders unless --include-hidden. Supported extensions:
+  images: ${supportedExtensions('image').join(' ')}
+  videos: ${supportedExtensions('video').join(' ')}
+
+A file whose SHA-1 is already in the library, or that repeats an earlier file of the same run, is
+reported as a duplicate and not imported again; its unfinished pipeline stages are queued again, so
+running the same import after an interruption (even kill -9) finishes the job. A file is in the
+library only once its checksum has been verified after the copy. Files that cannot be read or
+decoded get a one-line error naming the file and the cause, are recorded as import failures, and
+the rest of the import goes on; a later run that succeeds clears them.
+
+Examples:
+  immich import ~/Pictures/2024                 copy into the library, by date
+  immich import --move /mnt/card/DCIM           move off a memory card
+  immich import --in-place /srv/photos          index files where they are
+  immich import -n --ignore '*.mov' ~/Downloads show what would happen, skipping .mov files
+  immich --json import ~/Pictures | jq .counts  machine-readable summary
+
+Exit status:
+  0  all files imported or already in the library, every stage done or skipped
+  1  some files or stages failed (they are listed on stderr and in --json "failures")
+  2  usage error (unknown option, missing path, conflicting modes)
+  3  environment error (library not writable, database or Redis unavailable)`)
+        .action(async (paths, flags, cmd) => {
+        const rt = await loadRuntime(cmd);
+        process.exitCode = await runImport(rt, paths, flags);
+    });
+}
+async function runImport(rt, paths, flags) {
+    if (flags.move && flags.inPlace)
+        throw new UsageError('--move and --in-place cannot be used together');
+    const mode = flags.move ? 'move' : flags.inPlace ? 'in-place' : 'copy';
+    if (flags.wait === false && !rt.config.redis) {
+        throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
+    }
+    const concurrency = intOption('--concurrency', flags.concurrency, os.availableParallelism());
+    for (const p of paths)
+        if (!fs.existsSync(p))
+            throw new UsageError(`${p}: no such file or folder`);
+    const onlyStages = flags.skipMl ? MEDIA_STAGES : undefined;
+    const options = {
+        paths,
+        mode,
+        dryRun: flags.dryRun,
+        concurrency,
+        includeHidden: flags.includeHidden,
+        ignore: flags.ignore,
+        onlyStages,
+        wait: flags.wait,
+    };
+    const { out } = rt;
+    const progress = out.progress('importing');
+    let filesDone = 0;
+    let filesTotal = 0;
+    const stageText = new Map();
+    const render = () => progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+    const events = {
+        onWalked: (n) => { filesTotal = n; render(); },
+        onFile: (_o, done) => { filesDone = done; render(); },
+        onStage: (p) => {
+            stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
+            render();
+        },
+    };
+    let summary;
+    try {
+        // A dry run into a library that does not exist yet opens (and creates) nothing.
+        if (flags.dryRun && !fs.existsSync(rt.config.uploadLocation)) {
+            summary = await importFiles(undefined, options, events);
+        }
+        else {
+            let result;
+            await withContext(rt, { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) }, async (ctx) => {
+                result = await importFiles(ctx, options, events);
+            });
+            summary = result;
+        }
+    }
+    catch (err) {
+        progress.fail();
+        throw err;
+    }
+    progress.stop();
+    render_(rt, summary);
+    return summary.failures.length ? EXIT.ITEMS_FAILED : EXIT.OK;
+}
+function render_(rt, s) {
+    const { out } = rt;
+    // One line per failure on stderr in every mode: the file and the cause.
+    for (const f of s.failures)
+        out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
+    for (const w of s.warnings)
+        out.error(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
+    if (out.json) {
+        out.data(s);
+        return;
+    }
+    const verb = s.dryRun ? 'would import' : 'imported';
+    out.table(['', 'files'], [
+        ['found', s.counts.found],
+        [verb, s.counts.imported],
+        ['duplicates', s.counts.duplicates],
+        ['failed', s.counts.failed],
+        ['skipped (excluded or unsupported)', s.counts.skipped],
+        ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),
+    ]);
+    const stages = Object.entries(s.stages);
+    if (stages.length) {
+        out.table(['stage', 'done', 'skipped', 'failed', 'pending'], stages.map(([name, c]) => [name, c.done, c.skipped, c.failed, c.pending]));
+    }
+    if (s.dryRun)
+        for (const d of s.duplicates)
+            out.line(`duplicate: ${d.path} (same as ${d.of})`);
+    out.line(`${s.dryRun ? 'dry run: ' : ''}${s.counts.imported} ${verb}, ${s.counts.duplicates} duplicate(s), ` +
+        `${s.failures.length} failure(s) in ${formatDuration(s.durationMs)}`);
+}
+//# sourceMappingURL=import.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=ops.js.map

@@ -1,0 +1,42 @@
+const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential/i;
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi;
+export function redactText(text) {
+    return text.replace(URL_PASSWORD, '$1********@');
+}
+function redactValue(key, value, depth = 0) {
+    if (SECRET_KEY.test(key))
+        return value === undefined || value === null ? value : '********';
+    if (typeof value === 'string')
+        return redactText(value);
+    if (value instanceof Error)
+        return redactText(value.message);
+    if (depth < 3 && value && typeof value === 'object' && !Array.isArray(value)) {
+        const out = {};
+        for (const [k, v] of Object.entries(value))
+            out[k] = redactValue(k, v, depth + 1);
+        return out;
+    }
+    return value;
+}
+/** One JSON object per line: time, level, msg, then the record's fields (flattened, redacted). */
+export function formatJson(record, extra = {}) {
+    const line = { time: record.time, level: record.level, msg: redactText(record.msg), ...extra };
+    for (const [k, v] of Object.entries(record.fields ?? {})) {
+        if (k === 'time' || k === 'level' || k === 'msg')
+            continue;
+        line[k] = redactValue(k, v);
+    }
+    return JSON.stringify(line);
+}
+/** `2026-11-24T20:31:00.000Z warn  message key=value` for files read by people. */
+export function formatText(record) {
+    const fields = Object.entries(record.fields ?? {})
+        .map(([k, v]) => {
+        const r = redactValue(k, v);
+        const s = typeof r === 'string' ? r : JSON.stringify(r);
+        return `${k}=${/\s/.test(s ?? '') ? JSON.stringify(s) : s}`;
+    })
+        .join(' ');
+    return `${record.time} ${record.level.padEnd(7)} ${redactText(record.msg)}${fields ? ' ' + fields : ''}`;
+}
+//# sourceMappingURL=format.js.map

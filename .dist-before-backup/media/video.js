@@ -1,0 +1,166 @@
+// ffprobe/ffmpeg as child processes (Debian's /usr/bin/ffmpeg, or one on PATH): probe a video into a
+// VideoProbe, grab a poster frame, and run the transcode passes that src/media/transcode.ts builds.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EnvironmentError } from '../errors.js';
+function findOnPath(name, envPath) {
+    for (const dir of (envPath ?? '').split(path.delimiter).filter(Boolean)) {
+        const p = path.join(dir, name);
+        try {
+            fs.accessSync(p, fs.constants.X_OK);
+            return p;
+        }
+        catch { /* next */ }
+    }
+    return undefined;
+}
+/**
+ * Locate ffmpeg and ffprobe: FFMPEG_PATH / FFPROBE_PATH when set, else /usr/bin (Debian), else PATH.
+ * npm's ffmpeg-static downloads at install time and cannot work offline, so it is not used.
+ */
+export function findFfmpeg(raw = {}) {
+    const pick = (name, override) => {
+        if (override)
+            return override;
+        const debian = `/usr/bin/${name}`;
+        if (fs.existsSync(debian))
+            return debian;
+        const found = findOnPath(name, raw.PATH ?? process.env.PATH);
+        if (!found) {
+            throw new EnvironmentError(`${name} not found: install it (Debian/Ubuntu: apt-get install ffmpeg) or set ${name.toUpperCase()}_PATH`);
+        }
+        return found;
+    };
+    return { ffmpeg: pick('ffmpeg', raw.FFMPEG_PATH), ffprobe: pick('ffprobe', raw.FFPROBE_PATH) };
+}
+/** Run a command, collecting stdout as bytes; killed after timeoutMs. */
+export function runCommand(cmd, args, opts = {}) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const chunks = [];
+        let size = 0;
+        let stderr = '';
+        let killedFor;
+        const timer = opts.timeoutMs
+            ? setTimeout(() => { killedFor = `timed out after ${opts.timeoutMs} ms`; child.kill('SIGKILL'); }, opts.timeoutMs)
+            : undefined;
+        child.stdout.on('data', (d) => {
+            size += d.length;
+            if (opts.maxStdout && size > opts.maxStdout) {
+                killedFor = 'output too large';
+                child.kill('SIGKILL');
+                return;
+            }
+            chunks.push(d);
+        });
+        child.stderr.on('data', (d) => { if (stderr.length < 64_000)
+            stderr += d.toString(); });
+        child.on('error', (err) => { if (timer)
+            clearTimeout(timer); reject(err); });
+        child.on('close', (code) => {
+            if (timer)
+                clearTimeout(timer);
+            if (killedFor)
+                stderr = `${killedFor}\n${stderr}`;
+            resolve({ code: killedFor ? -1 : code ?? -1, stdout: Buffer.concat(chunks), stderr });
+        });
+    });
+}
+/** The useful part of ffmpeg's stderr, one line: "moov atom not found; Invalid data found ...". */
+export function ffmpegCause(stderr, file) {
+    const lines = stderr
+        .split('\n')
+        .map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim())
+        .map((l) => (file && l.startsWith(`${file}: `) ? l.slice(file.length + 2) : l))
+        .filter(Boolean);
+    const unique = [...new Set(lines)];
+    if (unique.length === 0)
+        return 'unknown ffmpeg error';
+    const picked = unique.length > 2 ? [unique[0], unique[unique.length - 1]] : unique;
+    return picked.join('; ').slice(0, 300);
+}
+function ratio(r) {
+    if (typeof r !== 'string')
+        return 0;
+    const [n, d] = r.split('/').map(Number);
+    if (!n || !d)
+        return 0;
+    return n / d;
+}
+function numOrUndef(v) {
+    const n = Number(v);
+    return v !== undefined && v !== null && v !== '' && Number.isFinite(n) ? n : undefined;
+}
+/** ffprobe JSON → VideoProbe. Attached pictures (cover art) are not video streams. */
+export function parseProbe(json) {
+    const streams = Array.isArray(json?.streams) ? json.streams : [];
+    const videoStreams = streams
+        .filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic)
+        .map((s) => {
+        const side = (s.side_data_list ?? []).find((d) => d.rotation !== undefined);
+        const rot = numOrUndef(side?.rotation) ?? numOrUndef(s.tags?.rotate);
+        // Display-matrix rotation is counter-clockwise; normalise to clockwise degrees like exiftool.
+        const rotation = rot === undefined ? 0 : ((((side ? -rot : rot) % 360) + 360) % 360);
+        return {
+            index: Number(s.index),
+            codec: String(s.codec_name ?? 'unknown'),
+            width: Number(s.width ?? 0),
+            height: Number(s.height ?? 0),
+            fps: ratio(s.avg_frame_rate) || ratio(s.r_frame_rate),
+            bitrate: numOrUndef(s.bit_rate),
+            pixFmt: s.pix_fmt,
+            rotation,
+        };
+    });
+    const audioStreams = streams
+        .filter((s) => s.codec_type === 'audio')
+        .map((s) => ({ index: Number(s.index), codec: String(s.codec_name ?? 'unknown'), bitrate: numOrUndef(s.bit_rate), channels: numOrUndef(s.channels) }));
+    const streamDur = Math.max(0, ...streams.map((s) => numOrUndef(s.duration) ?? 0));
+    return {
+        formatName: String(json?.format?.format_name ?? ''),
+        durationSec: numOrUndef(json?.format?.duration) ?? streamDur,
+        bitrate: numOrUndef(json?.format?.bit_rate),
+        videoStreams,
+        audioStreams,
+    };
+}
+/** Probe a video. Throws Error with ffprobe's one-line cause when the file cannot be read. */
+export async function probeVideo(ff, file, timeoutMs = 30_000) {
+    const r = await runCommand(ff.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { timeoutMs });
+    if (r.code !== 0)
+        throw new Error(ffmpegCause(r.stderr, file));
+    let json;
+    try {
+        json = JSON.parse(r.stdout.toString('utf8'));
+    }
+    catch {
+        throw new Error('ffprobe printed no readable result');
+    }
+    return parseProbe(json);
+}
+/**
+ * One frame as JPEG bytes for the poster: ~10% into the video (skips black lead-in frames), the first
+ * frame when that fails (very short clips). ffmpeg applies the display rotation itself.
+ */
+export async function posterFrame(ff, file, durationSec, timeoutMs = 60_000) {
+    const grab = (seek) => runCommand(ff.ffmpeg, ['-nostdin', '-hide_banner', '-loglevel', 'error', ...(seek > 0 ? ['-ss', seek.toFixed(3)] : []), '-i', file,
+        '-map', '0:v:0', '-frames:v', '1', '-an', '-sn', '-dn', '-q:v', '2', '-pix_fmt', 'yuvj420p', '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1'], { timeoutMs, maxStdout: 256 << 20 });
+    const seek = durationSec > 1 ? durationSec * 0.1 : 0;
+    let r = await grab(seek);
+    if ((r.code !== 0 || r.stdout.length === 0) && seek > 0)
+        r = await grab(0);
+    if (r.code !== 0 || r.stdout.length === 0) {
+        throw new Error(`cannot extract a frame: ${r.stderr ? ffmpegCause(r.stderr, file) : 'no frame decoded'}`);
+    }
+    return r.stdout;
+}
+/** Run ffmpeg argument lists (passes) in order; throws with ffmpeg's cause on the first failure. */
+export async function runFfmpegPasses(ff, passes, timeoutMs) {
+    for (const args of passes) {
+        const r = await runCommand(ff.ffmpeg, args, { timeoutMs, maxStdout: 1 << 20 });
+        if (r.code !== 0)
+            throw new Error(ffmpegCause(r.stderr));
+    }
+}
+//# sourceMappingURL=video.js.map

@@ -1,0 +1,320 @@
+// `immich backup`: a snapshot of the library into a repository (see backup-repo.ts): a consistent
+// database dump plus the originals, each stored once across all snapshots (incremental), and a file
+// list with every file's path, checksum, size, mode and mtime. The snapshot header is written last.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { sql } from 'kysely';
+import { EnvironmentError } from '../errors.js';
+import { sha1File } from '../storage/checksum.js';
+import { referencedLibraryPaths } from './cache.js';
+import { hostname, Repository, } from './backup-repo.js';
+/** pg client environment for pg_dump/psql: the password travels in the environment, never in argv. */
+export function pgClientEnv(cfg) {
+    const env = { ...process.env };
+    for (const k of Object.keys(env))
+        if (k.startsWith('PG'))
+            delete env[k];
+    if (cfg.url) {
+        const u = new URL(cfg.url);
+        env.PGHOST = decodeURIComponent(u.hostname);
+        env.PGPORT = u.port || '5432';
+        if (u.username)
+            env.PGUSER = decodeURIComponent(u.username);
+        if (u.password)
+            env.PGPASSWORD = decodeURIComponent(u.password);
+        env.PGDATABASE = decodeURIComponent(u.pathname.replace(/^\//, '')) || cfg.database;
+        const ssl = u.searchParams.get('sslmode');
+        if (ssl)
+            env.PGSSLMODE = ssl;
+    }
+    else {
+        env.PGHOST = cfg.host;
+        env.PGPORT = String(cfg.port);
+        env.PGUSER = cfg.username;
+        if (cfg.password)
+            env.PGPASSWORD = cfg.password;
+        env.PGDATABASE = cfg.database;
+    }
+    return env;
+}
+/** Every table in the public schema with its row count. */
+export async function countRows(db) {
+    const tables = await db.introspection.getTables();
+    const rows = {};
+    for (const t of tables.filter((t) => !t.isView && (t.schema ?? 'public') === 'public').sort((a, b) => a.name.localeCompare(b.name))) {
+        const r = await db.selectFrom(t.name).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+        rows[t.name] = Number(r?.n ?? 0);
+    }
+    return rows;
+}
+async function listCandidates(ctx, db, includeDerived) {
+    const root = ctx.library.root;
+    const out = [];
+    const entryPath = (p) => {
+        if (!path.isAbsolute(p))
+            return { path: path.posix.normalize(p.split(path.sep).join('/')), kind: 'inside' };
+        const rel = path.relative(root, p);
+        if (rel && !rel.startsWith('..') && !path.isAbsolute(rel))
+            return { path: rel.split(path.sep).join('/'), kind: 'inside' };
+        return { path: 'external/' + p.replace(/^\/+/, '').split(path.sep).join('/'), kind: 'external' };
+    };
+    const assets = await db.selectFrom('assets').select(['checksum', 'library_path']).orderBy('library_path').execute();
+    for (const a of assets) {
+        const e = entryPath(a.library_path);
+        out.push({ path: e.path, abs: ctx.library.resolve(a.library_path), checksum: a.checksum, kind: e.kind === 'external' ? 'external' : 'original', source: e.kind === 'external' ? a.library_path : undefined });
+    }
+    const sidecars = await db.selectFrom('exif').select('sidecar_path').where('sidecar_path', 'is not', null).execute();
+    for (const s of sidecars) {
+        const e = entryPath(s.sidecar_path);
+        out.push({ path: e.path, abs: ctx.library.resolve(s.sidecar_path), kind: e.kind === 'external' ? 'external' : 'sidecar', source: e.kind === 'external' ? s.sidecar_path : undefined });
+    }
+    if (includeDerived) {
+        // Every derived file a row references (thumbnails, previews, encoded video, face crops, ...).
+        const derived = [...(await referencedLibraryPaths(db, root))].filter((p) => /^(thumbs|encoded)[\\/]/.test(p)).sort();
+        for (const d of derived)
+            out.push({ path: d.split(path.sep).join('/'), abs: path.join(root, d), kind: 'derived' });
+    }
+    // One entry per path (a sidecar shared by two assets, say).
+    const seen = new Set();
+    return out.filter((c) => (seen.has(c.path) ? false : (seen.add(c.path), true)));
+}
+async function migrationsApplied(db) {
+    const rows = await db.selectFrom('schema_migrations').select('name').orderBy('name').execute();
+    return rows.map((r) => r.name);
+}
+/**
+ * Dump the database and read what the snapshot needs from the same point in time. PostgreSQL: a
+ * repeatable-read transaction exports its snapshot and pg_dump runs on it (--snapshot), so the
+ * dump, the file list and the row counts agree. Embedded: this process holds the database's
+ * exclusive lock, so nothing else writes while it is read and dumped.
+ */
+async function captureDatabase(ctx, repo, includeDerived) {
+    if (ctx.database.kind === 'embedded') {
+        const pglite = ctx.database.pglite;
+        if (!pglite)
+            throw new EnvironmentError('the embedded database engine is not available for dumping');
+        const candidates = await listCandidates(ctx, ctx.db, includeDerived);
+        const rows = await countRows(ctx.db);
+        const migrations = await migrationsApplied(ctx.db);
+        const { pgDump } = await import('@electric-sql/pglite-tools/pg_dump');
+        let file;
+        try {
+            file = await pgDump({ pg: pglite, args: ['--no-owner', '--no-privileges'] });
+        }
+        catch (err) {
+            throw new EnvironmentError(`dumping ${ctx.database.target} failed: ${err.message}`);
+        }
+        // pg_dump leaves search_path empty on the shared session; later queries in this process need it back.
+        await pglite.exec('reset search_path');
+        const gz = zlib.gzipSync(Buffer.from(await file.arrayBuffer()), { level: 6 });
+        const dump = await repo.putBuffer(gz);
+        return { dump, tool: 'pglite-tools pg_dump', rows, migrations, candidates };
+    }
+    return ctx.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+        // pg_export_snapshot has no query-builder form; the id only lets pg_dump see this transaction's view.
+        const snap = await sql `select pg_export_snapshot() as id`.execute(trx);
+        const snapshotId = snap.rows[0].id;
+        const dumping = pgDumpToRepo(ctx.config.database, repo, snapshotId);
+        dumping.catch(() => { }); // awaited below; avoid an unhandled rejection while the reads run
+        const candidates = await listCandidates(ctx, trx, includeDerived);
+        const rows = await countRows(trx);
+        const migrations = await migrationsApplied(trx);
+        const { put, version } = await dumping;
+        return { dump: put, tool: version, rows, migrations, candidates };
+    });
+}
+function pgDumpToRepo(cfg, repo, snapshotId) {
+    return new Promise((resolve, reject) => {
+        // Plain SQL with INSERTs restores through psql and through the embedded engine alike.
+        const child = spawn('pg_dump', ['--no-owner', '--no-privileges', '--format=plain', '--inserts', '--rows-per-insert=500', `--snapshot=${snapshotId}`], { env: pgClientEnv(cfg), stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        let spawnError;
+        child.on('error', (err) => (spawnError = err));
+        const exited = new Promise((r) => child.on('close', (code) => r(code ?? 1)));
+        const gz = child.stdout.pipe(zlib.createGzip({ level: 6 }));
+        repo.putStream(gz).then(async (put) => {
+            const code = await exited;
+            if (spawnError || code !== 0) {
+                const why = spawnError
+                    ? `cannot run pg_dump (${spawnError.code}); install the PostgreSQL client (apt-get install postgresql-client)`
+                    : stderr.trim().split('\n').slice(-2).join(' ');
+                // The object may already be stored; it is unreferenced and removed by the next prune.
+                reject(new EnvironmentError(`pg_dump failed: ${why}`));
+                return;
+            }
+            resolve({ put, version: await pgDumpVersion() });
+        }, async (err) => {
+            child.kill();
+            await exited;
+            reject(spawnError ? new EnvironmentError(`cannot run pg_dump: ${spawnError.message}`) : err);
+        });
+    });
+}
+function pgDumpVersion() {
+    return new Promise((resolve) => {
+        const c = spawn('pg_dump', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.on('close', () => resolve(out.trim() || 'pg_dump'));
+        c.on('error', () => resolve('pg_dump'));
+    });
+}
+async function mapLimit(items, limit, fn) {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+        for (;;) {
+            const i = next++;
+            if (i >= items.length)
+                return;
+            await fn(items[i], i);
+        }
+    }));
+}
+export { mapLimit };
+/** The newest snapshot of this library (for change detection), or undefined. */
+async function parentSnapshot(repo, library) {
+    const { snapshots } = await repo.listSnapshots();
+    const mine = snapshots.filter((s) => s.library === library);
+    return mine[mine.length - 1];
+}
+export async function runBackup(ctx, opts) {
+    const started = performance.now();
+    const existed = fs.existsSync(path.join(path.resolve(opts.repository), 'config.json'));
+    const repo = opts.repo ?? (await Repository.open(opts.repository, { passphrase: opts.passphrase, create: true }));
+    const release = opts.locked ? () => { } : repo.lock('immich backup');
+    try {
+        if (!opts.locked)
+            await repo.cleanTemp();
+        const parent = await parentSnapshot(repo, ctx.library.root);
+        const prevFiles = new Map();
+        if (parent) {
+            try {
+                for (const f of await repo.loadFileList(parent))
+                    prevFiles.set(f.path, f);
+            }
+            catch (err) {
+                ctx.logger.warn(`previous snapshot ${parent.id.slice(0, 8)} is unreadable (${err.message}); reading every file`);
+            }
+        }
+        const objects = await repo.listObjects();
+        const capture = await captureDatabase(ctx, repo, Boolean(opts.includeDerived));
+        objects.set(capture.dump.object, -1);
+        const problems = [];
+        const stats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: capture.dump.stored, duration_ms: 0 };
+        const entries = new Array(capture.candidates.length);
+        let done = 0;
+        let bytesDone = 0;
+        const total = capture.candidates.length;
+        await mapLimit(capture.candidates, opts.concurrency ?? 4, async (c, i) => {
+            const prev = prevFiles.get(c.path);
+            let st;
+            try {
+                st = await fsp.stat(c.abs);
+                if (!st.isFile())
+                    throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+            }
+            catch (err) {
+                const code = err.code ?? 'error';
+                if (prev && objects.has(prev.object) && (!c.checksum || prev.checksum === c.checksum)) {
+                    entries[i] = prev;
+                    problems.push({ path: c.path, message: `missing from the library (${code}); kept the copy from snapshot ${parent.id.slice(0, 8)}` });
+                }
+                else {
+                    problems.push({ path: c.path, message: `missing from the library (${code}); not in this snapshot` });
+                }
+                return;
+            }
+            try {
+                const base = { path: c.path, kind: c.kind, mode: st.mode & 0o7777, mtime: st.mtimeMs, ...(c.source ? { source: c.source } : {}) };
+                // Unchanged since the last snapshot (size, mtime, checksum) and still stored: nothing to read.
+                if (prev && prev.size === st.size && prev.mtime === st.mtimeMs && (!c.checksum || prev.checksum === c.checksum) && objects.has(prev.object)) {
+                    entries[i] = { ...base, checksum: prev.checksum, size: st.size, object: prev.object };
+                    return;
+                }
+                if (c.checksum && objects.has(repo.objectIdFor(c.checksum))) {
+                    // Stored already (another path, an earlier snapshot): confirm the file still has that content.
+                    const sha1 = await sha1File(c.abs);
+                    if (sha1 === c.checksum) {
+                        entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
+                        return;
+                    }
+                }
+                const put = await repo.putFile(c.abs);
+                objects.set(put.object, -1);
+                if (c.checksum && put.sha1 !== c.checksum) {
+                    problems.push({ path: c.path, message: `content differs from the checksum recorded at import (${put.sha1} != ${c.checksum}); backed up as it is now` });
+                }
+                if (put.written) {
+                    stats.new_files++;
+                    stats.new_bytes += put.size;
+                    stats.stored_bytes += put.stored;
+                }
+                entries[i] = { ...base, checksum: put.sha1, size: put.size, object: put.object };
+            }
+            catch (err) {
+                problems.push({ path: c.path, message: `cannot back up: ${err.message}` });
+            }
+            finally {
+                done++;
+                bytesDone += st.size;
+                opts.onProgress?.({ done, total, bytes: bytesDone });
+            }
+        });
+        const files = entries.filter((e) => e !== undefined);
+        stats.files = files.length;
+        stats.bytes = files.reduce((n, f) => n + f.size, 0);
+        const list = await repo.putFileList(files);
+        stats.stored_bytes += list.stored;
+        // Objects durable before the header that references them becomes visible.
+        await repo.flush();
+        stats.duration_ms = Math.round(performance.now() - started);
+        const header = {
+            version: 1,
+            time: new Date().toISOString(),
+            hostname: hostname(),
+            library: ctx.library.root,
+            tags: opts.tags ?? [],
+            parent: parent?.id ?? null,
+            include_derived: Boolean(opts.includeDerived),
+            database: {
+                kind: ctx.database.kind,
+                migrations: capture.migrations,
+                rows: capture.rows,
+                dump: { object: capture.dump.object, sha1: capture.dump.sha1, size: capture.dump.size, format: 'sql.gz', tool: capture.tool },
+            },
+            files: { object: list.object, sha1: list.sha1, size: list.size, count: files.length, bytes: stats.bytes },
+            stats,
+        };
+        const id = await repo.saveSnapshot(header);
+        return {
+            repository: repo.root,
+            snapshot: id,
+            encrypted: repo.encrypted,
+            created: !existed && !opts.locked,
+            parent: header.parent,
+            database: {
+                kind: ctx.database.kind,
+                tables: Object.keys(capture.rows).length,
+                rows: Object.values(capture.rows).reduce((a, b) => a + b, 0),
+                dump_bytes: capture.dump.size,
+            },
+            stats,
+            problems,
+        };
+    }
+    finally {
+        release();
+        if (!opts.repo)
+            await repo.close();
+    }
+}
+/** Readable over a Buffer (restore of dumps). */
+export function bufferStream(buf) {
+    return Readable.from([buf]);
+}
+//# sourceMappingURL=backup.js.map

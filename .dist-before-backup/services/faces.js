@@ -1,0 +1,223 @@
+// Face detection stage: the asset's preview → SCRFD faces (score ≥ min) → 5-point alignment → embeddings,
+// stored with normalised boxes, landmarks, crop thumbnails in thumbs/ and pgvector embeddings.
+import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import { sql } from 'kysely';
+import sharp from 'sharp';
+import { VectorUnavailableError, errorMessage } from '../errors.js';
+import { DEFAULT_CLUSTER_PARAMS } from '../ml/cluster.js';
+import { alignFace } from '../ml/faces/align.js';
+import { detectFaces, iou, prepareDetection } from '../ml/faces/detect.js';
+import { embedFaces, embedOptionsFor } from '../ml/faces/embed.js';
+import { DEFAULT_FACE_MODEL, ModelMissingError, requireModel } from '../ml/models.js';
+import { getModel } from '../ml/runtime.js';
+import { writeFileAtomic } from '../storage/atomic.js';
+function num(raw, name, fallback, ok) {
+    const v = raw[name];
+    if (v === undefined || v === '')
+        return fallback;
+    const n = Number(v);
+    return ok(n) ? n : fallback;
+}
+export function faceSettings(raw) {
+    return {
+        model: raw.IMMICH_FACE_MODEL || DEFAULT_FACE_MODEL,
+        minScore: num(raw, 'IMMICH_FACE_MIN_SCORE', 0.7, (n) => n > 0 && n < 1),
+        inputSize: num(raw, 'IMMICH_FACE_INPUT_SIZE', 640, (n) => Number.isInteger(n) && n >= 160 && n % 32 === 0),
+        maxDistance: num(raw, 'IMMICH_FACE_MAX_DISTANCE', DEFAULT_CLUSTER_PARAMS.maxDistance, (n) => n > 0 && n < 2),
+        minFaces: num(raw, 'IMMICH_FACE_MIN_FACES', DEFAULT_CLUSTER_PARAMS.minFaces, (n) => Number.isInteger(n) && n >= 1),
+    };
+}
+export const FACE_TASK = 'facial-recognition';
+/** Report an environment problem once per command (not once per asset); later calls are silent. */
+async function warnOnce(ctx, key, message) {
+    await ctx.lazy(`faces:warned:${key}`, () => {
+        ctx.logger.warn(message);
+        return true;
+    });
+}
+/** The face models, or a 'skipped' outcome naming what is missing (reported once). */
+export async function faceModelsOrSkip(ctx, settings) {
+    if (!ctx.database.hasVector) {
+        const err = new VectorUnavailableError('Face recognition');
+        await warnOnce(ctx, 'vector', err.message);
+        return { status: 'skipped', message: 'pgvector unavailable' };
+    }
+    try {
+        const det = await requireModel(ctx, FACE_TASK, settings.model, 'detection');
+        const rec = await requireModel(ctx, FACE_TASK, settings.model, 'recognition');
+        return { detector: await getModel(ctx, det), recognizer: await getModel(ctx, rec), name: settings.model };
+    }
+    catch (err) {
+        if (err instanceof ModelMissingError) {
+            await warnOnce(ctx, 'model', `face detection skipped: ${err.message}`);
+            return { status: 'skipped', message: `model ${FACE_TASK}/${err.modelName}/${err.part} not installed` };
+        }
+        throw err;
+    }
+}
+export function isOutcome(x) {
+    return 'status' in x;
+}
+/** Library-relative path of the asset's preview, if the thumbnails stage made one. */
+export async function previewPath(ctx, assetId) {
+    const row = await ctx.db
+        .selectFrom('asset_files')
+        .select('path')
+        .where('asset_id', '=', assetId)
+        .where('kind', '=', 'preview')
+        .executeTakeFirst();
+    return row?.path;
+}
+export async function decodeRgb(file) {
+    // The preview is already upright; rotate() only matters for a preview that kept an EXIF orientation.
+    const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+}
+/** Decode a preview and build the detector input: the CPU work that can overlap another image's inference. */
+export async function prepareImage(file, inputSize) {
+    const img = await decodeRgb(file);
+    return { img, prepared: await prepareDetection(img, inputSize) };
+}
+/** Detect, align and embed: the ML part of the stage, without the database (bench/faces uses it too). */
+export async function analyzeImage(models, img, settings, prepared) {
+    const faces = (await detectFaces(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize }, prepared)).filter((f) => f.landmarks.length === 5);
+    const crops = faces.map((f) => alignFace(img, f.landmarks));
+    const embeddings = await embedFaces(models.recognizer, crops, embedOptionsFor(models.name));
+    return faces.map((f, i) => ({ ...f, embedding: embeddings[i] }));
+}
+/** pgvector's text form. */
+export function toVector(v) {
+    return `[${Array.from(v, (x) => (Number.isFinite(x) ? x : 0).toPrecision(7)).join(',')}]`;
+}
+const clamp01 = (x) => Math.min(1, Math.max(0, x));
+/** A square-ish crop around the face with some margin, as a small JPEG. */
+async function faceCrop(img, box, size = 160) {
+    const w = box[2] - box[0];
+    const h = box[3] - box[1];
+    const side = Math.max(w, h) * 1.4;
+    const cx = (box[0] + box[2]) / 2;
+    const cy = (box[1] + box[3]) / 2;
+    const left = Math.max(0, Math.round(cx - side / 2));
+    const top = Math.max(0, Math.round(cy - side / 2));
+    const width = Math.max(1, Math.min(img.width - left, Math.round(side)));
+    const height = Math.max(1, Math.min(img.height - top, Math.round(side)));
+    return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } })
+        .extract({ left, top, width, height })
+        .resize(size, size, { fit: 'cover' })
+        .jpeg({ quality: 85 })
+        .toBuffer();
+}
+/**
+ * The face-detection stage for one asset. Re-running replaces the asset's faces, except faces a user
+ * assigned by hand: a new detection overlapping one of them (IoU > 0.5) is dropped, the manual face stays.
+ */
+export async function detectAssetFaces(ctx, assetId) {
+    const settings = faceSettings(ctx.config.raw);
+    const models = await faceModelsOrSkip(ctx, settings);
+    if (isOutcome(models))
+        return models;
+    const rel = await previewPath(ctx, assetId);
+    if (!rel)
+        return { status: 'skipped', message: 'no preview yet (the thumbnails stage makes it)' };
+    const file = ctx.library.resolve(rel);
+    let img;
+    let prepared;
+    try {
+        ({ img, prepared } = await prepareImage(file, settings.inputSize));
+    }
+    catch (err) {
+        return { status: 'failed', message: `cannot read preview ${file}: ${errorMessage(err)}` };
+    }
+    const faces = await analyzeImage(models, img, settings, prepared);
+    const existing = await ctx.db
+        .selectFrom('asset_faces')
+        .select(['id', 'assigned_by', 'box_x1', 'box_y1', 'box_x2', 'box_y2', 'crop_path'])
+        .where('asset_id', '=', assetId)
+        .execute();
+    const manual = existing.filter((f) => f.assigned_by === 'manual');
+    const norm = (f) => [f.box[0] / img.width, f.box[1] / img.height, f.box[2] / img.width, f.box[3] / img.height];
+    const fresh = faces.filter((f) => !manual.some((m) => iou([m.box_x1, m.box_y1, m.box_x2, m.box_y2], norm(f)) > 0.5));
+    // crops first (atomic writes); rows after, in one transaction; stale crops removed last
+    const rows = [];
+    for (const f of fresh) {
+        const id = crypto.randomUUID();
+        const cropRel = ctx.library.derivedPath('thumbs', assetId, `-face-${id}.jpeg`);
+        await writeFileAtomic(ctx.library.resolve(cropRel), await faceCrop(img, f.box));
+        const [x1, y1, x2, y2] = norm(f).map(clamp01);
+        rows.push({
+            face: {
+                id,
+                asset_id: assetId,
+                model: models.name,
+                image_width: img.width,
+                image_height: img.height,
+                box_x1: x1,
+                box_y1: y1,
+                box_x2: x2,
+                box_y2: y2,
+                score: f.score,
+                landmarks: f.landmarks.flatMap(([x, y]) => [x / img.width, y / img.height]),
+                crop_path: cropRel,
+            },
+            embedding: toVector(f.embedding),
+        });
+    }
+    const stale = existing.filter((f) => f.assigned_by !== 'manual');
+    await ctx.db.transaction().execute(async (trx) => {
+        if (stale.length)
+            await trx.deleteFrom('asset_faces').where('id', 'in', stale.map((f) => f.id)).execute();
+        if (rows.length) {
+            await trx.insertInto('asset_faces').values(rows.map((r) => r.face)).execute();
+            await trx.insertInto('face_search').values(rows.map((r) => ({ face_id: r.face.id, embedding: sql `${r.embedding}::vector` }))).execute();
+        }
+        // new faces need clustering again even when face-recognition was done for the old ones
+        await trx.deleteFrom('asset_job_status').where('asset_id', '=', assetId).where('stage', '=', 'face-recognition').execute();
+        // people left without a face by the replacement disappear unless they have a name
+        await trx.deleteFrom('people').where('name', '=', '').where(({ not, exists, selectFrom }) => not(exists(selectFrom('asset_faces').select('asset_faces.id').whereRef('asset_faces.person_id', '=', 'people.id')))).execute();
+    });
+    for (const f of stale)
+        if (f.crop_path)
+            await fsp.rm(ctx.library.resolve(f.crop_path), { force: true });
+    return { status: 'success', message: `${rows.length} face${rows.length === 1 ? '' : 's'}` };
+}
+/**
+ * Queue face-detection for image assets that miss it (no 'done' record), or for all with force; the
+ * pipeline queues face-recognition after each success. Pages of 1000 assets, one bulk enqueue each.
+ */
+export async function queueFaceDetection(ctx, opts = {}) {
+    const pageSize = 1000;
+    let queued = 0;
+    let after = '';
+    for (;;) {
+        let q = ctx.db
+            .selectFrom('assets as a')
+            .innerJoin('asset_files as f', (j) => j.onRef('f.asset_id', '=', 'a.id').on('f.kind', '=', 'preview'))
+            .select('a.id')
+            .where('a.type', '=', 'image')
+            .where(sql `a.id::text`, '>', after)
+            .orderBy(sql `a.id::text`)
+            .limit(pageSize);
+        if (opts.assetIds)
+            q = q.where('a.id', 'in', opts.assetIds.length ? opts.assetIds : ['00000000-0000-0000-0000-000000000000']);
+        if (!opts.force) {
+            q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('asset_job_status as s').select('s.asset_id').whereRef('s.asset_id', '=', 'a.id').where('s.stage', '=', 'face-detection').where('s.status', '=', 'done'))));
+        }
+        const ids = (await q.execute()).map((r) => r.id);
+        if (!ids.length)
+            break;
+        await ctx.queue.enqueue(ids.map((assetId) => ({ stage: 'face-detection', assetId, force: opts.force })));
+        queued += ids.length;
+        after = ids[ids.length - 1];
+        if (ids.length < pageSize)
+            break;
+    }
+    const np = await ctx.db
+        .selectFrom('assets as a')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('a.type', '=', 'image')
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('asset_files as f').select('f.asset_id').whereRef('f.asset_id', '=', 'a.id').where('f.kind', '=', 'preview'))))
+        .executeTakeFirst();
+    return { queued, noPreview: Number(np?.n ?? 0) };
+}
+//# sourceMappingURL=faces.js.map

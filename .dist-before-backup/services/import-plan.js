@@ -1,0 +1,90 @@
+// Pure decisions of `immich import`, kept free of I/O so they can be tested on their own:
+// where a file goes in the library, how name collisions are resolved, which stages of an
+// already-imported asset still need to run, and which temp files belong to dead runs.
+import path from 'node:path';
+import { ASSET_STAGES } from '../jobs/types.js';
+import { TMP_MARK } from '../storage/atomic.js';
+import { ENTRY_STAGES, nextStages } from './pipeline.js';
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+/**
+ * Library folder for a file taken on `date`: Immich's default storage template
+ * `{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}` under uploads/.
+ */
+export function datedFolder(date) {
+    return path.join('uploads', pad(date.year, 4), `${pad(date.year, 4)}-${pad(date.month)}-${pad(date.day)}`);
+}
+/** The calendar date of a wall-clock timestamp string ('2019-03-01T10:00:00', '2019:03:01 10:00:00'). */
+export function calendarDateOf(value) {
+    if (value === null || value === undefined)
+        return undefined;
+    if (value instanceof Date) {
+        if (Number.isNaN(value.getTime()))
+            return undefined;
+        return { year: value.getUTCFullYear(), month: value.getUTCMonth() + 1, day: value.getUTCDate() };
+    }
+    const m = /^(\d{4})[-:](\d{2})[-:](\d{2})/.exec(value);
+    if (!m)
+        return undefined;
+    const d = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
+    return validDate(d) ? d : undefined;
+}
+export function validDate(d) {
+    return d.year >= 1800 && d.year <= 9999 && d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31;
+}
+/** n-th candidate name in a folder: `IMG_1.jpg`, then `IMG_1+1.jpg`, `IMG_1+2.jpg` (Immich's suffix). */
+export function candidateName(name, n) {
+    if (n === 0)
+        return name;
+    const ext = path.extname(name);
+    return `${name.slice(0, name.length - ext.length)}+${n}${ext}`;
+}
+/** Parents of each stage in the pipeline graph for an asset type (from pipeline.nextStages). */
+function parentsOf(type) {
+    const parents = new Map();
+    for (const s of ASSET_STAGES) {
+        for (const child of nextStages(s, type))
+            parents.set(child, [...(parents.get(child) ?? []), s]);
+    }
+    return parents;
+}
+/** Stages reachable from the entry stages for this type. */
+export function stagesFor(type) {
+    const out = new Set();
+    const todo = [...ENTRY_STAGES];
+    while (todo.length) {
+        const s = todo.shift();
+        if (out.has(s))
+            continue;
+        out.add(s);
+        todo.push(...nextStages(s, type));
+    }
+    return [...out];
+}
+/**
+ * The stages to queue for an asset so its pipeline finishes: every stage not 'done' whose
+ * parents are all 'done' (its own follow-ups are queued by the processor when it succeeds).
+ * 'failed', 'running' (a killed run), 'queued', 'skipped' and missing all count as not done.
+ */
+export function pendingStages(type, status, only) {
+    const parents = parentsOf(type);
+    const out = [];
+    for (const s of stagesFor(type)) {
+        if (only && !only.has(s))
+            continue;
+        if (status.get(s) === 'done')
+            continue;
+        const ps = parents.get(s) ?? [];
+        if (ps.every((p) => status.get(p) === 'done'))
+            out.push(s);
+    }
+    return out;
+}
+/**
+ * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or a
+ * decoder's `decode-<pid>-<rand>.<ext>` in the library's tmp/ folder.
+ */
+export function tempFileOwner(name) {
+    const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : /^decode-(\d+)-/.exec(name);
+    return m ? Number(m[1]) : undefined;
+}
+//# sourceMappingURL=import-plan.js.map

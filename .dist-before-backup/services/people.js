@@ -1,0 +1,336 @@
+// People: clustering faces into people (incremental per asset, deferred pass, full recluster) on pgvector,
+// and the user's operations (name, merge, unassign, split, export crops). Named people and manual
+// assignments are never changed by clustering.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { UsageError } from '../errors.js';
+import { clusterFace } from '../ml/cluster.js';
+import { faceSettings, faceModelsOrSkip, isOutcome } from './faces.js';
+/** Serialises clustering across processes (BullMQ workers) and connections. */
+const CLUSTER_LOCK = 727_275;
+/** FaceStore over asset_faces + face_search, with kNN through the per-dimension HNSW index. */
+export class DbFaceStore {
+    db;
+    cache = new Map();
+    constructor(db) {
+        this.db = db;
+    }
+    async query(faceId) {
+        let q = this.cache.get(faceId);
+        if (!q) {
+            const r = await sql `
+        select vector_dims(s.embedding) as d, f.model, s.embedding::text as e
+        from face_search s join asset_faces f on f.id = s.face_id where s.face_id = ${faceId}`.execute(this.db);
+            const row = r.rows[0];
+            if (!row)
+                return undefined;
+            q = { dim: Number(row.d), model: row.model, embedding: row.e };
+            this.cache.set(faceId, q);
+        }
+        return q;
+    }
+    async neighbours(faceId, limit, maxDistance, opts = {}) {
+        const q = await this.query(faceId);
+        if (!q || !Number.isInteger(q.dim) || q.dim <= 0)
+            return [];
+        // The query vector is a parameter so the partial HNSW index for this dimension can serve the
+        // ORDER BY ... LIMIT; person/model filters apply to a wider candidate list.
+        const cast = sql.raw(`::vector(${q.dim})`);
+        const candidates = opts.withPerson ? 400 : Math.max(limit * 8, 64);
+        const r = await sql `
+      select f.id as face_id, f.person_id, c.distance
+      from (
+        select face_id, embedding${cast} <=> ${q.embedding}${cast} as distance
+        from face_search
+        where vector_dims(embedding) = ${sql.raw(String(q.dim))}
+        order by embedding${cast} <=> ${q.embedding}${cast}
+        limit ${candidates}
+      ) c join asset_faces f on f.id = c.face_id
+      where f.model = ${q.model} and c.distance <= ${maxDistance}
+        ${opts.withPerson ? sql `and f.person_id is not null` : sql ``}
+      order by c.distance
+      limit ${limit}`.execute(this.db);
+        return r.rows.map((x) => ({ faceId: x.face_id, personId: x.person_id, distance: Number(x.distance) }));
+    }
+    async assign(faceId, personId) {
+        await this.db.updateTable('asset_faces').set({ person_id: personId, assigned_by: 'cluster' }).where('id', '=', faceId).execute();
+    }
+    async createPerson(faceId) {
+        const p = await this.db.insertInto('people').values({ cover_face_id: faceId }).returning('id').executeTakeFirstOrThrow();
+        await this.assign(faceId, p.id);
+        return p.id;
+    }
+    async setDeferred(faceId, deferred) {
+        await this.db.updateTable('asset_faces').set({ deferred }).where('id', '=', faceId).execute();
+    }
+}
+async function withClusterLock(ctx, fn) {
+    return ctx.db.transaction().execute(async (trx) => {
+        await sql `select pg_advisory_xact_lock(${CLUSTER_LOCK})`.execute(trx);
+        return fn(trx);
+    });
+}
+const emptySummary = () => ({ assigned: 0, created: 0, deferred: 0, unmatched: 0 });
+function count(s, r) {
+    if (r === 'assigned' || r === 'created' || r === 'deferred' || r === 'unmatched')
+        s[r]++;
+}
+async function clusterIds(store, trx, ids, params, deferredPass, summary) {
+    if (!ids.length)
+        return [];
+    const faces = await trx.selectFrom('asset_faces').select(['id', 'person_id', 'assigned_by']).where('id', 'in', ids).execute();
+    const clustered = [];
+    for (const f of faces) {
+        const { result } = await clusterFace(store, { id: f.id, personId: f.person_id, manual: f.assigned_by === 'manual' }, params, deferredPass);
+        count(summary, result);
+        if (result === 'assigned' || result === 'created')
+            clustered.push(f.id);
+    }
+    return clustered;
+}
+/**
+ * The face-recognition stage for one asset: cluster its unassigned faces, then look again at deferred
+ * faces near the ones that found a person (a newcomer can give them the neighbours they lacked).
+ */
+export async function recognizeAssetFaces(ctx, assetId) {
+    const settings = faceSettings(ctx.config.raw);
+    const models = await faceModelsOrSkip(ctx, settings);
+    if (isOutcome(models))
+        return models;
+    const summary = emptySummary();
+    await withClusterLock(ctx, async (trx) => {
+        const store = new DbFaceStore(trx);
+        const ids = (await trx.selectFrom('asset_faces').select('id').where('asset_id', '=', assetId).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').execute()).map((r) => r.id);
+        const clustered = await clusterIds(store, trx, ids, settings, false, summary);
+        const revisit = new Set();
+        for (const id of clustered) {
+            for (const n of await store.neighbours(id, 50, settings.maxDistance))
+                if (!n.personId && n.faceId !== id)
+                    revisit.add(n.faceId);
+        }
+        const deferred = revisit.size
+            ? (await trx.selectFrom('asset_faces').select('id').where('id', 'in', [...revisit]).where('deferred', '=', true).where('assigned_by', '=', 'cluster').execute()).map((r) => r.id)
+            : [];
+        const before = summary.deferred;
+        await clusterIds(store, trx, deferred, settings, false, summary);
+        summary.deferred = before; // re-deferred faces were already counted when first seen
+    });
+    return { status: 'success', message: describeSummary(summary) };
+}
+function describeSummary(s) {
+    return `${s.assigned} assigned, ${s.created} new people, ${s.deferred} deferred`;
+}
+/** Deferred faces get their second chance: they may join an existing person, never start one. */
+export async function deferredPass(ctx) {
+    const settings = faceSettings(ctx.config.raw);
+    const summary = emptySummary();
+    if (!ctx.database.hasVector)
+        return summary;
+    await withClusterLock(ctx, async (trx) => {
+        const store = new DbFaceStore(trx);
+        const ids = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').execute()).map((r) => r.id);
+        await clusterIds(store, trx, ids, settings, true, summary);
+    });
+    return summary;
+}
+/**
+ * Full pass: clustering's own assignments to unnamed people are undone, those people removed, and every
+ * face not assigned by hand is clustered again, then the deferred pass. Named people keep their faces.
+ */
+export async function recluster(ctx) {
+    const settings = faceSettings(ctx.config.raw);
+    const summary = emptySummary();
+    const vec = await faceModelsOrSkip(ctx, settings);
+    if (isOutcome(vec))
+        throw new (await import('../errors.js')).EnvironmentError(`cannot recluster: ${vec.message}`);
+    let faces = 0;
+    await withClusterLock(ctx, async (trx) => {
+        const unnamed = trx.selectFrom('people').select('id').where('name', '=', '');
+        await trx.updateTable('asset_faces').set({ person_id: null, deferred: false }).where('assigned_by', '=', 'cluster').where('person_id', 'in', unnamed).execute();
+        await trx.updateTable('asset_faces').set({ deferred: false }).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').execute();
+        await trx.deleteFrom('people').where('name', '=', '').where(({ not, exists, selectFrom }) => not(exists(selectFrom('asset_faces').select('asset_faces.id').whereRef('asset_faces.person_id', '=', 'people.id')))).execute();
+        const ids = (await trx.selectFrom('asset_faces').select('id').where('person_id', 'is', null).where('assigned_by', '=', 'cluster').where('model', '=', settings.model).orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
+        faces = ids.length;
+        const store = new DbFaceStore(trx);
+        await clusterIds(store, trx, ids, settings, false, summary);
+        const deferred = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').execute()).map((r) => r.id);
+        const second = emptySummary();
+        await clusterIds(store, trx, deferred, settings, true, second);
+        summary.assigned += second.assigned;
+        summary.unmatched += second.unmatched;
+    });
+    return { ...summary, faces };
+}
+export async function listPeople(ctx, opts = {}) {
+    const rows = await ctx.db
+        .selectFrom('people as p')
+        .leftJoin('asset_faces as f', 'f.person_id', 'p.id')
+        .leftJoin('asset_faces as c', 'c.id', 'p.cover_face_id')
+        .leftJoin('assets as a', 'a.id', 'c.asset_id')
+        .select((eb) => [
+        'p.id', 'p.name', 'p.created_at',
+        eb.fn.count('f.id').as('faces'),
+        sql `count(distinct f.asset_id)`.as('assets'),
+        eb.fn.min(sql `f.asset_id::text`).as('any_asset'),
+        'c.asset_id as cover_asset', 'c.crop_path as cover_crop', 'a.original_path as sample_path',
+    ])
+        .groupBy(['p.id', 'c.asset_id', 'c.crop_path', 'a.original_path'])
+        .execute();
+    return rows
+        .map((r) => ({
+        id: r.id,
+        name: r.name,
+        faces: Number(r.faces),
+        assets: Number(r.assets),
+        sampleAssetId: r.cover_asset ?? r.any_asset ?? null,
+        samplePath: r.sample_path ?? null,
+        coverCrop: r.cover_crop ?? null,
+        created: r.created_at,
+    }))
+        .filter((r) => opts.includeEmpty || r.faces > 0)
+        .sort((a, b) => b.faces - a.faces || (a.name || '~').localeCompare(b.name || '~') || a.id.localeCompare(b.id))
+        .map(({ created: _c, ...r }) => r);
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A person by id, unique id prefix (≥ 4 characters) or name (case-insensitive). */
+export async function findPerson(ctx, ref) {
+    const r = ref.trim();
+    if (!r)
+        throw new UsageError('person must be an id or a name');
+    if (UUID.test(r)) {
+        const p = await ctx.db.selectFrom('people').select(['id', 'name']).where('id', '=', r.toLowerCase()).executeTakeFirst();
+        if (p)
+            return p;
+    }
+    const byName = await ctx.db.selectFrom('people').select(['id', 'name']).where(sql `lower(name)`, '=', r.toLowerCase()).execute();
+    if (byName.length === 1)
+        return byName[0];
+    if (byName.length > 1)
+        throw new UsageError(`${byName.length} people are named "${r}": use an id (${byName.map((p) => p.id.slice(0, 8)).join(', ')})`);
+    if (/^[0-9a-f-]{4,}$/i.test(r)) {
+        const byPrefix = await ctx.db.selectFrom('people').select(['id', 'name']).where(sql `id::text`, 'like', `${r.toLowerCase()}%`).execute();
+        if (byPrefix.length === 1)
+            return byPrefix[0];
+        if (byPrefix.length > 1)
+            throw new UsageError(`id prefix ${r} matches ${byPrefix.length} people; give more characters`);
+    }
+    throw new UsageError(`no person with id or name "${r}" (see immich faces people)`);
+}
+export async function findFace(ctx, ref) {
+    const r = ref.trim().toLowerCase();
+    if (!/^[0-9a-f-]{4,}$/.test(r))
+        throw new UsageError(`"${ref}" is not a face id`);
+    const rows = UUID.test(r)
+        ? await ctx.db.selectFrom('asset_faces').select(['id', 'person_id']).where('id', '=', r).execute()
+        : await ctx.db.selectFrom('asset_faces').select(['id', 'person_id']).where(sql `id::text`, 'like', `${r}%`).limit(2).execute();
+    if (rows.length === 1)
+        return rows[0];
+    if (rows.length > 1)
+        throw new UsageError(`face id prefix ${ref} is ambiguous; give more characters`);
+    throw new UsageError(`no face with id ${ref}`);
+}
+export async function personAssets(ctx, personId) {
+    const rows = await ctx.db
+        .selectFrom('asset_faces as f')
+        .innerJoin('assets as a', 'a.id', 'f.asset_id')
+        .select(['a.id as asset_id', 'a.original_path', 'a.taken_at', 'f.id as face_id', 'f.box_x1', 'f.box_y1', 'f.box_x2', 'f.box_y2', 'f.score', 'f.assigned_by'])
+        .where('f.person_id', '=', personId)
+        .orderBy('a.taken_at', 'desc')
+        .orderBy('a.original_path')
+        .execute();
+    return rows.map((r) => ({
+        assetId: r.asset_id, path: r.original_path, takenAt: r.taken_at, faceId: r.face_id,
+        box: [r.box_x1, r.box_y1, r.box_x2, r.box_y2], score: r.score, assignedBy: r.assigned_by,
+    }));
+}
+export async function namePerson(ctx, personId, name) {
+    const n = name.trim();
+    if (!n)
+        throw new UsageError('a name must not be empty');
+    await ctx.db.updateTable('people').set({ name: n, updated_at: new Date() }).where('id', '=', personId).execute();
+}
+/** Move every face of `from` into `into` (as manual assignments) and delete `from`. */
+export async function mergePeople(ctx, intoId, fromId) {
+    if (intoId === fromId)
+        throw new UsageError('cannot merge a person into itself');
+    return ctx.db.transaction().execute(async (trx) => {
+        const [into, from] = await Promise.all([
+            trx.selectFrom('people').select(['id', 'name', 'cover_face_id']).where('id', '=', intoId).executeTakeFirstOrThrow(),
+            trx.selectFrom('people').select(['id', 'name', 'cover_face_id']).where('id', '=', fromId).executeTakeFirstOrThrow(),
+        ]);
+        const moved = await trx.updateTable('asset_faces').set({ person_id: intoId, assigned_by: 'manual', deferred: false }).where('person_id', '=', fromId).executeTakeFirst();
+        const name = into.name || from.name;
+        await trx.updateTable('people').set({ name, cover_face_id: into.cover_face_id ?? from.cover_face_id, updated_at: new Date() }).where('id', '=', intoId).execute();
+        await trx.deleteFrom('people').where('id', '=', fromId).execute();
+        return { moved: Number(moved.numUpdatedRows), name };
+    });
+}
+/** Take a face away from its person; clustering will not give it a person again. */
+export async function unassignFace(ctx, faceId) {
+    return ctx.db.transaction().execute(async (trx) => {
+        const face = await trx.selectFrom('asset_faces').select(['person_id']).where('id', '=', faceId).executeTakeFirstOrThrow();
+        await trx.updateTable('asset_faces').set({ person_id: null, assigned_by: 'manual', deferred: false }).where('id', '=', faceId).execute();
+        if (face.person_id)
+            await fixCover(trx, face.person_id);
+        return { personId: face.person_id };
+    });
+}
+/** Move chosen faces of a person to a new person (optionally named). */
+export async function splitPerson(ctx, personId, faceIds, name) {
+    if (!faceIds.length)
+        throw new UsageError('split needs at least one face (--faces <id,...>)');
+    return ctx.db.transaction().execute(async (trx) => {
+        const faces = await trx.selectFrom('asset_faces').select(['id', 'person_id']).where('id', 'in', faceIds).execute();
+        const foreign = faceIds.filter((id) => !faces.some((f) => f.id === id && f.person_id === personId));
+        if (foreign.length)
+            throw new UsageError(`face ${foreign[0]} does not belong to person ${personId}`);
+        const p = await trx.insertInto('people').values({ name: name?.trim() ?? '', cover_face_id: faceIds[0] }).returning('id').executeTakeFirstOrThrow();
+        await trx.updateTable('asset_faces').set({ person_id: p.id, assigned_by: 'manual', deferred: false }).where('id', 'in', faceIds).execute();
+        await fixCover(trx, personId);
+        return { id: p.id, moved: faceIds.length };
+    });
+}
+/** Keep a person's cover face one of its own faces. */
+async function fixCover(trx, personId) {
+    const p = await trx.selectFrom('people').select('cover_face_id').where('id', '=', personId).executeTakeFirst();
+    if (!p)
+        return;
+    const own = p.cover_face_id
+        ? await trx.selectFrom('asset_faces').select('id').where('id', '=', p.cover_face_id).where('person_id', '=', personId).executeTakeFirst()
+        : undefined;
+    if (own)
+        return;
+    const next = await trx.selectFrom('asset_faces').select('id').where('person_id', '=', personId).orderBy('score', 'desc').executeTakeFirst();
+    await trx.updateTable('people').set({ cover_face_id: next?.id ?? null }).where('id', '=', personId).execute();
+}
+/** Copy a person's face crops into `dir` as <asset name>-<face id>.jpg; returns the files written. */
+export async function exportCrops(ctx, personId, dir) {
+    await fsp.mkdir(dir, { recursive: true });
+    const rows = await ctx.db
+        .selectFrom('asset_faces as f')
+        .innerJoin('assets as a', 'a.id', 'f.asset_id')
+        .select(['f.id', 'f.crop_path', 'a.original_name'])
+        .where('f.person_id', '=', personId)
+        .orderBy('a.original_name')
+        .execute();
+    const written = [];
+    const missing = [];
+    for (const r of rows) {
+        if (!r.crop_path) {
+            missing.push(r.id);
+            continue;
+        }
+        const base = path.parse(r.original_name).name.replace(/[^\w.-]+/g, '_');
+        const target = path.join(dir, `${base}-${r.id.slice(0, 8)}.jpg`);
+        try {
+            await fsp.copyFile(ctx.library.resolve(r.crop_path), target);
+            written.push(target);
+        }
+        catch {
+            missing.push(r.id);
+        }
+    }
+    return { written, missing };
+}
+//# sourceMappingURL=people.js.map

@@ -1,0 +1,328 @@
+// `immich restore`: a snapshot back into a library folder and its database. Everything is checked
+// before the first byte is written (key, snapshot, every path in the manifest); files land through a
+// temporary name and take their final name only when their checksum matches; the database is
+// restored in one transaction and then migrated to the current schema.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import pg from 'pg';
+import { createContext } from '../context.js';
+import { openDatabase } from '../db/connect.js';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
+import { acquireLock, LockHeldError } from '../storage/lock.js';
+import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
+import { isObjectId, Repository, RepositoryError, shortId, validateFileList } from './backup-repo.js';
+/** Regular files under `dir` (not following links), skipping the given top-level names. */
+async function hasFiles(dir, skip) {
+    let count = 0;
+    const walk = async (d, top) => {
+        const entries = await fsp.readdir(d, { withFileTypes: true }).catch(() => []);
+        for (const e of entries) {
+            if (top && skip.has(e.name))
+                continue;
+            if (e.isDirectory())
+                await walk(path.join(d, e.name), false);
+            else
+                count++;
+            if (count > 0)
+                return;
+        }
+    };
+    await walk(dir, true);
+    return count;
+}
+/**
+ * mkdir -p for `dir` inside `root`, refusing any existing component that is a symlink or not a
+ * folder: a hostile or stale link in the target must not redirect writes outside it.
+ */
+async function ensureDirInside(root, dir) {
+    const rel = path.relative(root, dir);
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+        throw new RepositoryError(`refusing to write outside ${root}: ${dir}`);
+    let cur = root;
+    for (const part of rel.split(path.sep).filter(Boolean)) {
+        cur = path.join(cur, part);
+        const st = await fsp.lstat(cur).catch(() => undefined);
+        if (!st) {
+            await fsp.mkdir(cur).catch((err) => {
+                if (err.code !== 'EEXIST')
+                    throw err;
+            });
+            const again = await fsp.lstat(cur);
+            if (!again.isDirectory())
+                throw new RepositoryError(`refusing to restore through ${cur}: not a folder`);
+        }
+        else if (st.isSymbolicLink() || !st.isDirectory()) {
+            throw new RepositoryError(`refusing to restore through ${cur}: it is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
+        }
+    }
+}
+async function restoreFile(repo, root, f, force) {
+    const dest = path.join(root, ...f.path.split('/'));
+    await ensureDirInside(root, path.dirname(dest));
+    const existing = await fsp.lstat(dest).catch(() => undefined);
+    if (existing) {
+        if (existing.isFile() && existing.size === f.size) {
+            // Resume / restore over a library: an identical file is left alone.
+            const hash = crypto.createHash('sha1');
+            for await (const chunk of fs.createReadStream(dest))
+                hash.update(chunk);
+            if (hash.digest('hex') === f.checksum)
+                return 'skipped';
+        }
+        if (!force)
+            throw new UsageError(`${f.path} exists in the target with other content (use --force)`);
+        if (existing.isDirectory())
+            throw new RepositoryError(`${f.path} is a folder in the target`);
+    }
+    const tmp = tempPathFor(dest);
+    const hash = crypto.createHash('sha1');
+    try {
+        await pipeline(repo.readStream(f.object), async function* (src) {
+            for await (const chunk of src) {
+                hash.update(chunk);
+                yield chunk;
+            }
+        }, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+        const got = hash.digest('hex');
+        if (got !== f.checksum)
+            throw new RepositoryError(`object ${f.object} does not hold the recorded content (checksum ${got} != ${f.checksum})`);
+        await fsp.chmod(tmp, (f.mode & 0o777) || 0o644);
+        const t = new Date(f.mtime);
+        await fsp.utimes(tmp, t, t);
+        // rename replaces a symlink at dest itself, it never follows it
+        await fsp.rename(tmp, dest);
+        return 'restored';
+    }
+    catch (err) {
+        await fsp.rm(tmp, { force: true });
+        if (err.code === 'ENOENT' && !fs.existsSync(repo.objectPath(f.object))) {
+            throw new RepositoryError(`object data/${f.object.slice(0, 2)}/${f.object} is missing from the repository`);
+        }
+        throw err;
+    }
+}
+/** Rows in user tables of a PostgreSQL database (0 = empty). */
+async function pgRowCount(cfg) {
+    const env = pgClientEnv(cfg);
+    const client = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database: env.PGDATABASE });
+    try {
+        await client.connect();
+    }
+    catch (err) {
+        if (err.code === '3D000')
+            return 0; // does not exist yet: created on open
+        throw new EnvironmentError(`cannot connect to PostgreSQL at ${env.PGHOST}:${env.PGPORT}/${env.PGDATABASE}: ${err.message}`);
+    }
+    try {
+        const tables = await client.query("select quote_ident(tablename) as name from pg_tables where schemaname = 'public' and tablename <> 'schema_migrations'");
+        let n = 0;
+        for (const t of tables.rows) {
+            const r = await client.query(`select count(*) as n from ${t.name}`);
+            n += Number(r.rows[0].n);
+        }
+        return n;
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+async function ensurePgDatabase(cfg) {
+    const db = await openDatabase(cfg, { migrate: false }); // creates it on first use, like every command
+    await db.close();
+}
+function runPsql(cfg, script) {
+    return new Promise((resolve, reject) => {
+        const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], {
+            env: pgClientEnv(cfg),
+            stdio: ['pipe', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', (err) => reject(new EnvironmentError(`cannot run psql (${err.code}); install the PostgreSQL client (apt-get install postgresql-client)`)));
+        child.on('close', (code) => {
+            if (code === 0)
+                resolve();
+            else {
+                const line = stderr.split('\n').find((l) => /ERROR|FATAL/.test(l)) ?? stderr.trim().split('\n')[0] ?? `exit ${code}`;
+                reject(new EnvironmentError(`restoring the database failed, nothing was changed in it: ${line.trim()}`));
+            }
+        });
+        child.stdin.on('error', () => { }); // psql may exit early on an error; the close handler reports it
+        child.stdin.end(script);
+    });
+}
+async function restoreEmbedded(cfg, dump) {
+    const lib = cfg.uploadLocation;
+    const finalDir = cfg.database.embeddedPath;
+    let release;
+    try {
+        release = acquireLock(path.join(path.dirname(finalDir), '.database.lock'), 'immich restore');
+    }
+    catch (err) {
+        if (err instanceof LockHeldError)
+            throw new EnvironmentError(`the embedded database at ${finalDir} is in use by pid ${err.holder.pid}; stop it first`);
+        throw err;
+    }
+    const tmpDir = path.join(lib, `${TMP_MARK}${process.pid}-database`);
+    try {
+        await fsp.rm(tmpDir, { recursive: true, force: true });
+        const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
+            import('@electric-sql/pglite'),
+            import('@electric-sql/pglite-pgvector'),
+            import('@electric-sql/pglite/contrib/pg_trgm'),
+            import('@electric-sql/pglite/contrib/unaccent'),
+        ]);
+        const pglite = await PGlite.create(tmpDir, { extensions: { vector, pg_trgm, unaccent } });
+        try {
+            await pglite.transaction(async (tx) => {
+                await tx.exec(dump);
+            });
+        }
+        catch (err) {
+            throw new EnvironmentError(`restoring the embedded database failed: ${err.message.split('\n')[0]}`);
+        }
+        finally {
+            await pglite.close();
+        }
+        // Swap in the restored database; the one it replaces goes only once the new one is in place.
+        const old = fs.existsSync(finalDir) ? `${finalDir}.replaced-${Date.now()}` : undefined;
+        if (old)
+            await fsp.rename(finalDir, old);
+        await fsp.rename(tmpDir, finalDir);
+        if (old)
+            await fsp.rm(old, { recursive: true, force: true });
+    }
+    finally {
+        await fsp.rm(tmpDir, { recursive: true, force: true }).catch(() => { });
+        release();
+    }
+}
+export async function runRestore(logger, opts) {
+    const cfg = opts.target;
+    const root = path.resolve(cfg.uploadLocation);
+    const repo = await Repository.open(opts.repository, { passphrase: opts.passphrase });
+    const release = repo.lock('immich restore');
+    try {
+        const snap = await repo.findSnapshot(opts.snapshot ?? 'latest');
+        const files = validateFileList(await repo.loadFileList(snap));
+        const dumpRef = snap.database.dump;
+        if (dumpRef && !isObjectId(dumpRef.object))
+            throw new RepositoryError(`snapshot ${shortId(snap.id)} has an invalid dump reference`);
+        if (repo.root === root || root.startsWith(repo.root + path.sep))
+            throw new UsageError(`cannot restore into ${root}: it is inside the repository`);
+        // Refuse to overwrite unless asked; the repository's own folder (default: backups/) never counts.
+        const skip = new Set(['backups', 'tmp']);
+        if (repo.root.startsWith(root + path.sep))
+            skip.add(path.relative(root, repo.root).split(path.sep)[0]);
+        const targetFiles = fs.existsSync(root) ? await hasFiles(root, skip) : 0;
+        const pgRows = cfg.database.kind === 'postgres' ? await pgRowCount(cfg.database) : 0;
+        const live = targetFiles > 0 || pgRows > 0;
+        if (live && !opts.force) {
+            throw new UsageError(`the target is not empty (${targetFiles ? `files in ${root}` : ''}${targetFiles && pgRows ? ' and ' : ''}${pgRows ? `rows in the PostgreSQL database ${cfg.database.database}` : ''}); ` +
+                'restore into an empty folder with --to, or use --force to restore over it (a safety snapshot is taken first)');
+        }
+        if (dumpRef && snap.database.kind === 'embedded' && cfg.database.kind === 'postgres') {
+            throw new UsageError(`snapshot ${shortId(snap.id)} holds an embedded database; restore it into a library that uses the embedded database (unset DB_HOSTNAME/DB_URL)`);
+        }
+        // Read the dump before anything is written: a damaged dump stops the restore here.
+        const dump = dumpRef ? zlib.gunzipSync(await repo.readVerified(dumpRef)) : undefined;
+        let safety = null;
+        const hasLiveDb = cfg.database.kind === 'postgres' ? pgRows > 0 : fs.existsSync(cfg.database.embeddedPath);
+        if (live && hasLiveDb) {
+            logger.log(`taking a safety snapshot of ${root} before restoring over it`);
+            const ctx = await createContext(cfg, logger, { command: 'immich restore (safety snapshot)', migrate: false });
+            try {
+                const r = await runBackup(ctx, { repository: repo.root, repo, locked: true, tags: ['safety', 'pre-restore'] });
+                safety = r.snapshot;
+            }
+            finally {
+                await ctx.close();
+            }
+        }
+        await fsp.mkdir(root, { recursive: true });
+        const problems = [];
+        const counts = { restored: 0, skipped: 0, failed: 0, bytes: 0 };
+        let done = 0;
+        await mapLimit(files, opts.concurrency ?? 4, async (f) => {
+            try {
+                const r = await restoreFile(repo, root, f, Boolean(opts.force));
+                counts[r]++;
+                counts.bytes += f.size;
+            }
+            catch (err) {
+                counts.failed++;
+                problems.push({ path: f.path, message: err.message });
+            }
+            finally {
+                opts.onProgress?.({ done: ++done, total: files.length, bytes: counts.bytes });
+            }
+        });
+        await repo.flush();
+        let migrationsApplied = [];
+        let rows = {};
+        if (dump) {
+            if (cfg.database.kind === 'embedded') {
+                await restoreEmbedded(cfg, dump.toString('utf8'));
+            }
+            else {
+                await ensurePgDatabase(cfg.database);
+                // Fresh public schema in the same transaction as the dump: all or nothing.
+                const prefix = Buffer.from('drop schema if exists public cascade;\ncreate schema public;\n');
+                await runPsql(cfg.database, Buffer.concat([prefix, dump]));
+            }
+            const database = await openDatabase(cfg.database, { command: 'immich restore' });
+            try {
+                const before = new Set(snap.database.migrations);
+                migrationsApplied = (database.migrations?.applied ?? []).filter((m) => !before.has(m));
+                rows = await countRows(database.db);
+            }
+            finally {
+                await database.close();
+            }
+            for (const [table, n] of Object.entries(snap.database.rows)) {
+                if (table === 'schema_migrations' || rows[table] === n)
+                    continue;
+                const message = `has ${rows[table] ?? 'no'} rows after restore, the snapshot recorded ${n}`;
+                // Migrations applied after the restore may legitimately change rows; otherwise it is a problem.
+                if (migrationsApplied.length)
+                    logger.warn(`table ${table} ${message} (after migrations ${migrationsApplied.join(', ')})`);
+                else
+                    problems.push({ path: `table ${table}`, message });
+            }
+        }
+        else {
+            problems.push({ path: 'database', message: `snapshot ${shortId(snap.id)} has no database dump` });
+        }
+        const external = files.filter((f) => f.kind === 'external').length;
+        if (external)
+            logger.log(`${external} in-place files were restored under ${path.join(root, 'external')}; their database rows still name the original locations`);
+        if (!snap.include_derived)
+            logger.log('thumbnails and encoded videos are not in this snapshot; run `immich verify --repair` to regenerate them');
+        return {
+            repository: repo.root,
+            snapshot: snap.id,
+            target: root,
+            database: {
+                kind: cfg.database.kind,
+                target: cfg.database.kind === 'embedded' ? cfg.database.embeddedPath : `${cfg.database.host ?? 'DB_URL'}/${cfg.database.database}`,
+                tables: Object.keys(rows).length,
+                rows: Object.values(rows).reduce((a, b) => a + b, 0),
+                migrations_applied: migrationsApplied,
+            },
+            files: counts,
+            safety_snapshot: safety,
+            problems,
+        };
+    }
+    finally {
+        release();
+        await repo.close();
+    }
+}
+//# sourceMappingURL=restore.js.map

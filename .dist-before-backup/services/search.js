@@ -1,0 +1,442 @@
+// `immich search`: structured filters (people, tags, OCR text, dates, camera, type, place, distance)
+// combined with free text, ranked by CLIP similarity when a CLIP model and pgvector are there, and
+// otherwise by how many query words the asset's tags, OCR text, place and names match; or with
+// --similar by CLIP distance / perceptual-hash distance to another photo.
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { UsageError, VectorUnavailableError } from '../errors.js';
+import { encodeImage, encodeText, findClip, toVector } from '../ml/clip.js';
+import { dhash, hamming } from './duplicates.js';
+import { boxAround, distanceSql, distanceSqlRefs, geocodeAssets, PLACE_RADIUS_KM } from './places.js';
+const fold = (v) => sql `immich_fold(${v})`;
+const foldCol = (c) => sql `immich_fold(${sql.ref(c)})`;
+const likeEscape = (s) => s.replace(/[\\%_]/g, (m) => '\\' + m);
+/** Fold in JS the way immich_fold does in SQL (lower case, accents removed). */
+export function foldText(s) {
+    return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}
+/** '2020', '2020-06', '2020-06-15', or a full ISO timestamp → the start of that period (UTC). */
+export function parseDateBound(name, value) {
+    const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value.trim());
+    const d = m ? new Date(Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1)) : new Date(value);
+    if (Number.isNaN(d.getTime()))
+        throw new UsageError(`${name} must be a date like 2020, 2020-06, 2020-06-15 or an ISO timestamp (got ${value})`);
+    return d;
+}
+/** 'lat,lon[,km]' → a distance filter (default 10 km). */
+export function parseNear(value) {
+    const parts = value.split(',').map((s) => Number(s.trim()));
+    const [lat, lon, km = 10] = parts;
+    if (parts.length < 2 || parts.length > 3 || !parts.every(Number.isFinite) || Math.abs(lat) > 90 || Math.abs(lon) > 180 || km <= 0) {
+        throw new UsageError(`--near must be <lat>,<lon>[,<km>] in decimal degrees (got ${value})`);
+    }
+    return { lat: lat, lon: lon, km };
+}
+const STOP = new Set('a an the of in on at to with and or for from by near under over into onto next inside outside its it is are this that some photo photos picture pictures image images shot showing'.split(' '));
+/** Content words of a query, their singular forms and adjacent pairs ("sand dunes"). */
+export function queryTerms(query) {
+    const tokens = foldText(query).split(/[^\p{L}\p{N}.'&-]+/u).map((t) => t.replace(/^[.'-]+|[.'-]+$/g, '')).filter(Boolean);
+    const words = [];
+    const terms = new Map();
+    const add = (t, idx) => {
+        if (t.length < 2)
+            return;
+        const prev = terms.get(t);
+        terms.set(t, prev ? [...new Set([...prev, ...idx])] : idx);
+    };
+    let prevContent = -1;
+    for (const t of tokens) {
+        if (STOP.has(t)) {
+            prevContent = -1;
+            continue;
+        }
+        const i = words.push(t) - 1;
+        add(t, [i]);
+        for (const s of singulars(t))
+            add(s, [i]);
+        if (prevContent >= 0) {
+            add(`${words[prevContent]} ${t}`, [prevContent, i]);
+            for (const s of singulars(t))
+                add(`${words[prevContent]} ${s}`, [prevContent, i]);
+        }
+        prevContent = i;
+    }
+    return { words, terms };
+}
+function singulars(w) {
+    const out = [];
+    if (w.length > 4 && w.endsWith('ies'))
+        out.push(w.slice(0, -3) + 'y');
+    if (w.length > 4 && /(ches|shes|xes|sses)$/.test(w))
+        out.push(w.slice(0, -2));
+    if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss'))
+        out.push(w.slice(0, -1));
+    return out;
+}
+/**
+ * OCR text contains `text`: as a substring, ignoring spaces (OCR often drops them: "NOPARKING"), or
+ * fuzzily (trigram word similarity >= pg_trgm.word_similarity_threshold, 0.6 by default).
+ */
+function ocrMatches(text) {
+    const squeezed = foldText(text).replace(/\s+/g, '');
+    return sql `(${foldCol('o.text')} like '%' || ${fold(likeEscape(text))} || '%'
+    or ${fold(text)} <% ${foldCol('o.text')}
+    or regexp_replace(${foldCol('o.text')}, '\s+', '', 'g') like ${'%' + likeEscape(squeezed) + '%'})`;
+}
+/** All structured filters on `assets a` left join `exif e`. */
+function applyFilters(ctx, q, o) {
+    q = q.where('a.is_motion_part', '=', false);
+    if (o.type)
+        q = q.where('a.type', '=', o.type);
+    const when = sql `coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
+    if (o.after)
+        q = q.where(sql `${when} >= ${o.after}`);
+    if (o.before)
+        q = q.where(sql `${when} < ${o.before}`);
+    const contains = (col, v) => sql `${foldCol(col)} like '%' || ${fold(likeEscape(v))} || '%'`;
+    if (o.make)
+        q = q.where(contains('e.make', o.make));
+    if (o.model)
+        q = q.where(contains('e.model', o.model));
+    if (o.camera) {
+        q = q.where(sql `immich_fold(concat_ws(' ', ${sql.ref('e.make')}, ${sql.ref('e.model')})) like '%' || ${fold(likeEscape(o.camera))} || '%'`);
+    }
+    for (const tag of o.tags ?? []) {
+        q = q.where((eb) => eb.exists(eb
+            .selectFrom('asset_tags as at')
+            .innerJoin('tags as t', 't.id', 'at.tag_id')
+            .select(sql `1`.as('one'))
+            .whereRef('at.asset_id', '=', 'a.id')
+            .where(sql `${foldCol('t.name')} = ${fold(tag)}`)));
+    }
+    for (const person of o.persons ?? []) {
+        q = q.where((eb) => eb.exists(eb
+            .selectFrom('asset_faces as f')
+            .innerJoin('people as p', 'p.id', 'f.person_id')
+            .select(sql `1`.as('one'))
+            .whereRef('f.asset_id', '=', 'a.id')
+            .where(sql `(${sql.ref('p.id')}::text = ${person} or ${foldCol('p.name')} = ${fold(person)})`)));
+    }
+    if (o.text) {
+        q = q.where((eb) => eb.exists(eb
+            .selectFrom('asset_ocr as o')
+            .select(sql `1`.as('one'))
+            .whereRef('o.asset_id', '=', 'a.id')
+            .where(ocrMatches(o.text))));
+    }
+    if (o.place) {
+        // "Paris" or "Paris, France": every part must name the city, state or country.
+        for (const part of o.place.split(',').map((s) => s.trim()).filter(Boolean)) {
+            // The nearest GeoNames place may be a district ("Testaccio"): a city named in the query also
+            // matches photos within PLACE_RADIUS_KM of it.
+            q = q.where((eb) => eb.or([
+                sql `${fold(part)} in (${foldCol('e.city')}, ${foldCol('e.state')}, ${foldCol('e.country')})`,
+                eb.exists(eb
+                    .selectFrom('places as pl')
+                    .select(sql `1`.as('one'))
+                    .where(sql `${foldCol('pl.name')} = ${fold(part)}`)
+                    .where(sql `abs(${sql.ref('pl.latitude')} - ${sql.ref('e.latitude')}) < 0.2`)
+                    .where(sql `${distanceSqlRefs('pl.latitude', 'pl.longitude', 'e.latitude', 'e.longitude')} <= ${PLACE_RADIUS_KM}`)),
+            ]));
+        }
+    }
+    if (o.near) {
+        const b = boxAround(o.near.lat, o.near.lon, o.near.km);
+        q = q
+            .where('e.latitude', '>=', b.minLat)
+            .where('e.latitude', '<=', b.maxLat)
+            .where('e.longitude', '>=', b.minLon)
+            .where('e.longitude', '<=', b.maxLon)
+            .where(sql `${distanceSql('e.latitude', 'e.longitude', o.near.lat, o.near.lon)} <= ${o.near.km}`);
+    }
+    return q;
+}
+function baseQuery(ctx) {
+    return ctx.db.selectFrom('assets as a').leftJoin('exif as e', 'e.asset_id', 'a.id');
+}
+/** Whether CLIP text search can run: model with a textual part, pgvector, embeddings of that model. */
+async function clipForText(ctx, notes) {
+    const clip = await findClip(ctx);
+    if (!clip?.textual)
+        return undefined;
+    if (!ctx.database.hasVector) {
+        notes.push(`${new VectorUnavailableError('CLIP smart search').message} Searching tags, OCR text, places and names instead.`);
+        return undefined;
+    }
+    const stale = await ctx.db
+        .selectFrom('smart_search')
+        .select(sql `count(*)::int`.as('n'))
+        .where('model', '<>', clip.name)
+        .executeTakeFirstOrThrow();
+    if (stale.n > 0) {
+        notes.push(`${stale.n} assets were embedded with another CLIP model than ${clip.name}; re-embed them with: immich index --jobs smart-search,duplicates --force`);
+    }
+    const have = await ctx.db.selectFrom('smart_search').select('model').where('model', '=', clip.name).limit(1).executeTakeFirst();
+    if (!have)
+        return undefined;
+    return clip;
+}
+/** k nearest embeddings under the filters, through the HNSW index (iterative scan keeps filtered results complete). */
+async function vectorSearch(ctx, o, model, vector, limit, exclude) {
+    const run = async (db) => {
+        let q = applyFilters(ctx, baseQuery(ctx), o).innerJoin('smart_search as s', 's.asset_id', 'a.id');
+        q = q.where(sql `${sql.ref('s.model')} = ${model}`);
+        if (exclude)
+            q = q.where('a.id', '<>', exclude);
+        const distance = sql `${sql.ref('s.embedding')} <=> ${vector}::vector`;
+        const built = q.select(['a.id', distance.as('distance')]).orderBy(distance).limit(limit);
+        return db.executeQuery(built.compile()).then((r) => r.rows);
+    };
+    return ctx.db.transaction().execute(async (trx) => {
+        await sql.raw(`set local hnsw.ef_search = ${Math.max(40, Math.min(1000, limit * 2))}`).execute(trx);
+        // pgvector >= 0.8: keep scanning the graph until enough rows pass the filters.
+        await sql `select set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx).catch(() => undefined);
+        return run(trx);
+    });
+}
+/** Free text without CLIP: tags, OCR text, places, file names, descriptions and keywords. */
+async function textSearch(ctx, o, query) {
+    const { words, terms } = queryTerms(query);
+    if (!words.length)
+        return [];
+    const termList = [...terms.keys()];
+    const hits = new Map();
+    const credit = (id, idx, weight, label) => {
+        let h = hits.get(id);
+        if (!h)
+            hits.set(id, (h = { words: new Set(), weight: 0, matched: new Set() }));
+        for (const i of idx)
+            h.words.add(i);
+        h.weight += weight * idx.length;
+        h.matched.add(label);
+    };
+    const tagRows = await ctx.db
+        .selectFrom('asset_tags as at')
+        .innerJoin('tags as t', 't.id', 'at.tag_id')
+        .select(['at.asset_id', 't.name', (eb) => eb.fn.max('at.score').as('score')])
+        .where(sql `${foldCol('t.name')} in (${sql.join(termList.map((t) => fold(t)))})`)
+        .groupBy(['at.asset_id', 't.name'])
+        .execute();
+    for (const r of tagRows)
+        credit(r.asset_id, terms.get(foldText(r.name)) ?? [], 0.5 + 0.5 * Number(r.score ?? 0.5), `tag:${r.name}`);
+    const patterns = words.filter((w) => w.length >= 3).map((w) => `%${likeEscape(w)}%`);
+    if (patterns.length) {
+        const ocrRows = await ctx.db
+            .selectFrom('asset_ocr as o')
+            .select(['o.asset_id', 'o.text'])
+            .where(sql `${foldCol('o.text')} like any (${sql.val(patterns)}::text[])`)
+            .execute();
+        for (const r of ocrRows) {
+            const t = foldText(r.text);
+            // Words of 4+ letters may sit inside a run-together OCR line ("NOPARKING"); shorter ones must start a word.
+            const idx = words
+                .map((w, i) => (w.length >= 4 ? t.includes(w) : w.length === 3 && new RegExp(`(^|[^\\p{L}\\p{N}])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'u').test(t)) ? i : -1)
+                .filter((i) => i >= 0);
+            if (idx.length)
+                credit(r.asset_id, idx, 0.9, 'ocr');
+        }
+    }
+    const placeRows = await ctx.db
+        .selectFrom('exif as e')
+        .select(['e.asset_id', 'e.city', 'e.state', 'e.country'])
+        .where((eb) => eb.or(['e.city', 'e.state', 'e.country'].map((c) => sql `${foldCol(c)} in (${sql.join(termList.map((t) => fold(t)))})`)))
+        .execute();
+    for (const r of placeRows) {
+        for (const v of [r.city, r.state, r.country]) {
+            const idx = v ? terms.get(foldText(v)) : undefined;
+            if (idx)
+                credit(r.asset_id, idx, 1, `place:${v}`);
+        }
+    }
+    // Photos near a city the query names, though their nearest GeoNames entry is a district.
+    const nearRows = await ctx.db
+        .selectFrom('places as pl')
+        .innerJoin('exif as e', (j) => j.on(sql `${sql.ref('e.latitude')} between ${sql.ref('pl.latitude')} - 0.2 and ${sql.ref('pl.latitude')} + 0.2`))
+        .select(['e.asset_id', 'pl.name'])
+        .where(sql `${foldCol('pl.name')} in (${sql.join(termList.map((t) => fold(t)))})`)
+        .where(sql `${distanceSqlRefs('pl.latitude', 'pl.longitude', 'e.latitude', 'e.longitude')} <= ${PLACE_RADIUS_KM}`)
+        .execute();
+    for (const r of nearRows) {
+        const idx = terms.get(foldText(r.name));
+        if (idx && !hits.get(r.asset_id)?.matched.has(`place:${r.name}`))
+            credit(r.asset_id, idx, 1, `place:${r.name}`);
+    }
+    if (patterns.length) {
+        const nameRows = await ctx.db
+            .selectFrom('assets as a')
+            .leftJoin('exif as e', 'e.asset_id', 'a.id')
+            .select(['a.id', 'a.original_name', 'e.description', sql `array_to_string(${sql.ref('e.keywords')}, ' ')`.as('keywords')])
+            .where((eb) => eb.or([
+            sql `${foldCol('a.original_name')} like any (${sql.val(patterns)}::text[])`,
+            sql `${foldCol('e.description')} like any (${sql.val(patterns)}::text[])`,
+            sql `immich_fold(array_to_string(${sql.ref('e.keywords')}, ' ')) like any (${sql.val(patterns)}::text[])`,
+        ]))
+            .execute();
+        for (const r of nameRows) {
+            const fields = [['name', r.original_name], ['description', r.description], ['keywords', r.keywords]];
+            for (const [label, v] of fields) {
+                if (!v)
+                    continue;
+                const t = foldText(v);
+                const idx = words.map((w, i) => (w.length >= 3 && t.includes(w) ? i : -1)).filter((i) => i >= 0);
+                if (idx.length)
+                    credit(r.id, idx, label === 'name' ? 0.6 : 0.8, label);
+            }
+        }
+    }
+    if (!hits.size)
+        return [];
+    // Apply the structured filters to the candidates.
+    const allowed = new Set((await applyFilters(ctx, baseQuery(ctx), o).select('a.id').where('a.id', 'in', [...hits.keys()]).execute()).map((r) => r.id));
+    return [...hits.entries()]
+        .filter(([id]) => allowed.has(id))
+        .map(([id, h]) => ({ id, score: h.words.size + Math.min(0.99, h.weight / (words.length * 2)), matched: [...h.matched] }))
+        .sort((x, y) => y.score - x.score);
+}
+/** The asset `--similar` names: an asset id, or a file that is in the library. */
+async function resolveAssetRef(ctx, ref) {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
+        const r = await ctx.db.selectFrom('assets').select('id').where('id', '=', ref).executeTakeFirst();
+        if (r)
+            return r.id;
+    }
+    const abs = path.resolve(ref);
+    const rel = ctx.library.relative(abs);
+    const r = await ctx.db
+        .selectFrom('assets')
+        .select('id')
+        .where((eb) => eb.or([eb('original_path', '=', abs), eb('library_path', '=', rel), eb('library_path', '=', abs)]))
+        .executeTakeFirst();
+    return r?.id;
+}
+async function similarSearch(ctx, o, limit, notes) {
+    const ref = o.similar;
+    const assetId = await resolveAssetRef(ctx, ref);
+    if (!assetId && !fs.existsSync(ref))
+        throw new UsageError(`--similar ${ref}: no such asset id or file`);
+    const clip = await findClip(ctx);
+    if (clip && !ctx.database.hasVector)
+        notes.push(`${new VectorUnavailableError('similarity by CLIP').message} Comparing perceptual hashes instead.`);
+    if (clip && ctx.database.hasVector) {
+        let vector;
+        if (assetId) {
+            const row = await ctx.db.selectFrom('smart_search').select(['embedding', 'model']).where('asset_id', '=', assetId).executeTakeFirst();
+            if (row?.model === clip.name)
+                vector = row.embedding;
+        }
+        if (!vector && !assetId)
+            vector = toVector(await encodeImage(ctx, clip, ref));
+        if (vector) {
+            const rows = await vectorSearch(ctx, o, clip.name, vector, limit, assetId);
+            return { mode: 'similar-clip', scored: rows.map((r) => ({ id: r.id, score: 1 - r.distance, matched: ['clip'] })) };
+        }
+    }
+    let hash;
+    if (assetId) {
+        hash = (await ctx.db.selectFrom('asset_phash').select('hash').where('asset_id', '=', assetId).executeTakeFirst())?.hash;
+        if (!hash) {
+            const { hashAsset } = await import('./duplicates.js');
+            hash = await hashAsset(ctx, assetId);
+        }
+    }
+    else {
+        hash = await dhash(ref);
+    }
+    if (!hash)
+        throw new UsageError(`--similar ${ref}: the asset has no preview yet (run immich index)`);
+    const { hashMissing } = await import('./duplicates.js');
+    await hashMissing(ctx);
+    let q = applyFilters(ctx, baseQuery(ctx), o).innerJoin('asset_phash as h', 'h.asset_id', 'a.id');
+    if (assetId)
+        q = q.where('a.id', '<>', assetId);
+    const rows = (await q.select(['a.id', sql `${sql.ref('h.hash')}`.as('hash')]).execute());
+    const scored = rows
+        .map((r) => ({ id: r.id, score: 1 - hamming(hash, r.hash) / 64, matched: ['phash'] }))
+        .sort((x, y) => y.score - x.score)
+        .slice(0, limit);
+    return { mode: 'similar-phash', scored };
+}
+export async function search(ctx, o) {
+    const limit = o.limit ?? 20;
+    const notes = [];
+    // Assets whose metadata arrived after their ML stages still get their place names.
+    if (o.place || o.query)
+        await geocodeAssets(ctx).catch((err) => notes.push(`reverse geocoding failed: ${err.message}`));
+    let mode;
+    let scored;
+    const query = o.query?.trim();
+    if (o.similar) {
+        ({ mode, scored } = await similarSearch(ctx, o, limit, notes));
+    }
+    else if (query) {
+        const clip = await clipForText(ctx, notes);
+        if (clip) {
+            mode = 'clip';
+            const vector = toVector(await encodeText(ctx, clip, query));
+            const rows = await vectorSearch(ctx, o, clip.name, vector, limit);
+            scored = rows.map((r) => ({ id: r.id, score: 1 - r.distance, matched: ['clip'] }));
+        }
+        else {
+            mode = 'text';
+            scored = (await textSearch(ctx, o, query)).slice(0, limit);
+        }
+    }
+    else if (o.text) {
+        mode = 'ocr';
+        const rows = (await applyFilters(ctx, baseQuery(ctx), o)
+            .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
+            .select(['a.id', sql `word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s')])
+            .orderBy('s', 'desc')
+            .limit(limit)
+            .execute());
+        scored = rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] }));
+    }
+    else {
+        mode = 'filters';
+        const when = sql `coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
+        const rows = (await applyFilters(ctx, baseQuery(ctx), o).select('a.id').orderBy(when, 'desc').orderBy('a.id').limit(limit).execute());
+        scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
+    }
+    return { mode, hits: await hydrate(ctx, scored), notes };
+}
+async function hydrate(ctx, scored) {
+    if (!scored.length)
+        return [];
+    const rows = await ctx.db
+        .selectFrom('assets as a')
+        .leftJoin('exif as e', 'e.asset_id', 'a.id')
+        .leftJoin('asset_files as t', (j) => j.onRef('t.asset_id', '=', 'a.id').on('t.kind', '=', 'thumbnail'))
+        .leftJoin('asset_files as p', (j) => j.onRef('p.asset_id', '=', 'a.id').on('p.kind', '=', 'preview'))
+        .select([
+        'a.id', 'a.library_path', 'a.original_path', 'a.original_name', 'a.type', 'a.taken_at', 'a.file_mtime',
+        'e.make', 'e.model', 'e.city', 'e.state', 'e.country', 't.path as thumb', 'p.path as preview',
+    ])
+        .where('a.id', 'in', scored.map((s) => s.id))
+        .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return scored.flatMap((s) => {
+        const r = byId.get(s.id);
+        if (!r)
+            return [];
+        const taken = r.taken_at ?? null;
+        return [{
+                id: r.id,
+                path: ctx.library.resolve(r.library_path),
+                originalPath: r.original_path,
+                originalName: r.original_name,
+                type: r.type,
+                takenAt: taken ? new Date(taken).toISOString() : null,
+                make: r.make ?? null,
+                model: r.model ?? null,
+                city: r.city ?? null,
+                state: r.state ?? null,
+                country: r.country ?? null,
+                thumbnail: r.thumb ? ctx.library.resolve(r.thumb) : null,
+                preview: r.preview ? ctx.library.resolve(r.preview) : null,
+                score: Math.round(s.score * 1e4) / 1e4,
+                matched: s.matched,
+            }];
+    });
+}
+//# sourceMappingURL=search.js.map

@@ -1,0 +1,350 @@
+// `immich verify`: is everything a library needs there and intact? Database (reachable, migrated,
+// pgvector), Redis, storage, models, every original against its checksum, untracked files, missing
+// derived files (with --repair: regenerated through the job queue); and `verify --backup` for a
+// backup repository (structure, manifests, objects; --read-data re-reads every byte).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { migrationState } from '../db/migrate.js';
+import { EXIT } from '../errors.js';
+import { TMP_MARK } from '../storage/atomic.js';
+import { sha1File } from '../storage/checksum.js';
+import { LIBRARY_FOLDERS } from '../storage/layout.js';
+import { mapLimit } from './backup.js';
+import { referencedObjects } from './backup-forget.js';
+import { Repository, RepositoryError, shortId, validateFileList } from './backup-repo.js';
+import { findTemporaries } from './cache.js';
+export function exitCodeFor(checks) {
+    if (checks.some((c) => c.status === 'unavailable'))
+        return EXIT.ENVIRONMENT;
+    if (checks.some((c) => c.status === 'error'))
+        return EXIT.ITEMS_FAILED;
+    return EXIT.OK;
+}
+const LOW_FREE_BYTES = 2 * 1024 ** 3;
+const LOW_FREE_RATIO = 0.05;
+/** Each library folder exists, is readable and writable (a probe file round trip); free space. */
+export async function checkStorage(config) {
+    const root = config.uploadLocation;
+    const bad = [];
+    for (const f of [...LIBRARY_FOLDERS, 'tmp']) {
+        const dir = path.join(root, f);
+        const probe = path.join(dir, `${TMP_MARK}${process.pid}-verify-probe`);
+        try {
+            await fsp.mkdir(dir, { recursive: true });
+            const data = crypto.randomBytes(64);
+            await fsp.writeFile(probe, data);
+            const back = await fsp.readFile(probe);
+            if (!back.equals(data))
+                throw new Error('read back different bytes');
+            await fsp.readdir(dir);
+        }
+        catch (err) {
+            bad.push(`${dir}: ${err.code ?? err.message}`);
+        }
+        finally {
+            await fsp.rm(probe, { force: true }).catch(() => { });
+        }
+    }
+    const checks = [
+        bad.length
+            ? { name: 'storage', status: 'unavailable', detail: `${bad.length} library folder(s) not readable/writable`, items: bad }
+            : { name: 'storage', status: 'ok', detail: `${root}: folders readable and writable` },
+    ];
+    try {
+        const st = await fsp.statfs(root);
+        const free = st.bavail * st.bsize;
+        const total = st.blocks * st.bsize;
+        const gib = (n) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+        const low = free < LOW_FREE_BYTES || free / total < LOW_FREE_RATIO;
+        checks.push({ name: 'free space', status: low ? 'warning' : 'ok', detail: `${gib(free)} free of ${gib(total)}${low ? ' (low)' : ''}` });
+    }
+    catch (err) {
+        checks.push({ name: 'free space', status: 'warning', detail: `cannot read: ${err.message}` });
+    }
+    return checks;
+}
+export async function checkRedisReachable(config) {
+    if (!config.redis)
+        return { name: 'redis', status: 'ok', detail: 'not configured (jobs run in-process)' };
+    try {
+        const { checkRedis } = await import('../jobs/bullmq.js');
+        await checkRedis(config.redis, 3000);
+        return { name: 'redis', status: 'ok', detail: `${config.redis.host}:${config.redis.port} answers` };
+    }
+    catch (err) {
+        return { name: 'redis', status: 'unavailable', detail: `${config.redis.host}:${config.redis.port}: ${err.message.split('\n')[0]}` };
+    }
+}
+async function checkModels(ctx) {
+    try {
+        const { listInstalled } = await import('../ml/models.js');
+        const { verifyModelFile } = await import('../ml/verify.js');
+        const { runtimeSettings } = await import('../ml/runtime.js');
+        const installed = await listInstalled(ctx, { checksums: false });
+        if (!installed.length)
+            return { name: 'models', status: 'warning', detail: `not installed (see \`immich models pull\`); ML stages are skipped` };
+        const failed = [];
+        const okNames = [];
+        for (const m of installed) {
+            const r = await verifyModelFile(m.path, runtimeSettings(ctx.config.raw));
+            if (r.ok)
+                okNames.push(`${m.task}/${m.name}/${m.part}`);
+            else
+                failed.push(`${m.task}/${m.name}/${m.part}: ${r.error}`);
+        }
+        return failed.length
+            ? { name: 'models', status: 'error', detail: `${failed.length} of ${installed.length} model(s) fail to load or run`, items: failed }
+            : { name: 'models', status: 'ok', detail: `${installed.length} model(s) load and run a sanity inference`, items: okNames };
+    }
+    catch (err) {
+        return { name: 'models', status: 'warning', detail: `cannot check models: ${err.message.split('\n')[0]}` };
+    }
+}
+async function checkDatabase(ctx) {
+    const checks = [{ name: 'database', status: 'ok', detail: `${ctx.database.target} reachable` }];
+    const state = await migrationState(ctx.db, ctx.database.hasVector);
+    if (state.pending.length) {
+        checks.push({ name: 'migrations', status: 'error', detail: `${state.pending.length} pending (run any immich command without --dry-run to apply them)`, items: state.pending });
+    }
+    else {
+        checks.push({ name: 'migrations', status: 'ok', detail: `at the latest migration (${state.applied[state.applied.length - 1] ?? 'none'})` });
+    }
+    if (ctx.database.hasVector)
+        checks.push({ name: 'pgvector', status: 'ok', detail: 'installed' });
+    else {
+        checks.push({
+            name: 'pgvector',
+            status: 'warning',
+            detail: `missing: ${state.blocked.length} migration(s) held back; face and smart search are unavailable (use the pgvector/pgvector image)`,
+            items: state.blocked,
+        });
+    }
+    return checks;
+}
+/** Pick ~percent% of items, evenly spread and deterministic per run of the same library. */
+function sample(items, percent) {
+    if (percent >= 100)
+        return items;
+    const n = Math.max(1, Math.ceil((items.length * percent) / 100));
+    const shuffled = items.map((v) => ({ v, k: Math.random() })).sort((a, b) => a.k - b.k);
+    return shuffled.slice(0, Math.min(n, items.length)).map((x) => x.v);
+}
+async function checkOriginals(ctx, opts) {
+    const assets = await ctx.db.selectFrom('assets').select(['id', 'library_path', 'checksum', 'file_size']).orderBy('library_path').execute();
+    const chosen = sample(assets, opts.samplePercent ?? 100);
+    const missing = [];
+    const mismatch = [];
+    let done = 0;
+    let bytes = 0;
+    await mapLimit(chosen, opts.concurrency ?? 2, async (a) => {
+        const abs = ctx.library.resolve(a.library_path);
+        try {
+            const st = await fsp.stat(abs);
+            const sha1 = await sha1File(abs);
+            bytes += st.size;
+            if (sha1 !== a.checksum)
+                mismatch.push(`${a.library_path}: checksum ${sha1} != ${a.checksum}${st.size !== a.file_size ? ` (size ${st.size} != ${a.file_size})` : ''}`);
+        }
+        catch (err) {
+            missing.push(`${a.library_path}: ${err.code ?? err.message}`);
+        }
+        finally {
+            opts.onProgress?.({ done: ++done, total: chosen.length, bytes });
+        }
+    });
+    const scope = chosen.length === assets.length ? `all ${assets.length}` : `${chosen.length} of ${assets.length} (sample)`;
+    const checks = [];
+    checks.push(missing.length
+        ? { name: 'originals present', status: 'error', detail: `${missing.length} missing (checked ${scope})`, items: missing.sort() }
+        : { name: 'originals present', status: 'ok', detail: `${scope} present` });
+    checks.push(mismatch.length
+        ? { name: 'original checksums', status: 'error', detail: `${mismatch.length} do not match the checksum recorded at import`, items: mismatch.sort() }
+        : { name: 'original checksums', status: 'ok', detail: `${scope} match` });
+    return checks;
+}
+async function listFiles(dir, out = []) {
+    for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory())
+            await listFiles(abs, out);
+        else
+            out.push(abs);
+    }
+    return out;
+}
+async function checkUntracked(ctx) {
+    const known = new Set((await ctx.db.selectFrom('assets').select('library_path').execute()).map((a) => path.normalize(ctx.library.resolve(a.library_path))));
+    const sidecars = await ctx.db.selectFrom('exif').select('sidecar_path').where('sidecar_path', 'is not', null).execute();
+    for (const s of sidecars)
+        known.add(path.normalize(ctx.library.resolve(s.sidecar_path)));
+    const untracked = (await listFiles(ctx.library.folder('uploads')))
+        .filter((f) => !known.has(f) && !path.basename(f).startsWith(TMP_MARK))
+        .map((f) => ctx.library.relative(f))
+        .sort();
+    return untracked.length
+        ? { name: 'untracked files', status: 'warning', detail: `${untracked.length} file(s) in uploads/ that no asset references (import them, or remove them)`, items: untracked }
+        : { name: 'untracked files', status: 'ok', detail: 'none in uploads/' };
+}
+async function findMissingDerived(ctx) {
+    const rows = await ctx.db.selectFrom('asset_files').select(['asset_id', 'kind', 'path']).execute();
+    const missing = [];
+    for (const r of rows)
+        if (!fs.existsSync(ctx.library.resolve(r.path)))
+            missing.push({ assetId: r.asset_id, kind: r.kind, path: r.path });
+    const withThumb = new Set(rows.filter((r) => r.kind === 'thumbnail').map((r) => r.asset_id));
+    const assets = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('is_motion_part', '=', false).execute();
+    const noThumb = assets.filter((a) => !withThumb.has(a.id)).map((a) => a.id);
+    return { missing, noThumb };
+}
+function derivedCheck(found, repaired) {
+    const { missing, noThumb } = found;
+    const items = [...missing.map((m) => `${m.path} (${m.kind} of asset ${m.assetId})`), ...noThumb.map((id) => `asset ${id}: no thumbnail yet`)];
+    if (!items.length)
+        return { name: 'thumbnails/previews/encoded', status: 'ok', detail: 'all present' };
+    const detail = `${missing.length} derived file(s) missing, ${noThumb.length} asset(s) without thumbnails (regenerable: immich verify --repair)`;
+    return { name: 'thumbnails/previews/encoded', status: 'warning', detail: repaired ? `${detail}; repair queued ${repaired.queued}, ${repaired.failed} failed` : detail, items };
+}
+/** Re-queue the stages that regenerate missing derived files, with force, and run them. */
+async function repairDerived(ctx, found) {
+    const jobs = [];
+    for (const m of found.missing)
+        jobs.push({ stage: m.kind === 'encoded_video' ? 'video' : 'thumbnails', assetId: m.assetId, force: true });
+    for (const id of found.noThumb)
+        jobs.push({ stage: 'thumbnails', assetId: id, force: true });
+    if (!jobs.length)
+        return { queued: 0, failed: 0, failures: [] };
+    await ctx.queue.enqueue(jobs);
+    const result = await ctx.queue.drain();
+    return { queued: jobs.length, failed: result.failed, failures: result.failures.map((f) => `${f.job.stage} ${f.job.assetId}: ${f.message}`) };
+}
+/** The library checks, with an open context. */
+export async function verifyLibrary(ctx, opts = {}) {
+    const checks = [];
+    checks.push(...(await checkDatabase(ctx)));
+    checks.push(await checkRedisReachable(ctx.config));
+    checks.push(...(await checkStorage(ctx.config)));
+    if (opts.models !== false)
+        checks.push(await checkModels(ctx));
+    checks.push(...(await checkOriginals(ctx, opts)));
+    checks.push(await checkUntracked(ctx));
+    let derived = await findMissingDerived(ctx);
+    if (opts.repair) {
+        const r = await repairDerived(ctx, derived);
+        derived = await findMissingDerived(ctx);
+        const check = derivedCheck(derived, r);
+        if (r.queued)
+            check.detail = derived.missing.length + derived.noThumb.length ? check.detail : `repaired: ${r.queued} regenerated`;
+        if (r.failures.length)
+            check.items = [...(check.items ?? []), ...r.failures];
+        checks.push(check);
+    }
+    else {
+        checks.push(derivedCheck(derived));
+    }
+    const temps = await findTemporaries(ctx);
+    checks.push(temps.length
+        ? { name: 'temporary files', status: 'warning', detail: `${temps.length} left by interrupted runs (immich cache clean removes them)`, items: temps.map((t) => t.path) }
+        : { name: 'temporary files', status: 'ok', detail: 'none' });
+    return { checks, exit_code: exitCodeFor(checks) };
+}
+/** The checks that need no database, when it cannot be opened. */
+export async function verifyWithoutDatabase(config, dbError) {
+    const checks = [{ name: 'database', status: 'unavailable', detail: dbError }];
+    checks.push(await checkRedisReachable(config));
+    checks.push(...(await checkStorage(config)));
+    return { checks, exit_code: exitCodeFor(checks) };
+}
+export async function verifyBackup(repository, opts) {
+    const checks = [];
+    let repo;
+    try {
+        repo = await Repository.open(repository, { passphrase: opts.passphrase });
+    }
+    catch (err) {
+        if (!(err instanceof RepositoryError))
+            throw err;
+        checks.push({ name: 'repository', status: 'unavailable', detail: err.message });
+        return { repository, snapshots: 0, objects: 0, checks, exit_code: exitCodeFor(checks) };
+    }
+    const release = repo.lock('immich verify --backup');
+    try {
+        checks.push({ name: 'repository', status: 'ok', detail: `${repo.root}: format ${repo.config.version}, ${repo.encrypted ? 'encrypted (passphrase accepted)' : 'not encrypted'}` });
+        const { snapshots, damaged } = await repo.listSnapshots();
+        const snapProblems = damaged.map((d) => d.error);
+        // path → where it is listed; object → the files that need it
+        const users = new Map();
+        const expectedSize = new Map();
+        const readable = [];
+        const note = (id, what, size) => {
+            const list = users.get(id) ?? [];
+            if (list.length < 20)
+                list.push(what);
+            users.set(id, list);
+            expectedSize.set(id, size);
+        };
+        for (const s of snapshots) {
+            let files;
+            try {
+                files = validateFileList(await repo.loadFileList(s));
+            }
+            catch (err) {
+                snapProblems.push(`snapshot ${shortId(s.id)}: manifest (file list data/${s.files.object.slice(0, 2)}/${s.files.object}): ${err.message}`);
+                continue;
+            }
+            readable.push(s);
+            note(s.files.object, `file list of snapshot ${shortId(s.id)}`, s.files.size);
+            if (s.database.dump)
+                note(s.database.dump.object, `database dump of snapshot ${shortId(s.id)}`, s.database.dump.size);
+            for (const f of files)
+                note(f.object, `${f.path} (snapshot ${shortId(s.id)})`, f.size);
+        }
+        checks.push(snapProblems.length
+            ? { name: 'snapshots', status: 'error', detail: `${snapProblems.length} of ${snapshots.length + damaged.length} snapshot(s) damaged`, items: snapProblems }
+            : { name: 'snapshots', status: 'ok', detail: `${snapshots.length} snapshot(s), manifests intact` });
+        const stored = await repo.listObjects();
+        const absent = [];
+        const wrongSize = [];
+        const sizes = await repo.objectSizes([...users.keys()].filter((id) => stored.has(id)));
+        for (const [id, who] of users) {
+            const where = `data/${id.slice(0, 2)}/${id}`;
+            if (!stored.has(id))
+                absent.push(`${who.join(', ')}: object ${where} is missing`);
+            else if (sizes.get(id) !== repo.storedSize(expectedSize.get(id))) {
+                wrongSize.push(`${who.join(', ')}: object ${where} has ${sizes.get(id)} bytes, expected ${repo.storedSize(expectedSize.get(id))} (truncated or damaged)`);
+            }
+        }
+        const structural = [...absent, ...wrongSize];
+        checks.push(structural.length
+            ? { name: 'objects', status: 'error', detail: `${absent.length} missing, ${wrongSize.length} with the wrong size (of ${users.size} referenced)`, items: structural }
+            : { name: 'objects', status: 'ok', detail: `${users.size} referenced object(s) present with the expected size` });
+        if (opts.readData) {
+            const damagedData = [];
+            const ids = [...users.keys()].filter((id) => stored.has(id));
+            let done = 0;
+            let bytes = 0;
+            await mapLimit(ids, 2, async (id) => {
+                const problem = await repo.checkObject(id);
+                if (problem)
+                    damagedData.push(`${users.get(id).join(', ')}: object data/${id.slice(0, 2)}/${id} ${problem}`);
+                bytes += expectedSize.get(id) ?? 0;
+                opts.onProgress?.({ done: ++done, total: ids.length, bytes });
+            });
+            checks.push(damagedData.length
+                ? { name: 'data', status: 'error', detail: `${damagedData.length} object(s) damaged (re-read and checked ${ids.length})`, items: damagedData.sort() }
+                : { name: 'data', status: 'ok', detail: `${ids.length} object(s) re-read${repo.encrypted ? ', decrypted' : ''} and match their checksums` });
+        }
+        if (!snapProblems.length) {
+            const used = await referencedObjects(repo, readable).catch(() => undefined);
+            const unused = used ? [...stored.keys()].filter((id) => !used.has(id)) : [];
+            if (unused.length)
+                checks.push({ name: 'unreferenced', status: 'warning', detail: `${unused.length} object(s) no snapshot uses (removed by \`immich backup forget --prune\`)` });
+        }
+        return { repository: repo.root, snapshots: snapshots.length, objects: stored.size, checks, exit_code: exitCodeFor(checks) };
+    }
+    finally {
+        release();
+    }
+}
+//# sourceMappingURL=verify.js.map
