@@ -296,7 +296,11 @@ export async function renderImage(
     ]);
   };
   const [preview, [thumbnail, hash]] = await Promise.all([
-    sharp(data, { raw }).jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false }).toBuffer({ resolveWithObject: true }),
+    // JPEG has no alpha: flatten transparent images onto white (dropping alpha would show the
+    // undefined colour under transparent pixels, often black).
+    (raw.channels === 2 || raw.channels === 4 ? sharp(data, { raw }).flatten({ background: '#ffffff' }) : sharp(data, { raw }))
+      .jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false })
+      .toBuffer({ resolveWithObject: true }),
     thumbnailPixels(),
   ]);
   const thumbhash = Buffer.from(rgbaToThumbHash(hash.info.width, hash.info.height, hash.data)).toString('base64');

@@ -233,6 +233,21 @@ describe('media stages through a real Context', () => {
     expect(leftovers).toBe('');
   });
 
+  it('flattens a transparent PNG onto white for the JPEG preview (not black)', async () => {
+    const png = path.join(dir, 'transparent.png');
+    await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .composite([{ input: await sharp({ create: { width: 40, height: 40, channels: 4, background: '#000000ff' } }).png().toBuffer(), left: 10, top: 10 }])
+      .png()
+      .toFile(png);
+    const id = await addAsset(ctx, png);
+    expect((await runStage(ctx, 'thumbnails', id)).status).toBe('success');
+    const files = await assetFiles(ctx, id);
+    const stats = await sharp(ctx.library.resolve(files.preview!.path)).stats();
+    // Mostly white background, with the opaque black square still there.
+    expect(stats.channels[0]!.mean).toBeGreaterThan(200);
+    expect(stats.channels[0]!.min).toBeLessThan(30);
+  });
+
   it('renders a truncated JPEG with a warning naming the file', async () => {
     const row = await ctx.db.selectFrom('asset_job_status').select(['status', 'error']).where('asset_id', '=', ids.truncated!).where('stage', '=', 'thumbnails').executeTakeFirstOrThrow();
     expect(row.status).toBe('done');

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=faces.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=queue.js.map

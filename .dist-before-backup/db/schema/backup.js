@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=backup.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=ops.js.map
