@@ -6,7 +6,8 @@
 //   4. incremental backup with one new file in a 10k-file library (target < 2 s)
 //   5. the same 10k incremental on PostgreSQL (pg_dump is a separate process there), when reachable
 // Usage: npm run build && node bench/backup/run.mjs [files=200] [sizeMiB=2] [small=10000]
-//   IMMICH_BENCH_DIST=<folder> runs another build of dist/ (a before/after comparison in one sitting);
+//   IMMICH_BENCH_DIST=<folder> runs another build of dist/ kept beside it (e.g. ./dist-old, so that
+//   ../migrations resolves) for a before/after in one sitting (compare.mjs interleaves the two);
 //   IMMICH_BENCH_PG=0 skips step 5.
 // Timings of the service exclude process start and opening the database (they are the same for any
 // library size and are reported separately as the CLI's wall time). The targets compare with `cp -r`

@@ -115,6 +115,7 @@ export function parseProbe(json: any): VideoProbe {
         fps: ratio(s.avg_frame_rate) || ratio(s.r_frame_rate),
         bitrate: numOrUndef(s.bit_rate),
         pixFmt: s.pix_fmt,
+        colorTransfer: s.color_transfer,
         rotation,
       };
     });

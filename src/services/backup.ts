@@ -3,7 +3,6 @@
 // list with every file's path, checksum, size, mode and mtime. The snapshot header is written last.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
