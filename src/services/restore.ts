@@ -276,7 +276,8 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
         opts.onProgress?.({ done: ++done, total: files.length, bytes: counts.bytes });
       }
     });
-    await repo.flush();
+    // The restored files live on the target's filesystem, which may not be the repository's.
+    await syncFilesystem(root);
 
     let migrationsApplied: string[] = [];
     let rows: Record<string, number> = {};
@@ -329,4 +330,13 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     release();
     await repo.close();
   }
+}
+
+/** Flush the filesystem holding `dir` (restored files must be durable before the database says they exist). */
+function syncFilesystem(dir: string): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
+    child.on('error', () => resolve());
+    child.on('close', () => resolve());
+  });
 }
