@@ -287,6 +287,8 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string): Promis
   const { words, terms } = queryTerms(query);
   if (!words.length) return [];
   const termList = [...terms.keys()];
+  // Only one-letter words: nothing to match (and `in ()` would not be valid SQL).
+  if (!termList.length) return [];
   const hits = new Map<string, { words: Set<number>; weight: number; matched: Set<string> }>();
   const credit = (id: string, idx: number[], weight: number, label: string) => {
     let h = hits.get(id);

@@ -263,6 +263,12 @@ describe('immich search on PostgreSQL without pgvector', () => {
     expect(names(p.stdout)).toEqual(['red.jpg']);
   });
 
+  it('a query of only one-letter words finds nothing instead of failing', async () => {
+    const r = await runCli(['--json', 'search', 'x'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(names(r.stdout)).toEqual([]);
+  });
+
   it('filters work without pgvector', async () => {
     const r = await runCli(['--json', 'search', '--place', 'Rome', '--camera', 'nikon'], env);
     expect(names(r.stdout)).toEqual(['green.jpg']);
