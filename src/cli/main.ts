@@ -121,7 +121,7 @@ export function run(): void {
     (code) => {
       process.exitCode = code;
       // Libraries (exiftool, onnxruntime, ioredis) may keep handles open; a finished command exits.
-      setTimeout(() => process.exit(code), 50).unref();
+      setTimeout(() => process.exit(code), 0).unref();
     },
     (err) => {
       process.stderr.write(`immich: ${String(err)}\n`);

@@ -5,6 +5,7 @@ import { loadConfig, LOG_LEVELS, type Config, type LogLevel } from '../config.js
 import { createContext, type Context, type ContextOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { Logger } from '../logger.js';
+import type { JobProcessor } from '../jobs/types.js';
 import { loadTranscodeSettings } from '../media/transcode.js';
 import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
@@ -59,10 +60,16 @@ export async function withContext(
   opts: ContextOptions & { command: string },
   fn: (ctx: Context) => Promise<number | void>,
 ): Promise<number> {
-  // Loaded here, not at the top: the pipeline pulls in every stage's libraries.
-  const { createProcessor } = await import('../services/pipeline.js');
   const ctx = await createContext(rt.config, rt.logger, {
-    processor: (c) => createProcessor(c),
+    // The pipeline pulls in every stage's libraries (sharp, exiftool, onnxruntime): load it when the
+    // first job runs, so commands that run none (search, stats) start faster.
+    processor: (c) => {
+      let run: JobProcessor | undefined;
+      return async (job, attempt) => {
+        if (!run) run = (await import('../services/pipeline.js')).createProcessor(c);
+        return run(job, attempt);
+      };
+    },
     queueFactory: rt.config.redis ? (c) => redisQueueFactory(c) : undefined,
     ...opts,
   });

