@@ -14,6 +14,7 @@ import { rgbaToThumbHash } from 'thumbhash';
 import type { ExifTool } from 'exiftool-vendored';
 import { RAW_FORMATS, type MediaFormat } from './sniff.js';
 import { runCommand } from './video.js';
+import { findExecutable } from './executables.js';
 
 /** Immich's sizes: preview 1440 px JPEG q80, thumbnail 250 px WebP; both on the shorter side. */
 export const PREVIEW_SIZE = 1440;
@@ -78,15 +79,7 @@ const JSQUASH_JXL = '@jsquash/jxl/decode.js';
 
 
 function which(name: string): string | undefined {
-  for (const dir of ['/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(path.delimiter)]) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return undefined;
+  return findExecutable(name, ['/usr/bin', '/usr/local/bin', process.env.PATH]);
 }
 
 function tempName(tools: DecodeTools, ext: string): string {

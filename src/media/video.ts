@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { AudioStreamInfo, VideoProbe, VideoStreamInfo } from './transcode.js';
+import { findExecutable } from './executables.js';
 
 export interface FfmpegPaths {
   ffmpeg: string;
@@ -12,14 +13,7 @@ export interface FfmpegPaths {
 }
 
 function findOnPath(name: string, envPath: string | undefined): string | undefined {
-  for (const dir of (envPath ?? '').split(path.delimiter).filter(Boolean)) {
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return undefined;
+  return findExecutable(name, [envPath]);
 }
 
 /**
