@@ -143,8 +143,62 @@ export async function deferredPass(ctx: Context): Promise<ClusterSummary> {
     const store = new DbFaceStore(trx);
     const ids = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').execute()).map((r) => r.id);
     await clusterIds(store, trx, ids, settings, true, summary);
+    await mergeSplitPeople(trx, settings);
   });
   return summary;
+}
+
+/**
+ * Incremental clustering depends on arrival order: two dense groups of one identity (say, photos
+ * from different years) can each start a person before a face links them. Merge unnamed people made
+ * only by clustering whose mean embeddings lie within the clustering distance; named people and
+ * manual assignments are left alone. Returns the number of people merged away.
+ */
+export async function mergeSplitPeople(trx: Kysely<DB>, settings: { model: string; maxDistance: number }): Promise<number> {
+  const rows = (
+    await sql<{ person_id: string; n: number; e: string }>`
+      select f.person_id, count(*)::int as n, avg(s.embedding)::text as e
+      from asset_faces f
+      join face_search s on s.face_id = f.id
+      join people p on p.id = f.person_id
+      where p.name = '' and f.model = ${settings.model}
+      group by f.person_id
+      having bool_and(f.assigned_by = 'cluster')`.execute(trx)
+  ).rows;
+  const centres = rows.map((r) => {
+    const v = JSON.parse(r.e) as number[];
+    const norm = Math.hypot(...v) || 1;
+    return v.map((x) => x / norm);
+  });
+  const parent = rows.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = i + 1; j < rows.length; j++) {
+      const a = centres[i]!;
+      const b = centres[j]!;
+      if (a.length !== b.length) continue;
+      let dot = 0;
+      for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
+      if (1 - dot < settings.maxDistance) {
+        const [ri, rj] = [find(i), find(j)];
+        if (ri !== rj) parent[rj] = ri;
+      }
+    }
+  }
+  let merged = 0;
+  const groups = new Map<number, number[]>();
+  rows.forEach((_, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), i]));
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    // The largest person keeps its id (and its cover face).
+    members.sort((x, y) => rows[y]!.n - rows[x]!.n);
+    const keep = rows[members[0]!]!.person_id;
+    const gone = members.slice(1).map((m) => rows[m]!.person_id);
+    await trx.updateTable('asset_faces').set({ person_id: keep }).where('person_id', 'in', gone).execute();
+    await trx.deleteFrom('people').where('id', 'in', gone).execute();
+    merged += gone.length;
+  }
+  return merged;
 }
 
 /**
@@ -173,6 +227,7 @@ export async function recluster(ctx: Context): Promise<ClusterSummary & { faces:
     await clusterIds(store, trx, deferred, settings, true, second);
     summary.assigned += second.assigned;
     summary.unmatched += second.unmatched;
+    await mergeSplitPeople(trx, settings);
   });
   return { ...summary, faces };
 }
