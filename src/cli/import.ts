@@ -121,6 +121,12 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
         { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
+          // Faces clustered during the import: give deferred faces their second chance and merge
+          // people that arrival order split (like `immich faces detect` does at its end).
+          if (!flags.dryRun && flags.wait !== false && (result.stages['face-recognition']?.done ?? 0) > 0) {
+            const { deferredPass } = await import('../services/people.js');
+            await deferredPass(ctx);
+          }
         },
       );
       summary = result!;

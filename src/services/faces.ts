@@ -223,7 +223,8 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
     ).execute();
   });
   for (const f of stale) if (f.crop_path) await fsp.rm(ctx.library.resolve(f.crop_path), { force: true });
-  return { status: 'success', message: `${rows.length} face${rows.length === 1 ? '' : 's'}` };
+  // No message: on success a message is a caveat the import reports as a warning.
+  return { status: 'success' };
 }
 
 export interface QueueFacesResult {

@@ -127,7 +127,8 @@ export async function recognizeAssetFaces(ctx: Context, assetId: string): Promis
     await clusterIds(store, trx, deferred, settings, false, summary);
     summary.deferred = before; // re-deferred faces were already counted when first seen
   });
-  return { status: 'success', message: describeSummary(summary) };
+  ctx.logger.debug(`face-recognition ${assetId}: ${describeSummary(summary)}`);
+  return { status: 'success' };
 }
 
 function describeSummary(s: ClusterSummary): string {
