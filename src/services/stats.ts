@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
 import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
 import { openQueueAdmin } from './queues.js';
 
@@ -357,25 +358,7 @@ export function storageOnlyPrometheus(library: string, st: StorageStats, at = ne
   return w.toString();
 }
 
-/**
- * Write the metrics so the textfile collector never reads half a file: a temp file in the same
- * folder whose name does not end in .prom (the collector only reads *.prom), fsync, rename.
- */
+/** Write the metrics atomically (temp file + fsync + rename): the textfile collector never reads half a file. */
 export async function writePrometheusFile(file: string, text: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fh = await fsp.open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path.resolve(file), text);
 }

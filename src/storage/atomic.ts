@@ -8,8 +8,12 @@ import { pipeline } from 'node:stream/promises';
 
 export const TMP_MARK = '.immich-tmp-';
 
+/**
+ * A hidden temp name beside `target`. It ends in `.tmp`, not in the target's extension, so readers
+ * that glob a folder (node_exporter's textfile collector reads *.prom) never see a half-written file.
+ */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}-${path.basename(target)}`);
+  return path.join(path.dirname(target), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}-${path.basename(target)}.tmp`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
