@@ -31,7 +31,7 @@ import {
 import {
   exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
 } from './media.js';
-import { nextStages } from './pipeline.js';
+import { loadStageStatus, nextStages } from './pipeline.js';
 
 export type { ImportMode } from './import-plan.js';
 
@@ -723,17 +723,7 @@ class Importer {
     for (let k = 0; k < all.length; k += DB_CHUNK) {
       const chunk = all.slice(k, k + DB_CHUNK);
       const assets = await this.ctx.db.selectFrom('assets').select(['id', 'type']).where('id', 'in', chunk).execute();
-      const statuses = await this.ctx.db
-        .selectFrom('asset_job_status')
-        .select(['asset_id', 'stage', 'status'])
-        .where('asset_id', 'in', chunk)
-        .execute();
-      const byAsset = new Map<string, Map<string, string>>();
-      for (const s of statuses) {
-        let m = byAsset.get(s.asset_id);
-        if (!m) byAsset.set(s.asset_id, (m = new Map()));
-        m.set(s.stage, s.status);
-      }
+      const byAsset = await loadStageStatus(this.ctx, chunk);
       const jobs: JobSpec[] = [];
       for (const a of assets) {
         const pending = pendingStages(a.type, byAsset.get(a.id) ?? new Map(), this.opts.onlyStages);

@@ -12,6 +12,7 @@ import { sha1File } from '../storage/checksum.js';
 import { walk } from '../storage/walk.js';
 import { pendingStages, stagesFor } from './import-plan.js';
 import { importFiles } from './import.js';
+import { loadStageStatus } from './pipeline.js';
 
 export const INDEX_PAGE_SIZE = 1000;
 
@@ -171,17 +172,7 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
     const page = await q.execute();
     if (!page.length) break;
     after = page[page.length - 1]!.id;
-    const rows = await ctx.db
-      .selectFrom('asset_job_status')
-      .select(['asset_id', 'stage', 'status'])
-      .where('asset_id', 'in', page.map((a) => a.id))
-      .execute();
-    const status = new Map<string, Map<string, string>>();
-    for (const r of rows) {
-      let m = status.get(r.asset_id);
-      if (!m) status.set(r.asset_id, (m = new Map()));
-      m.set(r.stage, r.status);
-    }
+    const status = await loadStageStatus(ctx, page.map((a) => a.id));
     const jobs: JobSpec[] = [];
     for (const a of page) jobs.push(...jobsForAsset(a, status.get(a.id) ?? new Map(), opts));
     if (jobs.length) await ctx.queue.enqueue(jobs);

@@ -28,6 +28,23 @@ export function nextStages(stage: Stage, type: 'image' | 'video'): AssetStage[] 
 /** Stages queued for a newly imported asset. */
 export const ENTRY_STAGES: AssetStage[] = ['metadata'];
 
+/** Recorded stage statuses of these assets: asset id → stage → status. */
+export async function loadStageStatus(ctx: Context, assetIds: string[]): Promise<Map<string, Map<string, string>>> {
+  const byAsset = new Map<string, Map<string, string>>();
+  if (!assetIds.length) return byAsset;
+  const rows = await ctx.db
+    .selectFrom('asset_job_status')
+    .select(['asset_id', 'stage', 'status'])
+    .where('asset_id', 'in', assetIds)
+    .execute();
+  for (const r of rows) {
+    let m = byAsset.get(r.asset_id);
+    if (!m) byAsset.set(r.asset_id, (m = new Map()));
+    m.set(r.stage, r.status);
+  }
+  return byAsset;
+}
+
 export interface ProcessorOptions {
   /** Queue follow-up stages after success (default true). */
   followUps?: boolean;
