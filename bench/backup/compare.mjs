@@ -5,10 +5,10 @@
 // Usage: npm run build && node bench/backup/compare.mjs <distA> <distB> [rounds=3] [files=200] [sizeMiB=2] [small=10000]
 // (distA/distB are sibling folders of dist/, e.g. a copy of an older build, so ../migrations resolves.)
 import { execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seedAssets } from './seed.mjs';
 
 const [A, B] = [process.argv[2], process.argv[3]].map((d) => path.resolve(d));
 const ROUNDS = Number(process.argv[4] ?? 3);
@@ -37,24 +37,7 @@ async function withCtx(b, lib, fn) {
 }
 
 async function seed(lib, count, size, prefix) {
-  await withCtx(builds[1], lib, async (ctx) => {
-    const dir = path.join(lib, 'uploads', prefix);
-    fs.mkdirSync(dir, { recursive: true });
-    let rows = [];
-    for (let i = 0; i < count; i++) {
-      const data = crypto.randomBytes(size);
-      const rel = `uploads/${prefix}/f${String(i).padStart(6, '0')}.jpg`;
-      fs.writeFileSync(path.join(lib, rel), data);
-      rows.push({
-        checksum: crypto.createHash('sha1').update(data).digest('hex'), original_path: `/src/${prefix}/${i}.jpg`, original_name: `${i}.jpg`,
-        library_path: rel, storage_mode: 'copy', type: 'image', mime_type: 'image/jpeg', file_size: size, file_mtime: new Date(),
-      });
-      if (rows.length >= 1000 || i === count - 1) {
-        await ctx.db.insertInto('assets').values(rows).execute();
-        rows = [];
-      }
-    }
-  });
+  await withCtx(builds[1], lib, (ctx) => seedAssets(ctx, lib, count, size, prefix));
 }
 
 const big = path.join(base, 'big');

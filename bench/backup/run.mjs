@@ -14,11 +14,11 @@
 // (as the issue asks); `cp -r && sync` is reported beside it because a backup must be durable before
 // its snapshot exists, which a bare cp -r (data left in the page cache) is not.
 import { execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seedAssets } from './seed.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.resolve(process.env.IMMICH_BENCH_DIST || path.join(ROOT, 'dist'));
@@ -61,27 +61,12 @@ async function withCtxEnv(env, fn) {
 }
 
 async function seedEnv(env, lib, count, size, prefix) {
-  const cfg = loadConfig({ env });
-  const ctx = await createContext(cfg, logger, { command: 'bench' });
-  const dir = path.join(lib, 'uploads', prefix);
-  fs.mkdirSync(dir, { recursive: true });
-  let rows = [];
-  const flush = async () => {
-    if (rows.length) await ctx.db.insertInto('assets').values(rows).execute();
-    rows = [];
-  };
-  for (let i = 0; i < count; i++) {
-    const data = crypto.randomBytes(size);
-    const rel = `uploads/${prefix}/f${String(i).padStart(6, '0')}.jpg`;
-    fs.writeFileSync(path.join(lib, rel), data);
-    rows.push({
-      checksum: crypto.createHash('sha1').update(data).digest('hex'), original_path: `/src/${prefix}/${i}.jpg`, original_name: `${i}.jpg`,
-      library_path: rel, storage_mode: 'copy', type: 'image', mime_type: 'image/jpeg', file_size: size, file_mtime: new Date(),
-    });
-    if (rows.length >= 1000) await flush();
+  const ctx = await createContext(loadConfig({ env }), logger, { command: 'bench' });
+  try {
+    await seedAssets(ctx, lib, count, size, prefix);
+  } finally {
+    await ctx.close();
   }
-  await flush();
-  await ctx.close();
 }
 
 async function withCtx(lib, fn) {
