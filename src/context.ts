@@ -41,13 +41,16 @@ export interface ContextOptions {
   queueFactory?: (ctx: Context) => Promise<JobQueue>;
 }
 
+const INLINE_JOBS_PER_UNIT = 2;
+
 export async function createContext(config: Config, logger: Logger, opts: ContextOptions = {}): Promise<Context> {
   const library = new Library(config.uploadLocation);
   library.ensure();
   const database = await openDatabase(config.database, { command: opts.command, migrate: opts.migrate });
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
   const resources = new Map<string, { value: Promise<unknown>; close?: (v: any) => Promise<void> | void }>();
-  let queue: JobQueue = new InlineQueue({ concurrency, attempts: 1 });
+  // Stage jobs also wait (fsync, the database, exiftool): two per unit keep the cores busy meanwhile.
+  let queue: JobQueue = new InlineQueue({ concurrency: concurrency * INLINE_JOBS_PER_UNIT, attempts: 1 });
 
   const ctx: Context = {
     config,

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { ALL_QUEUES } from '../jobs/types.js';
 import { retryFailedInProcess } from '../services/index.js';
 import { openQueueAdmin, resolveQueues, stageStatusCounts } from '../services/queues.js';
-import { loadRuntime, withContext, type Runtime } from './runtime.js';
+import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
 const QUEUES_HELP = `Queues: ${ALL_QUEUES.join(', ')}, or all.`;
 
@@ -145,7 +145,7 @@ Exit status:
       const rt = await loadRuntime(cmd);
       requireRedis(rt, 'failed');
       const stages = resolveQueues(queue);
-      const limit = Math.max(1, Number(opts.limit) || 20);
+      const limit = intOption('--limit', opts.limit, 20);
       const rows = await withAdmin(rt, async (admin) => {
         const all = [];
         for (const s of stages) for (const j of await admin.failedJobs(s, limit)) all.push({ queue: s, ...j });

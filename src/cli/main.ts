@@ -1,9 +1,14 @@
 // Entry point: global options, one file per subcommand, errors mapped to exit codes.
-import { Command, CommanderError } from 'commander';
+import type * as Commander from 'commander';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { EXIT, ImmichError } from '../errors.js';
+import { loadBundled } from '../vendor.js';
+
+// From its one-file bundle when there is one (src/vendor.ts).
+const { Command, CommanderError } = loadBundled<typeof Commander>('commander') ?? (await import('commander'));
+type Command = Commander.Command;
 
 type Registrar = (program: Command) => void;
 

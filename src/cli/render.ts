@@ -1,8 +1,13 @@
 // Output for commands: results on stdout (human table, or JSON with --json), progress and logs on
 // stderr, and only when stderr is a terminal, so piped output stays quiet and parseable.
-import Table from 'cli-table3';
-import ora, { type Ora } from 'ora';
+import { createRequire } from 'node:module';
+import type { Ora } from 'ora';
 import type { LogRecord } from '../logger.js';
+
+// Loaded when first used: ora and its dependencies take ~50 ms to import, and most runs (--json,
+// a pipe, quick commands like search) never show a spinner.
+type TableCtor = typeof import('cli-table3');
+const require = createRequire(import.meta.url);
 
 export interface OutputOptions {
   json: boolean;
@@ -57,6 +62,7 @@ export class Output {
 
   table(head: string[], rows: Array<Array<string | number | null | undefined>>): void {
     if (this.json) return;
+    const Table = require('cli-table3') as TableCtor;
     const t = new Table({ head, style: { head: this.stdout.isTTY ? ['cyan'] : [], border: this.stdout.isTTY ? ['grey'] : [] } });
     for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
     this.stdout.write(t.toString() + '\n');
@@ -87,20 +93,38 @@ export class Output {
 
   progress(label: string): Progress {
     if (!this.interactive) return NO_PROGRESS;
-    const spinner = ora({ text: label, stream: this.stderr, discardStdin: false }).start();
-    this.spinner = spinner;
+    // The spinner starts once ora is loaded; until then the latest text is kept. A progress that
+    // ends before that prints its final line itself.
+    let spinner: Ora | undefined;
+    let text = label;
+    let ended = false;
+    void import('ora').then(({ default: ora }) => {
+      if (ended) return;
+      spinner = ora({ text, stream: this.stderr, discardStdin: false }).start();
+      this.spinner = spinner;
+    }, () => undefined); // no spinner then: the final line is still printed by end()
+    const setText = (t: string) => {
+      text = t;
+      if (spinner) spinner.text = t;
+    };
+    const end = (fn: (s: Ora) => void, line?: string) => {
+      ended = true;
+      if (spinner) fn(spinner);
+      else if (line !== undefined) this.stderr.write(line + '\n');
+      this.spinner = undefined;
+    };
     const started = Date.now();
     return {
       update: (done, total, detail) => {
         const secs = (Date.now() - started) / 1000;
         const rate = secs > 0 ? ` ${(done / secs).toFixed(1)}/s` : '';
         const pct = total ? ` ${Math.floor((done / total) * 100)}%` : '';
-        spinner.text = `${label} ${bar(done, total)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`;
+        setText(`${label} ${bar(done, total)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
       },
-      text: (t) => { spinner.text = `${label} ${t}`; },
-      succeed: (t) => { spinner.succeed(t ?? label); this.spinner = undefined; },
-      fail: (t) => { spinner.fail(t ?? label); this.spinner = undefined; },
-      stop: () => { spinner.stop(); this.spinner = undefined; },
+      text: (t) => setText(`${label} ${t}`),
+      succeed: (t) => end((s) => s.succeed(t ?? label), `✔ ${t ?? label}`),
+      fail: (t) => end((s) => s.fail(t ?? label), `✖ ${t ?? label}`),
+      stop: () => end((s) => s.stop()),
     };
   }
 }

@@ -1,6 +1,7 @@
 // Shared plumbing for command files: global options → config, logger and output; a context that
 // is always closed; errors mapped to exit codes.
 import type { Command } from 'commander';
+import v8 from 'node:v8';
 import { loadConfig, LOG_LEVELS, type Config, type LogLevel } from '../config.js';
 import { createContext, type Context, type ContextOptions } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -54,12 +55,26 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   return rt;
 }
 
+/**
+ * A command that runs a few queries and exits (search): V8 then compiles the embedded database's
+ * WebAssembly (~9 MB) with its baseline compiler only. By default it also re-compiles hot
+ * functions with its optimising compiler on background threads, which a run this short never
+ * earns back: with it off, opening PGlite and running a query takes half the CPU time and wall
+ * time (bench/RESULTS.md, search section). Commands that run for long (import, index, HNSW
+ * builds) keep the default. Takes effect for WebAssembly compiled after the call, so it must come
+ * before the database is opened.
+ */
+function preferQuickStart(rt: Runtime): void {
+  if (rt.config.database.kind === 'embedded') v8.setFlagsFromString('--liftoff-only');
+}
+
 /** Open a context for the command, run fn, always close. Returns fn's exit code. */
 export async function withContext(
   rt: Runtime,
-  opts: ContextOptions & { command: string },
+  { quickStart, ...opts }: ContextOptions & { command: string; /** see preferQuickStart */ quickStart?: boolean },
   fn: (ctx: Context) => Promise<number | void>,
 ): Promise<number> {
+  if (quickStart) preferQuickStart(rt);
   const ctx = await createContext(rt.config, rt.logger, {
     // The pipeline pulls in every stage's libraries (sharp, exiftool, onnxruntime): load it when the
     // first job runs, so commands that run none (search, stats) start faster.

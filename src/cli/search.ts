@@ -115,7 +115,7 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     return runDuplicates(rt, { paths: flags.paths, null: flags.null });
   }
   const opts = await parseSearchOptions(words, flags);
-  return withContext(rt, { command: 'immich search' }, async (ctx) => {
+  return withContext(rt, { command: 'immich search', quickStart: true }, async (ctx) => {
     const { search } = await import('../services/search.js');
     const result = await search(ctx, opts);
     for (const n of result.notes) rt.out.note(n);

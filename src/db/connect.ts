@@ -2,19 +2,20 @@
 // PostgreSQL server through pg. Both get the same migrations and the same kysely API.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { Kysely, PostgresDialect } from './kysely.js';
 import { describeDatabase, type DatabaseConfig } from '../config.js';
 import { EnvironmentError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
-import { migrate, type MigrationState } from './migrate.js';
+import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { loadBundled } from '../vendor.js';
 import type { DB } from './schema.js';
 
 export interface Database {
   kind: 'embedded' | 'postgres';
   db: Kysely<DB>;
-  /** pgvector is installed (always on the embedded database). */
+  /** pgvector is installed (always on the embedded database), known once the schema is prepared. */
   hasVector: boolean;
   /** Human description without secrets: "PostgreSQL at host:port/db". */
   target: string;
@@ -36,13 +37,13 @@ const NUMERIC = 1700;
 
 export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
   const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg);
-  if (opts.migrate !== false) {
-    try {
-      database.migrations = await migrate(database.db, database.hasVector);
-    } catch (err) {
-      await database.close();
-      throw new EnvironmentError(`migrating ${database.target} failed: ${(err as Error).message}`, { cause: err });
-    }
+  try {
+    if (opts.migrate === false) database.hasVector = await ensureVector(database.db);
+    else ({ hasVector: database.hasVector, migrations: database.migrations } = await prepareSchema(database.db));
+  } catch (err) {
+    await database.close();
+    const what = opts.migrate === false ? 'preparing' : 'migrating';
+    throw new EnvironmentError(`${what} ${database.target} failed: ${(err as Error).message}`, { cause: err });
   }
   return database;
 }
@@ -78,7 +79,6 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
       extensions: { vector, pg_trgm, unaccent },
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     });
-    await pglite.exec('create extension if not exists vector');
   } catch (err) {
     release();
     throw new EnvironmentError(`cannot open the embedded database at ${dir}: ${(err as Error).message}`);
@@ -113,12 +113,15 @@ function pgError(cfg: DatabaseConfig, err: unknown): EnvironmentError {
   return new EnvironmentError(`cannot connect to ${target}: ${cause}`, { cause: err });
 }
 
-function poolConfig(cfg: DatabaseConfig, database?: string): pg.PoolConfig {
+// pg is loaded only for a PostgreSQL server, from its bundle when there is one (src/vendor.ts).
+export const loadPg = async (): Promise<typeof import('pg').default> => loadBundled<typeof import('pg').default>('pg') ?? (await import('pg')).default;
+
+function poolConfig(lib: typeof import('pg').default, cfg: DatabaseConfig, database?: string): pg.PoolConfig {
   const types = {
     getTypeParser: ((oid: number, format?: string) => {
       if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
-      return pg.types.getTypeParser(oid, format as 'text');
-    }) as typeof pg.types.getTypeParser,
+      return lib.types.getTypeParser(oid, format as 'text');
+    }) as typeof lib.types.getTypeParser,
   };
   const base: pg.PoolConfig = cfg.url
     ? { connectionString: cfg.url }
@@ -128,34 +131,27 @@ function poolConfig(cfg: DatabaseConfig, database?: string): pg.PoolConfig {
 }
 
 async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
-  let pool = new pg.Pool(poolConfig(cfg));
+  const pg = await loadPg();
+  let pool = new pg.Pool(poolConfig(pg, cfg));
   pool.on('error', () => {}); // idle client errors surface on the next query
   try {
     await pool.query('select 1');
   } catch (err) {
     await pool.end().catch(() => {});
     if ((err as { code?: string }).code === '3D000' && !cfg.url) {
-      await createDatabase(cfg);
-      pool = new pg.Pool(poolConfig(cfg));
+      await createDatabase(pg, cfg);
+      pool = new pg.Pool(poolConfig(pg, cfg));
       pool.on('error', () => {});
     } else {
       throw pgError(cfg, err);
     }
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  let hasVector = false;
-  try {
-    await sql`create extension if not exists vector`.execute(db);
-    hasVector = true;
-  } catch {
-    const r = await sql<{ n: number }>`select count(*)::int as n from pg_extension where extname = 'vector'`.execute(db);
-    hasVector = (r.rows[0]?.n ?? 0) > 0;
-  }
   let closed = false;
   return {
     kind: 'postgres',
     db,
-    hasVector,
+    hasVector: false,
     target: describeDatabase(cfg),
     async close() {
       if (closed) return;
@@ -166,11 +162,11 @@ async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
 }
 
 /** First run against a server: create the database (Immich's compose does the same). */
-async function createDatabase(cfg: DatabaseConfig): Promise<void> {
-  const admin = new pg.Client(poolConfig(cfg, 'postgres'));
+async function createDatabase(lib: typeof import('pg').default, cfg: DatabaseConfig): Promise<void> {
+  const admin = new lib.Client(poolConfig(lib, cfg, 'postgres'));
   try {
     await admin.connect();
-    await admin.query(`create database ${pg.escapeIdentifier(cfg.database)}`);
+    await admin.query(`create database ${lib.escapeIdentifier(cfg.database)}`);
   } catch (err) {
     if ((err as { code?: string }).code !== '42P04') throw pgError(cfg, err);
   } finally {

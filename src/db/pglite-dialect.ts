@@ -1,18 +1,8 @@
 // Kysely dialect over PGlite (embedded PostgreSQL in WASM). PGlite is a single session, so the
 // driver hands out one connection at a time; a transaction holds it until commit or rollback.
 import type { PGlite } from '@electric-sql/pglite';
-import {
-  CompiledQuery,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
-  type Kysely,
-  type QueryResult,
-  type TransactionSettings,
-} from 'kysely';
+import { CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from './kysely.js';
+import type { DatabaseConnection, Dialect, Driver, Kysely, QueryResult, TransactionSettings } from 'kysely';
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();

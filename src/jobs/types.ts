@@ -32,6 +32,14 @@ export interface JobSpec {
   data?: Record<string, unknown>;
 }
 
+/** The asset row a stage works on, read once by the processor and handed to the stage. */
+export interface StageAsset {
+  id: string;
+  type: 'image' | 'video';
+  library_path: string;
+  original_name: string;
+}
+
 export type JobStatus = 'success' | 'skipped' | 'failed';
 
 export interface JobOutcome {

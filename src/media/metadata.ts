@@ -1,9 +1,11 @@
 // EXIF/XMP/QuickTime metadata with exiftool-vendored, mapped to what the library stores. The date and
 // time zone rules follow Immich's metadata service (tag priority, sidecar dates win, GPS time zone
 // when the file states no offset); the mapping itself is pure so it can be tested without files.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { ExifDate, ExifDateTime, ExifTool, type Tags } from 'exiftool-vendored';
+import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
 import type { VideoProbe } from './transcode.js';
 
 /** Date tags in priority order (Immich's EXIF_DATE_TAGS). */
@@ -76,8 +78,21 @@ export interface ExifToolOptions {
   taskTimeoutMillis?: number;
 }
 
+/** util-linux's setpriv (Linux): runs a program with a parent-death signal. */
+const SETPRIV = '/usr/bin/setpriv';
+
 export function createExifTool(opts: ExifToolOptions): ExifTool {
+  // exiftool -stay_open keeps polling its input after EOF, so a process of ours that is killed (OOM,
+  // SIGKILL) would leave its exiftools running forever: where setpriv exists they die with us.
+  const processFactory = fs.existsSync(SETPRIV)
+    ? async () => spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', await exiftoolPath(), ...DefaultExiftoolArgs], {
+        stdio: 'pipe',
+        // As exiftool-vendored's own spawn: LANG=C; PATH for the script's `#!/usr/bin/env perl`.
+        env: { LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.EXIFTOOL_HOME ? { EXIFTOOL_HOME: process.env.EXIFTOOL_HOME } : {}) },
+      })
+    : undefined;
   return new ExifTool({
+    processFactory,
     maxProcs: Math.max(1, opts.maxProcs),
     taskTimeoutMillis: opts.taskTimeoutMillis ?? 20_000,
     // QuickTime dates are UTC by spec; GPS gives the zone when the file states none (like Immich).

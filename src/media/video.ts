@@ -22,7 +22,10 @@ function findOnPath(name: string, envPath: string | undefined): string | undefin
  */
 export function findFfmpeg(raw: Readonly<Record<string, string>> = {}): FfmpegPaths {
   const pick = (name: 'ffmpeg' | 'ffprobe', override: string | undefined): string => {
-    if (override) return override;
+    if (override) {
+      if (!fs.existsSync(override)) throw new EnvironmentError(`${name.toUpperCase()}_PATH=${override}: no such file`);
+      return override;
+    }
     const debian = `/usr/bin/${name}`;
     if (fs.existsSync(debian)) return debian;
     const found = findOnPath(name, raw.PATH ?? process.env.PATH);

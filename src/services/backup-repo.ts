@@ -44,6 +44,11 @@ export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
 /** Up to this many new objects are flushed one by one; more, with one syncfs. */
 const FSYNC_EACH_MAX = 64;
+/**
+ * Bytes written after which a background syncfs starts: the disk writes while the copy goes on,
+ * instead of all of it in the final flush (the kernel would hold gigabytes dirty until then).
+ */
+const FLUSH_AHEAD_BYTES = 128 * 1024 * 1024;
 /** Marker file: objects were written and not flushed yet. */
 const UNFLUSHED = 'unflushed';
 
@@ -231,8 +236,22 @@ class CopyPool {
   }
 }
 
+/** syncfs of the filesystem holding `dir` (`sync -f`); where that is missing, fsync of the folder. */
+export async function syncFilesystem(dir: string): Promise<void> {
+  const ok = await new Promise<boolean>((resolve) => {
+    execFile('sync', ['-f', dir], (err) => resolve(!err));
+  });
+  if (ok) return;
+  const fd = await fsp.open(dir, 'r').catch(() => undefined);
+  await fd?.sync().catch(() => {});
+  await fd?.close();
+}
+
 export class Repository {
   private pool: CopyPool | undefined | null = null;
+  /** Bytes stored since the last background flush, and that flush while it runs. */
+  private unsyncedBytes = 0;
+  private flushingAhead: Promise<unknown> | undefined;
   /** Objects renamed into data/ since the last flush. */
   private written: string[] = [];
   /**
@@ -415,7 +434,7 @@ export class Repository {
       }
       await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       await fsp.rename(tmp, target);
-      this.written.push(target);
+      this.stored(target, counter.size);
       return { object: id, sha1, size: hasher.size, written: true, stored: counter.size };
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -452,13 +471,22 @@ export class Repository {
         }
         await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
         await fsp.rename(tmp, target);
-        this.written.push(target);
+        this.stored(target, r.stored!);
         return { object: id, sha1: r.sha1!, size: r.size!, written: true, stored: r.stored! };
       } catch (err) {
         await fsp.rm(tmp, { force: true });
         throw err;
       }
     });
+  }
+
+  /** Note a new object; past FLUSH_AHEAD_BYTES start a background syncfs (one at a time). */
+  private stored(target: string, bytes: number): void {
+    this.written.push(target);
+    this.unsyncedBytes += bytes;
+    if (this.unsyncedBytes < FLUSH_AHEAD_BYTES || this.flushingAhead) return;
+    this.unsyncedBytes = 0;
+    this.flushingAhead = syncFilesystem(this.root).finally(() => (this.flushingAhead = undefined));
   }
 
   /** Stop the copy workers. */
@@ -527,6 +555,7 @@ export class Repository {
    * syncfs of the repository's filesystem (`sync -f`) instead of an fsync per object.
    */
   async flush(): Promise<void> {
+    await this.flushingAhead;
     const written = this.written;
     this.written = [];
     if (written.length > 0 && written.length <= FSYNC_EACH_MAX && !this.unflushedLeftovers) {
@@ -553,14 +582,7 @@ export class Repository {
         // fall through to syncfs
       }
     }
-    const ok = await new Promise<boolean>((resolve) => {
-      execFile('sync', ['-f', this.root], (err) => resolve(!err));
-    });
-    if (!ok) {
-      const fd = await fsp.open(this.root, 'r').catch(() => undefined);
-      await fd?.sync().catch(() => {});
-      await fd?.close();
-    }
+    await syncFilesystem(this.root);
     this.unflushedLeftovers = false;
     if (this.markedUnflushed) {
       await fsp.rm(path.join(this.root, UNFLUSHED), { force: true });

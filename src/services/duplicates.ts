@@ -2,7 +2,7 @@
 // CLIP model and pgvector are there, otherwise by a 64-bit perceptual hash (dHash) of the preview.
 // Exact duplicates never get here: import refuses a second file with the same checksum.
 import fs from 'node:fs';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import { findClip, toVector } from '../ml/clip.js';
 

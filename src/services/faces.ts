@@ -2,7 +2,8 @@
 // stored with normalised boxes, landmarks, crop thumbnails in thumbs/ and pgvector embeddings.
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { sql, type Insertable } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { Insertable } from 'kysely';
 import sharp from 'sharp';
 import type { Context } from '../context.js';
 import { VectorUnavailableError, errorMessage } from '../errors.js';
@@ -113,12 +114,11 @@ export interface AnalyzedFace extends DetectedFace {
 export async function analyzeImage(
   models: Pick<FaceModels, 'detector' | 'recognizer' | 'name'>,
   img: RgbImage,
-  settings: Pick<FaceSettings, 'minScore' | 'inputSize'>,
+  settings: Pick<FaceSettings, 'minScore' | 'inputSize'> & { recheckFloor?: number },
   prepared?: Letterboxed,
 ): Promise<AnalyzedFace[]> {
-  const faces = (await detectFaces(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize }, prepared)).filter(
-    (f) => f.landmarks.length === 5,
-  );
+  const opts = { minScore: settings.minScore, inputSize: settings.inputSize, recheckFloor: settings.recheckFloor };
+  const faces = (await detectFaces(models.detector, img, opts, prepared)).filter((f) => f.landmarks.length === 5);
   const crops = faces.map((f) => alignFace(img, f.landmarks));
   const embeddings = await embedFaces(models.recognizer, crops, embedOptionsFor(models.name));
   return faces.map((f, i) => ({ ...f, embedding: embeddings[i]! }));

@@ -99,3 +99,29 @@ export function tempFileOwner(name: string): number | undefined {
   const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : /^decode-(\d+)-/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
+
+/** An ordered turnstile: file i passes only after file i-1 passed, so decisions follow walk order. */
+export class Turnstile {
+  private readonly passed: Array<{ promise: Promise<void>; resolve: () => void }> = [];
+  private slot(i: number) {
+    let s = this.passed[i];
+    if (!s) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      s = this.passed[i] = { promise, resolve };
+    }
+    return s;
+  }
+  wait(i: number): Promise<void> {
+    return i === 0 ? Promise.resolve() : this.slot(i - 1).promise;
+  }
+  /**
+   * File i is through. A file may be done before its turn (a duplicate, a failure): its slot then
+   * opens only once i-1's has, so wait(i+1) still means every earlier file has passed.
+   */
+  pass(i: number): void {
+    const s = this.slot(i);
+    if (i === 0) s.resolve();
+    else void this.slot(i - 1).promise.then(s.resolve);
+  }
+}

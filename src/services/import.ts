@@ -25,6 +25,7 @@ import {
   datedFolder,
   pendingStages,
   tempFileOwner,
+  Turnstile,
   type CalendarDate,
   type ImportMode,
 } from './import-plan.js';
@@ -105,26 +106,6 @@ export interface ImportEvents {
 const DB_CHUNK = 500;
 /** Files in flight per unit of concurrency. */
 const FILES_PER_WORKER = 4;
-
-/** An ordered turnstile: file i passes only after file i-1 passed, so decisions follow walk order. */
-class Turnstile {
-  private readonly passed: Array<{ promise: Promise<void>; resolve: () => void }> = [];
-  private slot(i: number) {
-    let s = this.passed[i];
-    if (!s) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      s = this.passed[i] = { promise, resolve };
-    }
-    return s;
-  }
-  wait(i: number): Promise<void> {
-    return i === 0 ? Promise.resolve() : this.slot(i - 1).promise;
-  }
-  pass(i: number): void {
-    this.slot(i).resolve();
-  }
-}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -461,7 +442,7 @@ class Importer {
       }
 
       stage = 'probe';
-      const ffmpeg = await getFfmpeg(this.ctx);
+      const ffmpeg = () => getFfmpeg(this.ctx);
       const probe = await this.time('probe', () => probeFile(file.path, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
       stage = 'metadata';
       let meta: MediaMetadata | undefined;

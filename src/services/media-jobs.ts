@@ -4,7 +4,7 @@ import type { HandlerTable } from './handlers.js';
 import { encodeVideo, generateThumbnails, runMetadata } from './media.js';
 
 export const mediaHandlers: HandlerTable = {
-  metadata: async (ctx, job) => (job.assetId ? runMetadata(ctx, job.assetId) : { status: 'skipped', message: 'no asset' }),
-  thumbnails: async (ctx, job) => (job.assetId ? generateThumbnails(ctx, job.assetId) : { status: 'skipped', message: 'no asset' }),
-  video: async (ctx, job) => (job.assetId ? encodeVideo(ctx, job.assetId) : { status: 'skipped', message: 'no asset' }),
+  metadata: async (ctx, job, asset) => (job.assetId ? runMetadata(ctx, job.assetId, asset) : { status: 'skipped', message: 'no asset' }),
+  thumbnails: async (ctx, job, asset) => (job.assetId ? generateThumbnails(ctx, job.assetId, asset) : { status: 'skipped', message: 'no asset' }),
+  video: async (ctx, job, asset) => (job.assetId ? encodeVideo(ctx, job.assetId, asset) : { status: 'skipped', message: 'no asset' }),
 };

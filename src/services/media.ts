@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { ItemError, errorMessage } from '../errors.js';
-import type { JobOutcome } from '../jobs/types.js';
+import type { JobOutcome, StageAsset } from '../jobs/types.js';
 import { createExifTool, readTags, toMediaMetadata, type MediaMetadata } from '../media/metadata.js';
 import {
   DEFAULT_MAX_PIXELS, decodeSource, pixelLimitMessage, readImageHeader, renderImage, type DecodedSource,
@@ -75,7 +75,8 @@ export interface ProbeResult {
 
 export interface ProbeOptions {
   maxPixels?: number;
-  ffmpeg?: FfmpegPaths;
+  /** ffmpeg to probe videos with; a function is only called for a video (photos need no ffmpeg). */
+  ffmpeg?: FfmpegPaths | (() => Promise<FfmpegPaths>);
 }
 
 async function readHead(file: string, bytes = SNIFF_BYTES): Promise<{ head: Buffer; size: number }> {
@@ -115,9 +116,10 @@ export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promi
   }
   const s = sniffedOrThrow(absPath, head, size);
   if (s.type === 'video') {
-    const ff = opts.ffmpeg ?? findFfmpeg();
     let probe: VideoProbe;
     try {
+      // A missing ffmpeg fails this video only: the photos of the batch still import.
+      const ff = typeof opts.ffmpeg === 'function' ? await opts.ffmpeg() : (opts.ffmpeg ?? findFfmpeg());
       probe = await probeVideo(ff, absPath);
     } catch (err) {
       throw new ItemError(absPath, `${absPath}: unreadable video: ${errorMessage(err)}`, { cause: err });
@@ -288,14 +290,9 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
 // ---------------------------------------------------------------------------------------------
 // Asset-level stage functions
 
-interface AssetRow {
-  id: string;
-  type: 'image' | 'video';
-  library_path: string;
-  original_name: string;
-}
-
-async function loadAsset(ctx: Context, assetId: string): Promise<AssetRow | undefined> {
+/** The asset's row: the one the job processor read, or read here when called directly. */
+async function loadAsset(ctx: Context, assetId: string, given?: StageAsset): Promise<StageAsset | undefined> {
+  if (given) return given;
   return ctx.db.selectFrom('assets').select(['id', 'type', 'library_path', 'original_name']).where('id', '=', assetId).executeTakeFirst();
 }
 
@@ -309,8 +306,8 @@ async function requireFile(abs: string): Promise<void> {
 }
 
 /** The metadata stage for an asset: extract + save. */
-export async function runMetadata(ctx: Context, assetId: string): Promise<JobOutcome> {
-  const asset = await loadAsset(ctx, assetId);
+export async function runMetadata(ctx: Context, assetId: string, given?: StageAsset): Promise<JobOutcome> {
+  const asset = await loadAsset(ctx, assetId, given);
   if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
   const abs = ctx.library.resolve(asset.library_path);
   let meta: MediaMetadata;
@@ -348,9 +345,9 @@ async function posterSource(ctx: Context, abs: string): Promise<DecodedSource> {
 }
 
 /** The thumbnails stage: preview (1440 px JPEG) + thumbnail (250 px WebP) + thumbhash from one decode. */
-export async function generateThumbnails(ctx: Context, assetId: string): Promise<JobOutcome> {
+export async function generateThumbnails(ctx: Context, assetId: string, given?: StageAsset): Promise<JobOutcome> {
   await configureSharp(ctx);
-  const asset = await loadAsset(ctx, assetId);
+  const asset = await loadAsset(ctx, assetId, given);
   if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
   const abs = ctx.library.resolve(asset.library_path);
   const maxPixels = maxImagePixels(ctx.config);
@@ -437,8 +434,8 @@ export async function generateThumbnails(ctx: Context, assetId: string): Promise
 }
 
 /** The video stage: a web-playable H.264/AAC MP4 in encoded/ when the source is not one already. */
-export async function encodeVideo(ctx: Context, assetId: string): Promise<JobOutcome> {
-  const asset = await loadAsset(ctx, assetId);
+export async function encodeVideo(ctx: Context, assetId: string, given?: StageAsset): Promise<JobOutcome> {
+  const asset = await loadAsset(ctx, assetId, given);
   if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
   if (asset.type !== 'video') return { status: 'skipped', message: 'not a video' };
   const abs = ctx.library.resolve(asset.library_path);

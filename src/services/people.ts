@@ -3,7 +3,8 @@
 // assignments are never changed by clustering.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { UsageError } from '../errors.js';

@@ -1,7 +1,8 @@
 // The asset pipeline: which stage follows which, and the one job processor shared by the
 // in-process runner and the BullMQ workers. Each (asset, stage) records its completion in
 // asset_job_status, so re-queueing is idempotent and `index --missing` knows what is left.
-import { sql, type QueryCreator } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { QueryCreator } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Context } from '../context.js';
 import type { AssetStage, JobOutcome, JobProcessor, JobSpec, Stage } from '../jobs/types.js';
@@ -60,11 +61,12 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     if (!handler) return { status: 'skipped', message: `no handler for stage ${job.stage}` };
     if (!job.assetId) return handler(ctx, job);
 
-    // One lookup: does the asset exist, its type (for follow-ups), and whether this stage is done.
+    // One lookup: does the asset exist, the row the stage needs (and its type, for follow-ups), and
+    // whether this stage is done. The embedded database pays per statement, so stages get the row.
     const asset = await ctx.db
       .selectFrom('assets')
       .leftJoin('asset_job_status as s', (join) => join.onRef('s.asset_id', '=', 'assets.id').on('s.stage', '=', job.stage))
-      .select(['assets.id', 'assets.type', 's.status'])
+      .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.original_name', 's.status'])
       .where('assets.id', '=', job.assetId)
       .executeTakeFirst();
     if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
@@ -77,7 +79,8 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     const started = performance.now();
     let outcome: JobOutcome;
     try {
-      outcome = await handler(ctx, job);
+      const { status: _, ...row } = asset;
+      outcome = await handler(ctx, job, row);
     } catch (err) {
       const message = (err as Error).message?.split('\n')[0] ?? String(err);
       await recordStatus(ctx, job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 
 /** Immich uses 25 km; villages under 1000 people are not in the data, so allow a little more. */

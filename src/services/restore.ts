@@ -9,16 +9,17 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import pg from 'pg';
+import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { DB } from '../db/schema.js';
 import { createContext } from '../context.js';
-import { openDatabase } from '../db/connect.js';
+import { loadPg, openDatabase } from '../db/connect.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
-import { isObjectId, Repository, RepositoryError, shortId, validateFileList, type FileEntry } from './backup-repo.js';
+import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry } from './backup-repo.js';
 
 export interface RestoreOptions {
   repository: string;
@@ -39,6 +40,24 @@ export interface RestoreResult {
   files: { restored: number; skipped: number; failed: number; bytes: number };
   safety_snapshot: string | null;
   problems: Array<{ path: string; message: string }>;
+}
+
+/**
+ * In-place originals come back under external/. An asset whose original location is gone (the disk
+ * was lost, or this is another machine) is pointed at its restored copy, which the library now owns
+ * (storage mode copy), so the restored library is whole; one whose original is still there keeps it.
+ * Returns how many files were relinked.
+ */
+async function relinkExternal(db: Kysely<DB>, files: FileEntry[], root: string): Promise<number> {
+  let n = 0;
+  for (const f of files) {
+    if (f.kind !== 'external' || !f.source || fs.existsSync(f.source)) continue;
+    if (!fs.existsSync(path.join(root, ...f.path.split('/')))) continue; // failed to restore: reported already
+    const a = await db.updateTable('assets').set({ library_path: f.path, storage_mode: 'copy' }).where('library_path', '=', f.source).executeTakeFirst();
+    const s = await db.updateTable('exif').set({ sidecar_path: f.path }).where('sidecar_path', '=', f.source).executeTakeFirst();
+    if (Number(a.numUpdatedRows) + Number(s.numUpdatedRows) > 0) n++;
+  }
+  return n;
 }
 
 /** Regular files under `dir` (not following links), skipping the given top-level names. */
@@ -127,6 +146,7 @@ async function restoreFile(repo: Repository, root: string, f: FileEntry, force: 
 /** Rows in user tables of a PostgreSQL database (0 = empty). */
 async function pgRowCount(cfg: Config['database']): Promise<number> {
   const env = pgClientEnv(cfg);
+  const pg = await loadPg();
   const client = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database: env.PGDATABASE });
   try {
     await client.connect();
@@ -277,10 +297,12 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       }
     });
     // The restored files live on the target's filesystem, which may not be the repository's.
+    // Restored files must be durable before the database says they exist.
     await syncFilesystem(root);
 
     let migrationsApplied: string[] = [];
     let rows: Record<string, number> = {};
+    let relinked = 0;
     if (dump) {
       if (cfg.database.kind === 'embedded') {
         await restoreEmbedded(cfg, dump.toString('utf8'));
@@ -295,6 +317,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
         const before = new Set(snap.database.migrations);
         migrationsApplied = (database.migrations?.applied ?? []).filter((m) => !before.has(m));
         rows = await countRows(database.db);
+        relinked = await relinkExternal(database.db, files, root);
       } finally {
         await database.close();
       }
@@ -309,7 +332,12 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       problems.push({ path: 'database', message: `snapshot ${shortId(snap.id)} has no database dump` });
     }
     const external = files.filter((f) => f.kind === 'external').length;
-    if (external) logger.log(`${external} in-place files were restored under ${path.join(root, 'external')}; their database rows still name the original locations`);
+    if (external) {
+      logger.log(
+        `${external} in-place files were restored under ${path.join(root, 'external')}; ` +
+          `${relinked} whose original location is gone now belong to the library, the others still point at their originals`,
+      );
+    }
     if (!snap.include_derived) logger.log('thumbnails and encoded videos are not in this snapshot; run `immich verify --repair` to regenerate them');
     return {
       repository: repo.root,
@@ -332,11 +360,3 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
   }
 }
 
-/** Flush the filesystem holding `dir` (restored files must be durable before the database says they exist). */
-function syncFilesystem(dir: string): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
-    child.on('error', () => resolve());
-    child.on('close', () => resolve());
-  });
-}

@@ -1,7 +1,8 @@
 // Job handlers for stages: smart-search (CLIP embedding + scene tags), objects (YOLOX tags), ocr,
 // duplicates. Every stage reads the preview. Reverse geocoding (places) runs as a first step of
 // each, since it needs the metadata that is complete by the time previews exist.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { Kysely, Transaction } from 'kysely';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import type { TagSource } from '../db/schema/search.js';

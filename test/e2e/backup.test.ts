@@ -233,6 +233,32 @@ describe('immich backup / restore (embedded database)', () => {
     expectCode(noPolicy, 2);
   });
 
+  it('in-place originals whose folder is gone are restored into the library and their rows follow', async () => {
+    const photos = path.join(base, 'in-place-photos');
+    await makeImage(path.join(photos, 'kept.jpg'), { color: '#a04060', seed: 41 });
+    await makeImage(path.join(photos, 'lost/gone.jpg'), { color: '#40a060', seed: 42 });
+    const ilib = path.join(base, 'in-place-library');
+    expectCode(await runCli(['import', '--in-place', '--skip-ml', photos], { UPLOAD_LOCATION: ilib }), 0);
+    const irepo = path.join(base, 'repo-in-place');
+    expectCode(await runCli(['backup', irepo], { UPLOAD_LOCATION: ilib }), 0);
+    const goneSum = sha1(path.join(photos, 'lost/gone.jpg'));
+    fs.rmSync(path.join(photos, 'lost'), { recursive: true });
+
+    const restored = path.join(base, 'in-place-restored');
+    const r = await runCli(['--json', 'restore', irepo, '--to', restored], { UPLOAD_LOCATION: ilib });
+    expectCode(r, 0);
+    expect(r.stderr).toMatch(/2 in-place files were restored under .*external; 1 whose original location is gone now belong to the library/);
+    const rows = await withLibraryDb(restored, (db) => db.selectFrom('assets').select(['library_path', 'storage_mode', 'original_path']).orderBy('original_path').execute());
+    const gone = rows.find((a) => a.original_path.endsWith('gone.jpg'))!;
+    expect(gone.storage_mode).toBe('copy');
+    expect(gone.library_path).toBe(`external${path.join(photos, 'lost/gone.jpg')}`);
+    expect(sha1(path.join(restored, gone.library_path))).toBe(goneSum);
+    const kept = rows.find((a) => a.original_path.endsWith('kept.jpg'))!;
+    expect(kept).toMatchObject({ storage_mode: 'in-place', library_path: path.join(photos, 'kept.jpg') });
+    const verify = await runCli(['--json', 'verify', '--no-models'], { UPLOAD_LOCATION: restored });
+    expect(json(verify).checks.filter((c: { status: string }) => c.status === 'error')).toEqual([]);
+  });
+
   it('restore --force over the live library takes a safety snapshot first', async () => {
     const before = await libraryState(lib);
     const r = await runCli(['--json', 'restore', plainRepo, '--force'], env());

@@ -89,6 +89,21 @@ function expectSameLibrary(got: LibrarySnapshot, want: LibrarySnapshot): void {
   expect(got.derived).toHaveLength(got.assetFiles.length);
 }
 
+/** exiftool processes whose parent is gone (re-parented to init): what a killed import could leave. */
+function orphanedExiftools(): Set<string> {
+  const out = new Set<string>();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      if (ppid === '1' && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('exiftool')) out.add(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
 describe('immich import survives SIGKILL', () => {
   let src: string;
   let reference: LibrarySnapshot;
@@ -113,12 +128,16 @@ describe('immich import survives SIGKILL', () => {
       { folder: 'uploads', count: 14 },
     ];
     let kills = 0;
+    const orphansBefore = orphanedExiftools();
     for (const p of points) {
       const r = await runImport(lib, src, [], p);
       if (r.killed) kills++;
     }
     // Some points may be passed already when the run starts; most must have hit.
     expect(kills).toBeGreaterThanOrEqual(2);
+    // The killed imports' exiftool processes died with them (they would poll their input forever).
+    await new Promise((r) => setTimeout(r, 500));
+    expect([...orphanedExiftools()].filter((p) => !orphansBefore.has(p))).toEqual([]);
     const final = await runImport(lib, src);
     expect(final.code, final.stderr).toBe(1);
     expect(final.stderr).toContain('not-a-photo.jpg');

@@ -1,5 +1,6 @@
 // `immich import` on self-made fixtures: excludes, --ignore, duplicates (library and batch), the
 // date layout, --dry-run, --move, --in-place, --json shape, bad files and exit codes 0/1/2.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +210,20 @@ describe('immich import (fixtures)', () => {
     const s = JSON.parse(r.stdout);
     expect(s.counts.found).toBe(9); // 6 + .hidden.jpg + .cache/inside.jpg + drafts/draft.jpg
     expect(s.skippedByReason.excluded).toBe(4);
+  });
+
+  it('without ffmpeg, videos fail one by one and the photos of the batch still import', async () => {
+    const dir = tmpDir('immich-import-noff-');
+    await makeImage(path.join(dir, 'photo.jpg'), { color: '#808030' });
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=1', '-pix_fmt', 'yuv420p', path.join(dir, 'clip.mp4')]);
+    const lib = path.join(tmpDir(), 'library');
+    const missing = '/nonexistent/ffmpeg';
+    const r = await runCli(['--json', 'import', ...SKIP_ML, dir], { UPLOAD_LOCATION: lib, FFMPEG_PATH: missing });
+    expect(r.code, r.stderr).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.counts).toMatchObject({ imported: 1, failed: 1 });
+    expect(r.stderr).toContain(`${path.join(dir, 'clip.mp4')}: probe: unreadable video: FFMPEG_PATH=${missing}: no such file`);
+    expect(listFiles(path.join(lib, 'uploads')).filter((f) => f.endsWith('.jpg'))).toHaveLength(1);
   });
 
   it('usage errors exit 2 with a message', async () => {

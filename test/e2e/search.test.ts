@@ -3,11 +3,13 @@
 // CLI, on the embedded database (pgvector) and on the machine's PostgreSQL (no pgvector).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { Module } from 'node:module';
 import path from 'node:path';
+import vm from 'node:vm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLibraryDb } from './import-helpers.js';
-import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { createPgDatabase, pgEnv, ROOT, runCli, tmpDir } from '../helpers/env.js';
 import { installTestClip } from '../unit/clip-fixture.js';
 
 interface Fixture {
@@ -288,5 +290,26 @@ describe('immich search on PostgreSQL without pgvector', () => {
     const c = await runCli(['duplicates', '--method', 'clip'], env);
     expect(c.code).toBe(3);
     expect(c.stderr).toMatch(/pgvector/);
+  });
+});
+
+describe('start-up of the compiled CLI', () => {
+  // Loading kysely's ~280 ES modules took 150-450 ms of every command's start; the build bundles
+  // it, pg and commander into dist/vendor/ (scripts/bundle-deps.mjs). A wrong path there falls back
+  // to the packages silently, so check that the compiled loader finds every bundle.
+  it('loads kysely, pg and commander from their one-file bundles', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const { loadBundled } = await import(${JSON.stringify(path.join(ROOT, 'dist/vendor.js'))});
+        console.log(JSON.stringify(['kysely', 'pg', 'commander'].map((n) => Boolean(loadBundled(n)))));`],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual([true, true, true]);
+    // Each bundle's V8 code cache (made by the build with this node) is accepted, not silently recompiled.
+    for (const name of ['kysely', 'pg', 'commander']) {
+      const file = path.join(ROOT, 'dist/vendor', `${name}.cjs`);
+      const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file.replace(/\.cjs$/, '.cache')) });
+      expect(script.cachedDataRejected, name).toBe(false);
+    }
   });
 });

@@ -183,6 +183,9 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
     const bad = await runCli(['jobs', 'pause', 'nope'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown queue 'nope'/);
+    const badLimit = await runCli(['jobs', 'failed', 'all', '--limit', '5x'], env);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toMatch(/--limit must be an integer >= 1 \(got 5x\)/);
   });
 });
 

@@ -48,8 +48,23 @@ describe('database backends', () => {
     expect(database.kind).toBe('embedded');
     expect(database.hasVector).toBe(true);
     // Reopen: migrations are not re-run.
-    const again = await openDatabase(loadConfig({ env: { UPLOAD_LOCATION: lib } }).database);
+    const cfg = loadConfig({ env: { UPLOAD_LOCATION: lib } }).database;
+    const again = await openDatabase(cfg);
+    expect(again.hasVector).toBe(true);
+    expect(again.migrations!.pending).toEqual([]);
+    // A library from before a migration (an upgrade) gets it on the next open.
+    await sql`delete from schema_migrations where name = '0026_search_lookups'`.execute(again.db);
+    await sql`drop index exif_state_fold_idx`.execute(again.db);
     await again.close();
+    const upgraded = await openDatabase(cfg);
+    try {
+      expect(upgraded.migrations!.applied).toContain('0026_search_lookups');
+      expect(upgraded.migrations!.pending).toEqual([]);
+      const idx = await sql<{ n: number }>`select count(*)::int as n from pg_indexes where indexname = 'exif_state_fold_idx'`.execute(upgraded.db);
+      expect(idx.rows[0]!.n).toBe(1);
+    } finally {
+      await upgraded.close();
+    }
   });
 
   describe('PostgreSQL at 127.0.0.1', () => {

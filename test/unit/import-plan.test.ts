@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatOf, isSupported } from '../../src/media/formats.js';
-import { calendarDateOf, candidateName, datedFolder, pendingStages, stagesFor, tempFileOwner } from '../../src/services/import-plan.js';
+import { calendarDateOf, candidateName, datedFolder, pendingStages, stagesFor, tempFileOwner, Turnstile } from '../../src/services/import-plan.js';
 import { tempPathFor } from '../../src/storage/atomic.js';
 import { walk } from '../../src/storage/walk.js';
 import { tmpDir } from '../helpers/env.js';
@@ -77,5 +77,24 @@ describe('walk', () => {
     // A file named on the command line is taken even inside a folder that a walk would skip.
     const explicit = await walk([path.join(root, '.h/z.jpg')]);
     expect(explicit.files).toHaveLength(1);
+  });
+
+  it('lets file i through only after every earlier file, even when a later one is done early', async () => {
+    // A duplicate (file 2) finishes before files 0 and 1 took their turn: file 3 must still wait for
+    // them, or it could take the plain name in a dated folder before file 0 (a race seen in CI).
+    const gate = new Turnstile();
+    const order: number[] = [];
+    const third = gate.wait(3).then(() => order.push(3));
+    gate.pass(2);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual([]);
+    await gate.wait(0);
+    order.push(0);
+    gate.pass(0);
+    await gate.wait(1);
+    order.push(1);
+    gate.pass(1);
+    await third;
+    expect(order).toEqual([0, 1, 3]);
   });
 });
