@@ -71,7 +71,9 @@ async function fill(ctx, n, withVectors) {
       const p = places[(i + k) % 3];
       return { asset_id: id, make: (i + k) % 2 ? 'Canon' : 'NIKON', model: (i + k) % 2 ? 'Canon EOS 7D' : 'D70', latitude: p[3] + rand() * 0.05, longitude: p[4] + rand() * 0.05, city: p[0], state: p[1], country: p[2] };
     })).execute();
+    // Already geocoded (the synthetic places are set above): nothing pending for the first search.
     await ctx.db.insertInto('asset_geocode').values(ids.map(({ id }) => ({ asset_id: id, place_id: null, distance_km: null }))).execute();
+    await ctx.db.updateTable('exif').set({ geocode_pending: false }).where('asset_id', 'in', ids.map(({ id }) => id)).execute();
     await ctx.db.insertInto('asset_tags').values(ids.map(({ id }, k) => ({ asset_id: id, tag_id: tagIds[(i + k) % tagIds.length].id, source: 'objects', score: 0.5 + rand() / 2, count: 1, box: null }))).execute();
     const ocr = ids.filter((_, k) => (i + k) % 10 === 0);
     if (ocr.length) await ctx.db.insertInto('asset_ocr').values(ocr.map(({ id }, k) => ({ asset_id: id, engine: 'paddle', text: `${words[k % 10]} ${words[(k * 7) % 10]} ${k}`, confidence: 0.9 }))).execute();

@@ -145,13 +145,9 @@ export async function nearestPlace(ctx: Context, lat: number, lon: number, maxKm
 
 /** Reverse-geocode one asset (or all not yet done): exif city/state/country + asset_geocode marker. */
 export async function geocodeAssets(ctx: Context, assetId?: string): Promise<number> {
-  let q = ctx.db
-    .selectFrom('exif as e')
-    .leftJoin('asset_geocode as g', 'g.asset_id', 'e.asset_id')
-    .select(['e.asset_id', 'e.latitude', 'e.longitude'])
-    .where('e.latitude', 'is not', null)
-    .where('e.longitude', 'is not', null)
-    .where('g.asset_id', 'is', null);
+  // The pending flag (migration 0027) has a partial index: this is a lookup in an empty index on
+  // every search, not an anti-join over all exif rows.
+  let q = ctx.db.selectFrom('exif as e').select(['e.asset_id', 'e.latitude', 'e.longitude']).where('e.geocode_pending', '=', true);
   if (assetId) q = q.where('e.asset_id', '=', assetId);
   const todo = await q.execute();
   if (!todo.length) return 0;
@@ -162,9 +158,14 @@ export async function geocodeAssets(ctx: Context, assetId?: string): Promise<num
     const valid = Math.abs(lat) <= 90 && Math.abs(lon) <= 180 && !(lat === 0 && lon === 0);
     const place = valid ? await nearestPlace(ctx, lat, lon) : undefined;
     await ctx.db.transaction().execute(async (trx) => {
-      if (place) {
-        await trx.updateTable('exif').set({ city: place.city, state: place.state, country: place.country }).where('asset_id', '=', a.asset_id).execute();
-      }
+      // Only if the position is still the one geocoded: a concurrent metadata update sets the flag again.
+      await trx
+        .updateTable('exif')
+        .set(place ? { city: place.city, state: place.state, country: place.country, geocode_pending: false } : { geocode_pending: false })
+        .where('asset_id', '=', a.asset_id)
+        .where('latitude', '=', lat)
+        .where('longitude', '=', lon)
+        .execute();
       await trx
         .insertInto('asset_geocode')
         .values({ asset_id: a.asset_id, place_id: place?.id ?? null, distance_km: place ? Math.round(place.distanceKm * 100) / 100 : null })

@@ -291,6 +291,32 @@ describe('immich search on PostgreSQL without pgvector', () => {
     expect(c.code).toBe(3);
     expect(c.stderr).toMatch(/pgvector/);
   });
+
+  it('free text ranks photos matching more of the query first and says what matched', async () => {
+    // red.jpg matches both words (file name and place); red-small.jpg only its name; green.jpg nothing.
+    const r = await runCli(['--json', 'search', 'red', 'in', 'paris'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const hits = JSON.parse(r.stdout).results as Array<{ originalName: string; score: number; matched: string[] }>;
+    expect(hits.map((h) => h.originalName)).toEqual(['red.jpg', 'red-small.jpg']);
+    expect(hits[0]!.score).toBeGreaterThan(2);
+    expect(hits[1]!.score).toBeLessThan(2);
+    expect(hits[0]!.matched).toEqual([expect.stringMatching(/^place:Paris/), 'name']);
+    expect(hits[1]!.matched).toEqual(['name']);
+    // Filters apply to the ranked candidates.
+    expect(names((await runCli(['--json', 'search', 'red', 'in', 'paris', '--after', '2020'], env)).stdout)).toEqual(['red-small.jpg']);
+  });
+
+  it('a photo whose GPS position changed is geocoded again on the next search', async () => {
+    expect(names((await runCli(['--json', 'search', '--place', 'Rome'], env)).stdout)).toEqual(['green.jpg']);
+    // As a metadata re-run after a sidecar edit would: green.jpg (geocoded to Rome at import) moves to Helsinki.
+    await withLibraryDb(lib, async (db) => {
+      const a = await db.selectFrom('assets').select('id').where('original_name', '=', 'green.jpg').executeTakeFirstOrThrow();
+      await db.updateTable('exif').set({ latitude: 60.1699, longitude: 24.9384 }).where('asset_id', '=', a.id).execute();
+    }, env);
+    expect(names((await runCli(['--json', 'search', '--place', 'Helsinki'], env)).stdout)).toEqual(['green.jpg']);
+    expect(names((await runCli(['--json', 'search', 'helsinki'], env)).stdout)).toEqual(['green.jpg']);
+    expect(names((await runCli(['--json', 'search', '--place', 'Rome'], env)).stdout)).toEqual([]);
+  });
 });
 
 describe('start-up of the compiled CLI', () => {

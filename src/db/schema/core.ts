@@ -67,6 +67,8 @@ export interface ExifTable {
   city?: string | null;
   state?: string | null;
   country?: string | null;
+  /** Set by a trigger when the GPS position is new or changed, cleared by geocoding (migration 0027). */
+  geocode_pending?: Generated<boolean>;
 }
 
 export interface AssetFilesTable {
