@@ -137,14 +137,20 @@ let nFaces = 0, nFacesSingle = 0, detectorRuns = 0, secondLooks = 0;
 const single = { ...settings, recheckFloor: settings.minScore }; // the second look off: the pipeline before it
 for (const f of files) {
   const img = await faces.decodeRgb(f);
-  const { sizes } = await detectFacesTraced(models.detector, img, { minScore: settings.minScore, inputSize: settings.inputSize });
+  // The first pass's input exactly as the pipeline makes it (decoded from the file at the input size);
+  // a second look letterboxes the full-size decode.
+  const first = await faces.prepareImage(f, settings.inputSize);
+  const firstTensor = first.prepared.tensor.slice();
+  const { sizes } = await detectFacesTraced(models.detector, first.img, { minScore: settings.minScore, inputSize: settings.inputSize }, first.prepared);
   detectorRuns += sizes.length;
   if (sizes.length > 1) secondLooks++;
-  const tensors = [];
-  for (const size of sizes) tensors.push({ size, tensor: (await letterbox(img, size)).tensor });
-  const found = await faces.analyzeImage(models, img, settings);
+  const tensors = [{ size: sizes[0], tensor: firstTensor }];
+  for (const size of sizes.slice(1)) tensors.push({ size, tensor: (await letterbox(img, size)).tensor.slice() });
+  const p1 = await faces.prepareImage(f, settings.inputSize);
+  const found = await faces.analyzeImage(models, p1.img, settings, p1.prepared);
   nFaces += found.length;
-  const once = await faces.analyzeImage(models, img, single);
+  const p2 = await faces.prepareImage(f, settings.inputSize);
+  const once = await faces.analyzeImage(models, p2.img, single, p2.prepared);
   nFacesSingle += once.length;
   const crops = (list) => list.map((x) => toTensorData([alignFace(img, x.landmarks)], 112, embedOptionsFor(settings.model)));
   bareInputs.push({ tensors, crops: crops(found), cropsSingle: crops(once) });

@@ -11,7 +11,7 @@ import type { AssetFacesTable } from '../db/schema/faces.js';
 import type { JobOutcome } from '../jobs/types.js';
 import { DEFAULT_CLUSTER_PARAMS, type ClusterParams } from '../ml/cluster.js';
 import { alignFace, type RgbImage } from '../ml/faces/align.js';
-import { detectFaces, iou, prepareDetection, type DetectedFace, type Letterboxed } from '../ml/faces/detect.js';
+import { detectFaces, iou, letterboxFile, type DetectedFace, type ImageSource, type Letterboxed } from '../ml/faces/detect.js';
 import { embedFaces, embedOptionsFor } from '../ml/faces/embed.js';
 import { DEFAULT_FACE_MODEL, ModelMissingError, requireModel } from '../ml/models.js';
 import { getModel, type LoadedModel } from '../ml/runtime.js';
@@ -100,10 +100,16 @@ export async function decodeRgb(file: string): Promise<RgbImage> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-/** Decode a preview and build the detector input: the CPU work that can overlap another image's inference. */
-export async function prepareImage(file: string, inputSize: number): Promise<{ img: RgbImage; prepared: Letterboxed }> {
-  const img = await decodeRgb(file);
-  return { img, prepared: await prepareDetection(img, inputSize) };
+/**
+ * The detector input for a preview, decoded straight at the input size; the full-size decode (for
+ * alignment and crops) is started and left running, so it overlaps the detector's run.
+ */
+export async function prepareImage(file: string, inputSize: number): Promise<{ img: Promise<RgbImage>; prepared: Letterboxed }> {
+  // Both decodes start at once (sharp runs each on its own thread); the full-size one is awaited
+  // only after the detector's run.
+  const img = decodeRgb(file);
+  img.catch(() => undefined); // awaited by analyzeImage; this only keeps an early failure from going unhandled
+  return { img, prepared: await letterboxFile(file, inputSize) };
 }
 
 export interface AnalyzedFace extends DetectedFace {
@@ -113,12 +119,13 @@ export interface AnalyzedFace extends DetectedFace {
 /** Detect, align and embed: the ML part of the stage, without the database (bench/faces uses it too). */
 export async function analyzeImage(
   models: Pick<FaceModels, 'detector' | 'recognizer' | 'name'>,
-  img: RgbImage,
+  image: ImageSource,
   settings: Pick<FaceSettings, 'minScore' | 'inputSize'> & { recheckFloor?: number },
   prepared?: Letterboxed,
 ): Promise<AnalyzedFace[]> {
   const opts = { minScore: settings.minScore, inputSize: settings.inputSize, recheckFloor: settings.recheckFloor };
-  const faces = (await detectFaces(models.detector, img, opts, prepared)).filter((f) => f.landmarks.length === 5);
+  const faces = (await detectFaces(models.detector, image, opts, prepared)).filter((f) => f.landmarks.length === 5);
+  const img = await image;
   const crops = faces.map((f) => alignFace(img, f.landmarks));
   const embeddings = await embedFaces(models.recognizer, crops, embedOptionsFor(models.name));
   return faces.map((f, i) => ({ ...f, embedding: embeddings[i]! }));
@@ -165,14 +172,23 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
   const rel = await previewPath(ctx, assetId);
   if (!rel) return { status: 'skipped', message: 'no preview yet (the thumbnails stage makes it)' };
   const file = ctx.library.resolve(rel);
-  let img: RgbImage;
-  let prepared: Letterboxed;
+  const unreadable = (err: unknown): JobOutcome => ({ status: 'failed', message: `cannot read preview ${file}: ${errorMessage(err)}` });
+  let p: Awaited<ReturnType<typeof prepareImage>>;
   try {
-    ({ img, prepared } = await prepareImage(file, settings.inputSize));
+    p = await prepareImage(file, settings.inputSize);
   } catch (err) {
-    return { status: 'failed', message: `cannot read preview ${file}: ${errorMessage(err)}` };
+    return unreadable(err);
   }
-  const faces = await analyzeImage(models, img, settings, prepared);
+  let faces: AnalyzedFace[];
+  try {
+    faces = await analyzeImage(models, p.img, settings, p.prepared);
+  } catch (err) {
+    // The full-size decode runs beside the detector: its failure is the preview's, anything else the model's.
+    const decodeError = await p.img.then(() => undefined, (e: unknown) => e ?? new Error('decode failed'));
+    if (decodeError) return unreadable(decodeError);
+    throw err;
+  }
+  const img = await p.img;
 
   const existing = await ctx.db
     .selectFrom('asset_faces')

@@ -76,6 +76,38 @@ describe('face stages without their prerequisites', () => {
   });
 });
 
+describe.skipIf(!SHARED_MODELS)('a preview that cannot be read', () => {
+  it('fails that asset with one line naming the preview; the others are detected', async () => {
+    const lib = tmpDir();
+    const photos = tmpDir('immich-photos-');
+    await makePhotos(photos, 3);
+    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'models') };
+    expect((await runCli(['models', 'pull', 'scrfd_2.5g-mobilefacenet', '--from', SHARED_MODELS!], env)).code).toBe(0);
+    expect((await runCli(['import', '--skip-ml', photos], env)).code).toBe(0);
+    const db = await openDatabase(loadConfig({ env }).database);
+    let preview: string;
+    try {
+      const rows = await db.db.selectFrom('asset_files').select('path').where('kind', '=', 'preview').orderBy('path').execute();
+      preview = path.join(lib, rows[0]!.path);
+    } finally {
+      await db.close();
+    }
+    // Half a JPEG: the header reads, the pixels do not.
+    const bytes = fs.readFileSync(preview);
+    fs.writeFileSync(preview, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const r = await runCli(['faces', 'detect', '--json'], env);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ queued: 3, failed: 1 });
+    expect(count(r.stderr, new RegExp(`cannot read preview ${preview.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))).toBe(1);
+    const again = await openDatabase(loadConfig({ env }).database);
+    try {
+      expect(await stageStatus(again, 'face-detection')).toEqual(['done', 'done', 'failed']);
+    } finally {
+      await again.close();
+    }
+  }, 120_000);
+});
+
 describe.skipIf(!CORPUS || !SHARED_MODELS)('faces on the corpus (import → faces detect)', () => {
   const lib = tmpDir();
   const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'models') };

@@ -82,6 +82,15 @@ export function alignFace(img: RgbImage, landmarks: ReadonlyArray<readonly [numb
       if (sx < -1 || sy < -1 || sx > width || sy > height) continue; // black outside
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const fx = sx - x0, fy = sy - y0;
+      if (x0 >= 0 && y0 >= 0 && x0 < maxX && y0 < maxY) {
+        // All four taps inside (almost every pixel of a face): no clamping.
+        const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
+        const i00 = (y0 * width + x0) * channels, i01 = i00 + width * channels;
+        for (let c = 0; c < 3; c++) {
+          out[o + c] = Math.round(w00 * data[i00 + c]! + w10 * data[i00 + channels + c]! + w01 * data[i01 + c]! + w11 * data[i01 + channels + c]!);
+        }
+        continue;
+      }
       // clamp the 4 taps; taps outside the image weigh in as black
       const in00 = x0 >= 0 && y0 >= 0 && x0 <= maxX && y0 <= maxY;
       const in10 = x0 + 1 >= 0 && y0 >= 0 && x0 + 1 <= maxX && y0 <= maxY;

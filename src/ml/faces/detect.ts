@@ -47,30 +47,83 @@ interface Head {
   kps?: Float32Array;
 }
 
+/** (v − 127.5) / 128 for every byte value: SCRFD's input normalisation. */
+const NORM = Float32Array.from({ length: 256 }, (_, v) => (v - 127.5) / 128);
+
+/**
+ * Input tensors are reused once a detector run is done with them: a fresh 4.9 MB Float32Array per
+ * photo cost ~2 ms in page faults on first write, a tenth of the pipeline's own time per photo. Two
+ * per size cover the photo being inferred and the one prepared meanwhile.
+ */
+const spareTensors = new Map<number, Float32Array[]>();
+function takeTensor(length: number): { tensor: Float32Array; reused: boolean } {
+  const t = spareTensors.get(length)?.pop();
+  return t ? { tensor: t, reused: true } : { tensor: new Float32Array(length), reused: false };
+}
+function giveBackTensor(t: Float32Array): void {
+  const list = spareTensors.get(t.length) ?? [];
+  if (list.length < 2 && !list.includes(t)) list.push(t);
+  spareTensors.set(t.length, list);
+}
+
+/** The letterboxed size of a width×height image in a size×size input. */
+function fitInside(width: number, height: number, size: number): { w: number; h: number } {
+  const scale = Math.min(size / width, size / height);
+  return { w: Math.max(1, Math.round(width * scale)), h: Math.max(1, Math.round(height * scale)) };
+}
+
 /** Letterbox: keep the aspect ratio, scale into size×size, pad right and bottom with black. */
 export async function letterbox(img: RgbImage, size: number): Promise<{ tensor: Float32Array; scale: number }> {
-  const scale = Math.min(size / img.width, size / img.height);
-  const w = Math.max(1, Math.round(img.width * scale));
-  const h = Math.max(1, Math.round(img.height * scale));
+  const { w, h } = fitInside(img.width, img.height, size);
   const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } })
     .removeAlpha()
     .resize(w, h, { fit: 'fill', kernel: 'linear' })
     .raw()
     .toBuffer();
+  return { tensor: toInputTensor(resized, w, h, size), scale: w / img.width };
+}
+
+/**
+ * Letterbox straight from an image file (the preview): decoding to the input size lets the JPEG
+ * decoder skip most of the work (shrink-on-load), and the full-size decode that alignment needs can
+ * then run while the detector does.
+ */
+export async function letterboxFile(file: string, size: number): Promise<Letterboxed> {
+  // sharp picks the fitted size (no header read first); the scale is settled once the full-size
+  // decode tells the original width (scaleOf).
+  const { data, info } = await sharp(file)
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .resize(size, size, { fit: 'inside', kernel: 'linear' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { tensor: toInputTensor(data, info.width, info.height, size), scale: 0, fittedWidth: info.width, size };
+}
+
+/** RGB bytes (w×h) → the detector's planar, normalised size×size input, zero-padded right and bottom. */
+function toInputTensor(resized: Uint8Array, w: number, h: number, size: number): Float32Array {
   const plane = size * size;
   // padding is 0 in the normalised input, as in SCRFD's training and test pipelines (mmdet Pad after
   // Normalize; training crops pad with grey 128). InsightFace's Python package pads black: same detections here.
-  const tensor = new Float32Array(3 * plane);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = (y * w + x) * 3;
-      const d = y * size + x;
-      tensor[d] = (resized[s]! - 127.5) / 128;
-      tensor[plane + d] = (resized[s + 1]! - 127.5) / 128;
-      tensor[2 * plane + d] = (resized[s + 2]! - 127.5) / 128;
+  const { tensor, reused } = takeTensor(3 * plane);
+  const g = plane, b = 2 * plane;
+  if (reused) {
+    // Only the padding needs clearing: every other value is written below.
+    for (const base of [0, g, b]) {
+      if (w < size) for (let y = 0; y < h; y++) tensor.fill(0, base + y * size + w, base + (y + 1) * size);
+      tensor.fill(0, base + h * size, base + plane);
     }
   }
-  return { tensor, scale: w / img.width };
+  for (let y = 0, s = 0; y < h; y++) {
+    const row = y * size;
+    for (let d = row, end = row + w; d < end; d++, s += 3) {
+      tensor[d] = NORM[resized[s]!]!;
+      tensor[g + d] = NORM[resized[s + 1]!]!;
+      tensor[b + d] = NORM[resized[s + 2]!]!;
+    }
+  }
+  return tensor;
 }
 
 /** Outputs are grouped by their last dimension (1 scores, 4 boxes, 10 keypoints), strides by row count. */
@@ -98,20 +151,30 @@ function heads(outputs: Record<string, { data: unknown; dims: readonly number[] 
 
 export interface Letterboxed {
   tensor: Float32Array;
+  /** Input pixels per image pixel; 0 when made from a file (see fittedWidth). */
   scale: number;
+  /** Width of the image inside the input, when made from a file: scale = fittedWidth / image width. */
+  fittedWidth?: number;
   size: number;
 }
 
-/** The detector input for an image; made ahead of time to overlap decoding with inference. */
-export async function prepareDetection(img: RgbImage, size = 640): Promise<Letterboxed> {
-  return { ...(await letterbox(img, size)), size };
-}
+/** The image itself, or its decode still under way (awaited only where pixels are needed). */
+export type ImageSource = RgbImage | Promise<RgbImage>;
 
-async function detectPass(model: LoadedModel, img: RgbImage, size: number, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
-  const { tensor, scale } = prepared && prepared.size === size ? prepared : await letterbox(img, size);
+async function detectPass(model: LoadedModel, img: ImageSource, size: number, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
+  const usePrepared = prepared && prepared.size === size;
+  const { tensor, scale } = usePrepared ? prepared : await letterbox(await img, size);
   const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
-  const out = await model.session.run({ [model.inputNames[0]!]: input });
-  return decodeScrfd(out as never, size, scale, opts);
+  let out;
+  try {
+    out = await model.session.run({ [model.inputNames[0]!]: input });
+  } finally {
+    // The run is done with its input (a prepared input is used once).
+    giveBackTensor(tensor);
+  }
+  // A file-made input learns its scale from the full-size decode, which ran beside the detector.
+  const sc = usePrepared && prepared.fittedWidth ? prepared.fittedWidth / (await img).width : scale;
+  return decodeScrfd(out as never, size, sc, opts);
 }
 
 export interface DetectionTrace {
@@ -125,7 +188,7 @@ export interface DetectionTrace {
  * that a smaller scale scores ≥ minScore (its box and landmarks are kept). Only a first-pass candidate
  * can be promoted, so the second look adds no face the first pass did not see.
  */
-export async function detectFacesTraced(model: LoadedModel, img: RgbImage, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectionTrace> {
+export async function detectFacesTraced(model: LoadedModel, img: ImageSource, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectionTrace> {
   const size = opts.inputSize ?? 640;
   const nmsIou = opts.nmsIou ?? 0.4;
   const floor = Math.min(opts.recheckFloor ?? RECHECK_FLOOR, opts.minScore);
@@ -146,7 +209,7 @@ export async function detectFacesTraced(model: LoadedModel, img: RgbImage, opts:
   return { faces: promoted.length ? nms([...sure, ...promoted], nmsIou) : sure, sizes };
 }
 
-export async function detectFaces(model: LoadedModel, img: RgbImage, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
+export async function detectFaces(model: LoadedModel, img: ImageSource, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
   return (await detectFacesTraced(model, img, opts, prepared)).faces;
 }
 
