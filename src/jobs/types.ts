@@ -30,6 +30,11 @@ export interface JobSpec {
   /** Redo the work even when it is recorded as done. */
   force?: boolean;
   data?: Record<string, unknown>;
+  /**
+   * The asset row, for a job queued in this process by whoever just inserted the asset (import): its
+   * stages cannot have run yet, so the processor skips its lookup. Never sent to Redis.
+   */
+  fresh?: StageAsset;
 }
 
 /** The asset row a stage works on, read once by the processor and handed to the stage. */

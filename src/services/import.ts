@@ -16,8 +16,8 @@ import type { Context } from '../context.js';
 import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
 import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
 import { sidecarCandidates } from '../media/formats.js';
-import { copyFileVerified } from '../storage/atomic.js';
-import { sha1File } from '../storage/checksum.js';
+import { copyFileVerified, writeFileAtomic } from '../storage/atomic.js';
+import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import {
   calendarDateOf,
@@ -104,6 +104,8 @@ export interface ImportEvents {
 }
 
 const DB_CHUNK = 500;
+/** Originals up to this size are read into memory once (hash, then copy); larger ones stream twice. */
+const READ_ONCE_MAX_BYTES = 16 << 20;
 /** Files in flight per unit of concurrency. */
 const FILES_PER_WORKER = 4;
 
@@ -405,7 +407,10 @@ class Importer {
     const done = (o: FileOutcome) => { passDedupe(); passPlace(); settle(o); return o; };
 
     try {
-      const sha1 = await this.time('hash', () => sha1File(file.path));
+      // A small original is read once: the bytes hashed for the dedupe are the bytes written into the
+      // library (no second read and hash of the source when it is copied).
+      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(file.path)) : undefined;
+      const sha1 = await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(file.path)));
       const existing = await this.time('db', () =>
         this.ctx.db
           .selectFrom('assets')
@@ -467,7 +472,8 @@ class Importer {
       }
 
       const abs = this.ctx.library.resolve(target);
-      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1));
+      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1, bytes));
+      bytes = undefined;
       // The XMP sidecar travels with the file (as <name>.xmp), so the library is self-contained and a
       // later metadata run on the library copy sees it; exif.sidecar_path is then library-relative.
       const sourceSidecar = meta?.sidecarPath ?? undefined;
@@ -508,7 +514,9 @@ class Importer {
       this.timings.db = (this.timings.db ?? 0) + performance.now() - dbStarted;
       if (!metaError) {
         const next = nextStages('metadata', probe.type).filter((s) => !this.opts.onlyStages || this.opts.onlyStages.has(s));
-        await this.enqueue(next.map((s) => ({ stage: s, assetId })));
+        // In-process, the row just inserted goes with the jobs: the processor needs no lookup.
+        const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: path.basename(file.path) } : undefined;
+        await this.enqueue(next.map((s) => ({ stage: s, assetId, fresh })));
       }
       return done({ path: file.path, action: 'imported', assetId, target });
     } catch (err) {
@@ -655,7 +663,9 @@ class Importer {
   }
 
   /** Copy (or hard-link for --move) into the library; the name appears only once the bytes match. */
-  private async place(src: string, target: string, sha1: string): Promise<void> {
+  private async place(src: string, target: string, sha1: string, bytes?: Buffer): Promise<void> {
+    // The bytes whose SHA-1 is `sha1`, read before: written as they are (atomically, fsynced).
+    if (bytes) return writeFileAtomic(target, bytes);
     if (this.opts.mode === 'move') {
       await fsp.mkdir(path.dirname(target), { recursive: true });
       try {

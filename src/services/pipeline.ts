@@ -63,7 +63,8 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
 
     // One lookup: does the asset exist, the row the stage needs (and its type, for follow-ups), and
     // whether this stage is done. The embedded database pays per statement, so stages get the row.
-    const asset = await ctx.db
+    const fresh = ctx.queue.kind === 'inline' && !job.force ? job.fresh : undefined;
+    const asset = fresh ? { ...fresh, status: null } : await ctx.db
       .selectFrom('assets')
       .leftJoin('asset_job_status as s', (join) => join.onRef('s.asset_id', '=', 'assets.id').on('s.stage', '=', job.stage))
       .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.original_name', 's.status'])

@@ -8,3 +8,7 @@ export async function sha1File(file: string): Promise<string> {
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+export function sha1Bytes(data: Uint8Array): string {
+  return crypto.createHash('sha1').update(data).digest('hex');
+}
