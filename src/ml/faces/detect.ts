@@ -84,13 +84,13 @@ export async function letterbox(img: RgbImage, size: number): Promise<{ tensor: 
 }
 
 /**
- * Letterbox straight from an image file (the preview): decoding to the input size lets the JPEG
- * decoder skip most of the work (shrink-on-load), and the full-size decode that alignment needs can
- * then run while the detector does.
+ * Letterbox straight from an image file (the preview), so that the full-size decode alignment needs
+ * is not in the way: it can run beside this one and while the detector runs (a large preview also
+ * gets the JPEG decoder's shrink-on-load).
  */
 export async function letterboxFile(file: string, size: number): Promise<Letterboxed> {
-  // sharp picks the fitted size (no header read first); the scale is settled once the full-size
-  // decode tells the original width (scaleOf).
+  // sharp picks the fitted size (no header read first); the scale is settled in detectPass once
+  // the full-size decode tells the image's width.
   const { data, info } = await sharp(file)
     .rotate()
     .removeAlpha()
