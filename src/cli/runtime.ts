@@ -79,11 +79,14 @@ export async function withContext(
     // The pipeline pulls in every stage's libraries (sharp, exiftool, onnxruntime): load it when the
     // first job runs, so commands that run none (search, stats) start faster.
     processor: (c) => {
-      let run: JobProcessor | undefined;
-      return async (job, attempt) => {
-        if (!run) run = (await import('../services/pipeline.js')).createProcessor(c);
-        return run(job, attempt);
+      // One processor for all jobs (it batches their statuses): the first job's import makes it.
+      let run: Promise<JobProcessor> | undefined;
+      const lazy: JobProcessor = async (job, attempt) => {
+        run ??= import('../services/pipeline.js').then((m) => m.createProcessor(c));
+        return (await run)(job, attempt);
       };
+      lazy.flush = async () => (await run)?.flush?.();
+      return lazy;
     },
     queueFactory: rt.config.redis ? (c) => redisQueueFactory(c) : undefined,
     ...opts,

@@ -103,6 +103,8 @@ export class InlineQueue implements JobQueue {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency) }, () => worker()));
+    // Statuses the processor batched are in the database before anyone reads them back.
+    await processor.flush?.();
     return result;
   }
 

@@ -62,6 +62,8 @@ export function jobKey(job: JobSpec): string {
 export type JobProcessor = ((job: JobSpec, attempt: number) => Promise<JobOutcome>) & {
   /** The stages this processor runs and queues (import --skip-ml); Redis mode carries it to other workers. */
   onlyStages?: ReadonlySet<string>;
+  /** Write bookkeeping the processor deferred (the in-process runner calls it when a drain ends). */
+  flush?: () => Promise<void>;
 };
 
 export interface QueueProgress {

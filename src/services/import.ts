@@ -299,6 +299,8 @@ class Importer {
   private readonly existing = new Set<string>();
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
+  /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
+  private readonly librarySameSize = new Map<string, { id: string; library_path: string; original_path: string; storage_mode: string }>();
   /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
   private readonly timings: Record<string, number> = {};
   private enqueueSeq = 0;
@@ -313,6 +315,17 @@ class Importer {
     await cleanStaleTemps(this.ctx.library.folder('tmp'));
     const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
+    // A file already in the library has the size of its asset: one query per DB_CHUNK sizes finds
+    // every candidate, instead of a checksum lookup per file (the embedded database pays per statement).
+    const sizes = [...new Set(files.map((f) => f.size))];
+    for (let k = 0; k < sizes.length; k += DB_CHUNK) {
+      const known = await this.ctx.db
+        .selectFrom('assets')
+        .select(['id', 'checksum', 'library_path', 'original_path', 'storage_mode'])
+        .where('file_size', 'in', sizes.slice(k, k + DB_CHUNK))
+        .execute();
+      for (const r of known) this.librarySameSize.set(r.checksum, r);
+    }
     if (this.opts.wait !== false) this.drainer = this.drainLoop();
 
     const outcomes: FileOutcome[] = new Array(files.length);
@@ -411,13 +424,7 @@ class Importer {
       // library (no second read and hash of the source when it is copied).
       let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(file.path)) : undefined;
       const sha1 = await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(file.path)));
-      const existing = await this.time('db', () =>
-        this.ctx.db
-          .selectFrom('assets')
-          .select(['id', 'library_path', 'original_path', 'storage_mode'])
-          .where('checksum', '=', sha1)
-          .executeTakeFirst(),
-      );
+      const existing = this.librarySameSize.get(sha1);
 
       // In walk order: the first file with this content of the run is the one imported.
       await this.time('wait', () => this.gateDedupe.wait(i));

@@ -56,6 +56,12 @@ export interface ProcessorOptions {
 
 export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobProcessor {
   const handlers = opts.handlers ?? HANDLERS;
+  // In-process, final statuses are written in batches (the embedded database pays per statement);
+  // the queue flushes at the end of every drain. A killed run loses at most a batch: those stages
+  // are simply done again. Workers of a Redis queue write at once (other processes watch).
+  const batch = ctx.queue.kind === 'inline' ? new StatusBatch(ctx) : undefined;
+  const record: typeof recordStatus = (c, job, status, extra) =>
+    batch && status !== 'running' ? batch.add(job, status, extra) : recordStatus(c, job, status, extra);
   const processor: JobProcessor = async (job: JobSpec, attempt: number): Promise<JobOutcome> => {
     const handler = handlers[job.stage];
     if (!handler) return { status: 'skipped', message: `no handler for stage ${job.stage}` };
@@ -84,13 +90,13 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
       outcome = await handler(ctx, job, row);
     } catch (err) {
       const message = (err as Error).message?.split('\n')[0] ?? String(err);
-      await recordStatus(ctx, job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });
+      await record(ctx, job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });
       ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${message}`, { asset: job.assetId, stage: job.stage, cause: message });
       throw err;
     }
     const durationMs = performance.now() - started;
     const status = outcome.status === 'success' ? 'done' : outcome.status === 'skipped' ? 'skipped' : 'failed';
-    await recordStatus(ctx, job, status, { error: outcome.message, durationMs, attempt: counted });
+    await record(ctx, job, status, { error: outcome.message, durationMs, attempt: counted });
     if (outcome.status === 'failed') {
       ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage, cause: outcome.message ?? null });
     }
@@ -101,6 +107,7 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     return outcome;
   };
   processor.onlyStages = opts.onlyStages;
+  if (batch) processor.flush = () => batch.flush();
   return processor;
 }
 
@@ -156,4 +163,72 @@ async function recordStatus(
   await upsert(ctx.db).execute();
   // Per-stage duration history for `immich stats` (services/job-history.ts).
   await recordJobRun(ctx, job, status, extra.durationMs ?? 0, extra.error);
+}
+
+type FinalStatus = 'done' | 'skipped' | 'failed';
+
+/**
+ * Final (asset, stage) statuses and their job_runs rows, written as one statement per batch. A
+ * batch goes when it is full or a moment after its first entry, and at flush().
+ */
+class StatusBatch {
+  private rows = new Map<string, { job: JobSpec; status: FinalStatus; error: string | null; durationMs: number; attempt?: number; at: Date }>();
+  private timer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+  private static readonly MAX = 64;
+  private static readonly DELAY_MS = 200;
+
+  constructor(private readonly ctx: Context) {}
+
+  async add(job: JobSpec, status: FinalStatus | 'running', extra: { error?: string; durationMs?: number; attempt?: number }): Promise<void> {
+    if (status === 'running') return;
+    const key = `${job.assetId}:${job.stage}`;
+    const prev = this.rows.get(key);
+    // A job done twice before a write counts both attempts.
+    const attempt = prev?.attempt !== undefined && extra.attempt !== undefined ? prev.attempt + 1 : extra.attempt ?? prev?.attempt;
+    this.rows.set(key, { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), attempt, at: new Date() });
+    if (this.rows.size >= StatusBatch.MAX) await this.flush();
+    else this.timer ??= setTimeout(() => void this.flush().catch((err) => this.ctx.logger.warn(`writing job statuses failed: ${(err as Error).message}`)), StatusBatch.DELAY_MS);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = [...this.rows.values()];
+    this.rows.clear();
+    // One write at a time, in order: a later status of the same key never lands before an earlier one.
+    this.writing = this.writing.then(() => (rows.length ? this.write(rows) : undefined));
+    return this.writing;
+  }
+
+  private async write(rows: Array<{ job: JobSpec; status: FinalStatus; error: string | null; durationMs: number; attempt?: number; at: Date }>): Promise<void> {
+    const upsert = (db: QueryCreator<DB>) =>
+      db
+        .insertInto('asset_job_status')
+        .values(rows.map((r) => ({
+          asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.attempt ?? 0,
+          error: r.error, duration_ms: r.durationMs, updated_at: r.at,
+        })))
+        .onConflict((oc) =>
+          oc.columns(['asset_id', 'stage']).doUpdateSet({
+            status: (eb) => eb.ref('excluded.status'),
+            // The first write of a job counts its attempt (attempts > 0 in the row written).
+            attempts: sql`asset_job_status.attempts + (case when excluded.attempts > 0 then excluded.attempts else 0 end)`,
+            error: (eb) => eb.ref('excluded.error'),
+            duration_ms: (eb) => eb.ref('excluded.duration_ms'),
+            updated_at: (eb) => eb.ref('excluded.updated_at'),
+          }),
+        );
+    const history = rows.map((r) => jobRunRow(r.job, r.status, r.durationMs, r.error ?? undefined));
+    try {
+      await this.ctx.db.with('status_rows', (db) => upsert(db).returning('asset_id')).insertInto('job_runs').values(history).execute();
+      return;
+    } catch (err) {
+      this.ctx.logger.debug(`statuses and job history in one statement failed, writing them apart: ${(err as Error).message}`);
+    }
+    await upsert(this.ctx.db).execute();
+    try {
+      await this.ctx.db.insertInto('job_runs').values(history).execute();
+    } catch { /* history is best effort */ }
+  }
 }

@@ -58,6 +58,8 @@ beforeAll(async () => {
       await proc({ stage: 'thumbnails', assetId: id }, 1).catch(() => undefined);
       await proc({ stage: 'smart-search', assetId: id }, 1);
     }
+    // In-process, statuses are written in batches: the queue flushes after a drain, as here.
+    await proc.flush?.();
   } finally {
     await ctx.close();
     logs.close();
