@@ -167,12 +167,22 @@ async function recordStatus(
 
 type FinalStatus = 'done' | 'skipped' | 'failed';
 
+interface PendingStatus {
+  job: JobSpec;
+  status: FinalStatus;
+  error: string | null;
+  durationMs: number;
+  /** Attempts this entry counts (0 or 1; more when one job's statuses were merged before a write). */
+  counted: number;
+  at: Date;
+}
+
 /**
  * Final (asset, stage) statuses and their job_runs rows, written as one statement per batch. A
  * batch goes when it is full or a moment after its first entry, and at flush().
  */
 class StatusBatch {
-  private rows = new Map<string, { job: JobSpec; status: FinalStatus; error: string | null; durationMs: number; attempt?: number; at: Date }>();
+  private rows = new Map<string, PendingStatus>();
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private static readonly MAX = 64;
@@ -180,13 +190,10 @@ class StatusBatch {
 
   constructor(private readonly ctx: Context) {}
 
-  async add(job: JobSpec, status: FinalStatus | 'running', extra: { error?: string; durationMs?: number; attempt?: number }): Promise<void> {
-    if (status === 'running') return;
+  async add(job: JobSpec, status: FinalStatus, extra: { error?: string; durationMs?: number; attempt?: number }): Promise<void> {
     const key = `${job.assetId}:${job.stage}`;
-    const prev = this.rows.get(key);
-    // A job done twice before a write counts both attempts.
-    const attempt = prev?.attempt !== undefined && extra.attempt !== undefined ? prev.attempt + 1 : extra.attempt ?? prev?.attempt;
-    this.rows.set(key, { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), attempt, at: new Date() });
+    const counted = (this.rows.get(key)?.counted ?? 0) + (extra.attempt !== undefined ? 1 : 0);
+    this.rows.set(key, { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), counted, at: new Date() });
     if (this.rows.size >= StatusBatch.MAX) await this.flush();
     else this.timer ??= setTimeout(() => void this.flush().catch((err) => this.ctx.logger.warn(`writing job statuses failed: ${(err as Error).message}`)), StatusBatch.DELAY_MS);
   }
@@ -201,19 +208,18 @@ class StatusBatch {
     return this.writing;
   }
 
-  private async write(rows: Array<{ job: JobSpec; status: FinalStatus; error: string | null; durationMs: number; attempt?: number; at: Date }>): Promise<void> {
+  private async write(rows: PendingStatus[]): Promise<void> {
     const upsert = (db: QueryCreator<DB>) =>
       db
         .insertInto('asset_job_status')
         .values(rows.map((r) => ({
-          asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.attempt ?? 0,
+          asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.counted,
           error: r.error, duration_ms: r.durationMs, updated_at: r.at,
         })))
         .onConflict((oc) =>
           oc.columns(['asset_id', 'stage']).doUpdateSet({
             status: (eb) => eb.ref('excluded.status'),
-            // The first write of a job counts its attempt (attempts > 0 in the row written).
-            attempts: sql`asset_job_status.attempts + (case when excluded.attempts > 0 then excluded.attempts else 0 end)`,
+            attempts: sql`asset_job_status.attempts + excluded.attempts`,
             error: (eb) => eb.ref('excluded.error'),
             duration_ms: (eb) => eb.ref('excluded.duration_ms'),
             updated_at: (eb) => eb.ref('excluded.updated_at'),
