@@ -7,7 +7,7 @@ import type { DB } from '../db/schema.js';
 import type { Context } from '../context.js';
 import type { AssetStage, JobOutcome, JobProcessor, JobSpec, Stage } from '../jobs/types.js';
 import { HANDLERS, type StageHandler } from './handlers.js';
-import { jobRunRow, recordJobRun } from './job-history.js';
+import { jobRunRow } from './job-history.js';
 
 /** Stages that run after `stage` succeeded for an asset of type `type`. */
 export function nextStages(stage: Stage, type: 'image' | 'video'): AssetStage[] {
@@ -60,8 +60,8 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
   // the queue flushes at the end of every drain. A killed run loses at most a batch: those stages
   // are simply done again. Workers of a Redis queue write at once (other processes watch).
   const batch = ctx.queue.kind === 'inline' ? new StatusBatch(ctx) : undefined;
-  const record: typeof recordStatus = (c, job, status, extra) =>
-    batch && status !== 'running' ? batch.add(job, status, extra) : recordStatus(c, job, status, extra);
+  const record = (job: JobSpec, status: FinalStatus, extra: StatusExtra): Promise<void> =>
+    batch ? batch.add(job, status, extra) : writeStatuses(ctx, [pendingStatus(job, status, extra)]);
   const processor: JobProcessor = async (job: JobSpec, attempt: number): Promise<JobOutcome> => {
     const handler = handlers[job.stage];
     if (!handler) return { status: 'skipped', message: `no handler for stage ${job.stage}` };
@@ -81,7 +81,7 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     // 'running' is only informative (a killed job is redone either way: only 'done' counts as done).
     // In-process nobody else can look at it during the job, so the final write alone records the
     // attempt; workers of a Redis queue mark it for `immich jobs` in other processes.
-    if (ctx.queue.kind !== 'inline') await recordStatus(ctx, job, 'running', { attempt });
+    if (ctx.queue.kind !== 'inline') await markRunning(ctx, job, attempt);
     const counted = ctx.queue.kind !== 'inline' ? undefined : attempt;
     const started = performance.now();
     let outcome: JobOutcome;
@@ -90,13 +90,13 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
       outcome = await handler(ctx, job, row);
     } catch (err) {
       const message = (err as Error).message?.split('\n')[0] ?? String(err);
-      await record(ctx, job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });
+      await record(job, 'failed', { error: message, durationMs: performance.now() - started, attempt: counted });
       ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${message}`, { asset: job.assetId, stage: job.stage, cause: message });
       throw err;
     }
     const durationMs = performance.now() - started;
     const status = outcome.status === 'success' ? 'done' : outcome.status === 'skipped' ? 'skipped' : 'failed';
-    await record(ctx, job, status, { error: outcome.message, durationMs, attempt: counted });
+    await record(job, status, { error: outcome.message, durationMs, attempt: counted });
     if (outcome.status === 'failed') {
       ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage, cause: outcome.message ?? null });
     }
@@ -112,60 +112,23 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
 }
 
 /**
- * Upsert the (asset, stage) status. `attempt` set: this write also counts the attempt (the first
- * write of a job). A final status goes with its job_runs history row in the same statement (one
- * round trip, one commit: the embedded database pays per statement); when that fails (a database
- * without the job_runs table, say) the status is written alone and the history is best effort.
+ * A job starts (Redis workers only, for `immich jobs` in other processes): 'running', and this
+ * write counts the attempt. 'running' is only informative: only 'done' counts as done.
  */
-async function recordStatus(
-  ctx: Context,
-  job: JobSpec,
-  status: 'running' | 'done' | 'skipped' | 'failed',
-  extra: { error?: string; durationMs?: number; attempt?: number },
-): Promise<void> {
+async function markRunning(ctx: Context, job: JobSpec, attempt: number): Promise<void> {
   const now = new Date();
-  const durationMs = extra.durationMs !== undefined ? Math.round(extra.durationMs) : null;
-  const upsert = (db: QueryCreator<DB>) =>
-    db
-      .insertInto('asset_job_status')
-      .values({
-        asset_id: job.assetId!,
-        stage: job.stage,
-        status,
-        attempts: extra.attempt ?? 0,
-        error: extra.error ?? null,
-        duration_ms: durationMs,
-        updated_at: now,
-      })
-      .onConflict((oc) =>
-        oc.columns(['asset_id', 'stage']).doUpdateSet({
-          status,
-          attempts: extra.attempt !== undefined ? sql`asset_job_status.attempts + 1` : sql`asset_job_status.attempts`,
-          error: extra.error ?? null,
-          duration_ms: durationMs,
-          updated_at: now,
-        }),
-      );
-  if (status === 'running') {
-    await upsert(ctx.db).execute();
-    return;
-  }
-  try {
-    await ctx.db
-      .with('status_row', (db) => upsert(db).returning('asset_id'))
-      .insertInto('job_runs')
-      .values(jobRunRow(job, status, durationMs ?? 0, extra.error))
-      .execute();
-    return;
-  } catch (err) {
-    ctx.logger.debug(`status and job history in one statement failed, writing them apart: ${(err as Error).message}`, { stage: job.stage, asset: job.assetId });
-  }
-  await upsert(ctx.db).execute();
-  // Per-stage duration history for `immich stats` (services/job-history.ts).
-  await recordJobRun(ctx, job, status, extra.durationMs ?? 0, extra.error);
+  await ctx.db
+    .insertInto('asset_job_status')
+    .values({ asset_id: job.assetId!, stage: job.stage, status: 'running', attempts: attempt, error: null, duration_ms: null, updated_at: now })
+    .onConflict((oc) =>
+      oc.columns(['asset_id', 'stage']).doUpdateSet({ status: 'running', attempts: sql`asset_job_status.attempts + 1`, error: null, duration_ms: null, updated_at: now }),
+    )
+    .execute();
 }
 
 type FinalStatus = 'done' | 'skipped' | 'failed';
+/** `attempt` set: this write also counts the attempt (in-process, where no 'running' write did). */
+type StatusExtra = { error?: string; durationMs?: number; attempt?: number };
 
 interface PendingStatus {
   job: JobSpec;
@@ -177,9 +140,52 @@ interface PendingStatus {
   at: Date;
 }
 
+function pendingStatus(job: JobSpec, status: FinalStatus, extra: StatusExtra, countedBefore = 0): PendingStatus {
+  const counted = countedBefore + (extra.attempt !== undefined ? 1 : 0);
+  return { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), counted, at: new Date() };
+}
+
 /**
- * Final (asset, stage) statuses and their job_runs rows, written as one statement per batch. A
- * batch goes when it is full or a moment after its first entry, and at flush().
+ * Final (asset, stage) statuses with their job_runs history rows, in one statement (one round
+ * trip, one commit: the embedded database pays per statement). When that fails (a database without
+ * the job_runs table, say) the statuses are written alone and the history is best effort.
+ */
+async function writeStatuses(ctx: Context, rows: PendingStatus[]): Promise<void> {
+  const upsert = (db: QueryCreator<DB>) =>
+    db
+      .insertInto('asset_job_status')
+      .values(rows.map((r) => ({
+        asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.counted,
+        error: r.error, duration_ms: r.durationMs, updated_at: r.at,
+      })))
+      .onConflict((oc) =>
+        oc.columns(['asset_id', 'stage']).doUpdateSet({
+          status: (eb) => eb.ref('excluded.status'),
+          attempts: sql`asset_job_status.attempts + excluded.attempts`,
+          error: (eb) => eb.ref('excluded.error'),
+          duration_ms: (eb) => eb.ref('excluded.duration_ms'),
+          updated_at: (eb) => eb.ref('excluded.updated_at'),
+        }),
+      );
+  // Per-stage duration history for `immich stats` (services/job-history.ts).
+  const history = rows.map((r) => jobRunRow(r.job, r.status, r.durationMs, r.error ?? undefined));
+  try {
+    await ctx.db.with('status_rows', (db) => upsert(db).returning('asset_id')).insertInto('job_runs').values(history).execute();
+    return;
+  } catch (err) {
+    ctx.logger.debug(`statuses and job history in one statement failed, writing them apart: ${(err as Error).message}`);
+  }
+  await upsert(ctx.db).execute();
+  try {
+    await ctx.db.insertInto('job_runs').values(history).execute();
+  } catch (err) {
+    ctx.logger.debug(`job history not recorded: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * In-process final statuses, written by writeStatuses as one statement per batch. A batch goes when
+ * it is full or a moment after its first entry, and at flush().
  */
 class StatusBatch {
   private rows = new Map<string, PendingStatus>();
@@ -190,10 +196,9 @@ class StatusBatch {
 
   constructor(private readonly ctx: Context) {}
 
-  async add(job: JobSpec, status: FinalStatus, extra: { error?: string; durationMs?: number; attempt?: number }): Promise<void> {
+  async add(job: JobSpec, status: FinalStatus, extra: StatusExtra): Promise<void> {
     const key = `${job.assetId}:${job.stage}`;
-    const counted = (this.rows.get(key)?.counted ?? 0) + (extra.attempt !== undefined ? 1 : 0);
-    this.rows.set(key, { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), counted, at: new Date() });
+    this.rows.set(key, pendingStatus(job, status, extra, this.rows.get(key)?.counted));
     if (this.rows.size >= StatusBatch.MAX) await this.flush();
     else this.timer ??= setTimeout(() => void this.flush().catch((err) => this.ctx.logger.warn(`writing job statuses failed: ${(err as Error).message}`)), StatusBatch.DELAY_MS);
   }
@@ -204,37 +209,7 @@ class StatusBatch {
     const rows = [...this.rows.values()];
     this.rows.clear();
     // One write at a time, in order: a later status of the same key never lands before an earlier one.
-    this.writing = this.writing.then(() => (rows.length ? this.write(rows) : undefined));
+    this.writing = this.writing.then(() => (rows.length ? writeStatuses(this.ctx, rows) : undefined));
     return this.writing;
-  }
-
-  private async write(rows: PendingStatus[]): Promise<void> {
-    const upsert = (db: QueryCreator<DB>) =>
-      db
-        .insertInto('asset_job_status')
-        .values(rows.map((r) => ({
-          asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.counted,
-          error: r.error, duration_ms: r.durationMs, updated_at: r.at,
-        })))
-        .onConflict((oc) =>
-          oc.columns(['asset_id', 'stage']).doUpdateSet({
-            status: (eb) => eb.ref('excluded.status'),
-            attempts: sql`asset_job_status.attempts + excluded.attempts`,
-            error: (eb) => eb.ref('excluded.error'),
-            duration_ms: (eb) => eb.ref('excluded.duration_ms'),
-            updated_at: (eb) => eb.ref('excluded.updated_at'),
-          }),
-        );
-    const history = rows.map((r) => jobRunRow(r.job, r.status, r.durationMs, r.error ?? undefined));
-    try {
-      await this.ctx.db.with('status_rows', (db) => upsert(db).returning('asset_id')).insertInto('job_runs').values(history).execute();
-      return;
-    } catch (err) {
-      this.ctx.logger.debug(`statuses and job history in one statement failed, writing them apart: ${(err as Error).message}`);
-    }
-    await upsert(this.ctx.db).execute();
-    try {
-      await this.ctx.db.insertInto('job_runs').values(history).execute();
-    } catch { /* history is best effort */ }
   }
 }
