@@ -73,6 +73,8 @@ type Eb = AssetQuery extends SelectQueryBuilder<infer D, infer T, object> ? Expr
 const fold = (v: string) => sql<string>`immich_fold(${v})`;
 const foldCol = (c: string) => sql<string>`immich_fold(${sql.ref(c)})`;
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (m) => '\\' + m);
+/** When a photo was taken, or its file's time without a capture date: the date filters and the newest-first order. */
+const TAKEN_OR_MTIME = sql<Date>`coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
 
 /** Fold in JS the way immich_fold does in SQL (lower case, accents removed). */
 export function foldText(s: string): string {
@@ -158,9 +160,8 @@ function ocrMatches(text: string) {
 function applyFilters(ctx: Context, q: AssetQuery, o: SearchOptions): AssetQuery {
   q = q.where('a.is_motion_part', '=', false);
   if (o.type) q = q.where('a.type', '=', o.type);
-  const when = sql`coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
-  if (o.after) q = q.where(sql<SqlBool>`${when} >= ${o.after}`);
-  if (o.before) q = q.where(sql<SqlBool>`${when} < ${o.before}`);
+  if (o.after) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} >= ${o.after}`);
+  if (o.before) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} < ${o.before}`);
   const contains = (col: string, v: string) => sql<SqlBool>`${foldCol(col)} like '%' || ${fold(likeEscape(v))} || '%'`;
   if (o.make) q = q.where(contains('e.make', o.make));
   if (o.model) q = q.where(contains('e.model', o.model));
@@ -348,7 +349,7 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string, limit: 
     );
   }
   const wordCte = long.length
-    ? sql`, w(idx, pat, inside, re) as (values ${sql.join(long.map((x) => sql`(${x.i}::int, ${`%${likeEscape(x.w)}%`}::text, ${x.w.length >= 4}::boolean, ${`(^|[^[:alnum:]])${reEscape(x.w)}`}::text)`))})`
+    ? sql`, w(idx, pat, inside, re) as (values ${sql.join(long.map((x, k) => sql`(${x.i}::int, ${patterns[k]}::text, ${x.w.length >= 4}::boolean, ${`(^|[^[:alnum:]])${reEscape(x.w)}`}::text)`))})`
     : sql``;
   const scoreDiv = words.length * 2;
   const credits = sql<{ asset_id: string; idx: number; weight: number; label: string }>`(
@@ -363,7 +364,7 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string, limit: 
     .select(['a.id', score.as('score'), sql<string[]>`array_agg(${sql.ref('c.label')})`.as('matched')])
     .groupBy('a.id')
     .orderBy('score', 'desc')
-    .orderBy(sql`coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`, 'desc')
+    .orderBy(TAKEN_OR_MTIME, 'desc')
     .orderBy('a.id')
     .limit(limit)
     .execute()) as Array<{ id: string; score: number | string; matched: string[] }>;
@@ -463,8 +464,7 @@ export async function search(ctx: Context, o: SearchOptions): Promise<SearchResu
     scored = rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] }));
   } else {
     mode = 'filters';
-    const when = sql<Date>`coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
-    const rows = (await applyFilters(ctx, baseQuery(ctx), o).select('a.id').orderBy(when, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
+    const rows = (await applyFilters(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
   }
   return { mode, hits: await hydrate(ctx, scored), notes };
