@@ -11,7 +11,7 @@ import type { AssetFacesTable } from '../db/schema/faces.js';
 import type { JobOutcome } from '../jobs/types.js';
 import { DEFAULT_CLUSTER_PARAMS, type ClusterParams } from '../ml/cluster.js';
 import { alignFace, type RgbImage } from '../ml/faces/align.js';
-import { detectFaces, iou, letterboxFile, type DetectedFace, type ImageSource, type Letterboxed } from '../ml/faces/detect.js';
+import { detectFaces, iou, letterboxFile, uprightRgb, type DetectedFace, type ImageSource, type Letterboxed } from '../ml/faces/detect.js';
 import { embedFaces, embedOptionsFor } from '../ml/faces/embed.js';
 import { DEFAULT_FACE_MODEL, ModelMissingError, requireModel } from '../ml/models.js';
 import { getModel, type LoadedModel } from '../ml/runtime.js';
@@ -95,8 +95,7 @@ export async function previewPath(ctx: Context, assetId: string): Promise<string
 }
 
 export async function decodeRgb(file: string): Promise<RgbImage> {
-  // The preview is already upright; rotate() only matters for a preview that kept an EXIF orientation.
-  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await uprightRgb(file).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 

@@ -1,7 +1,7 @@
 // SCRFD face detection (InsightFace export with 5 keypoints): letterbox into a square input, decode the
 // three stride heads, non-maximum suppression, and map boxes and landmarks back to image pixels. Faces the
 // first pass is unsure of get a second look at smaller input scales (see `detectFacesTraced`).
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { LoadedModel } from '../runtime.js';
 import type { RgbImage } from './align.js';
 
@@ -91,14 +91,19 @@ export async function letterbox(img: RgbImage, size: number): Promise<{ tensor: 
 export async function letterboxFile(file: string, size: number): Promise<Letterboxed> {
   // sharp picks the fitted size (no header read first); the scale is settled in detectPass once
   // the full-size decode tells the image's width.
-  const { data, info } = await sharp(file)
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb')
+  const { data, info } = await uprightRgb(file)
     .resize(size, size, { fit: 'inside', kernel: 'linear' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { tensor: toInputTensor(data, info.width, info.height, size), scale: 0, fittedWidth: info.width, size };
+}
+
+/**
+ * An image file as upright sRGB without alpha: what detection and alignment both decode (the
+ * preview is already upright; rotate() only matters for one that kept an EXIF orientation).
+ */
+export function uprightRgb(file: string): Sharp {
+  return sharp(file).rotate().removeAlpha().toColourspace('srgb');
 }
 
 /** RGB bytes (w×h) → the detector's planar, normalised size×size input, zero-padded right and bottom. */
