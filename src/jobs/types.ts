@@ -51,6 +51,19 @@ export interface JobOutcome {
   status: JobStatus;
   /** Why it was skipped or failed, one line. */
   message?: string;
+  /**
+   * The rows that record the stage's result, written by the processor in one statement with the
+   * stage's status (in-process, batched with other jobs' statuses): the result and its 'done' land
+   * together or not at all. Follow-up stages run only once they are written.
+   */
+  rows?: StageRows;
+}
+
+/** Result rows a stage hands to the processor (see JobOutcome.rows). */
+export interface StageRows {
+  files?: Array<{ asset_id: string; kind: 'thumbnail' | 'preview' | 'encoded_video'; path: string; width: number | null; height: number | null; file_size: number | null; created_at: Date }>;
+  /** New values of the asset's thumbhash and full oriented size. */
+  asset?: { id: string; thumbhash: string | null; width: number | null; height: number | null; updated_at: Date };
 }
 
 /** Idempotency key: re-queueing the same (stage, asset) never duplicates work. */

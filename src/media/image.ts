@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
-import { rgbaToThumbHash } from 'thumbhash';
+import { rgbaToThumbHash } from './thumbhash.js';
 import type { ExifTool } from 'exiftool-vendored';
 import { RAW_FORMATS, type MediaFormat } from './sniff.js';
 import { runCommand } from './video.js';

@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { ItemError, errorMessage } from '../errors.js';
-import type { JobOutcome, StageAsset } from '../jobs/types.js';
+import type { JobOutcome, StageAsset, StageRows } from '../jobs/types.js';
 import { createExifTool, readTags, toMediaMetadata, type MediaMetadata } from '../media/metadata.js';
 import {
   DEFAULT_MAX_PIXELS, decodeSource, pixelLimitMessage, readImageHeader, renderImage, type DecodedSource,
@@ -405,32 +405,17 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
     { kind: 'preview' as const, path: previewRel, img: rendered.preview },
     { kind: 'thumbnail' as const, path: thumbRel, img: rendered.thumbnail },
   ];
-  // Both file rows and the asset's thumbhash/size in one statement (atomic, one round trip).
+  // The file rows and the asset's thumbhash/size are written by the processor with the stage's status,
+  // in one statement (in-process, one per batch of jobs).
   const created = new Date();
-  await ctx.db
-    .with('file_rows', (db) =>
-      db
-        .insertInto('asset_files')
-        .values(files.map((f) => ({ asset_id: assetId, kind: f.kind, path: f.path, width: f.img.width, height: f.img.height, file_size: f.img.data.length, created_at: created })))
-        .onConflict((oc) =>
-          oc.columns(['asset_id', 'kind']).doUpdateSet((eb) => ({
-            path: eb.ref('excluded.path'),
-            width: eb.ref('excluded.width'),
-            height: eb.ref('excluded.height'),
-            file_size: eb.ref('excluded.file_size'),
-            created_at: eb.ref('excluded.created_at'),
-          })),
-        )
-        .returning('asset_id'),
-    )
-    .updateTable('assets')
-    .set({ thumbhash: rendered.thumbhash, width: rendered.width, height: rendered.height, updated_at: created })
-    .where('id', '=', assetId)
-    .execute();
-  if (!rendered.warning) return { status: 'success' };
+  const rows: StageRows = {
+    files: files.map((f) => ({ asset_id: assetId, kind: f.kind, path: f.path, width: f.img.width, height: f.img.height, file_size: f.img.data.length, created_at: created })),
+    asset: { id: assetId, thumbhash: rendered.thumbhash, width: rendered.width, height: rendered.height, updated_at: created },
+  };
+  if (!rendered.warning) return { status: 'success', rows };
   const warning = `${abs}: ${rendered.warning}`;
   ctx.logger.warn(warning, { asset: assetId });
-  return { status: 'success', message: warning };
+  return { status: 'success', message: warning, rows };
 }
 
 /** The video stage: a web-playable H.264/AAC MP4 in encoded/ when the source is not one already. */

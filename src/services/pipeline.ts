@@ -2,10 +2,10 @@
 // in-process runner and the BullMQ workers. Each (asset, stage) records its completion in
 // asset_job_status, so re-queueing is idempotent and `index --missing` knows what is left.
 import { sql } from '../db/kysely.js';
-import type { QueryCreator } from 'kysely';
+import type { OnConflictBuilder, QueryCreator } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Context } from '../context.js';
-import type { AssetStage, JobOutcome, JobProcessor, JobSpec, Stage } from '../jobs/types.js';
+import type { AssetStage, JobOutcome, JobProcessor, JobSpec, Stage, StageRows } from '../jobs/types.js';
 import { HANDLERS, type StageHandler } from './handlers.js';
 import { jobRunRow } from './job-history.js';
 
@@ -96,13 +96,17 @@ export function createProcessor(ctx: Context, opts: ProcessorOptions = {}): JobP
     }
     const durationMs = performance.now() - started;
     const status = outcome.status === 'success' ? 'done' : outcome.status === 'skipped' ? 'skipped' : 'failed';
-    await record(job, status, { error: outcome.message, durationMs, attempt: counted });
+    await record(job, status, { error: outcome.message, durationMs, attempt: counted, rows: outcome.rows });
     if (outcome.status === 'failed') {
       ctx.logger.warn(`${job.stage} failed for asset ${job.assetId}: ${outcome.message ?? ''}`, { asset: job.assetId, stage: job.stage, cause: outcome.message ?? null });
     }
     if (outcome.status === 'success' && opts.followUps !== false) {
       const next = nextStages(job.stage, asset.type).filter((s) => !opts.onlyStages || opts.onlyStages.has(s));
-      if (next.length) await ctx.queue.enqueue(next.map((stage) => ({ stage, assetId: job.assetId })));
+      if (next.length) {
+        // Follow-ups read what this stage wrote (the ML stages open the preview by its file row).
+        if (batch && outcome.rows) await batch.flush();
+        await ctx.queue.enqueue(next.map((stage) => ({ stage, assetId: job.assetId })));
+      }
     }
     return outcome;
   };
@@ -128,7 +132,7 @@ async function markRunning(ctx: Context, job: JobSpec, attempt: number): Promise
 
 type FinalStatus = 'done' | 'skipped' | 'failed';
 /** `attempt` set: this write also counts the attempt (in-process, where no 'running' write did). */
-type StatusExtra = { error?: string; durationMs?: number; attempt?: number };
+type StatusExtra = { error?: string; durationMs?: number; attempt?: number; rows?: StageRows };
 
 interface PendingStatus {
   job: JobSpec;
@@ -138,49 +142,94 @@ interface PendingStatus {
   /** Attempts this entry counts (0 or 1; more when one job's statuses were merged before a write). */
   counted: number;
   at: Date;
+  rows?: StageRows;
 }
 
 function pendingStatus(job: JobSpec, status: FinalStatus, extra: StatusExtra, countedBefore = 0): PendingStatus {
   const counted = countedBefore + (extra.attempt !== undefined ? 1 : 0);
-  return { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), counted, at: new Date() };
+  return { job, status, error: extra.error ?? null, durationMs: Math.round(extra.durationMs ?? 0), counted, at: new Date(), rows: extra.rows };
 }
 
 /**
- * Final (asset, stage) statuses with their job_runs history rows, in one statement (one round
- * trip, one commit: the embedded database pays per statement). When that fails (a database without
- * the job_runs table, say) the statuses are written alone and the history is best effort.
+ * Final (asset, stage) statuses with the stages' result rows (StageRows) and their job_runs history
+ * rows, in one statement (one round trip, one commit: the embedded database pays per statement).
+ * When that fails, each entry is written on its own (result rows with their status, so one asset
+ * deleted meanwhile does not lose the others); the history is best effort.
  */
 async function writeStatuses(ctx: Context, rows: PendingStatus[]): Promise<void> {
-  const upsert = (db: QueryCreator<DB>) =>
-    db
-      .insertInto('asset_job_status')
-      .values(rows.map((r) => ({
-        asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.counted,
-        error: r.error, duration_ms: r.durationMs, updated_at: r.at,
-      })))
-      .onConflict((oc) =>
-        oc.columns(['asset_id', 'stage']).doUpdateSet({
-          status: (eb) => eb.ref('excluded.status'),
-          attempts: sql`asset_job_status.attempts + excluded.attempts`,
-          error: (eb) => eb.ref('excluded.error'),
-          duration_ms: (eb) => eb.ref('excluded.duration_ms'),
-          updated_at: (eb) => eb.ref('excluded.updated_at'),
-        }),
-      );
-  // Per-stage duration history for `immich stats` (services/job-history.ts).
   const history = rows.map((r) => jobRunRow(r.job, r.status, r.durationMs, r.error ?? undefined));
   try {
-    await ctx.db.with('status_rows', (db) => upsert(db).returning('asset_id')).insertInto('job_runs').values(history).execute();
+    await withResultRows(ctx.db, rows).with('status_rows', (db) => upsertStatuses(db, rows).returning('asset_id')).insertInto('job_runs').values(history).execute();
     return;
   } catch (err) {
-    ctx.logger.debug(`statuses and job history in one statement failed, writing them apart: ${(err as Error).message}`);
+    ctx.logger.debug(`statuses, results and job history in one statement failed, writing them apart: ${(err as Error).message}`);
   }
-  await upsert(ctx.db).execute();
+  for (const r of rows) {
+    try {
+      await withResultRows(ctx.db, [r]).insertInto('asset_job_status').values(statusValues(r)).onConflict(statusConflict).execute();
+    } catch (err) {
+      ctx.logger.warn(`recording ${r.job.stage} of asset ${r.job.assetId} failed: ${(err as Error).message}`, { asset: r.job.assetId ?? null, stage: r.job.stage });
+    }
+  }
   try {
     await ctx.db.insertInto('job_runs').values(history).execute();
   } catch (err) {
     ctx.logger.debug(`job history not recorded: ${(err as Error).message}`);
   }
+}
+
+function statusValues(r: PendingStatus) {
+  return {
+    asset_id: r.job.assetId!, stage: r.job.stage, status: r.status, attempts: r.counted,
+    error: r.error, duration_ms: r.durationMs, updated_at: r.at,
+  };
+}
+
+const statusConflict = (oc: OnConflictBuilder<DB, 'asset_job_status'>) =>
+  oc.columns(['asset_id', 'stage']).doUpdateSet({
+    status: (eb) => eb.ref('excluded.status'),
+    attempts: sql`asset_job_status.attempts + excluded.attempts`,
+    error: (eb) => eb.ref('excluded.error'),
+    duration_ms: (eb) => eb.ref('excluded.duration_ms'),
+    updated_at: (eb) => eb.ref('excluded.updated_at'),
+  });
+
+function upsertStatuses(db: QueryCreator<DB>, rows: PendingStatus[]) {
+  return db.insertInto('asset_job_status').values(rows.map(statusValues)).onConflict(statusConflict);
+}
+
+/** The statement's leading CTEs: the entries' asset_files rows (upserted) and asset updates. */
+function withResultRows(db: QueryCreator<DB>, rows: PendingStatus[]): QueryCreator<DB> {
+  const files = rows.flatMap((r) => r.rows?.files ?? []);
+  const assets = rows.flatMap((r) => (r.rows?.asset ? [r.rows.asset] : []));
+  let q = db;
+  if (files.length) {
+    q = q.with('file_rows', (d) =>
+      d
+        .insertInto('asset_files')
+        .values(files)
+        .onConflict((oc) =>
+          oc.columns(['asset_id', 'kind']).doUpdateSet((eb) => ({
+            path: eb.ref('excluded.path'),
+            width: eb.ref('excluded.width'),
+            height: eb.ref('excluded.height'),
+            file_size: eb.ref('excluded.file_size'),
+            created_at: eb.ref('excluded.created_at'),
+          })),
+        )
+        .returning('asset_id'),
+    ) as unknown as QueryCreator<DB>; // nothing later refers to the CTE by name
+  }
+  if (assets.length) {
+    // One UPDATE for all of them: the new values travel as one JSON parameter.
+    const values = JSON.stringify(assets);
+    q = q.with('asset_rows', () =>
+      sql<{ id: string }>`(update assets set thumbhash = v.thumbhash, width = v.width, height = v.height, updated_at = v.updated_at
+        from jsonb_to_recordset(${values}::jsonb) as v(id uuid, thumbhash text, width integer, height integer, updated_at timestamptz)
+        where assets.id = v.id returning assets.id)`,
+    ) as unknown as QueryCreator<DB>;
+  }
+  return q;
 }
 
 /**

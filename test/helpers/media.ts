@@ -9,6 +9,7 @@ import type { JobOutcome } from '../../src/jobs/types.js';
 import { Logger, type LogRecord } from '../../src/logger.js';
 import { sniff } from '../../src/media/sniff.js';
 import { mediaHandlers } from '../../src/services/media-jobs.js';
+import { createProcessor } from '../../src/services/pipeline.js';
 import { tmpDir } from './env.js';
 
 export interface MediaTestContext {
@@ -58,8 +59,15 @@ export async function addAsset(ctx: Context, file: string): Promise<string> {
   return row.id;
 }
 
-export function runStage(ctx: Context, stage: 'metadata' | 'thumbnails' | 'video', assetId: string): Promise<JobOutcome> {
-  return mediaHandlers[stage]!(ctx, { stage, assetId });
+/**
+ * Run one stage through the real job processor (no follow-ups): the stage's result rows are written
+ * with its status, as in an import.
+ */
+export async function runStage(ctx: Context, stage: 'metadata' | 'thumbnails' | 'video', assetId: string): Promise<JobOutcome> {
+  const processor = createProcessor(ctx, { followUps: false, handlers: mediaHandlers });
+  const outcome = await processor({ stage, assetId, force: true }, 1);
+  await processor.flush?.();
+  return outcome;
 }
 
 export async function assetFiles(ctx: Context, assetId: string) {

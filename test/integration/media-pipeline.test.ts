@@ -309,6 +309,30 @@ describe('media stages through a real Context', () => {
     }
   });
 
+  it('in-process, thumbnails rows land with the stage status in batches; an asset deleted meanwhile costs only its own', async () => {
+    const copies = ['b1', 'b2', 'b3'].map((n) => {
+      const f = path.join(dir, `${n}.jpg`);
+      fs.writeFileSync(f, Buffer.concat([fs.readFileSync(F.small), Buffer.from(n)]));
+      return f;
+    });
+    const ids = await Promise.all(copies.map((f) => addAsset(ctx, f)));
+    const processor = createProcessor(ctx, { followUps: false });
+    for (const id of ids) expect((await processor({ stage: 'thumbnails', assetId: id }, 1)).status).toBe('success');
+    // Batched: nothing of the stage is in the database yet (the files are on disk).
+    expect(await ctx.db.selectFrom('asset_files').select('asset_id').where('asset_id', 'in', ids).execute()).toEqual([]);
+    await ctx.db.deleteFrom('assets').where('id', '=', ids[1]!).execute();
+    await processor.flush!();
+    for (const id of [ids[0]!, ids[2]!]) {
+      const files = await assetFiles(ctx, id);
+      expect(Object.keys(files).sort()).toEqual(['preview', 'thumbnail']);
+      const a = await ctx.db.selectFrom('assets').select(['thumbhash', 'width']).where('id', '=', id).executeTakeFirstOrThrow();
+      expect(a.thumbhash).toMatch(/^[A-Za-z0-9+/=]{20,}$/);
+      const st = await ctx.db.selectFrom('asset_job_status').select('status').where('asset_id', '=', id).where('stage', '=', 'thumbnails').executeTakeFirstOrThrow();
+      expect(st.status).toBe('done');
+    }
+    expect(await ctx.db.selectFrom('asset_files').select('asset_id').where('asset_id', '=', ids[1]!).execute()).toEqual([]);
+  });
+
   it('refuses a decompression bomb in the thumbnails stage from its header', async () => {
     const id = await addAsset(ctx, F.bomb);
     const started = performance.now();
