@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { rgbaToThumbHash } from './thumbhash.js';
 import type { ExifTool } from 'exiftool-vendored';
 import { RAW_FORMATS, type MediaFormat } from './sniff.js';
@@ -251,51 +251,69 @@ function pipelineFor(src: DecodedSource, maxPixels: number, failOn: 'error' | 'n
  */
 export async function renderImage(
   src: DecodedSource,
-  opts: { maxPixels: number; /** The source's header when the caller already read it (saves a parse). */ header?: { width: number; height: number; orientation?: number } },
+  opts: {
+    maxPixels: number;
+    /** The source's header when the caller already read it (saves a parse). */
+    header?: { width: number; height: number; orientation?: number };
+    /** The source has no alpha channel (JPEG): the thumbnail is made from the encoded preview. */
+    opaque?: boolean;
+  },
 ): Promise<Rendered> {
   let warning: string | undefined;
-  const decode = async (failOn: 'error' | 'none') => {
-    const meta = opts.header ?? (await pipelineFor(src, opts.maxPixels, failOn).metadata());
-    const { data, info } = await pipelineFor(src, opts.maxPixels, failOn)
-      .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'outside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return { data, info, meta };
+  /** Runs `render` strict, then, for damaged but partly decodable data (truncated JPEG), lenient, like Immich. */
+  const tolerant = async <T>(render: (failOn: 'error' | 'none') => Promise<T>): Promise<T> => {
+    try {
+      return await render('error');
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
+      warning = `damaged image data (${msg.split('\n')[0]}); rendered what could be decoded`;
+      return render('none');
+    }
   };
-  let decoded: Awaited<ReturnType<typeof decode>>;
-  try {
-    decoded = await decode('error');
-  } catch (err) {
-    const msg = (err as Error).message;
-    // Damaged but partly decodable data (truncated JPEG): render what is there, like Immich does.
-    if (!/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
-    decoded = await decode('none');
-    warning = `damaged image data (${msg.split('\n')[0]}); rendered what could be decoded`;
-  }
-  const { data, info, meta } = decoded;
-  const raw = { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 };
-  // The thumbhash's 100 px input comes from the thumbnail's pixels, not from the preview's: a 250 px
-  // image is a small fraction of the work to shrink.
-  const thumbnailPixels = async () => {
-    const small = await sharp(data, { raw })
-      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+  const header = async (failOn: 'error' | 'none') => opts.header ?? (await pipelineFor(src, opts.maxPixels, failOn).metadata());
+  const toPreviewSize = (failOn: 'error' | 'none') =>
+    pipelineFor(src, opts.maxPixels, failOn).resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'outside', withoutEnlargement: true }).toColourspace('srgb');
+  /** Thumbnail (WebP) and the thumbhash's 100 px RGBA from pixels at least thumbnail-sized. */
+  const fromSmall = async (input: Sharp) => {
+    const small = await input.resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'outside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
     const smallRaw = { width: small.info.width, height: small.info.height, channels: small.info.channels as 1 | 2 | 3 | 4 };
     return Promise.all([
       sharp(small.data, { raw: smallRaw }).webp({ quality: THUMBNAIL_QUALITY }).toBuffer({ resolveWithObject: true }),
       sharp(small.data, { raw: smallRaw }).resize(100, 100, { fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
     ]);
   };
-  const [preview, [thumbnail, hash]] = await Promise.all([
-    // JPEG has no alpha: flatten transparent images onto white (dropping alpha would show the
-    // undefined colour under transparent pixels, often black).
-    (raw.channels === 2 || raw.channels === 4 ? sharp(data, { raw }).flatten({ background: '#ffffff' }) : sharp(data, { raw }))
-      .jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false })
-      .toBuffer({ resolveWithObject: true }),
-    thumbnailPixels(),
-  ]);
+
+  let meta: { width?: number; height?: number; orientation?: number };
+  let info: { width: number; height: number };
+  let preview: { data: Buffer; info: OutputInfo };
+  let thumbnail: { data: Buffer; info: OutputInfo };
+  let hash: { data: Buffer; info: OutputInfo };
+  if (opts.opaque) {
+    // Decode, shrink and encode the preview in one libvips pipeline, then the thumbnail from that JPEG
+    // (libjpeg decodes it at 1/4 scale): no 1440 px raw buffer passes through JavaScript. Those
+    // 4-6 MB buffers count as external memory, and V8 ran a full GC every ~64 MB of them.
+    ({ meta, preview } = await tolerant(async (failOn) => ({
+      meta: await header(failOn),
+      preview: await toPreviewSize(failOn).jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false }).toBuffer({ resolveWithObject: true }),
+    })));
+    info = preview.info;
+    [thumbnail, hash] = await fromSmall(sharp(preview.data));
+  } else {
+    // Alpha possible: decode once to raw at preview size; the preview is flattened, the thumbnail keeps alpha.
+    const decoded = await tolerant(async (failOn) => ({ meta: await header(failOn), ...(await toPreviewSize(failOn).raw().toBuffer({ resolveWithObject: true })) }));
+    ({ meta, info } = decoded);
+    const raw = { width: decoded.info.width, height: decoded.info.height, channels: decoded.info.channels as 1 | 2 | 3 | 4 };
+    [preview, [thumbnail, hash]] = await Promise.all([
+      // JPEG has no alpha: flatten transparent images onto white (dropping alpha would show the
+      // undefined colour under transparent pixels, often black).
+      (raw.channels === 2 || raw.channels === 4 ? sharp(decoded.data, { raw }).flatten({ background: '#ffffff' }) : sharp(decoded.data, { raw }))
+        .jpeg({ quality: PREVIEW_QUALITY, mozjpeg: false })
+        .toBuffer({ resolveWithObject: true }),
+      // The thumbnail and thumbhash come from the 1440 px pixels already decoded.
+      fromSmall(sharp(decoded.data, { raw })),
+    ]);
+  }
   const thumbhash = Buffer.from(rgbaToThumbHash(hash.info.width, hash.info.height, hash.data)).toString('base64');
   // Full oriented size: from the header (swap for 90/270 transforms), or the decoded size for temp files.
   let width = meta.width ?? info.width;

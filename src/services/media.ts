@@ -353,6 +353,8 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
   const maxPixels = maxImagePixels(ctx.config);
   let rendered: Awaited<ReturnType<typeof renderImage>>;
   let header: { width: number; height: number; orientation?: number } | undefined;
+  // JPEG and RAW (its embedded JPEG) have no alpha: renderImage can take its faster path.
+  let opaque = false;
   try {
     await requireFile(abs);
     let src: DecodedSource;
@@ -364,6 +366,7 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
         try { return sniffedOrThrow(abs, head, size); } catch (err) { throw new MediaFailure(errorMessage(err).replace(`${abs}: `, '')); }
       })();
       let orientation: number | null = null;
+      opaque = s.format === 'jpeg' || RAW_FORMATS.has(s.format);
       if (!RAW_FORMATS.has(s.format)) {
         header = await checkedHeader(abs, s, head, maxPixels).catch((err) => {
           throw new MediaFailure(errorMessage(err).replace(`${abs}: `, ''));
@@ -381,7 +384,7 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
     }
     try {
       // The header read above describes what sharp decodes only when it decodes the file itself.
-      rendered = await renderImage(src, { maxPixels, header: src.input === abs && src.autoOrient ? header : undefined });
+      rendered = await renderImage(src, { maxPixels, header: src.input === abs && src.autoOrient ? header : undefined, opaque });
     } catch (err) {
       const msg = errorMessage(err);
       if (/exceeds pixel limit/i.test(msg)) {
