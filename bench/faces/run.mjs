@@ -24,7 +24,7 @@ if (!fs.existsSync(path.join(CORPUS, 'labels.json')) || !fs.existsSync(MODELS)) 
   process.exit(3);
 }
 const dist = (p) => import(path.join(ROOT, 'dist', p));
-const [{ loadConfig }, { openDatabase }, { createModel, runtimeSettings }, faces, { letterbox, detectFacesTraced, RECHECK_FLOOR }, { alignFace }, { toTensorData, embedOptionsFor }, { pairwiseScores }] = await Promise.all([
+const [{ loadConfig }, { openDatabase }, { createModel, runtimeSettings }, faces, { letterbox, edgeInput, detectFacesTraced, RECHECK_FLOOR, EDGE_FLOOR }, { alignFace }, { toTensorData, embedOptionsFor }, { pairwiseScores }] = await Promise.all([
   dist('config.js'), dist('db/connect.js'), dist('ml/runtime.js'), dist('services/faces.js'), dist('ml/faces/detect.js'), dist('ml/faces/align.js'), dist('ml/faces/embed.js'), dist('ml/cluster.js'),
 ]);
 
@@ -133,7 +133,7 @@ const files = previews.map((p) => path.join(lib, p));
 // inputs for the bare runs: exactly the tensors our pipeline feeds (one letterboxed image per detector
 // input size it ran at, aligned crops)
 const bareInputs = [];
-let nFaces = 0, nFacesSingle = 0, detectorRuns = 0, secondLooks = 0;
+let nFaces = 0, nFacesSingle = 0, detectorRuns = 0, secondLooks = 0, edgeLooks = 0;
 const single = { ...settings, recheckFloor: settings.minScore }; // the second look off: the pipeline before it
 for (const f of files) {
   const img = await faces.decodeRgb(f);
@@ -141,10 +141,12 @@ for (const f of files) {
   // a second look letterboxes the full-size decode.
   const first = await faces.prepareImage(f, settings.inputSize);
   const firstTensor = first.prepared.tensor.slice();
-  const { sizes } = await detectFacesTraced(models.detector, first.img, { minScore: settings.minScore, inputSize: settings.inputSize }, first.prepared);
-  detectorRuns += sizes.length;
+  const { sizes, edgeLook } = await detectFacesTraced(models.detector, first.img, { minScore: settings.minScore, inputSize: settings.inputSize }, first.prepared);
+  detectorRuns += sizes.length + (edgeLook ? 1 : 0);
   if (sizes.length > 1) secondLooks++;
+  if (edgeLook) edgeLooks++;
   const tensors = [{ size: sizes[0], tensor: firstTensor }];
+  if (edgeLook) tensors.push({ size: sizes[0], tensor: (await edgeInput(img, sizes[0])).tensor.slice() });
   for (const size of sizes.slice(1)) tensors.push({ size, tensor: (await letterbox(img, size)).tensor.slice() });
   const p1 = await faces.prepareImage(f, settings.inputSize);
   const found = await faces.analyzeImage(models, p1.img, settings, p1.prepared);
@@ -200,7 +202,7 @@ const loadAfter = uptime();
 
 const result = {
   photos: files.length, faces: nFaces, labelledFaces: labelled, labelledFound: found, misses,
-  secondLook: { photos: secondLooks, detectorRuns, facesWithout: nFacesSingle, singlePassMs: sg, singlePassFacesPerSecond: nFacesSingle / (sg / 1000), bareSinglePassMs: bs, singlePassRatio: sg / bs },
+  secondLook: { photos: secondLooks, edgeLooks, detectorRuns, facesWithout: nFacesSingle, singlePassMs: sg, singlePassFacesPerSecond: nFacesSingle / (sg / 1000), bareSinglePassMs: bs, singlePassRatio: sg / bs },
   outside: ALL ? { photos: outsidePhotos, differingFromLabels: outside } : undefined,
   precision: scores.precision, recall: scores.recall, f1: scores.f1, pairs: scores,
   people, identities, samePhotoMerges,
@@ -227,7 +229,7 @@ Model ${settings.model} (SCRFD-2.5G + MobileFaceNet-128), min score ${settings.m
 | faces detected | ${nFaces} |
 | labelled faces found (per photo, capped at the label count) | ${found} / ${labelled} |
 | photos missing labelled faces | ${misses.join('; ') || 'none'} |
-| photos given the second look (first pass unsure, score ${RECHECK_FLOOR}–${settings.minScore}) / detector runs | ${secondLooks} / ${detectorRuns} (${files.length} without it) |
+| photos given the second look (first pass unsure, score ${RECHECK_FLOOR}–${settings.minScore}) / the edge look (unsure face at the border, score ${EDGE_FLOOR}–${settings.minScore}) / detector runs | ${secondLooks} / ${edgeLooks} / ${detectorRuns} (${files.length} without them) |
 | pairwise precision | ${f2(scores.precision)} (${scores.correctPairs}/${scores.predictedPairs} pairs) |
 | pairwise recall | ${f2(scores.recall)} (${scores.correctPairs}/${scores.truePairs} pairs) |
 | pairwise F1 | ${f2(scores.f1)} |

@@ -35,6 +35,16 @@ export const RECHECK_FLOOR = 0.5;
  */
 export const RECHECK_SCALES: readonly number[] = [0.75, 0.6];
 
+/**
+ * Faces cut by the frame (a group selfie's outermost people): a first-pass candidate scoring at least
+ * this whose box reaches the image border gets one more look with the image mirror-padded by
+ * EDGE_PAD of its longer side. The mirrored half gives the detector the context it was trained with
+ * (it scores a half face 0.3–0.6); only such a candidate can be promoted, so the mirror images of
+ * faces inside the photo are never added.
+ */
+export const EDGE_FLOOR = 0.3;
+export const EDGE_PAD = 0.2;
+
 /** Square input sides of the second look for a first-pass side (multiples of 32). */
 export function recheckSizes(size: number): number[] {
   return RECHECK_SCALES.map((f) => Math.max(32, Math.round((size * f) / 32) * 32));
@@ -186,6 +196,42 @@ export interface DetectionTrace {
   faces: DetectedFace[];
   /** Input sides the detector ran at, in order (the first pass, then any second look). */
   sizes: number[];
+  /** The edge look ran (at the first pass's size, on edgeInput's image). */
+  edgeLook: boolean;
+}
+
+/** Does the box reach the image's border (within 1% of its size)? */
+function atBorder(box: readonly number[], width: number, height: number): boolean {
+  const mx = width * 0.01, my = height * 0.01;
+  return box[0]! <= mx || box[1]! <= my || box[2]! >= width - mx || box[3]! >= height - my;
+}
+
+/** The edge look's input: the image mirror-padded by EDGE_PAD on every side, letterboxed. */
+export async function edgeInput(img: RgbImage, size: number): Promise<{ tensor: Float32Array; scale: number; pad: number }> {
+  const pad = Math.max(1, Math.round(Math.max(img.width, img.height) * EDGE_PAD));
+  const padded = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } })
+    .removeAlpha()
+    .extend({ top: pad, bottom: pad, left: pad, right: pad, extendWith: 'mirror' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const lb = await letterbox({ data: padded.data, width: padded.info.width, height: padded.info.height, channels: 3 }, size);
+  return { ...lb, pad };
+}
+
+async function edgePass(model: LoadedModel, img: RgbImage, size: number, opts: DetectOptions): Promise<DetectedFace[]> {
+  const { tensor, scale, pad } = await edgeInput(img, size);
+  const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
+  let out;
+  try {
+    out = await model.session.run({ [model.inputNames[0]!]: input });
+  } finally {
+    giveBackTensor(tensor);
+  }
+  return decodeScrfd(out as never, size, scale, opts).map((f) => ({
+    ...f,
+    box: [f.box[0] - pad, f.box[1] - pad, f.box[2] - pad, f.box[3] - pad],
+    landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
+  }));
 }
 
 /**
@@ -197,11 +243,28 @@ export async function detectFacesTraced(model: LoadedModel, img: ImageSource, op
   const size = opts.inputSize ?? 640;
   const nmsIou = opts.nmsIou ?? 0.4;
   const floor = Math.min(opts.recheckFloor ?? RECHECK_FLOOR, opts.minScore);
-  const first = await detectPass(model, img, size, { ...opts, minScore: floor }, prepared);
+  const edgeFloor = Math.min(EDGE_FLOOR, floor);
+  const first = await detectPass(model, img, size, { ...opts, minScore: edgeFloor }, prepared);
   const sure = first.filter((f) => f.score >= opts.minScore);
-  let unsure = first.filter((f) => f.score < opts.minScore);
-  const sizes = [size];
   const promoted: DetectedFace[] = [];
+  let edgeLook = false;
+  // Faces cut by the frame first: the mirror-padded look.
+  let edgy: DetectedFace[] = [];
+  if (first.some((f) => f.score < opts.minScore && floor < opts.minScore)) {
+    const full = await img;
+    edgy = first.filter((f) => f.score < opts.minScore && atBorder(f.box, full.width, full.height));
+  }
+  if (edgy.length) {
+    edgeLook = true;
+    for (const f of await edgePass(model, await img, size, opts)) {
+      const match = edgy.find((u) => iou(u.box, f.box) > 0.5);
+      if (!match) continue;
+      promoted.push(f);
+      edgy = edgy.filter((u) => u !== match);
+    }
+  }
+  let unsure = first.filter((f) => f.score >= floor && f.score < opts.minScore && !promoted.some((p) => iou(p.box, f.box) > 0.5));
+  const sizes = [size];
   for (const s of unsure.length ? recheckSizes(size) : []) {
     sizes.push(s);
     for (const f of await detectPass(model, img, s, opts)) {
@@ -211,7 +274,7 @@ export async function detectFacesTraced(model: LoadedModel, img: ImageSource, op
     }
     if (!unsure.length) break;
   }
-  return { faces: promoted.length ? nms([...sure, ...promoted], nmsIou) : sure, sizes };
+  return { faces: promoted.length ? nms([...sure, ...promoted], nmsIou) : sure, sizes, edgeLook };
 }
 
 export async function detectFaces(model: LoadedModel, img: ImageSource, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
