@@ -176,20 +176,23 @@ export interface Letterboxed {
 /** The image itself, or its decode still under way (awaited only where pixels are needed). */
 export type ImageSource = RgbImage | Promise<RgbImage>;
 
+/** One detector run on a size×size input; the input tensor goes back to the pool (each is used once). */
+async function runDetector(model: LoadedModel, tensor: Float32Array, size: number): Promise<Parameters<typeof decodeScrfd>[0]> {
+  const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
+  try {
+    return (await model.session.run({ [model.inputNames[0]!]: input })) as never;
+  } finally {
+    giveBackTensor(tensor);
+  }
+}
+
 async function detectPass(model: LoadedModel, img: ImageSource, size: number, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectedFace[]> {
   const usePrepared = prepared && prepared.size === size;
   const { tensor, scale } = usePrepared ? prepared : await letterbox(await img, size);
-  const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
-  let out;
-  try {
-    out = await model.session.run({ [model.inputNames[0]!]: input });
-  } finally {
-    // The run is done with its input (a prepared input is used once).
-    giveBackTensor(tensor);
-  }
+  const out = await runDetector(model, tensor, size);
   // A file-made input learns its scale from the full-size decode, which ran beside the detector.
   const sc = usePrepared && prepared.fittedWidth ? prepared.fittedWidth / (await img).width : scale;
-  return decodeScrfd(out as never, size, sc, opts);
+  return decodeScrfd(out, size, sc, opts);
 }
 
 export interface DetectionTrace {
@@ -220,14 +223,7 @@ export async function edgeInput(img: RgbImage, size: number): Promise<{ tensor: 
 
 async function edgePass(model: LoadedModel, img: RgbImage, size: number, opts: DetectOptions): Promise<DetectedFace[]> {
   const { tensor, scale, pad } = await edgeInput(img, size);
-  const input = new model.ort.Tensor('float32', tensor, [1, 3, size, size]);
-  let out;
-  try {
-    out = await model.session.run({ [model.inputNames[0]!]: input });
-  } finally {
-    giveBackTensor(tensor);
-  }
-  return decodeScrfd(out as never, size, scale, opts).map((f) => ({
+  return decodeScrfd(await runDetector(model, tensor, size), size, scale, opts).map((f) => ({
     ...f,
     box: [f.box[0] - pad, f.box[1] - pad, f.box[2] - pad, f.box[3] - pad],
     landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
