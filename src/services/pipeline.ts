@@ -168,7 +168,10 @@ async function writeStatuses(ctx: Context, rows: PendingStatus[]): Promise<void>
     try {
       await withResultRows(ctx.db, [r]).insertInto('asset_job_status').values(statusValues(r)).onConflict(statusConflict).execute();
     } catch (err) {
-      ctx.logger.warn(`recording ${r.job.stage} of asset ${r.job.assetId} failed: ${(err as Error).message}`, { asset: r.job.assetId ?? null, stage: r.job.stage });
+      // Only an asset deleted meanwhile (foreign key violation) is skipped; anything else (the
+      // database gone) fails the write as before, so the job is not taken as recorded.
+      if ((err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
+      ctx.logger.warn(`${r.job.stage} of asset ${r.job.assetId} not recorded: the asset was deleted meanwhile`, { asset: r.job.assetId ?? null, stage: r.job.stage });
     }
   }
   try {
@@ -177,6 +180,9 @@ async function writeStatuses(ctx: Context, rows: PendingStatus[]): Promise<void>
     ctx.logger.debug(`job history not recorded: ${(err as Error).message}`);
   }
 }
+
+/** PostgreSQL's SQLSTATE for foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 function statusValues(r: PendingStatus) {
   return {
