@@ -223,8 +223,13 @@ describe('embedded database and in-process mode', () => {
 
     // one new file, one changed, one removed
     await makeImages(path.join(folder, 'more'), 1, 2);
+    const before = fs.statSync(files[0]!).mtime;
     await sharp({ create: { width: 80, height: 80, channels: 3, background: { r: 1, g: 2, b: 3 } } }).jpeg().toFile(files[0]! + '.tmp.jpg');
     fs.renameSync(files[0]! + '.tmp.jpg', files[0]!);
+    // An edit made later (a solid-colour JPEG of the same size can be rewritten within the second
+    // the import ran in, and index trusts size + mtime within a second).
+    const later = new Date(before.getTime() + 10_000);
+    fs.utimesSync(files[0]!, later, later);
     const saved = fs.readFileSync(files[1]!);
     fs.rmSync(files[1]!);
     const idx = await runCli(['index', '--jobs', 'metadata,thumbnails', '--json'], env);
