@@ -398,7 +398,8 @@ export class RedisJobQueue implements JobQueue {
     opts.onJob?.(stage, status, outcome.message);
     // A handler that reports failure (bad file) would fail again: keep it failed, with its error, now.
     if (outcome.status === 'failed') throw new UnrecoverableError(outcome.message ?? 'failed');
-    return outcome;
+    // BullMQ keeps the return value in Redis: the status and message, not the result rows already written.
+    return { status: outcome.status, message: outcome.message };
   }
 
   /** How this run stands: per-stage counters and the number of jobs still pending. */
