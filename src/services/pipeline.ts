@@ -264,7 +264,8 @@ class StatusBatch {
     const rows = [...this.rows.values()];
     this.rows.clear();
     // One write at a time, in order: a later status of the same key never lands before an earlier one.
-    this.writing = this.writing.then(() => (rows.length ? writeStatuses(this.ctx, rows) : undefined));
+    // (A failed earlier write was reported to its caller; it does not stop this one.)
+    this.writing = this.writing.catch(() => undefined).then(() => (rows.length ? writeStatuses(this.ctx, rows) : undefined));
     return this.writing;
   }
 }
