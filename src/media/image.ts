@@ -246,8 +246,9 @@ function pipelineFor(src: DecodedSource, maxPixels: number, failOn: 'error' | 'n
 }
 
 /**
- * Decode once (at preview size: libjpeg/libwebp shrink-on-load does most of the work), then encode the
- * preview, resize that raw buffer for the thumbnail and the thumbhash.
+ * Decode the source once, at preview size (libjpeg/libwebp shrink-on-load does most of the work). An
+ * opaque source's preview is encoded in that same pipeline and the thumbnail and thumbhash are made from
+ * the preview JPEG; otherwise the raw pixels are kept and the preview, thumbnail and thumbhash made from them.
  */
 export async function renderImage(
   src: DecodedSource,
