@@ -466,11 +466,7 @@ export async function encodeVideo(ctx: Context, assetId: string, given?: StageAs
   const out = await probeVideo(ff, target).catch(() => undefined);
   const v = out?.videoStreams[0];
   const st = await fsp.stat(target);
-  const row = { path: rel, width: v?.width ?? null, height: v?.height ?? null, file_size: st.size, created_at: new Date() };
-  await ctx.db
-    .insertInto('asset_files')
-    .values({ asset_id: assetId, kind: 'encoded_video', ...row })
-    .onConflict((oc) => oc.columns(['asset_id', 'kind']).doUpdateSet(row))
-    .execute();
-  return { status: 'success', message: decision.reason };
+  // The file row is written by the processor with the stage's status (JobOutcome.rows).
+  const file = { asset_id: assetId, kind: 'encoded_video' as const, path: rel, width: v?.width ?? null, height: v?.height ?? null, file_size: st.size, created_at: new Date() };
+  return { status: 'success', message: decision.reason, rows: { files: [file] } };
 }
