@@ -21,7 +21,8 @@ export interface DetectOptions {
   nmsIou?: number;
   /**
    * Faces the first pass scores in [recheckFloor, minScore) are looked at again at smaller input scales
-   * (RECHECK_SCALES) and kept when one of those scores them ≥ minScore. ≥ minScore turns this off.
+   * (RECHECK_SCALES) and kept when one of those scores them ≥ minScore. ≥ minScore turns this off, and
+   * the edge look with it.
    */
   recheckFloor?: number;
 }
@@ -231,9 +232,11 @@ async function edgePass(model: LoadedModel, img: RgbImage, size: number, opts: D
 }
 
 /**
- * Faces scoring ≥ minScore at inputSize, plus faces the first pass scored in [recheckFloor, minScore)
- * that a smaller scale scores ≥ minScore (its box and landmarks are kept). Only a first-pass candidate
- * can be promoted, so the second look adds no face the first pass did not see.
+ * Faces scoring ≥ minScore at inputSize, plus first-pass candidates promoted by a later look (their
+ * box and landmarks from that look): one at the border scored in [EDGE_FLOOR, minScore) that the
+ * mirror-padded image scores ≥ minScore (the edge look), then one scored in [recheckFloor, minScore)
+ * that a smaller scale scores ≥ minScore (the second look). Only a first-pass candidate can be
+ * promoted, so no look adds a face the first pass did not see.
  */
 export async function detectFacesTraced(model: LoadedModel, img: ImageSource, opts: DetectOptions, prepared?: Letterboxed): Promise<DetectionTrace> {
   const size = opts.inputSize ?? 640;
@@ -246,7 +249,7 @@ export async function detectFacesTraced(model: LoadedModel, img: ImageSource, op
   let edgeLook = false;
   // Faces cut by the frame first: the mirror-padded look.
   let edgy: DetectedFace[] = [];
-  if (first.some((f) => f.score < opts.minScore && floor < opts.minScore)) {
+  if (floor < opts.minScore && first.some((f) => f.score < opts.minScore)) {
     const full = await img;
     edgy = first.filter((f) => f.score < opts.minScore && atBorder(f.box, full.width, full.height));
   }
