@@ -231,17 +231,21 @@ function baseQuery(ctx: Context) {
  * "Testaccio" for Rome). One index lookup per branch (migration 0026) instead of folding three
  * columns of every row; `union` (not `union all`) lets the planner hash the set.
  */
+/** Exif row `e` lies within PLACE_RADIUS_KM of place `pl` (the 0.2° latitude band first, for the index). */
+function nearPlace(pl: string, e: string) {
+  const [lat, eLat] = [sql.ref(`${pl}.latitude`), sql.ref(`${e}.latitude`)];
+  return sql<SqlBool>`${eLat} between ${lat} - 0.2 and ${lat} + 0.2
+    and ${distanceSqlRefs(`${pl}.latitude`, `${pl}.longitude`, `${e}.latitude`, `${e}.longitude`)} <= ${PLACE_RADIUS_KM}`;
+}
+
 function placeAssets(ctx: Context, name: string) {
   const byColumn = (col: 'city' | 'state' | 'country') =>
     ctx.db.selectFrom('exif').select('asset_id').where(sql<SqlBool>`${foldCol(col)} = ${fold(name)}`);
   const near = ctx.db
     .selectFrom('places as pl')
-    .innerJoin('exif as pe', (j) =>
-      j.on(sql<SqlBool>`${sql.ref('pe.latitude')} between ${sql.ref('pl.latitude')} - 0.2 and ${sql.ref('pl.latitude')} + 0.2`),
-    )
+    .innerJoin('exif as pe', (j) => j.on(nearPlace('pl', 'pe')))
     .select('pe.asset_id')
-    .where(sql<SqlBool>`${foldCol('pl.name')} = ${fold(name)}`)
-    .where(sql<SqlBool>`${distanceSqlRefs('pl.latitude', 'pl.longitude', 'pe.latitude', 'pe.longitude')} <= ${PLACE_RADIUS_KM}`);
+    .where(sql<SqlBool>`${foldCol('pl.name')} = ${fold(name)}`);
   return byColumn('city').union(byColumn('state')).union(byColumn('country')).union(near);
 }
 
@@ -326,8 +330,8 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string, limit: 
     // not already credited for having that name in their own columns).
     sql`select distinct e.asset_id, q.idx, 1.0, 'place:' || pl.name
         from places pl join q on ${foldCol('pl.name')} = q.term
-        join exif e on e.latitude between pl.latitude - 0.2 and pl.latitude + 0.2
-        where ${termIn('pl.name')} and ${distanceSqlRefs('pl.latitude', 'pl.longitude', 'e.latitude', 'e.longitude')} <= ${PLACE_RADIUS_KM}
+        join exif e on ${nearPlace('pl', 'e')}
+        where ${termIn('pl.name')}
           and pl.name is distinct from e.city and pl.name is distinct from e.state and pl.name is distinct from e.country`,
   ];
   if (long.length) {
