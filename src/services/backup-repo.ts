@@ -38,7 +38,7 @@ import { TMP_MARK } from '../storage/atomic.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CopyResult, CopyTask } from './backup-worker.js';
+import type { CopyResult, CopyTask, PoolMessage } from './backup-worker.js';
 
 export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
@@ -187,28 +187,32 @@ export interface OpenRepoOptions {
   kdf?: { N: number; r: number; p: number };
 }
 
-/** Worker threads that copy+hash(+encrypt) files, so hashing uses every core. */
+/**
+ * Worker threads that copy+hash(+encrypt) files, so hashing uses every core and a cold library is
+ * read with several requests in flight. Every task goes to every worker; a shared counter decides
+ * which worker takes it (see backup-worker.ts).
+ */
 class CopyPool {
-  private readonly workers: Array<{ w: Worker; busy: number }> = [];
-  private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void; cost: number }>();
-  private next = 1;
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void }>();
+  private seq = 0;
 
   private constructor(file: string, size: number) {
+    const counter = new SharedArrayBuffer(4);
     for (let i = 0; i < size; i++) {
       const w = new Worker(file);
       w.unref();
-      const slot = { w, busy: 0 };
       w.on('message', (r: CopyResult) => {
-        const p = this.pending.get(r.id);
-        slot.busy -= p?.cost ?? 0;
-        this.pending.delete(r.id);
+        const p = this.pending.get(r.seq);
+        this.pending.delete(r.seq);
         p?.resolve(r);
       });
       w.on('error', (err) => {
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
       });
-      this.workers.push(slot);
+      w.postMessage({ init: counter } satisfies PoolMessage);
+      this.workers.push(w);
     }
   }
 
@@ -216,23 +220,21 @@ class CopyPool {
   static create(): CopyPool | undefined {
     const file = fileURLToPath(new URL('./backup-worker.js', import.meta.url));
     if (!fs.existsSync(file)) return undefined;
-    return new CopyPool(file, Math.max(1, Math.min(4, os.availableParallelism())));
+    // Reads of a library that is not in the page cache wait on the disk: more workers than cores
+    // keep requests in flight (4 measured ~15% faster than 2 on a cold 2 GB library with 2 cores).
+    return new CopyPool(file, Math.max(4, Math.min(8, os.availableParallelism())));
   }
 
-  /** Queue a task on the worker with the fewest bytes queued (a fixed cost per file counts too). */
-  run(task: Omit<CopyTask, 'id'>, size: number): Promise<CopyResult> {
-    const id = this.next++;
-    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    const cost = size + 65536;
-    slot.busy += cost;
+  run(task: Omit<CopyTask, 'seq'>): Promise<CopyResult> {
+    const seq = this.seq++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, cost });
-      slot.w.postMessage({ ...task, id });
+      this.pending.set(seq, { resolve, reject });
+      for (const w of this.workers) w.postMessage({ ...task, seq } satisfies PoolMessage);
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((s) => s.w.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
@@ -453,30 +455,11 @@ export class Repository {
       fs.mkdirSync(path.join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
     }
     if (!this.pool) return this.putStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
-    const tmp = this.tmpPath();
-    let size = 0;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      // the worker reports the error
-    }
-    return this.pool.run({ src: file, dst: tmp, key: this.key?.enc }, size).then(async (r) => {
-      try {
-        if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
-        const id = this.objectIdFor(r.sha1!);
-        const target = this.objectPath(id);
-        if (fs.existsSync(target)) {
-          await fsp.rm(tmp, { force: true });
-          return { object: id, sha1: r.sha1!, size: r.size!, written: false, stored: 0 };
-        }
-        await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-        await fsp.rename(tmp, target);
-        this.stored(target, r.stored!);
-        return { object: id, sha1: r.sha1!, size: r.size!, written: true, stored: r.stored! };
-      } catch (err) {
-        await fsp.rm(tmp, { force: true });
-        throw err;
-      }
+    const task = { src: file, dst: this.tmpPath(), dataDir: path.join(this.root, 'data'), key: this.key?.enc, idKey: this.key?.id };
+    return this.pool.run(task).then((r) => {
+      if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
+      if (r.written) this.stored(r.written, r.stored!);
+      return { object: r.object!, sha1: r.sha1!, size: r.size!, written: Boolean(r.written), stored: r.stored! };
     });
   }
 

@@ -1,28 +1,45 @@
-// Worker thread for `immich backup`: copies one file into the repository's tmp/ and hashes it.
-// Unencrypted: a kernel copy (copy_file_range, as cp does), then the SHA-1 of the copy as written, so
-// the object's id is the checksum of the bytes actually stored. Encrypted: read, hash, encrypt and
-// write in 1 MiB chunks. Hashing is CPU-bound, so a pool of these uses every core.
+// Worker thread for `immich backup`: copies one file into the repository's tmp/, hashes it and
+// links it into data/ under its id. Unencrypted: a kernel copy (copy_file_range, as cp does), then
+// the SHA-1 of the copy as written, so the object's id is the checksum of the bytes actually stored.
+// Encrypted: read, hash, encrypt and write in 1 MiB chunks. Hashing is CPU-bound and reading a cold
+// library is latency-bound, so a pool of these keeps every core and several reads busy.
+//
+// Tasks go to every worker and each worker claims the next one from a shared counter (Atomics), so
+// the pool balances itself without the main thread, which may be busy dumping the embedded
+// database for the whole copy.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { CIPHER, ENCRYPTION_MAGIC, NONCE_BYTES } from '../crypto/backup-crypto.js';
 
 export interface CopyTask {
-  id: number;
+  /** Sequence number: the shared counter hands these out in order. */
+  seq: number;
   src: string;
+  /** Temporary file in the repository's tmp/. */
   dst: string;
+  /** The repository's data/ folder: objects are data/<first two of id>/<id>. */
+  dataDir: string;
   /** AES-256 key when the repository is encrypted. */
   key?: Uint8Array;
+  /** HMAC key of object ids when encrypted (id = HMAC(sha1)); else the id is the SHA-1. */
+  idKey?: Uint8Array;
 }
 
 export interface CopyResult {
-  id: number;
+  seq: number;
   sha1?: string;
   size?: number;
   stored?: number;
+  object?: string;
+  /** The object's final path; set when this task added it (false: the repository had it). */
+  written?: string | false;
   error?: string;
   code?: string;
 }
+
+export type PoolMessage = { init: SharedArrayBuffer } | CopyTask;
 
 function writeAll(fd: number, buf: Buffer): number {
   let off = 0;
@@ -30,10 +47,24 @@ function writeAll(fd: number, buf: Buffer): number {
   return buf.length;
 }
 
+/**
+ * Create the temporary file (exclusively, owner-only). Its length is then set to zero: ext4 and XFS
+ * take a file truncated to zero and rewritten as a replaced file and start writing it to the disk
+ * when it is closed, so a copy's disk writes overlap the reads of the next files instead of waiting
+ * in the page cache for the flush at the end (a cold 2 GB first backup: 3.6 s -> 2.6 s here).
+ */
+function createTemp(file: string): number {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  fs.ftruncateSync(fd, 0);
+  return fd;
+}
+
 /** Kernel copy into tmp, then hash what landed there. */
-function copyThenHash(task: CopyTask, buf: Buffer): CopyResult {
-  fs.copyFileSync(task.src, task.dst, fs.constants.COPYFILE_EXCL);
-  fs.chmodSync(task.dst, 0o600);
+function copyThenHash(task: CopyTask, buf: Buffer): { sha1: string; size: number; stored: number } {
+  fs.closeSync(createTemp(task.dst));
+  // Without COPYFILE_EXCL libuv truncates the file it copies into (the write-behind above).
+  fs.copyFileSync(task.src, task.dst);
+  fs.chmodSync(task.dst, 0o600); // copyfile gave it the source's mode
   const fd = fs.openSync(task.dst, 'r');
   try {
     const hash = crypto.createHash('sha1');
@@ -44,26 +75,21 @@ function copyThenHash(task: CopyTask, buf: Buffer): CopyResult {
       hash.update(buf.subarray(0, n));
       size += n;
     }
-    return { id: task.id, sha1: hash.digest('hex'), size, stored: size };
+    return { sha1: hash.digest('hex'), size, stored: size };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-export function copyHashSync(task: CopyTask, buf: Buffer): CopyResult {
-  if (!task.key) return copyThenHash(task, buf);
+function encryptCopy(task: CopyTask & { key: Uint8Array }, buf: Buffer): { sha1: string; size: number; stored: number } {
   const fdIn = fs.openSync(task.src, 'r');
   let fdOut: number | undefined;
   try {
-    fdOut = fs.openSync(task.dst, 'wx', 0o600);
+    fdOut = createTemp(task.dst);
     const hash = crypto.createHash('sha1');
-    let cipher: crypto.CipherGCM | undefined;
-    let stored = 0;
-    if (task.key) {
-      const nonce = crypto.randomBytes(NONCE_BYTES);
-      cipher = crypto.createCipheriv(CIPHER, Buffer.from(task.key), nonce);
-      stored += writeAll(fdOut, Buffer.concat([ENCRYPTION_MAGIC, nonce]));
-    }
+    const nonce = crypto.randomBytes(NONCE_BYTES);
+    const cipher = crypto.createCipheriv(CIPHER, Buffer.from(task.key), nonce);
+    let stored = writeAll(fdOut, Buffer.concat([ENCRYPTION_MAGIC, nonce]));
     let size = 0;
     for (;;) {
       const n = fs.readSync(fdIn, buf, 0, buf.length, null);
@@ -71,13 +97,31 @@ export function copyHashSync(task: CopyTask, buf: Buffer): CopyResult {
       const chunk = buf.subarray(0, n);
       hash.update(chunk);
       size += n;
-      stored += writeAll(fdOut, cipher ? cipher.update(chunk) : chunk);
+      stored += writeAll(fdOut, cipher.update(chunk));
     }
-    if (cipher) stored += writeAll(fdOut, Buffer.concat([cipher.final(), cipher.getAuthTag()]));
-    return { id: task.id, sha1: hash.digest('hex'), size, stored };
+    stored += writeAll(fdOut, Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+    return { sha1: hash.digest('hex'), size, stored };
   } finally {
     fs.closeSync(fdIn);
     if (fdOut !== undefined) fs.closeSync(fdOut);
+  }
+}
+
+/** Copy, hash and store one file; the temporary copy never outlives the call. */
+export function storeFileSync(task: CopyTask, buf: Buffer): CopyResult {
+  try {
+    const r = task.key ? encryptCopy({ ...task, key: task.key }, buf) : copyThenHash(task, buf);
+    const object = task.idKey ? crypto.createHmac('sha256', task.idKey).update(r.sha1).digest('hex') : r.sha1;
+    const target = path.join(task.dataDir, object.slice(0, 2), object);
+    let written: string | false = false;
+    if (!fs.existsSync(target)) {
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+      fs.renameSync(task.dst, target);
+      written = target;
+    }
+    return { seq: task.seq, ...r, object, written, stored: written ? r.stored : 0 };
+  } finally {
+    fs.rmSync(task.dst, { force: true });
   }
 }
 
@@ -85,12 +129,37 @@ if (parentPort) {
   // 1 MiB: stays in cache between the read, the hash and the write (4 MiB measured 2x slower).
   const buf = Buffer.allocUnsafe(1 << 20);
   const port = parentPort;
-  port.on('message', (task: CopyTask) => {
-    try {
-      port.postMessage(copyHashSync(task, buf));
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      port.postMessage({ id: task.id, error: e.message, code: e.code } satisfies CopyResult);
+  let counter: Int32Array | undefined;
+  const tasks = new Map<number, CopyTask>();
+  let claimed: number | undefined;
+  let low = 0;
+  const drain = (): void => {
+    for (;;) {
+      if (claimed === undefined) {
+        claimed = Atomics.add(counter!, 0, 1);
+        // Every task below the claim belongs to another worker.
+        for (; low < claimed; low++) tasks.delete(low);
+      }
+      const task = tasks.get(claimed);
+      if (!task) return; // not posted yet: the claim waits for it
+      tasks.delete(claimed);
+      claimed = undefined;
+      let result: CopyResult;
+      try {
+        result = storeFileSync(task, buf);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        result = { seq: task.seq, error: e.message, code: e.code };
+      }
+      port.postMessage(result);
     }
+  };
+  port.on('message', (m: PoolMessage) => {
+    if ('init' in m) {
+      counter = new Int32Array(m.init);
+      return;
+    }
+    if (m.seq >= low) tasks.set(m.seq, m);
+    drain();
   });
 }

@@ -52,6 +52,8 @@ describe('immich backup / restore (embedded database)', () => {
       expect(bytes.includes(Buffer.from('Lovelace'))).toBe(false);
       expect(bytes.includes(Buffer.from('CREATE TABLE'))).toBe(false);
     }
+    // Every copy worker renamed or removed its temporary file.
+    expect(fs.readdirSync(path.join(repo, 'tmp'))).toEqual([]);
 
     const list = await runCli(['--json', 'backup', 'list', repo], { ...env(), IMMICH_BACKUP_PASSPHRASE: PASS });
     expectCode(list, 0);
