@@ -196,6 +196,7 @@ class CopyPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (r: CopyResult) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  private batch: CopyTask[] = [];
 
   private constructor(file: string, size: number) {
     const counter = new SharedArrayBuffer(4);
@@ -227,10 +228,15 @@ class CopyPool {
 
   run(task: Omit<CopyTask, 'seq'>): Promise<CopyResult> {
     const seq = this.seq++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      for (const w of this.workers) w.postMessage({ ...task, seq } satisfies PoolMessage);
-    });
+    if (!this.batch.length) queueMicrotask(() => this.post());
+    this.batch.push({ ...task, seq });
+    return new Promise((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+  }
+
+  private post(): void {
+    const tasks = this.batch;
+    this.batch = [];
+    for (const w of this.workers) w.postMessage({ tasks } satisfies PoolMessage);
   }
 
   async close(): Promise<void> {

@@ -39,7 +39,8 @@ export interface CopyResult {
   code?: string;
 }
 
-export type PoolMessage = { init: SharedArrayBuffer } | CopyTask;
+/** Tasks queued in one tick travel as one message (a first backup queues every file at once). */
+export type PoolMessage = { init: SharedArrayBuffer } | { tasks: CopyTask[] };
 
 function writeAll(fd: number, buf: Buffer): number {
   let off = 0;
@@ -159,7 +160,7 @@ if (parentPort) {
       counter = new Int32Array(m.init);
       return;
     }
-    if (m.seq >= low) tasks.set(m.seq, m);
+    for (const t of m.tasks) if (t.seq >= low) tasks.set(t.seq, t);
     drain();
   });
 }
