@@ -5,7 +5,12 @@
 //   3. verify's checksum pass (MB/s) vs `sha1sum` of the same files
 //   4. incremental backup with one new file in a 10k-file library (target < 2 s)
 //   5. the same 10k incremental on PostgreSQL (pg_dump is a separate process there), when reachable
+//   6. first backup with a cold page cache (as a nightly cron job finds the library) beside `cp -r`
+//      and `cp -r && sync` with a cold cache too, for growing library sizes, in interleaved rounds
+//      (root only: it drops the page cache before each timed run)
 // Usage: npm run build && node bench/backup/run.mjs [files=200] [sizeMiB=2] [small=10000]
+//   IMMICH_BENCH_COLD=200,1000,3000 sets the library sizes (in files of sizeMiB) of step 6
+//   (default: files and 5 × files; 0 skips it), IMMICH_BENCH_ROUNDS its rounds (default 3).
 //   IMMICH_BENCH_DIST=<folder> runs another build of dist/ kept beside it (e.g. ./dist-old, so that
 //   ../migrations resolves) for a before/after in one sitting (compare.mjs interleaves the two);
 //   IMMICH_BENCH_PG=0 skips step 5.
@@ -171,6 +176,52 @@ if (process.env.IMMICH_BENCH_PG !== '0') {
   }
 }
 
+// ---- 6: cold page cache, growing library ----
+const coldSizes = (process.env.IMMICH_BENCH_COLD ?? `${N},${5 * N}`).split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const ROUNDS = Number(process.env.IMMICH_BENCH_ROUNDS ?? 3);
+const DROP = '/proc/sys/vm/drop_caches';
+let canDrop = false;
+try {
+  fs.accessSync(DROP, fs.constants.W_OK);
+  canDrop = true;
+} catch {
+  if (coldSizes.length) rows.push({ name: 'cold page cache', value: 'skipped', baseline: '', note: `${DROP} is not writable (run as root)` });
+}
+const coldRows = [];
+if (canDrop && coldSizes.length) {
+  const cold = path.join(base, 'cold');
+  const scratch = path.join(base, 'cold-scratch');
+  const drop = () => {
+    sync();
+    fs.writeFileSync(DROP, '3');
+  };
+  const clean = () => fs.rmSync(scratch, { recursive: true, force: true });
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  let seeded = 0;
+  for (const count of coldSizes) {
+    await seed(cold, count - seeded, SIZE, `cold${seeded}`);
+    seeded = count;
+    const t = { cp: [], cpSync: [], backup: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate the order so that neither side always runs right after the other's writes.
+      const steps = [
+        () => { clean(); drop(); t.cp.push(time(() => execFileSync('cp', ['-r', path.join(cold, 'uploads'), scratch])).ms); },
+        () => { clean(); drop(); t.cpSync.push(time(() => execFileSync('sh', ['-c', `cp -r '${path.join(cold, 'uploads')}' '${scratch}' && sync`])).ms); },
+        async () => {
+          clean();
+          t.backup.push(await withCtx(cold, async (ctx) => (drop(), (await time(() => runBackup(ctx, { repository: scratch }))).ms)));
+        },
+      ];
+      for (const step of r % 2 ? [...steps].reverse() : steps) await step();
+    }
+    clean();
+    const mb = (count * SIZE) / MB;
+    const [cpMs, cpSyncMs, backupMs] = [med(t.cp), med(t.cpSync), med(t.backup)];
+    const rate = (ms) => `${(mb / (ms / 1000)).toFixed(0)} MB/s (${(ms / 1000).toFixed(2)} s)`;
+    coldRows.push(`| ${count} × ${SIZE / MB} MiB (${(mb / 1024).toFixed(1)} GiB) | ${rate(backupMs)} | ${rate(cpMs)} | ${rate(cpSyncMs)} | **${(cpMs / backupMs).toFixed(2)}** (${(cpSyncMs / backupMs).toFixed(2)}) | ${t.backup.map((x) => (x / 1000).toFixed(2)).join(' / ')} vs ${t.cp.map((x) => (x / 1000).toFixed(2)).join(' / ')} |`);
+  }
+}
+
 const lines = [
   `machine: ${os.cpus().length} cores (nproc ${execFileSync('nproc').toString().trim()}), node ${process.version}, load average ${loadBefore} at start, ${load()} at end`,
   '',
@@ -180,6 +231,16 @@ const lines = [
   '',
   `phases of the first backup (ms): ${firstPhases || 'n/a (this build logs none)'}`,
   `phases of the embedded ${SMALL}-file incremental (ms): ${inc10kPhases || 'n/a (this build logs none)'}`,
+  ...(coldRows.length
+    ? [
+        '',
+        `first backup with a cold page cache (median of ${ROUNDS} interleaved rounds; the page cache is dropped before each run):`,
+        '',
+        '| library | immich backup | cp -r | cp -r && sync | ratio to cp -r (to cp -r && sync), target ≥ 0.8 | each round: backup vs cp -r (s) |',
+        '|---|---|---|---|---|---|',
+        ...coldRows,
+      ]
+    : []),
 ];
 console.log(lines.join('\n'));
 fs.rmSync(base, { recursive: true, force: true });
