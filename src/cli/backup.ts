@@ -49,8 +49,9 @@ created while a passphrase is configured is encrypted (AES-256-GCM, key derived 
 passphrase comes from --key-file, IMMICH_BACKUP_KEY_FILE or IMMICH_BACKUP_PASSPHRASE and is never
 printed. Losing it means losing the backup.
 
-The repository stays valid if a backup is interrupted (even by SIGKILL): the snapshot becomes visible
-only once everything it needs is stored, and the next run takes over the stale lock and completes.
+The repository stays valid if a backup is interrupted (even by SIGKILL or a power cut): the snapshot
+becomes visible only once everything it needs is stored and on the disk, and the next run takes over
+the stale lock and completes.
 
 Examples:
   immich backup                              # into UPLOAD_LOCATION/backups
