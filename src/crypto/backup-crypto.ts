@@ -95,7 +95,7 @@ export async function openKey(passphrase: string, envelope: KeyEnvelope): Promis
 }
 
 /** Object id in an encrypted repository: HMAC-SHA256 of the plaintext's SHA-1. */
-export function objectIdFor(key: MasterKey, sha1: string): string {
+export function objectIdFor(key: { id: Uint8Array }, sha1: string): string {
   return crypto.createHmac('sha256', key.id).update(sha1).digest('hex');
 }
 

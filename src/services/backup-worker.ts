@@ -1,5 +1,5 @@
 // Worker thread for `immich backup`: copies one file into the repository's tmp/, hashes it and
-// links it into data/ under its id. Unencrypted: a kernel copy (copy_file_range, as cp does), then
+// renames it into data/ under its id. Unencrypted: a kernel copy (copy_file_range, as cp does), then
 // the SHA-1 of the copy as written, so the object's id is the checksum of the bytes actually stored.
 // Encrypted: read, hash, encrypt and write in 1 MiB chunks. Hashing is CPU-bound and reading a cold
 // library is latency-bound, so a pool of these keeps every core and several reads busy.
@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { CIPHER, ENCRYPTION_MAGIC, NONCE_BYTES } from '../crypto/backup-crypto.js';
+import { CIPHER, ENCRYPTION_MAGIC, NONCE_BYTES, objectIdFor } from '../crypto/backup-crypto.js';
 
 export interface CopyTask {
   /** Sequence number: the shared counter hands these out in order. */
@@ -52,7 +52,7 @@ function writeAll(fd: number, buf: Buffer): number {
  * Create the temporary file (exclusively, owner-only). Its length is then set to zero: ext4 and XFS
  * take a file truncated to zero and rewritten as a replaced file and start writing it to the disk
  * when it is closed, so a copy's disk writes overlap the reads of the next files instead of waiting
- * in the page cache for the flush at the end (a cold 2 GB first backup: 3.6 s -> 2.6 s here).
+ * in the page cache for the flush at the end (a cold 2 GiB first backup: 4.1 s -> 3.3 s here).
  */
 function createTemp(file: string): number {
   const fd = fs.openSync(file, 'wx', 0o600);
@@ -112,7 +112,7 @@ function encryptCopy(task: CopyTask & { key: Uint8Array }, buf: Buffer): { sha1:
 export function storeFileSync(task: CopyTask, buf: Buffer): CopyResult {
   try {
     const r = task.key ? encryptCopy({ ...task, key: task.key }, buf) : copyThenHash(task, buf);
-    const object = task.idKey ? crypto.createHmac('sha256', task.idKey).update(r.sha1).digest('hex') : r.sha1;
+    const object = task.idKey ? objectIdFor({ id: task.idKey }, r.sha1) : r.sha1;
     const target = path.join(task.dataDir, object.slice(0, 2), object);
     let written: string | false = false;
     if (!fs.existsSync(target)) {
