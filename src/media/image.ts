@@ -232,6 +232,11 @@ export function outsideSize(width: number, height: number, size: number): { widt
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** sharp's message when libvips's error text was gone by the time the failing pipeline read it. */
+export function isLostVipsError(message: string): boolean {
+  return message === '' || message === 'Unknown error';
+}
+
 function pipelineFor(src: DecodedSource, maxPixels: number, failOn: 'error' | 'none'): Sharp {
   let p = sharp(src.input, {
     limitInputPixels: maxPixels,
@@ -263,13 +268,22 @@ export async function renderImage(
   let warning: string | undefined;
   /** Runs `render` strict, then, for damaged but partly decodable data (truncated JPEG), lenient, like Immich. */
   const tolerant = async <T>(render: (failOn: 'error' | 'none') => Promise<T>): Promise<T> => {
-    try {
-      return await render('error');
-    } catch (err) {
-      const msg = (err as Error).message;
-      if (!/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
-      warning = `damaged image data (${msg.split('\n')[0]}); rendered what could be decoded`;
-      return render('none');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await render('error');
+      } catch (err) {
+        const msg = (err as Error).message;
+        // libvips keeps its error text in one process-wide buffer that every finished pipeline clears:
+        // a pipeline failing while another one ends can lose its cause ("Unknown error", seen under
+        // load with a truncated JPEG). Run it again to learn the cause before deciding.
+        // Still no cause after three runs (a busy process): the lenient run decides, since it fails
+        // for what is not damage (unknown format, pixel limit) and renders what damage left.
+        const lost = isLostVipsError(msg);
+        if (lost && attempt < 2) continue;
+        if (!lost && !/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
+        warning = `damaged image data (${lost ? 'libvips gave no cause' : msg.split('\n')[0]}); rendered what could be decoded`;
+        return render('none');
+      }
     }
   };
   const header = async (failOn: 'error' | 'none') => opts.header ?? (await pipelineFor(src, opts.maxPixels, failOn).metadata());

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
 import { ItemError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
+import { renderImage } from '../../src/media/image.js';
 import { findFfmpeg, probeVideo } from '../../src/media/video.js';
 import { createProcessor } from '../../src/services/pipeline.js';
 import { extractMetadata, probeFile, runMetadata } from '../../src/services/media.js';
@@ -129,6 +130,33 @@ describe('probeFile (header-only validation before import)', () => {
 
   it('the pixel limit is configurable', async () => {
     await expect(probeFile(F.small, { maxPixels: 100_000 })).rejects.toThrow(/400x300 .*over the 0\.1 Mpx limit/);
+  });
+});
+
+describe('renderImage under load', () => {
+  it('a truncated JPEG renders with its warning while other pipelines run (libvips error text is process-wide)', async () => {
+    // Other pipelines finishing clear libvips's one error buffer; without a re-run the truncated
+    // JPEG's failure arrived as "Unknown error" and the photo failed (2 of 3 renders here).
+    const jpeg = await sharp({ create: { width: 2000, height: 1600, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    const tiny = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#224488' } }).jpeg().toBuffer();
+    const truncated = jpeg.subarray(0, jpeg.length >> 1);
+    let stop = false;
+    const churn = async () => {
+      while (!stop) await sharp(tiny).resize(10).toBuffer();
+    };
+    const churners = Array.from({ length: 8 }, churn);
+    const results = [];
+    try {
+      for (let round = 0; round < 8; round++) {
+        results.push(...(await Promise.allSettled([0, 1, 2].map(() => renderImage({ input: truncated, autoOrient: true }, { maxPixels: 1e8, opaque: true })))));
+      }
+    } finally {
+      stop = true;
+      await Promise.all(churners);
+    }
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.message));
+    expect(failed).toEqual([]);
+    for (const r of results) expect((r as PromiseFulfilledResult<{ warning?: string }>).value.warning).toMatch(/^damaged image data/);
   });
 });
 
