@@ -44,11 +44,6 @@ export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
 /** Up to this many new objects are flushed one by one; more, with one syncfs. */
 const FSYNC_EACH_MAX = 64;
-/**
- * Bytes written after which a background syncfs starts: the disk writes while the copy goes on,
- * instead of all of it in the final flush (the kernel would hold gigabytes dirty until then).
- */
-const FLUSH_AHEAD_BYTES = 128 * 1024 * 1024;
 /** Marker file: objects were written and not flushed yet. */
 const UNFLUSHED = 'unflushed';
 
@@ -257,9 +252,6 @@ export async function syncFilesystem(dir: string): Promise<void> {
 
 export class Repository {
   private pool: CopyPool | undefined | null = null;
-  /** Bytes stored since the last background flush, and that flush while it runs. */
-  private unsyncedBytes = 0;
-  private flushingAhead: Promise<unknown> | undefined;
   /** Objects renamed into data/ since the last flush. */
   private written: string[] = [];
   /**
@@ -442,7 +434,7 @@ export class Repository {
       }
       await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       await fsp.rename(tmp, target);
-      this.stored(target, counter.size);
+      this.stored(target);
       return { object: id, sha1, size: hasher.size, written: true, stored: counter.size };
     } catch (err) {
       await fsp.rm(tmp, { force: true });
@@ -464,18 +456,19 @@ export class Repository {
     const task = { src: file, dst: this.tmpPath(), dataDir: path.join(this.root, 'data'), key: this.key?.enc, idKey: this.key?.id };
     return this.pool.run(task).then((r) => {
       if (r.error) throw Object.assign(new Error(r.error), { code: r.code });
-      if (r.written) this.stored(r.written, r.stored!);
+      if (r.written) this.stored(r.written);
       return { object: r.object!, sha1: r.sha1!, size: r.size!, written: Boolean(r.written), stored: r.stored! };
     });
   }
 
-  /** Note a new object; past FLUSH_AHEAD_BYTES start a background syncfs (one at a time). */
-  private stored(target: string, bytes: number): void {
+  /**
+   * Note a new object for the flush. There is no syncfs while the copy goes on: the copies start
+   * their write-back when closed (backup-worker.ts) and the kernel writes the rest past its
+   * background limit; a syncfs every 128 MiB made a cold first backup 1.5x slower here (each
+   * waits for every dirty page and a journal commit while the reads stall), see bench/RESULTS.md.
+   */
+  private stored(target: string): void {
     this.written.push(target);
-    this.unsyncedBytes += bytes;
-    if (this.unsyncedBytes < FLUSH_AHEAD_BYTES || this.flushingAhead) return;
-    this.unsyncedBytes = 0;
-    this.flushingAhead = syncFilesystem(this.root).finally(() => (this.flushingAhead = undefined));
   }
 
   /** Stop the copy workers. */
@@ -544,7 +537,6 @@ export class Repository {
    * syncfs of the repository's filesystem (`sync -f`) instead of an fsync per object.
    */
   async flush(): Promise<void> {
-    await this.flushingAhead;
     const written = this.written;
     this.written = [];
     if (written.length > 0 && written.length <= FSYNC_EACH_MAX && !this.unflushedLeftovers) {

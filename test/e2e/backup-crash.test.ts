@@ -11,8 +11,8 @@ import { withLibraryDb } from './import-helpers.js';
 
 // Large originals: each takes the backup milliseconds to hash and store, so the poll below (every
 // 10 ms) kills it midway even on a fast, quiet machine, where 80 × 512 KiB were sometimes all stored
-// before the poll saw 6 (small objects arrive faster than a poll can count them). 120 MiB in all stays
-// under the 128 MiB after which the backup starts a background syncfs, which can stall the poll.
+// before the poll saw 6 (small objects arrive faster than a poll can count them). 120 MiB in all keeps
+// the test quick.
 const FILES = 30;
 const SIZE = 4 * 1024 * 1024;
 
