@@ -233,7 +233,7 @@ export function outsideSize(width: number, height: number, size: number): { widt
 }
 
 /** sharp's message when libvips's error text was gone by the time the failing pipeline read it. */
-export function isLostVipsError(message: string): boolean {
+function isLostVipsError(message: string): boolean {
   return message === '' || message === 'Unknown error';
 }
 
@@ -275,9 +275,8 @@ export async function renderImage(
         const msg = (err as Error).message;
         // libvips keeps its error text in one process-wide buffer that every finished pipeline clears:
         // a pipeline failing while another one ends can lose its cause ("Unknown error", seen under
-        // load with a truncated JPEG). Run it again to learn the cause before deciding.
-        // Still no cause after three runs (a busy process): the lenient run decides, since it fails
-        // for what is not damage (unknown format, pixel limit) and renders what damage left.
+        // load with a truncated JPEG). Run it again to learn the cause; still none after three runs,
+        // the lenient run decides: it fails for what is not damage (unknown format, pixel limit).
         const lost = isLostVipsError(msg);
         if (lost && attempt < 2) continue;
         if (!lost && !/premature end|truncated|corrupt data|unexpected end/i.test(msg)) throw err;
