@@ -207,22 +207,23 @@ if (canDrop && coldSizes.length) {
     fs.mkdirSync(path.join(probe, 'in'), { recursive: true });
     for (let i = 0; i < 256; i++) fs.writeFileSync(path.join(probe, 'in', `f${i}`), crypto.randomBytes(4 * MB));
     const hot = path.join(probe, 'hot');
+    const out = path.join(probe, 'out');
     fs.writeFileSync(hot, crypto.randomBytes(1024 * MB));
     const sh = (cmd) => execFileSync('sh', ['-c', cmd]);
     const readCold = `cat '${path.join(probe, 'in')}'/* > /dev/null`;
-    const writeDurable = `cp '${hot}' '${path.join(probe, 'out')}' && sync '${path.join(probe, 'out')}'`;
+    const writeDurable = `cp '${hot}' '${out}' && sync '${out}'`;
     const t = { read: [], write: [], both: [] };
     for (let r = 0; r < 3; r++) {
       drop();
       t.read.push(time(() => sh(readCold)).ms);
-      sh(`cat '${hot}' > /dev/null; rm -f '${path.join(probe, 'out')}'`);
+      sh(`cat '${hot}' > /dev/null; rm -f '${out}'`);
       sync();
       t.write.push(time(() => sh(writeDurable)).ms);
-      sh(`rm -f '${path.join(probe, 'out')}'`);
+      fs.rmSync(out, { force: true });
       drop();
       sh(`cat '${hot}' > /dev/null`);
       t.both.push(time(() => sh(`(${readCold}) & (${writeDurable}) & wait`)).ms);
-      sh(`rm -f '${path.join(probe, 'out')}'`);
+      fs.rmSync(out, { force: true });
     }
     fs.rmSync(probe, { recursive: true, force: true });
     const [rd, wr, both] = [med(t.read), med(t.write), med(t.both)].map((ms) => ms / 1000);
