@@ -5,6 +5,8 @@ import type { SearchTables } from './schema/search.js';
 import type { BackupTables } from './schema/backup.js';
 import type { OpsTables } from './schema/ops.js';
 import type { QueueTables } from './schema/queue.js';
+import type { OrganizeTables } from './schema/organize.js';
 
 export type * from './schema/core.js';
-export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables {}
+export type * from './schema/organize.js';
+export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables {}

@@ -30,6 +30,14 @@ export interface AssetsTable {
   is_motion_part: Generated<boolean>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
+  /** Organize, trash, stacks (migration 0060). */
+  is_favorite: Generated<boolean>;
+  is_archived: Generated<boolean>;
+  deleted_at: Timestamp | null;
+  rating: number | null;
+  description: string | null;
+  edited_at: Timestamp | null;
+  stack_id: string | null;
 }
 
 export interface ExifTable {

@@ -3,7 +3,7 @@ import type { ColumnType, Generated } from 'kysely';
 
 type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-export type TagSource = 'objects' | 'clip' | 'user';
+export type TagSource = 'objects' | 'clip' | 'user' | 'xmp' | 'takeout';
 
 export interface TagsTable {
   id: Generated<number>;
