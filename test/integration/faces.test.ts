@@ -48,7 +48,7 @@ describe('face stages without their prerequisites', () => {
 
   describe('PostgreSQL without pgvector', () => {
     let pg: Awaited<ReturnType<typeof createPgDatabase>>;
-    beforeAll(async () => (pg = await createPgDatabase('immich_faces')));
+    beforeAll(async () => (pg = await createPgDatabase('immich_faces', { vector: false })));
     afterAll(async () => pg?.drop());
 
     it('reports VectorUnavailableError once and skips; people commands still work', async (t) => {
@@ -60,7 +60,7 @@ describe('face stages without their prerequisites', () => {
       const lib = tmpDir();
       const photos = tmpDir('immich-photos-');
       await makePhotos(photos, 2);
-      const env = { UPLOAD_LOCATION: lib, ...pgEnv(pg.name) };
+      const env = { UPLOAD_LOCATION: lib, ...pg.env };
       expect((await runCli(['import', '--skip-ml', photos], env)).code).toBe(0);
       const r = await runCli(['faces', 'detect', '--json'], env);
       expect(r.code).toBe(0);
