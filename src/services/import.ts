@@ -24,6 +24,7 @@ import {
   candidateName,
   datedFolder,
   pendingStages,
+  libraryName,
   tempFileOwner,
   Turnstile,
   type CalendarDate,
@@ -118,8 +119,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). */
-export async function cleanStaleTemps(dir: string): Promise<number> {
+/**
+ * Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). Only names with
+ * the temp-file mark match (decoders' names too in the library's own tmp/ folder: `decoders`), and a
+ * file a database row points at is never removed, whatever its name (libraries imported before
+ * libraryName existed may hold such originals).
+ */
+export async function cleanStaleTemps(
+  dir: string,
+  opts: { decoders?: boolean; referenced?: (abs: string) => Promise<boolean> } = {},
+): Promise<number> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -128,9 +137,11 @@ export async function cleanStaleTemps(dir: string): Promise<number> {
   }
   let removed = 0;
   for (const name of names) {
-    const pid = tempFileOwner(name);
+    const pid = tempFileOwner(name, { decoders: opts.decoders });
     if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
-    await fsp.rm(path.join(dir, name), { force: true });
+    const abs = path.join(dir, name);
+    if (await opts.referenced?.(abs)) continue;
+    await fsp.rm(abs, { force: true });
     removed++;
   }
   return removed;
@@ -312,7 +323,7 @@ class Importer {
 
   async run(files: WalkEntry[]): Promise<FileOutcome[]> {
     // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
-    await cleanStaleTemps(this.ctx.library.folder('tmp'));
+    await cleanStaleTemps(this.ctx.library.folder('tmp'), { decoders: true });
     const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
     // A file already in the library has the size of its asset: one query per DB_CHUNK sizes finds
@@ -639,9 +650,9 @@ class Importer {
     const absDir = this.ctx.library.resolve(dir);
     if (!this.cleanedDirs.has(absDir)) {
       this.cleanedDirs.add(absDir);
-      await cleanStaleTemps(absDir);
+      await cleanStaleTemps(absDir, { referenced: (abs) => this.isReferenced(abs) });
     }
-    const name = path.basename(file.path);
+    const name = libraryName(path.basename(file.path));
     for (let n = 0; ; n++) {
       const rel = path.join(dir, candidateName(name, n));
       if (this.reserved.has(rel)) continue;
@@ -655,6 +666,18 @@ class Importer {
       this.reserved.add(rel);
       return { target: rel, adopted: false };
     }
+  }
+
+  /** Whether an asset row points at this library file (as its original or a derived file). */
+  private async isReferenced(abs: string): Promise<boolean> {
+    const rel = this.ctx.library.relative(abs);
+    const asset = await this.ctx.db
+      .selectFrom('assets')
+      .select('id')
+      .where((eb) => eb.or([eb('library_path', '=', rel), eb('library_path', '=', abs)]))
+      .executeTakeFirst();
+    if (asset) return true;
+    return Boolean(await this.ctx.db.selectFrom('asset_files').select('asset_id').where('path', '=', rel).executeTakeFirst());
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
@@ -733,7 +756,8 @@ class Importer {
         resumed++;
         // A killed stage may have left temp files beside its outputs.
         for (const folder of ['thumbs', 'encoded'] as const) {
-          await cleanStaleTemps(path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, ''))));
+          const dir = path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, '')));
+          await cleanStaleTemps(dir, { referenced: (abs) => this.isReferenced(abs) });
         }
         for (const stage of pending) jobs.push({ stage, assetId: a.id });
       }
