@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups); created on first use')
     .option('--include-derived', 'also keep thumbnails, previews and encoded videos (regenerable, so left out by default)')
     .option('--key-file <file>', KEY_HELP)
-    .option('--tag <tag...>', 'label the snapshot (shown by `backup list`)')
+    .option('--tag <tag>', 'label the snapshot (shown by `backup list`; repeatable, one tag each)', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText(
       'after',
       `
