@@ -92,12 +92,23 @@ export function pendingStages(
 }
 
 /**
- * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or a
- * decoder's `decode-<pid>-<rand>.<ext>` in the library's tmp/ folder.
+ * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or, with
+ * `decoders` (only for the library's own tmp/ folder, where no original ever lives), a decoder's
+ * `decode-<pid>-<rand>.<ext>`. Folders that hold originals only ever match the mark, which no
+ * library name can carry (see libraryName).
  */
-export function tempFileOwner(name: string): number | undefined {
-  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : /^decode-(\d+)-/.exec(name);
+export function tempFileOwner(name: string, opts: { decoders?: boolean } = {}): number | undefined {
+  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : opts.decoders ? /^decode-(\d+)-/.exec(name) : null;
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The name an original gets in the library: its own, except that a name starting with the temp-file
+ * mark has its last dash made an underscore (`.immich-tmp_…`), so the stale-temp cleaners can never
+ * take an original for a temp file.
+ */
+export function libraryName(name: string): string {
+  return name.startsWith(TMP_MARK) ? `${TMP_MARK.slice(0, -1)}_${name.slice(TMP_MARK.length)}` : name;
 }
 
 /** An ordered turnstile: file i passes only after file i-1 passed, so decisions follow walk order. */

@@ -24,6 +24,7 @@ import {
   candidateName,
   datedFolder,
   pendingStages,
+  libraryName,
   tempFileOwner,
   Turnstile,
   type CalendarDate,
@@ -32,6 +33,7 @@ import {
 import {
   exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
 } from './media.js';
+import { ImportClaims } from './import-claims.js';
 import { loadStageStatus, nextStages } from './pipeline.js';
 
 export type { ImportMode } from './import-plan.js';
@@ -118,8 +120,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). */
-export async function cleanStaleTemps(dir: string): Promise<number> {
+/**
+ * Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). Only names with
+ * the temp-file mark match (decoders' names too in the library's own tmp/ folder: `decoders`), and a
+ * file a database row points at is never removed, whatever its name (libraries imported before
+ * libraryName existed may hold such originals).
+ */
+export async function cleanStaleTemps(
+  dir: string,
+  opts: { decoders?: boolean; referenced?: (abs: string) => Promise<boolean> } = {},
+): Promise<number> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -128,9 +138,11 @@ export async function cleanStaleTemps(dir: string): Promise<number> {
   }
   let removed = 0;
   for (const name of names) {
-    const pid = tempFileOwner(name);
+    const pid = tempFileOwner(name, { decoders: opts.decoders });
     if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
-    await fsp.rm(path.join(dir, name), { force: true });
+    const abs = path.join(dir, name);
+    if (await opts.referenced?.(abs)) continue;
+    await fsp.rm(abs, { force: true });
     removed++;
   }
   return removed;
@@ -307,12 +319,19 @@ class Importer {
   private importDone = false;
   private kick?: () => void;
   private drainer?: Promise<void>;
+  /**
+   * On PostgreSQL several imports may run at once: content and target names are claimed in the
+   * database before a file is placed (the embedded database admits one process, which needs none).
+   */
+  private readonly claims?: ImportClaims;
 
-  constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {}
+  constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {
+    if (ctx.config.database.kind === 'postgres' && opts.mode !== 'in-place') this.claims = new ImportClaims(ctx.db);
+  }
 
   async run(files: WalkEntry[]): Promise<FileOutcome[]> {
     // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
-    await cleanStaleTemps(this.ctx.library.folder('tmp'));
+    await cleanStaleTemps(this.ctx.library.folder('tmp'), { decoders: true });
     const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
     // A file already in the library has the size of its asset: one query per DB_CHUNK sizes finds
@@ -418,6 +437,9 @@ class Importer {
     let settle!: (o: FileOutcome) => void;
     const mine = new Promise<FileOutcome>((r) => (settle = r));
     const done = (o: FileOutcome) => { passDedupe(); passPlace(); settle(o); return o; };
+    // What this file holds in the database's claims (PostgreSQL): released whatever the outcome.
+    let claimedSum: string | undefined;
+    let claimedPath: string | undefined;
 
     try {
       // A small original is read once: the bytes hashed for the dedupe are the bytes written into the
@@ -452,6 +474,18 @@ class Importer {
         await this.clearFailures(file.path);
         return done({ path: file.path, action: 'duplicate', assetId: o.assetId, duplicateOf: first.path });
       }
+      if (this.claims) {
+        while (!(await this.claims.tryClaim('checksum', sha1))) {
+          // Another process is importing this content. Waiting holds no turn of this run (a claim
+          // holder never waits for a claim, so two runs cannot wait for each other).
+          passPlace();
+          await this.claims.waitReleased('checksum', sha1);
+        }
+        claimedSum = sha1;
+        // Imported by another process since this run looked (its claim is released once its row is in).
+        const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirst();
+        if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
+      }
 
       stage = 'probe';
       const ffmpeg = () => getFfmpeg(this.ctx);
@@ -474,6 +508,7 @@ class Importer {
       let adopted = false;
       try {
         ({ target, adopted } = await this.chooseTarget(file, sha1, meta));
+        if (this.claims && this.opts.mode !== 'in-place') claimedPath = target;
       } finally {
         passPlace();
       }
@@ -502,8 +537,9 @@ class Importer {
       const dbStarted = performance.now();
       const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs });
       if (!inserted) {
-        // Another process imported the same content meanwhile: ours is a duplicate, drop our copy.
-        if (this.opts.mode !== 'in-place') await fsp.rm(abs, { force: true });
+        // Another process imported the same content meanwhile: ours is a duplicate, drop our copy,
+        // but only one this run wrote (under its claim of the name): an adopted file is left alone.
+        if (this.opts.mode !== 'in-place' && !adopted) await fsp.rm(abs, { force: true });
         this.reserved.delete(target);
         const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirstOrThrow();
         return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
@@ -529,6 +565,11 @@ class Importer {
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(file.path)) {
+        // Gone since the walk: moved into the library by another import of the same folder?
+        const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('original_path', '=', file.path).executeTakeFirst();
+        if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
+      }
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
       }
@@ -537,6 +578,9 @@ class Importer {
         this.ctx.logger.warn(`recording import failure of ${file.path}: ${errorMessage(e)}`),
       );
       return done({ path: file.path, action: 'failed', stage, reason });
+    } finally {
+      if (claimedPath) await this.claims!.release('path', claimedPath);
+      if (claimedSum) await this.claims!.release('checksum', claimedSum);
     }
   }
 
@@ -639,22 +683,39 @@ class Importer {
     const absDir = this.ctx.library.resolve(dir);
     if (!this.cleanedDirs.has(absDir)) {
       this.cleanedDirs.add(absDir);
-      await cleanStaleTemps(absDir);
+      await cleanStaleTemps(absDir, { referenced: (abs) => this.isReferenced(abs) });
     }
-    const name = path.basename(file.path);
+    const name = libraryName(path.basename(file.path));
     for (let n = 0; ; n++) {
       const rel = path.join(dir, candidateName(name, n));
       if (this.reserved.has(rel)) continue;
+      // Another process is placing a file under this name: never adopt, overwrite or remove it.
+      if (this.claims && !(await this.claims.tryClaim('path', rel))) continue;
       const abs = this.ctx.library.resolve(rel);
       if (fs.existsSync(abs)) {
         const row = await this.ctx.db.selectFrom('assets').select('id').where('library_path', '=', rel).executeTakeFirst();
-        if (row || !(await sameContent(abs, sha1))) continue;
+        if (row || !(await sameContent(abs, sha1))) {
+          await this.claims?.release('path', rel);
+          continue;
+        }
         this.reserved.add(rel);
         return { target: rel, adopted: true };
       }
       this.reserved.add(rel);
       return { target: rel, adopted: false };
     }
+  }
+
+  /** Whether an asset row points at this library file (as its original or a derived file). */
+  private async isReferenced(abs: string): Promise<boolean> {
+    const rel = this.ctx.library.relative(abs);
+    const asset = await this.ctx.db
+      .selectFrom('assets')
+      .select('id')
+      .where((eb) => eb.or([eb('library_path', '=', rel), eb('library_path', '=', abs)]))
+      .executeTakeFirst();
+    if (asset) return true;
+    return Boolean(await this.ctx.db.selectFrom('asset_files').select('asset_id').where('path', '=', rel).executeTakeFirst());
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
@@ -733,7 +794,8 @@ class Importer {
         resumed++;
         // A killed stage may have left temp files beside its outputs.
         for (const folder of ['thumbs', 'encoded'] as const) {
-          await cleanStaleTemps(path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, ''))));
+          const dir = path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, '')));
+          await cleanStaleTemps(dir, { referenced: (abs) => this.isReferenced(abs) });
         }
         for (const stage of pending) jobs.push({ stage, assetId: a.id });
       }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatOf, isSupported } from '../../src/media/formats.js';
-import { calendarDateOf, candidateName, datedFolder, pendingStages, stagesFor, tempFileOwner, Turnstile } from '../../src/services/import-plan.js';
+import { calendarDateOf, candidateName, datedFolder, libraryName, pendingStages, stagesFor, tempFileOwner, Turnstile } from '../../src/services/import-plan.js';
 import { tempPathFor } from '../../src/storage/atomic.js';
 import { walk } from '../../src/storage/walk.js';
 import { tmpDir } from '../helpers/env.js';
@@ -41,7 +41,11 @@ describe('import plan', () => {
   it('reads the owner pid of atomic temp files', () => {
     expect(tempFileOwner(path.basename(tempPathFor('/lib/uploads/a.jpg')))).toBe(process.pid);
     expect(tempFileOwner('a.jpg')).toBeUndefined();
-    expect(tempFileOwner('decode-123-abcdef.png')).toBe(123);
+    expect(tempFileOwner('decode-123-abcdef.png', { decoders: true })).toBe(123);
+    // Outside the library's tmp/ folder a decoder-like name is an original's.
+    expect(tempFileOwner('decode-123-abcdef.png')).toBeUndefined();
+    expect(libraryName('.immich-tmp-1-2-a.jpg')).toBe('.immich-tmp_1-2-a.jpg');
+    expect(tempFileOwner(libraryName('.immich-tmp-1-2-a.jpg'))).toBeUndefined();
   });
 
   it('maps supported extensions to type and MIME type, case-insensitively', () => {
