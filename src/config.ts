@@ -151,12 +151,25 @@ function defaultLibrary(env: NodeJS.ProcessEnv): string {
 }
 
 const SECRET = /PASSWORD|SECRET|KEY|TOKEN/i;
+/** `scheme://user:password@` up to the LAST @ of the word: a password may hold '/' or '@' itself. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi;
+
+/** Passwords in URLs (DB_URL, a URL given as REDIS_HOSTNAME) masked wherever a text shows them. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1********@');
+}
+
+/** Remove a known secret (REDIS_PASSWORD, DB_PASSWORD) and URL passwords from a message. */
+export function scrubSecret(text: string, secret: string | undefined): string {
+  const masked = maskUrlCredentials(text);
+  return secret ? masked.split(secret).join('********') : masked;
+}
 
 /** Mask a secret for display: never print it, only whether it is set. */
 export function maskSecret(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (SECRET.test(name)) return '********';
-  if (name === 'DB_URL') return value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:********@');
+  if (name === 'DB_URL' || name === 'REDIS_HOSTNAME') return maskUrlCredentials(value);
   return value;
 }
 
@@ -187,12 +200,10 @@ export function describeConfig(config: Config): Array<{ name: string; value: str
 export function describeDatabase(db: DatabaseConfig): string {
   if (db.kind === 'embedded') return `embedded database at ${db.embeddedPath}`;
   if (db.url) {
-    try {
-      const u = new URL(db.url);
-      return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
-    } catch {
-      return 'PostgreSQL at DB_URL';
-    }
+    // Everything up to the last '@' is user and password (a password may hold '/' or '@').
+    const rest = db.url.replace(/^[a-z][a-z0-9+.-]*:\/\/(?:[^\s]*@)?/i, '');
+    const m = /^([^/?]*)(\/[^?]*)?/.exec(rest)!;
+    return `PostgreSQL at ${m[1]?.includes(':') ? m[1] : `${m[1]}:5432`}${m[2] ?? ''}`;
   }
   return `PostgreSQL at ${db.host}:${db.port}/${db.database}`;
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { EXIT, ImmichError } from '../errors.js';
 import { loadBundled } from '../vendor.js';
+import { escapeControl } from './render.js';
 
 // From its one-file bundle when there is one (src/vendor.ts).
 const { Command, CommanderError } = loadBundled<typeof Commander>('commander') ?? (await import('commander'));
@@ -101,11 +102,11 @@ export async function main(argv = process.argv): Promise<number> {
       return EXIT.USAGE;
     }
     if (err instanceof ImmichError) {
-      process.stderr.write(`immich: ${err.message}\n`);
+      process.stderr.write(`immich: ${escapeControl(err.message)}\n`);
       return err.exitCode;
     }
     const e = err as Error;
-    process.stderr.write(`immich: unexpected error: ${e?.message ?? String(err)}\n`);
+    process.stderr.write(`immich: unexpected error: ${escapeControl(e?.message ?? String(err))}\n`);
     if (process.env.IMMICH_LOG_LEVEL === 'debug' || process.env.IMMICH_LOG_LEVEL === 'verbose') {
       process.stderr.write(`${e?.stack ?? ''}\n`);
     }

@@ -9,6 +9,22 @@ import type { LogRecord } from '../logger.js';
 type TableCtor = typeof import('cli-table3');
 const require = createRequire(import.meta.url);
 
+/**
+ * Human output never passes a control character through: a file name holding a newline or a
+ * terminal escape sequence could otherwise fake an `immich:` line or rewrite the screen. Newlines,
+ * tabs, ESC and the other C0/C1 controls and bidirectional overrides are printed as escapes (\n,
+ * \x1b, \u202e). Every human line goes through here (Output and the top-level error line).
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
@@ -47,7 +63,7 @@ export class Output {
 
   /** A result line on stdout (suppressed under --json; use data() there). */
   line(text = ''): void {
-    if (!this.json) this.stdout.write(text + '\n');
+    if (!this.json) this.stdout.write(escapeControl(text) + '\n');
   }
 
   /** Raw write to stdout (e.g. -0 separated paths). */
@@ -64,17 +80,17 @@ export class Output {
     if (this.json) return;
     const Table = require('cli-table3') as TableCtor;
     const t = new Table({ head, style: { head: this.stdout.isTTY ? ['cyan'] : [], border: this.stdout.isTTY ? ['grey'] : [] } });
-    for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
+    for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : escapeControl(String(c)))));
     this.stdout.write(t.toString() + '\n');
   }
 
   /** A message for the user on stderr (warnings, notes). Not suppressed by --json. */
   note(text: string): void {
-    this.clearSpinnerLine(() => this.stderr.write(text + '\n'));
+    this.clearSpinnerLine(() => this.stderr.write(escapeControl(text) + '\n'));
   }
 
   error(text: string): void {
-    this.clearSpinnerLine(() => this.stderr.write(text + '\n'));
+    this.clearSpinnerLine(() => this.stderr.write(escapeControl(text) + '\n'));
   }
 
   private clearSpinnerLine(fn: () => void): void {
@@ -104,6 +120,7 @@ export class Output {
       this.spinner = spinner;
     }, () => undefined); // no spinner then: the final line is still printed by end()
     const setText = (t: string) => {
+      t = escapeControl(t);
       text = t;
       if (spinner) spinner.text = t;
     };

@@ -8,6 +8,7 @@ import { describeDatabase, type DatabaseConfig } from '../config.js';
 import { EnvironmentError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
+import { recoverEmbeddedSwap } from './embedded-swap.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { loadBundled } from '../vendor.js';
 import type { DB } from './schema.js';
@@ -51,7 +52,7 @@ export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}):
 async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Database> {
   const dir = cfg.embeddedPath;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
   }
@@ -66,6 +67,14 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
       );
     }
     throw err;
+  }
+  try {
+    // Under the lock: undo a restore killed mid-swap before the folder is created empty.
+    recoverEmbeddedSwap(dir);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    release();
+    throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
   }
   const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
     import('@electric-sql/pglite'),

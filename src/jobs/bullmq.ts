@@ -12,7 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config.js';
+import { scrubSecret, type RedisConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -73,9 +73,10 @@ function bullConnection(cfg: RedisConfig): ConnectionOptions {
   return { host: cfg.host, port: cfg.port, password: cfg.password, db: cfg.dbIndex, maxRetriesPerRequest: null };
 }
 
-function redisCause(err: unknown): string {
+/** The cause of a Redis error in a few words; the password and URL credentials never appear in it. */
+function redisCause(err: unknown, cfg: RedisConfig): string {
   const e = err as NodeJS.ErrnoException;
-  const msg = (e?.message ?? String(err)).split('\n')[0]!;
+  const msg = scrubSecret((e?.message ?? String(err)).split('\n')[0]!, cfg.password);
   if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return 'connection refused (is Redis running?)';
   if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(msg)) return 'host not found';
   if (/NOAUTH|WRONGPASS|invalid password/i.test(msg)) return 'authentication failed (check REDIS_PASSWORD)';
@@ -98,7 +99,7 @@ export async function checkRedis(cfg: RedisConfig, timeoutMs = 5000): Promise<vo
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new EnvironmentError(`cannot connect to ${describeRedis(cfg)}: ${redisCause(err)}`, { cause: err });
+    throw new EnvironmentError(`cannot connect to ${describeRedis(cfg)}: ${redisCause(err, cfg)}`, { cause: err });
   } finally {
     probe.disconnect();
   }
@@ -138,7 +139,7 @@ export class QueueAdmin {
           removeOnFail: false,
         },
       });
-      q.on('error', (err) => this.logger?.warn(`${describeRedis(this.cfg)}: ${redisCause(err)}`));
+      q.on('error', (err) => this.logger?.warn(`${describeRedis(this.cfg)}: ${redisCause(err, this.cfg)}`));
       this.queues.set(stage, q);
     }
     return q;
@@ -261,7 +262,7 @@ export class RedisJobQueue implements JobQueue {
     // Reconnects are retried forever; say so at most every 10 s.
     if (Date.now() - this.lastRedisError < 10_000) return;
     this.lastRedisError = Date.now();
-    this.logger.warn(`${describeRedis(this.admin.cfg)}: ${redisCause(err)}; retrying`);
+    this.logger.warn(`${describeRedis(this.admin.cfg)}: ${redisCause(err, this.admin.cfg)}; retrying`);
   }
 
   setProcessor(p: JobProcessor): void {

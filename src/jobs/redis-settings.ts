@@ -1,6 +1,6 @@
 // Redis-mode queue settings, parsed from the raw configuration (IMMICH_QUEUE_* variables), so the
 // feature does not need its own entries in config.ts. Defaults follow Immich's per-queue concurrency.
-import type { Config, RedisConfig } from '../config.js';
+import { maskUrlCredentials, type Config, type RedisConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { ALL_QUEUES, isStage, type Stage } from './types.js';
 
@@ -87,5 +87,5 @@ export function parseQueueList(value: string | undefined, flag = '--queues'): St
 
 /** Redis target for messages, never the password. */
 export function describeRedis(cfg: RedisConfig): string {
-  return `Redis at ${cfg.host}:${cfg.port}${cfg.dbIndex ? `/${cfg.dbIndex}` : ''}`;
+  return `Redis at ${maskUrlCredentials(cfg.host)}:${cfg.port}${cfg.dbIndex ? `/${cfg.dbIndex}` : ''}`;
 }

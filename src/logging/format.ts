@@ -3,7 +3,8 @@
 import type { LogRecord } from '../logger.js';
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential/i;
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi;
+// Greedy up to the last '@' of the word: a password may hold '/' or '@' itself.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi;
 
 export function redactText(text: string): string {
   return text.replace(URL_PASSWORD, '$1********@');

@@ -69,6 +69,8 @@ export interface MediaMetadata {
   /** Google/Samsung motion photo: a still with an embedded video. */
   motionPhoto: boolean;
   sidecarPath: string | null;
+  /** Why a sidecar beside the file was not used (a link, not XMP...): one warning line. */
+  sidecarSkipped?: string;
   mimeType: string | null;
 }
 
@@ -103,25 +105,67 @@ export function createExifTool(opts: ExifToolOptions): ExifTool {
   });
 }
 
-/** Sidecar candidates in precedence order: photo.jpg.xmp, then photo.xmp. */
-export async function findSidecar(file: string): Promise<string | null> {
+/** A sidecar larger than this is not an XMP packet someone wrote by hand or with an editor. */
+export const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A sidecar's bytes, read without following a link (O_NOFOLLOW: `photo.jpg.xmp -> /etc/shadow` must
+ * not bring a root-only file into the library and every backup): a regular file of bounded size that
+ * holds an XMP packet. Throws with the reason otherwise.
+ */
+export async function readSidecarFile(file: string): Promise<{ data: Buffer; mode: number }> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new Error('a symbolic link (sidecars are never followed)');
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_SIDECAR_BYTES) throw new Error(`larger than ${MAX_SIDECAR_BYTES} bytes`);
+    const buf = Buffer.alloc(Math.min(st.size, MAX_SIDECAR_BYTES) + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > MAX_SIDECAR_BYTES) throw new Error(`larger than ${MAX_SIDECAR_BYTES} bytes`);
+    const data = buf.subarray(0, bytesRead);
+    const text = data.toString('latin1');
+    if (!/<x:xmpmeta[\s>]|<rdf:RDF[\s>]/.test(text)) throw new Error('not an XMP file');
+    return { data, mode: st.mode };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Sidecar candidates in precedence order: photo.jpg.xmp, then photo.xmp. One that is a link, not a
+ * regular file, too large or not XMP is skipped (the reason is returned for a warning).
+ */
+export async function findSidecar(file: string): Promise<{ path: string | null; skipped?: string }> {
   const ext = path.extname(file);
   const candidates = [`${file}.xmp`, `${file}.XMP`, `${file.slice(0, file.length - ext.length)}.xmp`, `${file.slice(0, file.length - ext.length)}.XMP`];
+  let skipped: string | undefined;
   for (const c of candidates) {
     if (c === file) continue;
-    const st = await fsp.stat(c).catch(() => undefined);
-    if (st?.isFile()) return c;
+    const st = await fsp.lstat(c).catch(() => undefined);
+    if (!st) continue;
+    try {
+      await readSidecarFile(c);
+      return { path: c, skipped };
+    } catch (err) {
+      skipped ??= `sidecar ${c} skipped: ${(err as Error).message}`;
+    }
   }
-  return null;
+  return { path: null, skipped };
 }
 
 const FILE_LEVEL = /^(SourceFile|File|Directory|MIMEType|ExifToolVersion|errors|warnings|Warning|Error|ImageWidth|ImageHeight|ImageSize)/;
 
 /** Read a file's tags and merge its XMP sidecar over them (the sidecar wins; its dates replace the file's). */
-export async function readTags(et: ExifTool, file: string): Promise<{ tags: Tags; sidecarPath: string | null }> {
-  const sidecarPath = await findSidecar(file);
+export async function readTags(et: ExifTool, file: string): Promise<{ tags: Tags; sidecarPath: string | null; sidecarSkipped?: string }> {
+  const { path: sidecarPath, skipped: sidecarSkipped } = await findSidecar(file);
   const [media, sidecar] = await Promise.all([et.read(file), sidecarPath ? et.read(sidecarPath) : undefined]);
-  if (!sidecar) return { tags: media, sidecarPath: null };
+  if (!sidecar) return { tags: media, sidecarPath: null, sidecarSkipped };
   const merged: Record<string, unknown> = { ...media };
   const side = sidecar as Record<string, unknown>;
   if (DATE_TAGS.some((t) => side[t] !== undefined)) {
@@ -131,7 +175,7 @@ export async function readTags(et: ExifTool, file: string): Promise<{ tags: Tags
     if (v === undefined || v === null || v === '' || FILE_LEVEL.test(k)) continue;
     merged[k] = v;
   }
-  return { tags: merged as Tags, sidecarPath };
+  return { tags: merged as Tags, sidecarPath, sidecarSkipped };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -105,7 +105,8 @@ export interface SnapshotHeader {
     migrations: string[];
     /** Row count of every table at the moment of the dump. */
     rows: Record<string, number>;
-    dump: (ObjectRef & { format: 'sql.gz'; tool: string }) | null;
+    /** sql_bytes: unpacked size, bounding what restore reads (absent in older snapshots). */
+    dump: (ObjectRef & { format: 'sql.gz'; tool: string; sql_bytes?: number }) | null;
   };
   files: ObjectRef & { count: number; bytes: number };
   stats: BackupStats;

@@ -121,6 +121,8 @@ export async function countRows(db: Kysely<DB> | Transaction<DB>): Promise<Recor
 
 interface DbCapture {
   dump: PutResult;
+  /** Unpacked size of the dump: restore reads no more than this. */
+  sqlBytes: number;
   tool: string;
   rows: Record<string, number>;
   migrations: string[];
@@ -212,10 +214,11 @@ async function captureDatabase(
     await pglite.exec('reset search_path');
     phase('db dump');
     // Off this thread (libuv pool), so finished copies are collected meanwhile.
-    const gz = await gzip(Buffer.from(await file.arrayBuffer()), { level: 6 });
+    const sql = Buffer.from(await file.arrayBuffer());
+    const gz = await gzip(sql, { level: 6 });
     const dump = await repo.putBuffer(gz);
     phase('db gzip+put');
-    return { dump, tool: 'pglite-tools pg_dump', rows, migrations, files };
+    return { dump, sqlBytes: sql.length, tool: 'pglite-tools pg_dump', rows, migrations, files };
   }
   return ctx.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
     // pg_export_snapshot has no query-builder form; the id only lets pg_dump see this transaction's view.
@@ -228,12 +231,12 @@ async function captureDatabase(
     files.catch(() => {}); // awaited by the caller
     const rows = await countRows(trx);
     const migrations = await migrationsApplied(trx);
-    const { put, version } = await dumping;
-    return { dump: put, tool: version, rows, migrations, files };
+    const { put, version, sqlBytes } = await dumping;
+    return { dump: put, sqlBytes, tool: version, rows, migrations, files };
   });
 }
 
-function pgDumpToRepo(cfg: DatabaseConfig, repo: Repository, snapshotId: string): Promise<{ put: PutResult; version: string }> {
+function pgDumpToRepo(cfg: DatabaseConfig, repo: Repository, snapshotId: string): Promise<{ put: PutResult; version: string; sqlBytes: number }> {
   return new Promise((resolve, reject) => {
     // Plain SQL with INSERTs restores through psql and through the embedded engine alike.
     const child = spawn(
@@ -246,6 +249,8 @@ function pgDumpToRepo(cfg: DatabaseConfig, repo: Repository, snapshotId: string)
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
     const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? 1)));
+    let sqlBytes = 0;
+    child.stdout.on('data', (d: Buffer) => (sqlBytes += d.length));
     const gz = child.stdout.pipe(zlib.createGzip({ level: 6 }));
     repo.putStream(gz).then(
       async (put) => {
@@ -258,7 +263,7 @@ function pgDumpToRepo(cfg: DatabaseConfig, repo: Repository, snapshotId: string)
           reject(new EnvironmentError(`pg_dump failed: ${why}`));
           return;
         }
-        resolve({ put, version: await pgDumpVersion() });
+        resolve({ put, version: await pgDumpVersion(), sqlBytes });
       },
       async (err) => {
         child.kill();
@@ -474,7 +479,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
         kind: ctx.database.kind,
         migrations: capture.migrations,
         rows: capture.rows,
-        dump: { object: capture.dump.object, sha1: capture.dump.sha1, size: capture.dump.size, format: 'sql.gz', tool: capture.tool },
+        dump: { object: capture.dump.object, sha1: capture.dump.sha1, size: capture.dump.size, format: 'sql.gz', tool: capture.tool, sql_bytes: capture.sqlBytes },
       },
       files: { object: list.object, sha1: list.sha1, size: list.size, count: files.length, bytes: stats.bytes },
       stats,

@@ -16,7 +16,8 @@ import type { Context } from '../context.js';
 import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
 import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
 import { sidecarCandidates } from '../media/formats.js';
-import { copyFileVerified, writeFileAtomic } from '../storage/atomic.js';
+import { readSidecarFile } from '../media/metadata.js';
+import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomic.js';
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import {
@@ -312,6 +313,8 @@ class Importer {
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
   /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
+  /** Sidecars beside imported files that were not used (links, not XMP, too large): one line each. */
+  private readonly sidecarWarnings: ImportFailure[] = [];
   private readonly librarySameSize = new Map<string, { id: string; library_path: string; original_path: string; storage_mode: string }>();
   /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
   private readonly timings: Record<string, number> = {};
@@ -377,7 +380,8 @@ class Importer {
     this.ctx.logger.debug(
       `import timings (ms summed over workers): ${Object.entries(this.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`,
     );
-    return { ...(await this.stageSummary()), resumed };
+    const summary = await this.stageSummary();
+    return { ...summary, warnings: [...this.sidecarWarnings, ...summary.warnings], resumed };
   }
 
   private async time<T>(step: string, fn: () => Promise<T>): Promise<T> {
@@ -519,16 +523,22 @@ class Importer {
       // The XMP sidecar travels with the file (as <name>.xmp), so the library is self-contained and a
       // later metadata run on the library copy sees it; exif.sidecar_path is then library-relative.
       const sourceSidecar = meta?.sidecarPath ?? undefined;
+      if (meta?.sidecarSkipped) this.sidecarWarnings.push({ path: file.path, stage: 'metadata', reason: meta.sidecarSkipped });
       if (meta && sourceSidecar && this.opts.mode !== 'in-place') {
         const sidecarTarget = `${target}.xmp`;
         try {
-          await this.time('place', async () =>
-            copyFileVerified(sourceSidecar, this.ctx.library.resolve(sidecarTarget), await sha1File(sourceSidecar)),
-          );
+          // The bytes checked (a regular file, not a link, XMP) are the bytes written.
+          await this.time('place', async () => {
+            const { data, mode } = await readSidecarFile(sourceSidecar);
+            await writeFileAtomic(this.ctx.library.resolve(sidecarTarget), data, libraryMode(mode));
+          });
           meta.sidecarPath = sidecarTarget;
         } catch (err) {
           // Shared by two files and already moved with the first one: nothing left to carry.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+            if ((err as NodeJS.ErrnoException).code) throw err;
+            this.sidecarWarnings.push({ path: file.path, stage: 'metadata', reason: `sidecar ${sourceSidecar} skipped: ${(err as Error).message}` });
+          }
           meta.sidecarPath = null;
         }
       }
@@ -732,8 +742,9 @@ class Importer {
 
   /** Copy (or hard-link for --move) into the library; the name appears only once the bytes match. */
   private async place(src: string, target: string, sha1: string, bytes?: Buffer): Promise<void> {
+    const mode = libraryMode((await fsp.stat(src)).mode);
     // The bytes whose SHA-1 is `sha1`, read before: written as they are (atomically, fsynced).
-    if (bytes) return writeFileAtomic(target, bytes);
+    if (bytes) return writeFileAtomic(target, bytes, mode);
     if (this.opts.mode === 'move') {
       await fsp.mkdir(path.dirname(target), { recursive: true });
       try {
@@ -745,7 +756,7 @@ class Importer {
         if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
       }
     }
-    await copyFileVerified(src, target, sha1);
+    await copyFileVerified(src, target, sha1, mode);
   }
 
   private async recordStage(assetId: string, stage: string, status: 'done' | 'failed', error: string | undefined, ms: number): Promise<void> {

@@ -197,6 +197,7 @@ export async function extractMetadata(
   ]);
   const meta = toMediaMetadata(tagsResult.tags, { type: s.type, mtime, sidecarPath: tagsResult.sidecarPath, probe });
   meta.mimeType = s.mime;
+  if (tagsResult.sidecarSkipped) meta.sidecarSkipped = tagsResult.sidecarSkipped;
   return meta;
 }
 

@@ -2,24 +2,25 @@
 // before the first byte is written (key, snapshot, every path in the manifest); files land through a
 // temporary name and take their final name only when their checksum matches; the database is
 // restored in one transaction and then migrated to the current schema.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import { createContext } from '../context.js';
 import { loadPg, openDatabase } from '../db/connect.js';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, errorMessage, ImmichError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
+import { tempPathFor } from '../storage/atomic.js';
+import { recoverEmbeddedSwap, stagingPath, swapInEmbedded } from '../db/embedded-swap.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
-import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry } from './backup-repo.js';
+import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
+import { describeStatement, dumpRules, readDump, type DumpRules, type StatementKind } from './restore-sql.js';
 
 export interface RestoreOptions {
   repository: string;
@@ -174,32 +175,111 @@ async function ensurePgDatabase(cfg: Config['database']): Promise<void> {
   await db.close();
 }
 
-function runPsql(cfg: Config['database'], script: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], {
-      env: pgClientEnv(cfg),
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (err) =>
-      reject(new EnvironmentError(`cannot run psql (${(err as NodeJS.ErrnoException).code}); install the PostgreSQL client (apt-get install postgresql-client)`)),
-    );
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else {
-        const line = stderr.split('\n').find((l) => /ERROR|FATAL/.test(l)) ?? stderr.trim().split('\n')[0] ?? `exit ${code}`;
-        reject(new EnvironmentError(`restoring the database failed, nothing was changed in it: ${line.trim()}`));
-      }
-    });
-    child.stdin.on('error', () => {}); // psql may exit early on an error; the close handler reports it
-    child.stdin.end(script);
-  });
+type DumpRef = NonNullable<Snapshot['database']['dump']>;
+
+/**
+ * The dump's statements, checked one by one (restore-sql.ts), read from the repository as a stream;
+ * the packed object's checksum is compared at the end, before the caller commits anything.
+ */
+async function* dumpStatements(repo: Repository, ref: DumpRef, rules: DumpRules): AsyncGenerator<{ text: string; kind: StatementKind }> {
+  const hash = crypto.createHash('sha1');
+  let size = 0;
+  const source = repo.readStream(ref.object);
+  const packed = source.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    }),
+  );
+  source.on('error', (err) => packed.destroy(err));
+  try {
+    yield* readDump(packed, { packedBytes: ref.size, sqlBytes: ref.sql_bytes }, rules);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RepositoryError(`object ${ref.object} (the database dump) is missing from repository ${repo.root}`);
+    if (err instanceof RepositoryError || err instanceof EnvironmentError) throw err;
+    throw new RepositoryError(`the database dump (object ${ref.object}) cannot be read: ${(err as Error).message}`);
+  }
+  if (size !== ref.size || hash.digest('hex') !== ref.sha1) {
+    throw new RepositoryError(`object data/${ref.object.slice(0, 2)}/${ref.object} is damaged: content does not match its checksum`);
+  }
 }
 
-async function restoreEmbedded(cfg: Config, dump: string): Promise<void> {
-  const lib = cfg.uploadLocation;
+/** Row counts of every public table through a raw query function (PGlite or pg client). */
+async function tableRows(query: (text: string) => Promise<Array<Record<string, unknown>>>): Promise<Record<string, number>> {
+  const names = (await query("select quote_ident(tablename) as q, tablename as t from pg_catalog.pg_tables where schemaname = 'public'")).map((r) => [String(r.q), String(r.t)] as const);
+  const rows: Record<string, number> = {};
+  for (const [q, t] of names) rows[t] = Number((await query(`select count(*)::int as n from public.${q}`))[0]!.n);
+  return rows;
+}
+
+/** Every table of the snapshot has the rows it recorded; else the restore stops before any swap. */
+function checkRows(snap: Snapshot, rows: Record<string, number>): void {
+  for (const [table, n] of Object.entries(snap.database.rows)) {
+    if (rows[table] !== n) {
+      throw new RepositoryError(
+        `the database dump of snapshot ${shortId(snap.id)} does not give the rows the snapshot recorded (table ${table}: ${rows[table] ?? 'missing'}, recorded ${n}); nothing was changed`,
+      );
+    }
+  }
+}
+
+/** Run checked statements; INSERTs (plain literals only) go in batches, everything else one by one. */
+async function loadStatements(
+  statements: AsyncIterable<{ text: string; kind: StatementKind }>,
+  exec: { batch?: (text: string) => Promise<unknown>; one: (text: string) => Promise<unknown> },
+  what: string,
+): Promise<void> {
+  let batch: string[] = [];
+  let batchChars = 0;
+  let n = 0;
+  let last = '';
+  const flush = async (): Promise<void> => {
+    if (!batch.length) return;
+    const text = batch.join('\n');
+    batch = [];
+    batchChars = 0;
+    await exec.batch!(text);
+  };
+  try {
+    for await (const s of statements) {
+      n++;
+      last = s.text;
+      if (s.kind === 'insert' && exec.batch) {
+        batch.push(s.text);
+        batchChars += s.text.length;
+        if (batchChars > 1 << 20) await flush();
+      } else {
+        await flush();
+        await exec.one(s.text);
+      }
+    }
+    await flush();
+  } catch (err) {
+    if (err instanceof ImmichError) throw err;
+    throw new EnvironmentError(
+      `restoring ${what} failed near statement ${n} (${describeStatement(last)}): ${errorMessage(err)}; nothing was changed`,
+      { cause: err },
+    );
+  }
+}
+
+interface PendingDatabase {
+  /** Put the checked database in place. */
+  commit(): Promise<void>;
+  /** Drop it (the target's database stays as it was). */
+  abort(): Promise<void>;
+}
+
+/**
+ * The embedded database is built in <database>.restoring with the target's database lock held,
+ * its row counts checked against the snapshot, and swapped in only by commit().
+ */
+async function buildEmbedded(cfg: Config, statements: AsyncIterable<{ text: string; kind: StatementKind }>, snap: Snapshot): Promise<PendingDatabase> {
   const finalDir = cfg.database.embeddedPath;
+  fs.mkdirSync(path.dirname(finalDir), { recursive: true });
   let release: () => void;
   try {
     release = acquireLock(path.join(path.dirname(finalDir), '.database.lock'), 'immich restore');
@@ -207,34 +287,104 @@ async function restoreEmbedded(cfg: Config, dump: string): Promise<void> {
     if (err instanceof LockHeldError) throw new EnvironmentError(`the embedded database at ${finalDir} is in use by pid ${err.holder.pid}; stop it first`);
     throw err;
   }
-  const tmpDir = path.join(lib, `${TMP_MARK}${process.pid}-database`);
+  const staging = stagingPath(finalDir);
   try {
-    await fsp.rm(tmpDir, { recursive: true, force: true });
+    recoverEmbeddedSwap(finalDir); // a killed restore's half-built folder goes now
     const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
       import('@electric-sql/pglite'),
       import('@electric-sql/pglite-pgvector'),
       import('@electric-sql/pglite/contrib/pg_trgm'),
       import('@electric-sql/pglite/contrib/unaccent'),
     ]);
-    const pglite = await PGlite.create(tmpDir, { extensions: { vector, pg_trgm, unaccent } });
+    const pglite = await PGlite.create(staging, { extensions: { vector, pg_trgm, unaccent } });
     try {
       await pglite.transaction(async (tx) => {
-        await tx.exec(dump);
+        // query() is the extended protocol: one statement per call, nothing smuggled after it.
+        await loadStatements(statements, { batch: (t) => tx.exec(t), one: (t) => tx.query(t) }, 'the embedded database');
+        await tx.exec('reset search_path');
+        checkRows(snap, await tableRows(async (q) => (await tx.query<Record<string, unknown>>(q)).rows));
       });
-    } catch (err) {
-      throw new EnvironmentError(`restoring the embedded database failed: ${(err as Error).message.split('\n')[0]}`);
     } finally {
       await pglite.close();
     }
-    // Swap in the restored database; the one it replaces goes only once the new one is in place.
-    const old = fs.existsSync(finalDir) ? `${finalDir}.replaced-${Date.now()}` : undefined;
-    if (old) await fsp.rename(finalDir, old);
-    await fsp.rename(tmpDir, finalDir);
-    if (old) await fsp.rm(old, { recursive: true, force: true });
-  } finally {
-    await fsp.rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
     release();
+    throw err;
   }
+  let done = false;
+  return {
+    async commit() {
+      done = true;
+      try {
+        swapInEmbedded(finalDir);
+      } finally {
+        release();
+      }
+    },
+    async abort() {
+      if (done) return;
+      done = true;
+      fs.rmSync(staging, { recursive: true, force: true });
+      release();
+    },
+  };
+}
+
+/**
+ * PostgreSQL: one transaction replaces the public schema and loads the dump; the row counts are
+ * checked inside it and it commits only by commit(). A killed restore is a dropped connection, so
+ * the server rolls it back and leaves the old database as it was.
+ */
+async function buildPostgres(cfg: Config['database'], statements: AsyncIterable<{ text: string; kind: StatementKind }>, snap: Snapshot): Promise<PendingDatabase> {
+  await ensurePgDatabase(cfg);
+  const env = pgClientEnv(cfg);
+  const pg = await loadPg();
+  const client = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database: env.PGDATABASE });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new EnvironmentError(`cannot connect to PostgreSQL at ${env.PGHOST}:${env.PGPORT}/${env.PGDATABASE}: ${errorMessage(err)}`);
+  }
+  client.on('error', () => {}); // reported by the query that fails
+  try {
+    await client.query('begin');
+    await client.query('drop schema if exists public cascade');
+    await client.query('create schema public');
+    await loadStatements(
+      statements,
+      {
+        // pg_dump writes 500 rows per INSERT: one statement per call is cheap enough here.
+        one: (t) => client.query({ text: t, queryMode: 'extended' } as never),
+      },
+      `the PostgreSQL database ${env.PGDATABASE}`,
+    );
+    await client.query('reset search_path');
+    checkRows(snap, await tableRows(async (q) => (await client.query(q)).rows));
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    await client.end().catch(() => {});
+    throw err;
+  }
+  let done = false;
+  return {
+    async commit() {
+      done = true;
+      try {
+        await client.query('commit');
+      } catch (err) {
+        throw new EnvironmentError(`restoring the PostgreSQL database ${env.PGDATABASE} failed at commit: ${errorMessage(err)}`);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+    async abort() {
+      if (done) return;
+      done = true;
+      await client.query('rollback').catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
 }
 
 export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<RestoreResult> {
@@ -264,8 +414,10 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     if (dumpRef && snap.database.kind === 'embedded' && cfg.database.kind === 'postgres') {
       throw new UsageError(`snapshot ${shortId(snap.id)} holds an embedded database; restore it into a library that uses the embedded database (unset DB_HOSTNAME/DB_URL)`);
     }
-    // Read the dump before anything is written: a damaged dump stops the restore here.
-    const dump = dumpRef ? zlib.gunzipSync(await repo.readVerified(dumpRef)) : undefined;
+    // Check the whole dump before anything is written: a damaged or tampered dump (a statement we
+    // never write, a psql meta-command, more bytes than recorded) stops the restore here.
+    const rules = dumpRef ? dumpRules() : undefined;
+    if (dumpRef) for await (const _ of dumpStatements(repo, dumpRef, rules!));
 
     let safety: string | null = null;
     const hasLiveDb = cfg.database.kind === 'postgres' ? pgRows > 0 : fs.existsSync(cfg.database.embeddedPath);
@@ -281,6 +433,13 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     }
 
     await fsp.mkdir(root, { recursive: true });
+    // The database is built and checked aside first; it replaces the target's only after the files.
+    let pending: PendingDatabase | undefined;
+    if (dumpRef) {
+      const statements = dumpStatements(repo, dumpRef, rules!);
+      pending = cfg.database.kind === 'embedded' ? await buildEmbedded(cfg, statements, snap) : await buildPostgres(cfg.database, statements, snap);
+    }
+    try {
     const problems: RestoreResult['problems'] = [];
     const counts = { restored: 0, skipped: 0, failed: 0, bytes: 0 };
     let done = 0;
@@ -303,15 +462,8 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     let migrationsApplied: string[] = [];
     let rows: Record<string, number> = {};
     let relinked = 0;
-    if (dump) {
-      if (cfg.database.kind === 'embedded') {
-        await restoreEmbedded(cfg, dump.toString('utf8'));
-      } else {
-        await ensurePgDatabase(cfg.database);
-        // Fresh public schema in the same transaction as the dump: all or nothing.
-        const prefix = Buffer.from('drop schema if exists public cascade;\ncreate schema public;\n');
-        await runPsql(cfg.database, Buffer.concat([prefix, dump]));
-      }
+    if (pending) {
+      await pending.commit();
       const database = await openDatabase(cfg.database, { command: 'immich restore' });
       try {
         const before = new Set(snap.database.migrations);
@@ -354,6 +506,9 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       safety_snapshot: safety,
       problems,
     };
+    } finally {
+      await pending?.abort();
+    }
   } finally {
     release();
     await repo.close();

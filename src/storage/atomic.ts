@@ -22,15 +22,29 @@ async function fsyncDir(dir: string): Promise<void> {
   try { await fd.sync(); } catch { /* not supported on every filesystem */ } finally { await fd.close(); }
 }
 
+/**
+ * Mode of a library copy of a source file: group and others get no more than the source gave them
+ * (a 0600 photo stays private); the owner can always read and write the library's own copy.
+ */
+export function libraryMode(sourceMode: number): number {
+  return (sourceMode & 0o644) | 0o600;
+}
+
 export async function writeFileAtomic(target: string, data: Buffer | Uint8Array | string, mode = 0o644): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    // A full disk (ENOSPC) or an I/O error: no half-written temp file is left behind.
+    await fsp.rm(tmp, { force: true });
+    throw err;
   }
   try {
     await fsp.rename(tmp, target);
@@ -45,12 +59,12 @@ export async function writeFileAtomic(target: string, data: Buffer | Uint8Array 
  * Copy src to target atomically while hashing the bytes written; the file only takes its final name
  * when the hash of what was written equals `expectedSha1` (the checksum taken at import).
  */
-export async function copyFileVerified(src: string, target: string, expectedSha1: string): Promise<void> {
+export async function copyFileVerified(src: string, target: string, expectedSha1: string, mode = 0o644): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   const hash = crypto.createHash('sha1');
   try {
-    const out = fs.createWriteStream(tmp, { mode: 0o644 });
+    const out = fs.createWriteStream(tmp, { mode });
     await pipeline(
       fs.createReadStream(src, { highWaterMark: 1 << 20 }),
       async function* (source: AsyncIterable<Buffer>) {
