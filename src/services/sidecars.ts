@@ -64,7 +64,7 @@ async function fieldsOf(ctx: Context, ids: string[]): Promise<Map<string, { asse
     .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
     .select([
       'a.id', 'a.library_path', 'a.storage_mode', 'a.taken_at', 'a.time_zone', 'e.sidecar_path', 's.path as state_path',
-      sql<string | null>`coalesce(a.description, e.description)`.as('description'),
+      sql<string | null>`nullif(coalesce(a.description, e.description), '')`.as('description'),
       sql<number | null>`coalesce(a.rating, e.rating)`.as('rating'),
       sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
       'e.latitude', 'e.longitude',
@@ -191,7 +191,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
       const changed: string[] = [];
       const assetSet: Record<string, unknown> = {};
       if ((x.description ?? null) !== before.description) {
-        assetSet.description = x.description ?? null;
+        assetSet.description = x.description ?? '';
         changed.push('description');
       }
       if ((x.rating ?? null) !== before.rating) {
