@@ -1,4 +1,5 @@
 // Album use cases for `immich album` (and the server): nested albums by path, membership by selection.
+import path from 'node:path';
 import type { Context } from '../context.js';
 import * as repo from '../db/albums.js';
 import { UsageError } from '../errors.js';
@@ -80,4 +81,35 @@ export async function removeFromAlbum(ctx: Context, ref: string, sel: Selection)
   const ids = await selectAssetIds(ctx, sel, { strict: true });
   const removed = await ctx.db.transaction().execute((trx) => repo.removeFromAlbum(trx, album.id, ids));
   return { album, selected: ids.length, removed };
+}
+
+/**
+ * `immich import --album` / `--album-from-folder`: put imported files (and files already in the
+ * library, so a re-run is complete) into an album, or into one per folder named after the folder
+ * (nested under `album` when both are given). Returns album path → assets added.
+ */
+export async function addImportedToAlbums(
+  ctx: Context,
+  files: Array<{ path: string; assetId: string }>,
+  opts: { album?: string; fromFolder?: boolean },
+): Promise<Map<string, number>> {
+  const byAlbum = new Map<string, string[]>();
+  for (const f of files) {
+    let name = opts.album;
+    if (opts.fromFolder) {
+      const folder = path.basename(path.dirname(path.resolve(f.path))).replace(/\//g, '_') || 'root';
+      name = name ? `${name}/${folder}` : folder;
+    }
+    if (!name) continue;
+    (byAlbum.get(name) ?? byAlbum.set(name, []).get(name)!).push(f.assetId);
+  }
+  const added = new Map<string, number>();
+  for (const [name, ids] of byAlbum) {
+    const n = await ctx.db.transaction().execute(async (trx) => {
+      const { album } = await repo.ensureAlbum(trx, name);
+      return repo.addToAlbum(trx, album.id, ids);
+    });
+    added.set(name, n);
+  }
+  return added;
 }

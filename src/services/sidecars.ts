@@ -171,7 +171,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
     .selectFrom('assets as a')
     .leftJoin('exif as e', 'e.asset_id', 'a.id')
     .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
-    .select(['a.id', 'a.library_path', 'e.sidecar_path', 's.path as state_path', 's.mtime', 's.size'])
+    .select(['a.id', 'a.library_path', 'e.sidecar_path', 'e.updated_at as read_at', 's.path as state_path', 's.mtime', 's.size'])
     .where((eb) => eb.or([eb('e.sidecar_path', 'is not', null), eb('s.path', '<>', '')]));
   if (ids) q = q.where(sql<boolean>`a.id = any(${sql.val(ids)}::uuid[])`);
   const rows = await q.execute();
@@ -183,7 +183,10 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
     const abs = ctx.library.resolve(rel);
     const st = await fsp.stat(abs).catch(() => undefined);
     if (!st) continue;
-    const same = r.mtime && new Date(r.mtime).getTime() === st.mtime.getTime() && Number(r.size) === st.size;
+    // Known state: the same mtime and size. A sidecar only read at import: not modified since.
+    const same = r.mtime
+      ? new Date(r.mtime).getTime() === st.mtime.getTime() && Number(r.size) === st.size
+      : Boolean(r.read_at) && st.mtime.getTime() <= new Date(r.read_at!).getTime();
     if (same && !opts.force) continue;
     try {
       const x = await readXmpSidecar(et, abs);
