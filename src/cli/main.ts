@@ -29,6 +29,9 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['stats', () => import('./stats.js')],
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
+  ['serve', () => import('./serve.js')],
+  ['keys', () => import('./keys.js')],
+  ['user', () => import('./user.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
