@@ -10,6 +10,7 @@ interface ServeFlags {
   host: string;
   port: string;
   uploadLimit?: string;
+  trustProxy: string;
 }
 
 const DEFAULT_UPLOAD_LIMIT = '10G';
@@ -23,6 +24,7 @@ export function register(program: Command): void {
     )
     .option('--host <address>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port)', '2283')
+    .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated addresses or CIDRs)', '127.0.0.1,::1')
     .option('--upload-limit <size>', `largest accepted upload, e.g. 500M or 10G (IMMICH_UPLOAD_LIMIT, default ${DEFAULT_UPLOAD_LIMIT})`)
     .addHelpText(
       'after',
@@ -31,7 +33,7 @@ Access: every /api route but /api/server/ping and /api/server/version needs an A
 x-api-key; create one with \`immich keys create\`) or the web session that logging in with the owner's
 password gives (\`immich user set-password\` sets it). Failed logins are limited to 5 per 15 minutes
 per client address. Behind a reverse proxy with TLS the session cookie is marked Secure
-(X-Forwarded-Proto). Only files inside the library (and in-place originals it references) are served.
+(X-Forwarded-Proto; the proxy's address must be in --trust-proxy, by default a proxy on this machine). Only files inside the library (and in-place originals it references) are served.
 
 Immich's clients: \`immich login http://HOST:2283 KEY\` then \`immich upload --recursive DIR\` with
 @immich/cli 3.x. Uploads go through the import pipeline (SHA-1 dedupe, dated folders, metadata, then
@@ -67,7 +69,7 @@ Exit status:
         const pump = new JobPump(ctx);
         let server;
         try {
-          server = await startServer(ctx, { host: flags.host, port, uploadLimit, webRoot }, { onQueued: () => pump.kick() });
+          server = await startServer(ctx, { host: flags.host, port, uploadLimit, webRoot, trustProxy: flags.trustProxy }, { onQueued: () => pump.kick() });
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {

@@ -30,6 +30,8 @@ export interface ServeOptions {
   /** Failed logins allowed per client address in a window (default 5 per 15 minutes). */
   loginAttempts?: number;
   loginWindowMs?: number;
+  /** Proxy addresses whose X-Forwarded-* headers are believed (Fastify's trustProxy list). */
+  trustProxy: string;
 }
 
 /** What the route files get. */
@@ -59,8 +61,9 @@ export interface Server {
 export async function startServer(ctx: Context, options: ServeOptions, hooks: { onQueued: () => void }): Promise<Server> {
   const app = Fastify({
     logger: false,
-    // Behind a reverse proxy the client address and scheme come from X-Forwarded-*; on loopback they are the socket's.
-    trustProxy: true,
+    // X-Forwarded-For/-Proto are believed only from these proxies (default: a proxy on this machine),
+    // so a client cannot pick its own address (login rate limit) or scheme.
+    trustProxy: options.trustProxy,
     bodyLimit: 8 << 20,
     // Upload bodies stream to disk; other bodies are small JSON.
     forceCloseConnections: 'idle',
@@ -85,8 +88,9 @@ export async function startServer(ctx: Context, options: ServeOptions, hooks: { 
 
   app.addHook('onRequest', async (req, reply) => {
     const permission = req.routeOptions.config?.permission;
-    if (permission === null) return;
-    // Unknown routes under /api are not found only for those allowed to know it.
+    // The web app's catch-all is public, but what it answers under /api (unknown routes) is not.
+    const webCatchAll = req.routeOptions.url === '/*' && /^\/api(\/|\?|$)/.test(req.url);
+    if (permission === null && !webCatchAll) return;
     const caller = await authenticate(services, req);
     if (!caller) return httpError(reply, 401, 'Authentication required');
     req.caller = caller;
