@@ -1,10 +1,11 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
-// archive / trash flags (migration 0060). The organize area owns albums and flags for the CLI:
-// once it lands, these album and flag functions are to be replaced by calls to its services.
+// archive / trash flags (migration 0060). Albums go through organize's repository (src/db/albums.ts);
+// the flag functions are to give way to the organize/trash areas' services once those land.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
+import * as albumsRepo from '../db/albums.js';
 import { UsageError } from '../errors.js';
 
 /** The timeline's date: capture time, else the file's time (as `immich search` orders). */
@@ -101,7 +102,7 @@ export async function assetDetails(ctx: Context, id: string): Promise<AssetDetai
   if (!r) return undefined;
   const [people, albums, files] = await Promise.all([
     ctx.db.selectFrom('asset_faces as f').innerJoin('people as p', 'p.id', 'f.person_id').select(['p.id', 'p.name']).distinct().where('f.asset_id', '=', id).execute(),
-    ctx.db.selectFrom('album_assets as aa').innerJoin('albums as al', 'al.id', 'aa.album_id').select(['al.id', 'al.name']).where('aa.asset_id', '=', id).execute(),
+    albumsRepo.albumsOfAssets(ctx.db, [id]),
     ctx.db.selectFrom('asset_files').select('kind').where('asset_id', '=', id).execute(),
   ]);
   const exposure = r.exposure_time ? `${r.exposure_time} s` : null;
@@ -117,7 +118,7 @@ export async function assetDetails(ctx: Context, id: string): Promise<AssetDetai
     },
     place: { city: r.city ?? null, state: r.state ?? null, country: r.country ?? null, latitude: r.latitude, longitude: r.longitude },
     people: people.map((p) => ({ id: p.id, name: p.name })),
-    albums: albums.map((a) => ({ id: a.id, name: a.name })),
+    albums: (albums.get(id) ?? []).map((a) => ({ id: a.id, name: a.path })),
     hasPreview: files.some((f) => f.kind === 'preview'),
     hasEncodedVideo: files.some((f) => f.kind === 'encoded_video'),
   };
@@ -200,10 +201,11 @@ export async function trashAssets(ctx: Context, ids: string[], trashed: boolean)
   return Number(r.numUpdatedRows);
 }
 
-// ---- albums -------------------------------------------------------------------------------------
+// ---- albums (organize's repository, src/db/albums.ts) --------------------------------------------
 
 export interface AlbumSummary {
   id: string;
+  /** The album's path ('Trips/2024'): Immich's album name. */
   name: string;
   description: string;
   assetCount: number;
@@ -214,29 +216,34 @@ export interface AlbumSummary {
   endDate: string | null;
 }
 
+/** Albums with what Immich's album list shows (a cover, the date range), optionally only those holding an asset or with a name. */
 export async function listAlbums(ctx: Context, opts: { assetId?: string; name?: string } = {}): Promise<AlbumSummary[]> {
-  let q = ctx.db
-    .selectFrom('albums as al')
-    .leftJoin('album_assets as aa', 'aa.album_id', 'al.id')
-    .leftJoin('assets as a', (j) => j.onRef('a.id', '=', 'aa.asset_id').on('a.deleted_at', 'is', null))
-    .select((eb) => [
-      'al.id', 'al.name', 'al.description', 'al.cover_asset_id', 'al.created_at', 'al.updated_at',
-      eb.fn.count<number>('a.id').as('n'),
-      eb.fn.min(sql<string>`a.id::text`).as('any_asset'),
-      eb.fn.min(WHEN).as('start'),
-      eb.fn.max(WHEN).as('end'),
-    ])
-    .groupBy('al.id')
-    .orderBy('al.name');
-  if (opts.name) q = q.where('al.name', '=', opts.name);
-  if (opts.assetId) q = q.where('al.id', 'in', ctx.db.selectFrom('album_assets').select('album_id').where('asset_id', '=', opts.assetId));
-  const rows = await q.execute();
-  return rows.map((r) => ({
-    id: r.id, name: r.name, description: r.description ?? '', assetCount: Number(r.n),
-    coverAssetId: r.cover_asset_id ?? r.any_asset ?? null,
-    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
-    startDate: r.start ? new Date(r.start).toISOString() : null, endDate: r.end ? new Date(r.end).toISOString() : null,
-  }));
+  let albums = await albumsRepo.listAlbums(ctx.db);
+  if (opts.name) albums = albums.filter((a) => a.path === opts.name);
+  if (opts.assetId) {
+    const holding = new Set((await albumsRepo.albumsOfAssets(ctx.db, [opts.assetId])).get(opts.assetId)?.map((a) => a.id) ?? []);
+    albums = albums.filter((a) => holding.has(a.id));
+  }
+  const extra = albums.length
+    ? await ctx.db
+        .selectFrom('album_assets as aa')
+        .innerJoin('assets as a', 'a.id', 'aa.asset_id')
+        .select((eb) => ['aa.album_id', eb.fn.min(sql<string>`a.id::text`).as('any_asset'), eb.fn.min(WHEN).as('start'), eb.fn.max(WHEN).as('end')])
+        .where('aa.album_id', 'in', albums.map((a) => a.id))
+        .where('a.deleted_at', 'is', null)
+        .groupBy('aa.album_id')
+        .execute()
+    : [];
+  const byAlbum = new Map(extra.map((e) => [e.album_id, e]));
+  return albums.map((a) => {
+    const e = byAlbum.get(a.id);
+    return {
+      id: a.id, name: a.path, description: a.description ?? '', assetCount: a.assetCount,
+      coverAssetId: a.coverAssetId ?? e?.any_asset ?? null,
+      createdAt: a.createdAt.toISOString(), updatedAt: a.updatedAt.toISOString(),
+      startDate: e?.start ? new Date(e.start).toISOString() : null, endDate: e?.end ? new Date(e.end).toISOString() : null,
+    };
+  });
 }
 
 export async function getAlbum(ctx: Context, id: string): Promise<AlbumSummary | undefined> {
@@ -244,27 +251,26 @@ export async function getAlbum(ctx: Context, id: string): Promise<AlbumSummary |
 }
 
 export async function albumAssets(ctx: Context, id: string): Promise<TimelineAsset[]> {
+  const ids = await albumsRepo.albumAssetIds(ctx.db, [id]);
+  if (!ids.length) return [];
   const rows = await ctx.db
-    .selectFrom('album_assets as aa')
-    .innerJoin('assets as a', 'a.id', 'aa.asset_id')
+    .selectFrom('assets as a')
     .leftJoin('exif as e', 'e.asset_id', 'a.id')
     .select(['a.id', 'a.type', 'a.width', 'a.height', 'a.thumbhash', 'a.is_favorite', 'a.is_archived', 'a.deleted_at', 'e.duration', WHEN.as('when')])
-    .where('aa.album_id', '=', id)
+    .where('a.id', 'in', ids)
     .where('a.deleted_at', 'is', null)
-    .orderBy(WHEN, 'desc')
     .execute();
-  return rows.map(toTimelineAsset);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((i) => (byId.has(i) ? [toTimelineAsset(byId.get(i)!)] : []));
 }
 
-/** A top-level album (Immich's albums are flat). */
+/** A new album (its path may nest: 'Trips/2024'); an existing path is refused, as a second album of that name cannot exist. */
 export async function createAlbum(ctx: Context, name: string, opts: { description?: string; assetIds?: string[] } = {}): Promise<AlbumSummary> {
-  const clean = name.trim();
-  if (!clean || clean.includes('/')) throw new UsageError(`album name "${name}" must be non-empty and without "/"`);
-  const existing = await ctx.db.selectFrom('albums').select('id').where('parent_id', 'is', null).where('name', '=', clean).executeTakeFirst();
-  if (existing) throw new UsageError(`an album named "${clean}" exists already`);
-  const row = await ctx.db.insertInto('albums').values({ name: clean, description: opts.description ?? null }).returning('id').executeTakeFirstOrThrow();
-  if (opts.assetIds?.length) await addToAlbum(ctx, row.id, opts.assetIds);
-  return (await getAlbum(ctx, row.id))!;
+  if (await albumsRepo.findAlbum(ctx.db, name.trim())) throw new UsageError(`an album named "${name.trim()}" exists already`);
+  const { album } = await albumsRepo.ensureAlbum(ctx.db, name);
+  if (opts.description) await albumsRepo.describeAlbum(ctx.db, album.id, opts.description);
+  if (opts.assetIds?.length) await addToAlbum(ctx, album.id, opts.assetIds);
+  return (await getAlbum(ctx, album.id))!;
 }
 
 export interface MembershipResult {
@@ -273,6 +279,7 @@ export interface MembershipResult {
   error?: 'duplicate' | 'not_found';
 }
 
+/** Immich's per-asset answer: added, already there (duplicate), or no such asset. */
 export async function addToAlbum(ctx: Context, albumId: string, assetIds: string[]): Promise<MembershipResult[]> {
   const ids = [...new Set(assetIds)];
   if (!ids.length) return [];
@@ -282,11 +289,7 @@ export async function addToAlbum(ctx: Context, albumId: string, assetIds: string
   ]);
   const exists = new Set(assets.map((a) => a.id));
   const already = new Set(members.map((m) => m.asset_id));
-  const add = ids.filter((id) => exists.has(id) && !already.has(id));
-  if (add.length) {
-    await ctx.db.insertInto('album_assets').values(add.map((asset_id) => ({ album_id: albumId, asset_id }))).onConflict((oc) => oc.doNothing()).execute();
-    await ctx.db.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
-  }
+  await albumsRepo.addToAlbum(ctx.db, albumId, ids.filter((id) => exists.has(id) && !already.has(id)));
   return ids.map((id) =>
     !exists.has(id) ? { id, success: false, error: 'not_found' as const } : already.has(id) ? { id, success: false, error: 'duplicate' as const } : { id, success: true },
   );
@@ -295,8 +298,8 @@ export async function addToAlbum(ctx: Context, albumId: string, assetIds: string
 export async function removeFromAlbum(ctx: Context, albumId: string, assetIds: string[]): Promise<MembershipResult[]> {
   const ids = [...new Set(assetIds)];
   if (!ids.length) return [];
-  const removed = await ctx.db.deleteFrom('album_assets').where('album_id', '=', albumId).where('asset_id', 'in', ids).returning('asset_id').execute();
-  const gone = new Set(removed.map((r) => r.asset_id));
-  if (gone.size) await ctx.db.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
-  return ids.map((id) => (gone.has(id) ? { id, success: true } : { id, success: false, error: 'not_found' as const }));
+  const members = await ctx.db.selectFrom('album_assets').select('asset_id').where('album_id', '=', albumId).where('asset_id', 'in', ids).execute();
+  const present = new Set(members.map((m) => m.asset_id));
+  await albumsRepo.removeFromAlbum(ctx.db, albumId, [...present]);
+  return ids.map((id) => (present.has(id) ? { id, success: true } : { id, success: false, error: 'not_found' as const }));
 }
