@@ -1,7 +1,8 @@
 // Immich's own command-line client (@immich/cli 3.x, unmodified) against `immich serve` on the
 // embedded database: login with a key from `immich keys create`, upload --recursive --album,
 // --json-output, --dry-run, a second upload that finds only duplicates, --delete; the uploads went
-// through the import pipeline (dated folders, thumbnails), and `immich search` then sees exactly them.
+// through the import pipeline (dated folders, sidecar, thumbnails), and `immich search` (also with
+// --album) then sees exactly them.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -140,13 +141,16 @@ describe('@immich/cli 3.x against immich serve', () => {
     expect(log).not.toContain(secret);
   });
 
-  it('immich search then sees exactly the uploaded assets', async () => {
-    const images = await runCli(['--json', 'search', '--type', 'image', '--limit', '100'], env);
-    expect(images.code, images.stderr).toBe(0);
-    const videos = await runCli(['--json', 'search', '--type', 'video', '--limit', '100'], env);
-    const ids = [...JSON.parse(images.stdout).results, ...JSON.parse(videos.stdout).results].map((h: { id: string }) => h.id).sort();
+  it('immich search then sees exactly the uploaded assets, and the album exactly its folder', async () => {
+    const all = await runCli(['--json', 'search', '--all', '--limit', '100'], env);
+    expect(all.code, all.stderr).toBe(0);
+    const ids = JSON.parse(all.stdout).results.map((h: { id: string }) => h.id).sort();
     const card = await withLibraryDb(lib, (db) => db.selectFrom('assets').select('id').where('original_name', '=', 'IMG_0001.jpg').executeTakeFirstOrThrow());
     expect(ids).toEqual([...uploaded.map((u) => u.id), card.id].sort());
+    const summer = await runCli(['--json', 'search', '--album', 'Summer', '--limit', '100'], env);
+    expect(summer.code, summer.stderr).toBe(0);
+    const inSummer = uploaded.filter((u) => u.filepath.includes('/Summer/')).map((u) => u.id).sort();
+    expect(JSON.parse(summer.stdout).results.map((h: { id: string }) => h.id).sort()).toEqual(inSummer);
     // Nothing left behind in the staging folder or as temporary files in the library.
     expect(listFiles(lib, 'uploads').filter((f) => !/\.(jpg|png|mp4|xmp)$/.test(f))).toEqual([]);
   });
