@@ -110,7 +110,7 @@ function App() {
           const q = ((e.currentTarget as HTMLFormElement).elements.namedItem('q') as HTMLInputElement).value.trim();
           if (q) location.hash = `#/search?q=${encodeURIComponent(q)}`;
         }}>
-          <input name="q" type="search" placeholder="Search photos, people, places, text…" aria-label="Search" defaultValue={params.get('q') ?? ''} />
+          <input key={hash} name="q" type="search" placeholder="Search photos, people, places, text…" aria-label="Search" defaultValue={params.get('q') ?? ''} />
         </form>
         <button onClick={() => api('/auth/logout', { method: 'POST' }).finally(() => setAuthed(false))}>Sign out</button>
       </header>

@@ -12,6 +12,18 @@ export interface ViewerProps {
   onAction: (ids: string[], action: 'favorite' | 'unfavorite' | 'archive' | 'unarchive' | 'trash' | 'restore') => Promise<void>;
 }
 
+const LABELS: Record<string, string> = {
+  make: 'Make', model: 'Camera', lens: 'Lens', iso: 'ISO', fNumber: 'Aperture', exposureTime: 'Exposure', focalLength: 'Focal length',
+  timeZone: 'Time zone', description: 'Description', videoCodec: 'Video codec', fps: 'Frame rate',
+};
+const UNITS: Record<string, (v: string | number) => string> = {
+  fNumber: (v) => `ƒ/${v}`, focalLength: (v) => `${v} mm`, fps: (v) => `${Math.round(Number(v) * 100) / 100} fps`,
+};
+
+function bytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} KB`;
+}
+
 export function Viewer({ list, index, onIndex, onClose, onAction }: ViewerProps) {
   const asset = list[index]!;
   const [details, setDetails] = useState<AssetDetails | null>(null);
@@ -41,7 +53,7 @@ export function Viewer({ list, index, onIndex, onClose, onAction }: ViewerProps)
   useEffect(() => () => (returnFocus.current as HTMLElement | null)?.focus?.(), []);
 
   const place = details && [details.place.city, details.place.state, details.place.country].filter(Boolean).join(', ');
-  const exif = details ? Object.entries(details.exif).filter(([, v]) => v !== null && v !== '') : [];
+  const exif = details ? Object.entries(details.exif).filter(([k, v]) => LABELS[k] && v !== null && v !== '') : [];
   const fav = details?.isFavorite ?? asset.isFavorite;
   return (
     <div class="viewer" role="dialog" aria-modal="true" aria-label={describe(asset)} tabIndex={-1} ref={dialog}>
@@ -78,8 +90,8 @@ export function Viewer({ list, index, onIndex, onClose, onAction }: ViewerProps)
                 <dt key="g">GPS</dt>,
                 <dd key="gv">{details.place.latitude!.toFixed(5)}, {details.place.longitude!.toFixed(5)}</dd>,
               ]}
-              {details.width && [<dt key="s">Size</dt>, <dd key="sv">{details.width} × {details.height}, {(details.fileSize / 1e6).toFixed(1)} MB</dd>]}
-              {exif.map(([k, v]) => [<dt key={k}>{k}</dt>, <dd key={`${k}v`}>{String(v)}</dd>])}
+              {details.width && [<dt key="s">Size</dt>, <dd key="sv">{details.width} × {details.height}, {bytes(details.fileSize)}</dd>]}
+              {exif.map(([k, v]) => [<dt key={k}>{LABELS[k]}</dt>, <dd key={`${k}v`}>{UNITS[k]?.(v!) ?? String(v)}</dd>])}
               {details.people.length > 0 && [<dt key="pe">People</dt>, <dd key="pev">{details.people.map((p) => p.name || 'Unnamed').join(', ')}</dd>]}
               {details.albums.length > 0 && [<dt key="al">Albums</dt>, <dd key="alv">{details.albums.map((a) => a.name).join(', ')}</dd>]}
             </dl>
