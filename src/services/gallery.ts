@@ -28,13 +28,22 @@ export interface TimelineBucket {
   count: number;
 }
 
+/** Months with assets, newest first, from the trigger-kept counts (migration 0101). */
 export async function timelineBuckets(ctx: Context, filter: TimelineFilter = 'timeline'): Promise<TimelineBucket[]> {
-  const month = sql<string>`to_char(date_trunc('month', ${WHEN} at time zone 'UTC'), 'YYYY-MM-01')`;
-  const rows = await visible(ctx.db.selectFrom('assets as a'), filter)
-    .select([month.as('bucket'), (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy(month)
-    .orderBy(month, 'desc')
-    .execute();
+  let q = ctx.db
+    .selectFrom('timeline_months')
+    .select([sql<string>`to_char(month, 'YYYY-MM-DD')`.as('bucket'), sql<number>`sum(count)::int`.as('n')])
+    .groupBy('month')
+    .having(sql`sum(count)`, '>', 0)
+    .orderBy('month', 'desc');
+  if (filter === 'trash') q = q.where('is_trashed', '=', true);
+  else {
+    q = q.where('is_trashed', '=', false);
+    if (filter === 'archive') q = q.where('is_archived', '=', true);
+    else if (filter === 'favorites') q = q.where('is_favorite', '=', true);
+    else q = q.where('is_archived', '=', false);
+  }
+  const rows = await q.execute();
   return rows.map((r) => ({ timeBucket: r.bucket, count: Number(r.n) }));
 }
 
@@ -131,25 +140,25 @@ export type AssetFileKind = 'thumbnail' | 'preview' | 'original' | 'playback';
  * asset's original, exactly the file the library references). Undefined when there is none.
  */
 export async function assetFilePath(ctx: Context, id: string, kind: AssetFileKind): Promise<{ path: string; mime: string } | undefined> {
-  const a = await ctx.db.selectFrom('assets').select(['library_path', 'mime_type', 'type', 'storage_mode']).where('id', '=', id).executeTakeFirst();
+  // One statement per file request (thumbnails are asked for by the hundred).
+  const fileKind = kind === 'thumbnail' ? 'thumbnail' : kind === 'preview' ? 'preview' : 'encoded_video';
+  const a = await ctx.db
+    .selectFrom('assets as a')
+    .select(['a.library_path', 'a.mime_type', 'a.type', 'a.storage_mode'])
+    .select((eb) => eb.selectFrom('asset_files as f').select('f.path').whereRef('f.asset_id', '=', 'a.id').where('f.kind', '=', fileKind).as('derived'))
+    .where('a.id', '=', id)
+    .executeTakeFirst();
   if (!a) return undefined;
-  const derived = async (k: 'thumbnail' | 'preview' | 'encoded_video') =>
-    (await ctx.db.selectFrom('asset_files').select('path').where('asset_id', '=', id).where('kind', '=', k).executeTakeFirst())?.path;
+  const derived = a.derived;
   const original = () => (a.storage_mode === 'in-place' ? { path: a.library_path, mime: a.mime_type } : inLibrary(ctx, a.library_path, a.mime_type));
   switch (kind) {
-    case 'thumbnail': {
-      const p = await derived('thumbnail');
-      return p ? inLibrary(ctx, p, mimeOf(p)) : undefined;
-    }
-    case 'preview': {
-      const p = await derived('preview');
-      return p ? inLibrary(ctx, p, mimeOf(p)) : a.type === 'image' ? original() : undefined;
-    }
-    case 'playback': {
+    case 'thumbnail':
+      return derived ? inLibrary(ctx, derived, mimeOf(derived)) : undefined;
+    case 'preview':
+      return derived ? inLibrary(ctx, derived, mimeOf(derived)) : a.type === 'image' ? original() : undefined;
+    case 'playback':
       if (a.type !== 'video') return undefined;
-      const p = await derived('encoded_video');
-      return p ? inLibrary(ctx, p, 'video/mp4') : original();
-    }
+      return derived ? inLibrary(ctx, derived, 'video/mp4') : original();
     case 'original':
       return original();
   }

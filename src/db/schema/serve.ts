@@ -28,7 +28,17 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+/** Migration 0101: assets per month and flag combination, kept by a trigger on assets. */
+export interface TimelineMonthsTable {
+  month: ColumnType<Date | string, Date | string, Date | string>;
+  is_archived: boolean;
+  is_favorite: boolean;
+  is_trashed: boolean;
+  count: number;
+}
+
 export interface ServeTables {
+  timeline_months: TimelineMonthsTable;
   api_keys: ApiKeysTable;
   owner: OwnerTable;
   sessions: SessionsTable;
