@@ -34,6 +34,9 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['edit', () => import('./edit.js')],
   ['album', () => import('./album.js')],
   ['metadata', () => import('./metadata.js')],
+  ['serve', () => import('./serve.js')],
+  ['keys', () => import('./keys.js')],
+  ['user', () => import('./user.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
