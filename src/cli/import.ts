@@ -8,6 +8,7 @@ import { createProcessor } from '../services/pipeline.js';
 import { importFiles, MEDIA_STAGES, type ImportMode, type ImportSummary } from '../services/import.js';
 import { DEFAULT_EXCLUDES } from '../storage/walk.js';
 import { formatDuration } from './render.js';
+import { libraryExists } from '../context.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
 interface ImportFlags {
@@ -112,13 +113,13 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   let summary: ImportSummary;
   try {
     // A dry run into a library that does not exist yet opens (and creates) nothing.
-    if (flags.dryRun && !fs.existsSync(rt.config.uploadLocation)) {
+    if (flags.dryRun && !libraryExists(rt.config)) {
       summary = await importFiles(undefined, options, events);
     } else {
       let result: ImportSummary | undefined;
       await withContext(
         rt,
-        { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
+        { command: 'immich import', create: !flags.dryRun, concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
           // Faces clustered during the import: give deferred faces their second chance and merge

@@ -91,6 +91,11 @@ export async function main(argv = process.argv): Promise<number> {
   const entry = name ? COMMANDS.find(([n]) => n === name) : undefined;
   const versionOnly = !entry && argv.slice(2).some((a) => a === '-V' || a === '--version');
   const program = entry ? buildProgram([(await entry[1]()).register]) : versionOnly ? buildProgram([]) : await loadProgram();
+  // `immich` alone is a usage error: help on stderr, exit 2 (a script that lost its arguments must not pass).
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -115,6 +120,12 @@ export async function main(argv = process.argv): Promise<number> {
 
 /** Run the CLI as a process (bin/immich calls this); importing this module runs nothing. */
 export function run(): void {
+  // bin/immich's shell launcher puts `--` before the arguments so that Node 20 does not take our
+  // --env-file for its own (it scans the whole command line for it up to a `--`).
+  if (process.env.IMMICH_ARGV_SEP === '1') {
+    delete process.env.IMMICH_ARGV_SEP;
+    if (process.argv[2] === '--') process.argv.splice(2, 1);
+  }
   // `immich ... | head` closes the pipe early: that is not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {

@@ -76,6 +76,8 @@ export async function withContext(
 ): Promise<number> {
   if (quickStart) preferQuickStart(rt);
   const ctx = await createContext(rt.config, rt.logger, {
+    // Only commands that add to a library create one (import passes create: true).
+    create: false,
     // The pipeline pulls in every stage's libraries (sharp, exiftool, onnxruntime): load it when the
     // first job runs, so commands that run none (search, stats) start faster.
     processor: (c) => {

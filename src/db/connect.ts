@@ -5,7 +5,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { Kysely, PostgresDialect } from './kysely.js';
 import { describeDatabase, type DatabaseConfig } from '../config.js';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError, NoLibraryError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -30,13 +30,15 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Label written into the embedded lock file. */
   command?: string;
+  /** CREATE DATABASE on a server where it does not exist yet (default true; see ContextOptions.create). */
+  create?: boolean;
 }
 
 const INT8 = 20;
 const NUMERIC = 1700;
 
 export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
-  const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg);
+  const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg, opts.create !== false);
   try {
     if (opts.migrate === false) database.hasVector = await ensureVector(database.db);
     else ({ hasVector: database.hasVector, migrations: database.migrations } = await prepareSchema(database.db));
@@ -130,7 +132,7 @@ function poolConfig(lib: typeof import('pg').default, cfg: DatabaseConfig, datab
   return { ...base, types, max: 10, connectionTimeoutMillis: 10_000 };
 }
 
-async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
+async function openPostgres(cfg: DatabaseConfig, create: boolean): Promise<Database> {
   const pg = await loadPg();
   let pool = new pg.Pool(poolConfig(pg, cfg));
   pool.on('error', () => {}); // idle client errors surface on the next query
@@ -138,6 +140,12 @@ async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
     await pool.query('select 1');
   } catch (err) {
     await pool.end().catch(() => {});
+    if ((err as { code?: string }).code === '3D000' && !create) {
+      throw new NoLibraryError(
+        `no library at ${describeDatabase(cfg).replace(/^PostgreSQL at /, 'postgresql://')} (no such database): check DB_DATABASE_NAME / DB_URL` +
+          ' (`immich import` creates it; `immich restore` restores one)',
+      );
+    }
     if ((err as { code?: string }).code === '3D000' && !cfg.url) {
       await createDatabase(pg, cfg);
       pool = new pg.Pool(poolConfig(pg, cfg));

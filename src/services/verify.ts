@@ -124,11 +124,13 @@ async function checkModels(ctx: Context): Promise<Check> {
   }
 }
 
-async function checkDatabase(ctx: Context): Promise<Check[]> {
+async function checkDatabase(ctx: Context): Promise<{ checks: Check[]; pending: number }> {
   const checks: Check[] = [{ name: 'database', status: 'ok', detail: `${ctx.database.target} reachable` }];
   const state = await migrationState(ctx.db, ctx.database.hasVector);
   if (state.pending.length) {
-    checks.push({ name: 'migrations', status: 'error', detail: `${state.pending.length} pending (run any immich command without --dry-run to apply them)`, items: state.pending });
+    const fresh = !state.applied.length;
+    const how = fresh ? 'a new database: `immich import` or `immich restore` sets it up' : 'run `immich index` or any other command that opens the library to apply them';
+    checks.push({ name: 'migrations', status: 'error', detail: `${state.pending.length} pending (${how})`, items: state.pending });
   } else {
     checks.push({ name: 'migrations', status: 'ok', detail: `at the latest migration (${state.applied[state.applied.length - 1] ?? 'none'})` });
   }
@@ -141,7 +143,7 @@ async function checkDatabase(ctx: Context): Promise<Check[]> {
       items: state.blocked,
     });
   }
-  return checks;
+  return { checks, pending: state.pending.length };
 }
 
 /** Pick ~percent% of items, evenly spread and deterministic per run of the same library. */
@@ -247,10 +249,13 @@ async function repairDerived(ctx: Context, found: { missing: MissingDerived[]; n
 /** The library checks, with an open context. */
 export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const checks: Check[] = [];
-  checks.push(...(await checkDatabase(ctx)));
+  const db = await checkDatabase(ctx);
+  checks.push(...db.checks);
   checks.push(await checkRedisReachable(ctx.config));
   checks.push(...(await checkStorage(ctx.config)));
   if (opts.models !== false) checks.push(await checkModels(ctx));
+  // The checks below read the library's tables, which a database with pending migrations may lack.
+  if (db.pending) return { checks, exit_code: exitCodeFor(checks) };
   checks.push(...(await checkOriginals(ctx, opts)));
   checks.push(await checkUntracked(ctx));
   let derived = await findMissingDerived(ctx);
