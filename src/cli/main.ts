@@ -61,7 +61,7 @@ export function buildProgram(registrars: Registrar[]): Command {
     .description('Command-line photo and video library manager: import, index, faces, search, backup, restore, verify.')
     .version(pkg.version, '-V, --version')
     .option('--json', 'print results as JSON on stdout (no progress output)')
-    .option('-q, --quiet', 'no progress output on stderr')
+    .option('-q, --quiet', 'print only errors: no progress, warnings, tables or summaries (--json still prints its result)')
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
     .option('--env-file <file>', 'read configuration from this .env file (default ./.env)')
     .option('--log-level <level>', 'verbose, debug, log, warn or error (IMMICH_LOG_LEVEL)')

@@ -235,6 +235,41 @@ function derivedCheck(found: { missing: MissingDerived[]; noThumb: string[] }, r
   return { name: 'thumbnails/previews/encoded', status: 'warning', detail: repaired ? `${detail}; repair queued ${repaired.queued}, ${repaired.failed} failed` : detail, items };
 }
 
+/** What would help a file that failed, from its cause. */
+function remedy(reason: string): string {
+  if (/ffmpeg|ffprobe/i.test(reason) && /not found|no such file|ENOENT/i.test(reason)) return 'install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH';
+  if (/models? .*not installed|immich models pull/i.test(reason)) return 'install the model (immich models pull)';
+  return 'replace the file with a readable copy (or remove it), then run immich import --retry-failed';
+}
+
+/**
+ * Files that failed at import, and assets with a failed stage: each once, by file name, with its
+ * cause and what would help. Re-runs leave them alone while they and the environment are unchanged.
+ */
+async function checkFailedFiles(ctx: Context): Promise<Check> {
+  const imports = await ctx.db.selectFrom('import_failures').select(['path', 'stage', 'reason']).orderBy('path').execute();
+  const stages = await ctx.db
+    .selectFrom('asset_job_status')
+    .innerJoin('assets', 'assets.id', 'asset_job_status.asset_id')
+    .select(['assets.library_path', 'assets.original_path', 'asset_job_status.stage', 'asset_job_status.error'])
+    .where('asset_job_status.status', '=', 'failed')
+    .orderBy('assets.library_path')
+    .execute();
+  const items = new Map<string, string>();
+  for (const f of imports) if (!items.has(f.path)) items.set(f.path, `${f.path}: ${f.stage}: ${f.reason} (${remedy(f.reason)})`);
+  for (const f of stages) {
+    const name = f.library_path;
+    if (!items.has(name)) items.set(name, `${name}: ${f.stage}: ${f.error ?? 'failed'} (${remedy(f.error ?? '')})`);
+  }
+  if (!items.size) return { name: 'failed files', status: 'ok', detail: 'none' };
+  return {
+    name: 'failed files',
+    status: 'warning',
+    detail: `${items.size} file(s) failed to import or process; not retried while unchanged (--retry-failed retries them)`,
+    items: [...items.values()],
+  };
+}
+
 /** Re-queue the stages that regenerate missing derived files, with force, and run them. */
 async function repairDerived(ctx: Context, found: { missing: MissingDerived[]; noThumb: string[] }): Promise<{ queued: number; failed: number; failures: string[] }> {
   const jobs: JobSpec[] = [];
@@ -269,6 +304,7 @@ export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Pro
   } else {
     checks.push(derivedCheck(derived));
   }
+  checks.push(await checkFailedFiles(ctx));
   const temps = await findTemporaries(ctx);
   checks.push(
     temps.length
