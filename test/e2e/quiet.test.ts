@@ -1,0 +1,158 @@
+// Issue 14, "quiet and truthful in cron and scripts": nothing is created by a typo, a re-run with
+// nothing new exits 0 and prints nothing under -q, each bad file is said once, and usage mistakes
+// (no command, a missing --env-file) are our own one-line errors with exit 2.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, createPgDatabase, PG_HOST, PG_PORT, PG_USER, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { json } from './backup-helpers.js';
+import { makeImage } from './import-helpers.js';
+
+/** bin/immich run as a user runs it (its shebang), not through `node bin/immich`. */
+function runDirect(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: { PATH: process.env.PATH!, HOME: env.HOME ?? process.env.HOME!, CI: 'true', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
+  await c.connect();
+  try {
+    return (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+  } finally {
+    await c.end();
+  }
+}
+
+let base: string;
+beforeAll(() => {
+  base = tmpDir('immich-quiet-');
+});
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+describe('nothing created by a typo', () => {
+  it('stats, search, verify, index, backup on a mistyped library exit 3 naming it, and create nothing', async () => {
+    const typo = path.join(base, 'libary');
+    const env = { UPLOAD_LOCATION: typo, HOME: base };
+    for (const args of [['stats'], ['search', 'dog'], ['verify', '--no-models'], ['index'], ['faces', 'people'], ['backup', path.join(base, 'repo')], ['jobs']]) {
+      const r = await runCli(args, env);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toBe(`immich: no library at ${typo}: check -L / UPLOAD_LOCATION (\`immich import\` creates a library; \`immich restore\` restores one)\n`);
+      expect(fs.existsSync(typo), args.join(' ')).toBe(false);
+    }
+    // An existing folder that holds no library (a mistyped -L pointing at ~/Pictures) is not one either.
+    const pictures = path.join(base, 'Pictures');
+    fs.mkdirSync(pictures);
+    const r = await runCli(['-L', pictures, 'stats'], { HOME: base });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('(the folder has no immich database)');
+    expect(fs.readdirSync(pictures)).toEqual([]);
+  });
+
+  it('PostgreSQL: a mistyped DB_DATABASE_NAME is not created; verify on a fresh database lists pending migrations', async () => {
+    const lib = path.join(base, 'pg-lib');
+    fs.mkdirSync(lib);
+    const name = `quiet_typo_${process.pid}`;
+    const typo = await runCli(['stats'], { UPLOAD_LOCATION: lib, ...pgEnv(name) });
+    expect(typo.code).toBe(3);
+    expect(typo.stderr).toContain(`no library at postgresql://${PG_HOST}:${PG_PORT}/${name} (no such database): check DB_DATABASE_NAME`);
+    expect(await databaseExists(name)).toBe(false);
+
+    const db = await createPgDatabase('quiet_fresh');
+    try {
+      const v = await runCli(['--json', 'verify', '--no-models'], { UPLOAD_LOCATION: lib, ...pgEnv(db.name) });
+      expect(v.code, v.stderr).toBe(1);
+      const migrations = json(v).checks.find((c: { name: string }) => c.name === 'migrations');
+      expect(migrations.status).toBe('error');
+      expect(migrations.items).toContain('0001_core');
+      expect(v.stderr).not.toContain('does not exist');
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('quiet re-runs', () => {
+  let lib: string;
+  let src: string;
+  const env = () => ({ UPLOAD_LOCATION: lib, HOME: base });
+  beforeAll(async () => {
+    lib = path.join(base, 'library');
+    src = path.join(base, 'src');
+    await makeImage(path.join(src, 'a.jpg'), { color: '#c03030', seed: 1, date: '2024:01:02 10:00:00' });
+    await makeImage(path.join(src, 'b.png'), { color: '#30a040', seed: 2, format: 'png' });
+    fs.writeFileSync(path.join(src, 'corrupt.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]));
+  });
+
+  it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', async () => {
+    const first = await runCli(['import', src], env());
+    expect(first.code).toBe(1);
+    const lines = first.stderr.split('\n').filter((l) => l.includes('corrupt.jpg'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^immich: .*corrupt\.jpg: probe: /);
+
+    // Nothing new: the unchanged corrupt file and the stages skipped for want of models are left alone.
+    const again = await runCli(['--json', 'import', src], env());
+    expect(again.code, again.stderr).toBe(0);
+    const s = json(again);
+    expect(s.counts).toMatchObject({ found: 3, imported: 0, duplicates: 2, failed: 0, knownFailures: 1, resumed: 0 });
+    expect(s.counts.found).toBe(s.counts.imported + s.counts.duplicates + s.counts.failed + s.counts.knownFailures);
+    expect(s.knownFailures[0].path).toBe(path.join(src, 'corrupt.jpg'));
+    expect(again.stderr).toBe('');
+
+    const quiet = await runCli(['-q', 'import', src], env());
+    expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const index = await runCli(['-q', 'index'], env());
+    expect(index).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const idx = json(await runCli(['--json', 'index'], env()));
+    expect(idx.jobs).toBe(0);
+
+    const retried = await runCli(['import', '--retry-failed', src], env());
+    expect(retried.code).toBe(1);
+    expect(retried.stderr.split('\n').filter((l) => l.includes('corrupt.jpg'))).toHaveLength(1);
+
+    // A changed file is tried again.
+    fs.appendFileSync(path.join(src, 'corrupt.jpg'), Buffer.alloc(10, 1));
+    expect((await runCli(['import', src], env())).code).toBe(1);
+
+    const v = await runCli(['--json', 'verify', '--no-models'], env());
+    expect(v.code).toBe(0);
+    const failed = json(v).checks.find((c: { name: string }) => c.name === 'failed files');
+    expect(failed.status).toBe('warning');
+    expect(failed.items).toHaveLength(1);
+    expect(failed.items[0]).toContain(`${path.join(src, 'corrupt.jpg')}: probe: `);
+    expect(failed.items[0]).toContain('--retry-failed');
+
+    // cron: `immich -q backup` mails nothing when all went well.
+    const backup = await runCli(['-q', 'backup', path.join(base, 'repo')], env());
+    expect(backup).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('usage mistakes are ours, exit 2', () => {
+  it('`immich` alone prints help on stderr; a missing --env-file is one line (not Node exit 9)', async () => {
+    const bare = await runCli([], {});
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('Usage: immich [options] [command]');
+
+    const missing = path.join(base, 'nope.env');
+    const r = await runDirect(['--env-file', missing, 'config'], {});
+    expect(r).toMatchObject({ code: 2, stderr: `immich: env file ${missing} does not exist\n` });
+    // An existing one is read by us, named as the source.
+    const envFile = path.join(base, 'settings.env');
+    fs.writeFileSync(envFile, `UPLOAD_LOCATION=${path.join(base, 'from-file')}\n`);
+    const ok = await runDirect(['--json', '--env-file', envFile, 'config'], {});
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).settings.UPLOAD_LOCATION).toEqual({ value: path.join(base, 'from-file'), source: '.env' });
+  });
+});
