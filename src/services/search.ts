@@ -2,6 +2,7 @@
 // combined with free text, ranked by CLIP similarity when a CLIP model and pgvector are there, and
 // otherwise by how many query words the asset's tags, OCR text, place and names match; or with
 // --similar by CLIP distance / perceptual-hash distance to another photo.
+import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
@@ -83,10 +84,8 @@ export function foldText(s: string): string {
 
 /** '2020', '2020-06', '2020-06-15', or a full ISO timestamp → the start of that period (UTC). */
 export function parseDateBound(name: string, value: string): Date {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value.trim());
-  const d = m ? new Date(Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1)) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${name} must be a date like 2020, 2020-06, 2020-06-15 or an ISO timestamp (got ${value})`);
-  return d;
+  // Strict: 2020-13-45 and 2020-02-30 do not roll over, 99999 is not a year (src/validate.ts).
+  return parseDateOption(name, value);
 }
 
 /** 'lat,lon[,km]' → a distance filter (default 10 km). */
