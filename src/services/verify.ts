@@ -108,7 +108,22 @@ async function checkModels(ctx: Context): Promise<Check> {
     const { verifyModelFile } = await import('../ml/verify.js');
     const { runtimeSettings } = await import('../ml/runtime.js');
     const installed = await listInstalled(ctx, { checksums: false });
-    if (!installed.length) return { name: 'models', status: 'warning', detail: `not installed (see \`immich models pull\`); ML stages are skipped` };
+    // The model each ML stage uses, by its configured name: "ok" only when every one is there.
+    const { faceSettings, FACE_TASK } = await import('./faces.js');
+    const { clipModelName, CLIP_TASK } = await import('../ml/clip.js');
+    const { objectModelName, OBJECT_TASK } = await import('./search-jobs.js');
+    const { installHint } = await import('../ml/models.js');
+    const wanted: Array<[string, string, string]> = [
+      ['faces', FACE_TASK, faceSettings(ctx.config.raw).model],
+      ['smart search', CLIP_TASK, clipModelName(ctx)],
+      ['objects', OBJECT_TASK, objectModelName(ctx)],
+    ];
+    const missing = wanted
+      .filter(([, task, name]) => !installed.some((m) => m.task === task && m.name === name))
+      .map(([stage, task, name]) => `${stage}: ${task}/${name} is not installed; install it with: ${installHint(task, name)}`);
+    if (!installed.length) {
+      return { name: 'models', status: 'warning', detail: `none installed: faces, smart search and objects are skipped (see \`immich models pull\`)`, items: missing };
+    }
     const failed: string[] = [];
     const okNames: string[] = [];
     for (const m of installed) {
@@ -116,9 +131,16 @@ async function checkModels(ctx: Context): Promise<Check> {
       if (r.ok) okNames.push(`${m.task}/${m.name}/${m.part}`);
       else failed.push(`${m.task}/${m.name}/${m.part}: ${r.error}`);
     }
-    return failed.length
-      ? { name: 'models', status: 'error', detail: `${failed.length} of ${installed.length} model(s) fail to load or run`, items: failed }
-      : { name: 'models', status: 'ok', detail: `${installed.length} model(s) load and run a sanity inference`, items: okNames };
+    if (failed.length) return { name: 'models', status: 'error', detail: `${failed.length} of ${installed.length} model(s) fail to load or run`, items: [...failed, ...missing] };
+    if (missing.length) {
+      return {
+        name: 'models',
+        status: 'warning',
+        detail: `${installed.length} installed model(s) load and run; ${missing.length} stage(s) skipped for want of their model`,
+        items: [...missing, ...okNames],
+      };
+    }
+    return { name: 'models', status: 'ok', detail: `${installed.length} model(s) load and run a sanity inference`, items: okNames };
   } catch (err) {
     return { name: 'models', status: 'warning', detail: `cannot check models: ${(err as Error).message.split('\n')[0]}` };
   }

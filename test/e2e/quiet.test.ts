@@ -93,6 +93,22 @@ describe('quiet re-runs', () => {
     fs.writeFileSync(path.join(src, 'corrupt.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]));
   });
 
+  it('a stage or command that needs a missing model says which and how to install it; verify does not call that ok', async () => {
+    const noModels = { ...env(), IMMICH_MODELS_DIR: path.join(base, 'no-models'), IMMICH_MODEL_CACHE: path.join(base, 'no-cache') };
+    expect((await runCli(['import', '--skip-ml', src], noModels)).code).toBe(1); // the corrupt file
+    const dup = await runCli(['duplicates', '--method', 'clip'], noModels);
+    expect(dup.code).toBe(3);
+    expect(dup.stderr).toMatch(/^immich: model clip\/ViT-B-32__openai\/visual is not installed .*install it with: immich models pull clip\/ViT-B-32__openai/);
+    const faces = await runCli(['faces', 'detect'], noModels);
+    expect(faces.code).toBe(3);
+    expect(faces.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(faces.stderr).toContain('facial-recognition/scrfd_2.5g-mobilefacenet/detection is not installed');
+    const v = json(await runCli(['--json', 'verify'], noModels));
+    const models = v.checks.find((c: { name: string }) => c.name === 'models');
+    expect(models.status).toBe('warning');
+    expect(models.items.filter((i: string) => / is not installed; install it with: immich models pull /.test(i)).map((i: string) => i.split(':')[0])).toEqual(['faces', 'smart search', 'objects']);
+  });
+
   it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', async () => {
     const first = await runCli(['import', src], env());
     expect(first.code).toBe(1);
@@ -139,6 +155,38 @@ describe('quiet re-runs', () => {
 });
 
 describe('usage mistakes are ours, exit 2', () => {
+  it('dates, thresholds, limits and IMMICH_* settings are validated with the expected form', async () => {
+    const env = { UPLOAD_LOCATION: path.join(base, 'none'), HOME: base };
+    for (const d of ['2020-13-45', '2020-02-30', '2020-00-00', '99999', '2021-02-29T10:00', 'yesterday']) {
+      const r = await runCli(['search', '--after', d], env);
+      expect(r, d).toMatchObject({ code: 2, stderr: `immich: --after must be a date like 2020, 2020-06, 2020-06-15 or an ISO timestamp like 2020-06-15T10:30:00Z (got ${d})\n` });
+    }
+    expect((await runCli(['duplicates', '--method', 'phash', '--threshold', '99'], env)).stderr).toContain('--threshold must be an integer from 0 to 64');
+    expect((await runCli(['duplicates', '--threshold', '99'], env)).code).toBe(2);
+    expect((await runCli(['search', '--limit', '-1', 'x'], env)).code).toBe(2);
+    expect((await runCli(['verify', '--sample', '0%'], env)).code).toBe(2);
+    for (const [name, value] of [['IMMICH_FACE_MIN_SCORE', 'abc'], ['IMMICH_ML_THREADS', '0'], ['IMMICH_FACE_INPUT_SIZE', '100'], ['REDIS_DBINDEX', 'x']]) {
+      const r = await runCli(['stats'], { ...env, [name!]: value! });
+      expect(r.code, name).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^immich: ${name}=${value} is not valid: expected .+\n$`));
+    }
+    // immich config lists what the code reads, secrets masked but shown as set.
+    const cfg = JSON.parse((await runCli(['--json', 'config'], { ...env, IMMICH_BACKUP_PASSPHRASE: 'hunter2', IMMICH_FACE_MIN_SCORE: '0.8' })).stdout).settings;
+    expect(cfg.IMMICH_BACKUP_PASSPHRASE).toEqual({ value: '********', source: 'env' });
+    expect(cfg.IMMICH_FACE_MIN_SCORE).toEqual({ value: '0.8', source: 'env' });
+    expect(cfg.IMMICH_ML_THREADS).toEqual({ value: null, source: 'default' });
+  });
+
+  it('paths in an env file are relative to the file; ~ is the home folder', async () => {
+    const dir = path.join(base, 'conf');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'immich.env'), 'UPLOAD_LOCATION=./photos\nIMMICH_MODELS_DIR=~/models\n');
+    const r = await runCli(['--json', '--env-file', path.join(dir, 'immich.env'), 'config'], { HOME: base }, { cwd: '/' });
+    const s = JSON.parse(r.stdout).settings;
+    expect(s.UPLOAD_LOCATION.value).toBe(path.join(dir, 'photos'));
+    expect(s.IMMICH_MODELS_DIR.value).toBe(path.join(base, 'models'));
+  });
+
   it('`immich` alone prints help on stderr; a missing --env-file is one line (not Node exit 9)', async () => {
     const bare = await runCli([], {});
     expect(bare.code).toBe(2);
