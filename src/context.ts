@@ -44,6 +44,9 @@ export interface ContextOptions {
    * with "no library at …" instead of creating an empty library that looks like lost photos.
    */
   create?: boolean;
+  /** Wait this long for an embedded database held by another process (see OpenOptions.lockWaitMs). */
+  lockWaitMs?: number;
+  onLockWait?: (holder: string) => void;
   /** Builds the job processor once the context exists (services/pipeline.ts). */
   processor?: (ctx: Context) => JobProcessor;
   /** Create the job queue with this (Redis mode); default in-process. */
@@ -86,7 +89,13 @@ export async function createContext(config: Config, logger: Logger, opts: Contex
   const create = opts.create !== false;
   if (!create) assertLibraryExists(config);
   library.ensure();
-  const database = await openDatabase(config.database, { command: opts.command, migrate: opts.migrate, create });
+  const database = await openDatabase(config.database, {
+    command: opts.command,
+    migrate: opts.migrate,
+    create,
+    lockWaitMs: opts.lockWaitMs,
+    onLockWait: opts.onLockWait,
+  });
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
   const resources = new Map<string, { value: Promise<unknown>; close?: (v: any) => Promise<void> | void }>();
   // Stage jobs also wait (fsync, the database, exiftool): two per unit keep the cores busy meanwhile.

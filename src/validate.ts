@@ -29,6 +29,16 @@ export function parseDateOption(name: string, value: string): Date {
   return date;
 }
 
+/** A duration: 90 (seconds), 30s, 5m, 2h, 500ms; 'forever' or 'inf' for no limit. Milliseconds. */
+export function parseDuration(name: string, value: string): number {
+  const v = value.trim().toLowerCase();
+  if (v === 'forever' || v === 'inf' || v === 'infinity') return Infinity;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+  if (!m) throw new UsageError(`${name} must be a duration like 30s, 5m, 2h or forever (got ${value})`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
 /** A number within [min, max] (integer when asked), or a usage error naming the range. */
 export function parseNumberOption(name: string, value: string, opts: { min: number; max?: number; integer?: boolean; example?: string }): number {
   const n = value.trim() === '' ? NaN : Number(value);

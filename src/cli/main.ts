@@ -63,6 +63,7 @@ export function buildProgram(registrars: Registrar[]): Command {
     .option('--json', 'print results as JSON on stdout (no progress output)')
     .option('-q, --quiet', 'print only errors: no progress, warnings, tables or summaries (--json still prints its result)')
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
+    .option('--wait [time]', 'when another immich process holds the embedded database, wait for it (up to <time>: 30s, 5m, 2h; default: until it is free) instead of exiting 3 (IMMICH_LOCK_WAIT)')
     .option('--env-file <file>', 'read configuration from this .env file (default ./.env)')
     .option('--log-level <level>', 'verbose, debug, log, warn or error (IMMICH_LOG_LEVEL)')
     .option('--log-format <format>', 'log lines on stderr as text or json (IMMICH_LOG_FORMAT)')
@@ -87,6 +88,9 @@ Exit status:
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  // --wait takes an optional time that must be attached (--wait=5m): a bare --wait is "until free",
+  // so that `immich --wait stats` does not read "stats" as the time.
+  argv = argv.map((a, i) => (i >= 2 && a === '--wait' ? '--wait=forever' : a));
   const name = commandName(argv.slice(2));
   const entry = name ? COMMANDS.find(([n]) => n === name) : undefined;
   const versionOnly = !entry && argv.slice(2).some((a) => a === '-V' || a === '--version');

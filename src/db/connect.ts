@@ -32,9 +32,16 @@ export interface OpenOptions {
   command?: string;
   /** CREATE DATABASE on a server where it does not exist yet (default true; see ContextOptions.create). */
   create?: boolean;
+  /**
+   * Embedded database held by another process: wait up to this long for it (--wait, IMMICH_LOCK_WAIT;
+   * Infinity = until it is free) instead of failing at once. onWait is told once, when waiting starts.
+   */
+  lockWaitMs?: number;
+  onLockWait?: (holder: string) => void;
 }
 
 const INT8 = 20;
+const LOCK_POLL_MS = 250;
 const NUMERIC = 1700;
 
 export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
@@ -58,16 +65,26 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
     throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
   }
   let release: () => void;
-  try {
-    release = acquireLock(path.join(path.dirname(dir), '.database.lock'), opts.command);
-  } catch (err) {
-    if (err instanceof LockHeldError) {
-      throw new EnvironmentError(
-        `the embedded database at ${dir} is in use by another immich process (pid ${err.holder.pid}` +
-          `${err.holder.command ? `, ${err.holder.command}` : ''}); wait for it to finish, or use PostgreSQL (DB_HOSTNAME) to run several at once`,
-      );
+  const deadline = Date.now() + (opts.lockWaitMs ?? 0);
+  let told = false;
+  for (;;) {
+    try {
+      release = acquireLock(path.join(path.dirname(dir), '.database.lock'), opts.command);
+      break;
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      const holder = `pid ${err.holder.pid}${err.holder.command ? `, ${err.holder.command}` : ''}`;
+      if (Date.now() >= deadline) {
+        throw new EnvironmentError(
+          `the embedded database at ${dir} is in use by another immich process (${holder}); ` +
+            `${opts.lockWaitMs ? 'gave up waiting for it' : 'wait for it to finish (--wait[=<time>] or IMMICH_LOCK_WAIT queue behind it)'}, ` +
+            'or use PostgreSQL (DB_HOSTNAME) to run several at once',
+        );
+      }
+      if (!told) opts.onLockWait?.(holder);
+      told = true;
+      await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
-    throw err;
   }
   const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
     import('@electric-sql/pglite'),

@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createContext } from '../../src/context.js';
+import { Logger } from '../../src/logger.js';
 import { BIN, createPgDatabase, PG_HOST, PG_PORT, PG_USER, pgEnv, runCli, tmpDir } from '../helpers/env.js';
 import { json } from './backup-helpers.js';
 import { makeImage } from './import-helpers.js';
@@ -151,6 +154,33 @@ describe('quiet re-runs', () => {
     // cron: `immich -q backup` mails nothing when all went well.
     const backup = await runCli(['-q', 'backup', path.join(base, 'repo')], env());
     expect(backup).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('--wait and IMMICH_LOCK_WAIT queue behind a process holding the embedded database', () => {
+  it('waits until it is free (exit 0), or gives up after the time given (exit 3); without it, exit 3 at once', async () => {
+    const lib = path.join(base, 'library');
+    const holder = await createContext(loadConfig({ env: { UPLOAD_LOCATION: lib, HOME: base }, cwd: base }), new Logger('error'), { command: 'immich import' });
+    let released = false;
+    try {
+      const now = await runCli(['stats', '--no-storage'], { UPLOAD_LOCATION: lib, HOME: base });
+      expect(now.code).toBe(3);
+      expect(now.stderr).toContain('--wait[=<time>] or IMMICH_LOCK_WAIT');
+      const short = await runCli(['--wait=1s', 'stats', '--no-storage'], { UPLOAD_LOCATION: lib, HOME: base });
+      expect(short.code).toBe(3);
+      expect(short.stderr).toMatch(/waiting for the embedded database, in use by pid \d+, immich import\.\.\.\n.*gave up waiting/);
+      const waiting = runCli(['--wait', '--json', 'stats', '--no-storage'], { UPLOAD_LOCATION: lib, HOME: base });
+      const viaEnv = runCli(['-q', 'jobs'], { UPLOAD_LOCATION: lib, HOME: base, IMMICH_LOCK_WAIT: '10m' });
+      await new Promise((r) => setTimeout(r, 3000));
+      await holder.close();
+      released = true;
+      const r = await waiting;
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).counts.photos).toBeGreaterThan(0);
+      expect(await viaEnv).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    } finally {
+      if (!released) await holder.close();
+    }
   });
 });
 
