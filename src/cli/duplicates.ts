@@ -2,6 +2,7 @@
 // and list the groups.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { parseNumberOption } from '../validate.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
 
 export interface DuplicatesFlags {
@@ -54,8 +55,11 @@ export async function runDuplicates(rt: Runtime, flags: DuplicatesFlags): Promis
   if (!['auto', 'clip', 'phash'].includes(method)) throw new UsageError(`--method must be clip, phash or auto (got ${method})`);
   let threshold: number | undefined;
   if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (!Number.isFinite(threshold) || threshold < 0) throw new UsageError(`--threshold must be a number >= 0 (got ${flags.threshold})`);
+    // A dHash has 64 bits; a cosine distance lies in [0, 2]. With auto the method is known later: the wider range.
+    threshold =
+      method === 'phash' ? parseNumberOption('--threshold', flags.threshold, { min: 0, max: 64, integer: true, example: '6 (bits of the 64-bit hash)' })
+      : method === 'clip' ? parseNumberOption('--threshold', flags.threshold, { min: 0, max: 2, example: '0.01 (cosine distance)' })
+      : parseNumberOption('--threshold', flags.threshold, { min: 0, max: 64 });
   }
   return withContext(rt, { command: 'immich duplicates' }, async (ctx) => {
     const { findDuplicates, listDuplicateGroups } = await import('../services/duplicates.js');

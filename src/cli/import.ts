@@ -8,6 +8,7 @@ import { createProcessor } from '../services/pipeline.js';
 import { importFiles, MEDIA_STAGES, type ImportMode, type ImportSummary } from '../services/import.js';
 import { DEFAULT_EXCLUDES } from '../storage/walk.js';
 import { formatDuration } from './render.js';
+import { libraryExists } from '../context.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
 interface ImportFlags {
@@ -22,6 +23,7 @@ interface ImportFlags {
   albumFromFolder?: boolean;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
+  retryFailed?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -43,6 +45,7 @@ export function register(program: Command): void {
     .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
     .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
+    .option('--retry-failed', 'try again files that failed before although unchanged, and stages skipped or failed since the environment last changed')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
     .addHelpText(
       'after',
@@ -57,7 +60,11 @@ reported as a duplicate and not imported again; its unfinished pipeline stages a
 running the same import after an interruption (even kill -9) finishes the job. A file is in the
 library only once its checksum has been verified after the copy. Files that cannot be read or
 decoded get a one-line error naming the file and the cause, are recorded as import failures, and
-the rest of the import goes on; a later run that succeeds clears them.
+the rest of the import goes on; a later run that succeeds clears them. A later run does not try an
+unchanged file that failed again (it would fail the same way; it is counted as "failed before"), nor
+stages that were skipped or failed (no model, a file ffmpeg cannot read) while the environment is
+unchanged: so a re-run with nothing new exits 0. Installing a model or ffmpeg, or changing a setting,
+retries them once; --retry-failed retries them now; \`immich verify\` lists them.
 
 Examples:
   immich import ~/Pictures/2024                 copy into the library, by date
@@ -75,6 +82,7 @@ Exit status:
     )
     .action(async (paths: string[], flags: ImportFlags, cmd: Command) => {
       const rt = await loadRuntime(cmd);
+      rt.out.listsItemFailures = true;
       process.exitCode = await runImport(rt, paths, flags);
     });
 }
@@ -97,6 +105,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     ignore: flags.ignore,
     onlyStages,
     wait: flags.wait,
+    retryFailed: flags.retryFailed,
   };
   const wantAlbums = Boolean(flags.album || flags.albumFromFolder);
   if (flags.album) {
@@ -127,13 +136,13 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   let summary: ImportSummary;
   try {
     // A dry run into a library that does not exist yet opens (and creates) nothing.
-    if (flags.dryRun && !fs.existsSync(rt.config.uploadLocation)) {
+    if (flags.dryRun && !libraryExists(rt.config)) {
       summary = await importFiles(undefined, options, events);
     } else {
       let result: ImportSummary | undefined;
       await withContext(
         rt,
-        { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
+        { command: 'immich import', create: !flags.dryRun, concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
           if (wantAlbums && !flags.dryRun) {
@@ -163,7 +172,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
   const { out } = rt;
   // One line per failure on stderr in every mode: the file and the cause.
   for (const f of s.failures) out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
-  for (const w of s.warnings) out.error(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
+  for (const w of s.warnings) out.note(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
   if (out.json) {
     out.data(s);
     return;
@@ -176,6 +185,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
       [verb, s.counts.imported],
       ['duplicates', s.counts.duplicates],
       ['failed', s.counts.failed],
+      ...(s.counts.knownFailures ? [['failed before, unchanged (not retried; --retry-failed)', s.counts.knownFailures]] : []),
       ['skipped (excluded or unsupported)', s.counts.skipped],
       ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),
     ],

@@ -162,6 +162,12 @@ export async function duplicateMethod(ctx: Context, wanted: DuplicateOptions['me
       const { VectorUnavailableError } = await import('../errors.js');
       throw new VectorUnavailableError('duplicate detection by CLIP');
     }
+    // Without the model there are no embeddings to compare: "no duplicates" would be a false all-clear.
+    if (!clip) {
+      const { CLIP_TASK, clipModelName } = await import('../ml/clip.js');
+      const { ModelMissingError, modelDirs } = await import('../ml/models.js');
+      throw new ModelMissingError(CLIP_TASK, clipModelName(ctx) ?? 'ViT-B-32__openai', 'visual', modelDirs(ctx));
+    }
     return 'clip';
   }
   if (!clip) return 'phash';

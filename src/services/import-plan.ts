@@ -73,7 +73,8 @@ export function stagesFor(type: 'image' | 'video'): AssetStage[] {
 /**
  * The stages to queue for an asset so its pipeline finishes: every stage not 'done' whose
  * parents are all 'done' (its own follow-ups are queued by the processor when it succeeds).
- * 'failed', 'running' (a killed run), 'queued', 'skipped' and missing all count as not done.
+ * 'failed', 'running' (a killed run), 'queued', 'skipped' and missing all count as not done;
+ * 'settled' (skipped or failed in an unchanged environment) is not done and not queued either.
  */
 export function pendingStages(
   type: 'image' | 'video',
@@ -84,7 +85,9 @@ export function pendingStages(
   const out: AssetStage[] = [];
   for (const s of stagesFor(type)) {
     if (only && !only.has(s)) continue;
-    if (status.get(s) === 'done') continue;
+    // 'settled': skipped or failed in the current environment (pipeline.loadStageStatus); it would
+    // only do the same again.
+    if (status.get(s) === 'done' || status.get(s) === 'settled') continue;
     const ps = parents.get(s) ?? [];
     if (ps.every((p) => status.get(p) === 'done')) out.push(s);
   }

@@ -36,6 +36,7 @@ import {
 } from './media.js';
 import { ImportClaims } from './import-claims.js';
 import { loadStageStatus, nextStages } from './pipeline.js';
+import { environmentSince } from './stage-environment.js';
 
 export type { ImportMode } from './import-plan.js';
 
@@ -57,6 +58,11 @@ export interface ImportOptions {
    * the import returns once its jobs are queued and the workers finish them.
    */
   wait?: boolean;
+  /**
+   * Try again files that failed before although unchanged, and stages skipped or failed in the
+   * current environment (by default a re-run leaves them alone: they would fail the same way).
+   */
+  retryFailed?: boolean;
 }
 
 export type FileAction = 'imported' | 'duplicate' | 'failed';
@@ -71,6 +77,8 @@ export interface FileOutcome {
   duplicateOf?: string;
   stage?: string;
   reason?: string;
+  /** A failed file that failed the same way before, unchanged in an unchanged environment: not tried again. */
+  known?: boolean;
 }
 
 export interface ImportFailure {
@@ -89,11 +97,14 @@ export interface StageCounts {
 export interface ImportSummary {
   dryRun: boolean;
   mode: ImportMode;
-  counts: { found: number; imported: number; duplicates: number; failed: number; skipped: number; resumed: number };
+  /** found = imported + duplicates + failed + knownFailures (skipped files are not among the found). */
+  counts: { found: number; imported: number; duplicates: number; failed: number; knownFailures: number; skipped: number; resumed: number };
   skippedByReason: Partial<Record<SkipReason, number>>;
   imported: Array<{ path: string; target: string; assetId?: string }>;
   duplicates: Array<{ path: string; of: string }>;
   failures: ImportFailure[];
+  /** Files that failed in an earlier run and were not tried again (unchanged; --retry-failed tries them). */
+  knownFailures: ImportFailure[];
   /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
   warnings: ImportFailure[];
   stages: Record<string, StageCounts>;
@@ -216,11 +227,12 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   const summary: ImportSummary = {
     dryRun,
     mode: opts.mode,
-    counts: { found: files.length, imported: 0, duplicates: 0, failed: 0, skipped: walked.skipped.length, resumed: 0 },
+    counts: { found: files.length, imported: 0, duplicates: 0, failed: 0, knownFailures: 0, skipped: walked.skipped.length, resumed: 0 },
     skippedByReason: {},
     imported: [],
     duplicates: [],
     failures: [],
+    knownFailures: [],
     warnings: [],
     stages: {},
     durationMs: 0,
@@ -239,6 +251,9 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     } else if (o.action === 'duplicate') {
       summary.counts.duplicates++;
       summary.duplicates.push({ path: o.path, of: o.duplicateOf ?? '' });
+    } else if (o.known) {
+      summary.counts.knownFailures++;
+      summary.knownFailures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
     } else {
       summary.counts.failed++;
       summary.failures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
@@ -312,9 +327,13 @@ class Importer {
   private readonly existing = new Set<string>();
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
-  /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
+  /** Failures of earlier runs: path → the file's size and mtime then, and the cause. */
+  private readonly knownFailures = new Map<string, { stage: string; reason: string; size: number | null; mtime: Date | null; at: Date }>();
+  /** Since when the current environment holds (stage-environment.ts); undefined with retryFailed. */
+  private settledSince?: Date;
   /** Sidecars beside imported files that were not used (links, not XMP, too large): one line each. */
   private readonly sidecarWarnings: ImportFailure[] = [];
+  /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
   private readonly librarySameSize = new Map<string, { id: string; library_path: string; original_path: string; storage_mode: string }>();
   /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
   private readonly timings: Record<string, number> = {};
@@ -335,8 +354,12 @@ class Importer {
   async run(files: WalkEntry[]): Promise<FileOutcome[]> {
     // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
     await cleanStaleTemps(this.ctx.library.folder('tmp'), { decoders: true });
-    const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
+    const rows = await this.ctx.db.selectFrom('import_failures').select(['path', 'stage', 'reason', 'file_size', 'file_mtime', 'created_at']).execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
+    for (const r of rows) {
+      this.knownFailures.set(r.path, { stage: r.stage, reason: r.reason, size: r.file_size, mtime: r.file_mtime ? new Date(r.file_mtime) : null, at: new Date(r.created_at) });
+    }
+    if (!this.opts.retryFailed) this.settledSince = await environmentSince(this.ctx);
     // A file already in the library has the size of its asset: one query per DB_CHUNK sizes finds
     // every candidate, instead of a checksum lookup per file (the embedded database pays per statement).
     const sizes = [...new Set(files.map((f) => f.size))];
@@ -356,7 +379,13 @@ class Importer {
       // Files mostly wait (reads, fsync, exiftool processes): keep more in flight than there are
       // cores so the CPU-bound parts (exiftool, stage workers at ctx.concurrency) never starve.
       await pool(files.length, this.opts.concurrency * FILES_PER_WORKER, async (i) => {
-        const outcome = await this.importOne(files[i]!, i);
+        const known = this.unchangedFailure(files[i]!);
+        if (known) {
+          // Never reaches the dedupe/placement turnstiles: let the files after it through.
+          this.gateDedupe.pass(i);
+          this.gatePlace.pass(i);
+        }
+        const outcome = known ?? (await this.importOne(files[i]!, i));
         outcomes[i] = outcome;
         this.events.onFile?.(outcome, ++finished, files.length);
       });
@@ -416,14 +445,27 @@ class Importer {
     }
   }
 
-  private async recordFailure(file: string, stage: string, reason: string): Promise<void> {
+  /**
+   * A file that failed before, with the same size and mtime, in the environment that holds now: it
+   * would fail the same way, so it is reported as known and not tried (or listed) again.
+   */
+  private unchangedFailure(file: WalkEntry): FileOutcome | undefined {
+    const k = this.knownFailures.get(file.path);
+    if (!k || !this.settledSince || k.size === null || !k.mtime) return undefined;
+    if (k.size !== file.size || Math.abs(k.mtime.getTime() - file.mtime.getTime()) >= 1000) return undefined;
+    if (k.at.getTime() < this.settledSince.getTime()) return undefined;
+    return { path: file.path, action: 'failed', stage: k.stage, reason: k.reason, known: true };
+  }
+
+  private async recordFailure(file: WalkEntry, stage: string, reason: string): Promise<void> {
     const now = new Date();
+    const values = { reason, created_at: now, file_size: file.size, file_mtime: file.mtime };
     await this.ctx.db
       .insertInto('import_failures')
-      .values({ path: file, stage, reason, created_at: now })
-      .onConflict((oc) => oc.columns(['path', 'stage']).doUpdateSet({ reason, created_at: now }))
+      .values({ path: file.path, stage, ...values })
+      .onConflict((oc) => oc.columns(['path', 'stage']).doUpdateSet(values))
       .execute();
-    this.previousFailures.add(file);
+    this.previousFailures.add(file.path);
   }
 
   private async clearFailures(file: string): Promise<void> {
@@ -584,7 +626,7 @@ class Importer {
         throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
       }
       const reason = causeOf(err, file.path);
-      await this.recordFailure(file.path, stage, reason).catch((e) =>
+      await this.recordFailure(file, stage, reason).catch((e) =>
         this.ctx.logger.warn(`recording import failure of ${file.path}: ${errorMessage(e)}`),
       );
       return done({ path: file.path, action: 'failed', stage, reason });
@@ -793,7 +835,7 @@ class Importer {
     for (let k = 0; k < all.length; k += DB_CHUNK) {
       const chunk = all.slice(k, k + DB_CHUNK);
       const assets = await this.ctx.db.selectFrom('assets').select(['id', 'type']).where('id', 'in', chunk).execute();
-      const byAsset = await loadStageStatus(this.ctx, chunk);
+      const byAsset = await loadStageStatus(this.ctx, chunk, { settledSince: this.settledSince });
       const jobs: JobSpec[] = [];
       for (const a of assets) {
         const pending = pendingStages(a.type, byAsset.get(a.id) ?? new Map(), this.opts.onlyStages);

@@ -13,6 +13,7 @@ import { walk } from '../storage/walk.js';
 import { pendingStages, stagesFor } from './import-plan.js';
 import { importFiles } from './import.js';
 import { loadStageStatus } from './pipeline.js';
+import { environmentSince } from './stage-environment.js';
 
 export const INDEX_PAGE_SIZE = 1000;
 
@@ -28,6 +29,8 @@ export interface IndexOptions {
   /** Files hashed at once while importing new in-place files. */
   concurrency?: number;
   pageSize?: number;
+  /** Also queue stages skipped or failed in the current environment (see stage-environment.ts). */
+  retryFailed?: boolean;
 }
 
 export interface InPlaceSummary {
@@ -64,7 +67,7 @@ export function jobsForAsset(
   const only = opts.stages ? new Set<string>(opts.stages) : undefined;
   let stages: AssetStage[];
   if (opts.mode === 'force') stages = applicable.filter((s) => !only || only.has(s));
-  else if (only) stages = applicable.filter((s) => only.has(s) && status.get(s) !== 'done');
+  else if (only) stages = applicable.filter((s) => only.has(s) && status.get(s) !== 'done' && status.get(s) !== 'settled');
   // The first missing stages of the chain; their follow-ups are queued when they succeed.
   else stages = pendingStages(asset.type, status);
   return stages.map((stage) => ({ stage, assetId: asset.id, ...(opts.mode === 'force' ? { force: true } : {}) }));
@@ -82,7 +85,7 @@ export function rootFolders(files: string[]): string[] {
 }
 
 /** New, changed and removed files of in-place assets. Changed assets get all their stages redone. */
-export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneOffline' | 'concurrency'>, events: IndexEvents = {}): Promise<InPlaceSummary> {
+export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneOffline' | 'concurrency' | 'retryFailed'>, events: IndexEvents = {}): Promise<InPlaceSummary> {
   const summary: InPlaceSummary = { folders: 0, new: 0, changed: 0, offline: 0, restored: 0, pruned: 0, failures: [] };
   const assets = await ctx.db
     .selectFrom('assets')
@@ -149,7 +152,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);
-    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false });
+    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed });
     summary.new = r.counts.imported;
     for (const f of r.failures) summary.failures.push({ path: f.path, reason: f.reason });
   }
@@ -164,6 +167,8 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
   const sc = await readChangedSidecars(ctx);
   summary.sidecars = { read: sc.read.length, failures: sc.failed.map((f) => ({ path: f.file, reason: f.error })) };
   const pageSize = opts.pageSize ?? INDEX_PAGE_SIZE;
+  // A stage skipped or failed since the environment last changed would do the same again.
+  const settledSince = opts.mode === 'force' || opts.retryFailed ? undefined : await environmentSince(ctx);
   let after: string | undefined;
   for (;;) {
     let q = ctx.db
@@ -177,7 +182,7 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
     const page = await q.execute();
     if (!page.length) break;
     after = page[page.length - 1]!.id;
-    const status = await loadStageStatus(ctx, page.map((a) => a.id));
+    const status = await loadStageStatus(ctx, page.map((a) => a.id), { settledSince });
     const jobs: JobSpec[] = [];
     for (const a of page) jobs.push(...jobsForAsset(a, status.get(a.id) ?? new Map(), opts));
     if (jobs.length) await ctx.queue.enqueue(jobs);

@@ -2,6 +2,7 @@
 // combined with free text, ranked by CLIP similarity when a CLIP model and pgvector are there, and
 // otherwise by how many query words the asset's tags, OCR text, place and names match; or with
 // --similar by CLIP distance / perceptual-hash distance to another photo.
+import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from '../db/kysely.js';

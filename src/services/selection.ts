@@ -30,6 +30,7 @@ import type { ExpressionBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
+import { parseDateOption } from '../validate.js';
 import { boxAround, distanceSql, distanceSqlRefs, PLACE_RADIUS_KM } from './places.js';
 
 export interface NearFilter {
@@ -159,10 +160,8 @@ export function addSelectionOptions(cmd: Command, cfg: SelectionOptionsConfig = 
 
 /** '2020', '2020-06', '2020-06-15', or a full ISO timestamp → the start of that period (UTC). */
 export function parseDateBound(name: string, value: string): Date {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value.trim());
-  const d = m ? new Date(Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1)) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${name} must be a date like 2020, 2020-06, 2020-06-15 or an ISO timestamp (got ${value})`);
-  return d;
+  // Strict: 2020-13-45 and 2020-02-30 do not roll over, 99999 is not a year (src/validate.ts).
+  return parseDateOption(name, value);
 }
 
 /** 'lat,lon[,km]' → a distance filter (default 10 km). */

@@ -107,6 +107,9 @@ export interface ImportFailuresTable {
   stage: string;
   reason: string;
   created_at: GeneratedTimestamp;
+  /** The file's size and mtime when it failed (0150): an unchanged file is not retried. */
+  file_size: ColumnType<number | null, number | null | undefined, number | null>;
+  file_mtime: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SchemaInfoTable {
