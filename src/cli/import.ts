@@ -156,6 +156,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
       ['found', s.counts.found],
       [verb, s.counts.imported],
       ['duplicates', s.counts.duplicates],
+      ...(s.counts.healed ? [['healed (missing originals put back)', s.counts.healed]] : []),
       ['failed', s.counts.failed],
       ['skipped (excluded or unsupported)', s.counts.skipped],
       ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),

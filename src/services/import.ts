@@ -33,6 +33,7 @@ import {
   exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
 } from './media.js';
 import { loadStageStatus, nextStages } from './pipeline.js';
+import { trashMaintenance } from './trash.js';
 
 export type { ImportMode } from './import-plan.js';
 
@@ -56,7 +57,8 @@ export interface ImportOptions {
   wait?: boolean;
 }
 
-export type FileAction = 'imported' | 'duplicate' | 'failed';
+/** healed: the file put back the missing original of the asset with its checksum. */
+export type FileAction = 'imported' | 'duplicate' | 'healed' | 'failed';
 
 export interface FileOutcome {
   path: string;
@@ -86,10 +88,12 @@ export interface StageCounts {
 export interface ImportSummary {
   dryRun: boolean;
   mode: ImportMode;
-  counts: { found: number; imported: number; duplicates: number; failed: number; skipped: number; resumed: number };
+  counts: { found: number; imported: number; duplicates: number; healed: number; failed: number; skipped: number; resumed: number };
   skippedByReason: Partial<Record<SkipReason, number>>;
   imported: Array<{ path: string; target: string; assetId?: string }>;
   duplicates: Array<{ path: string; of: string }>;
+  /** Files that put back a missing original: the file and the library path restored. */
+  healed: Array<{ path: string; target: string; assetId?: string }>;
   failures: ImportFailure[];
   /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
   warnings: ImportFailure[];
@@ -203,10 +207,11 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   const summary: ImportSummary = {
     dryRun,
     mode: opts.mode,
-    counts: { found: files.length, imported: 0, duplicates: 0, failed: 0, skipped: walked.skipped.length, resumed: 0 },
+    counts: { found: files.length, imported: 0, duplicates: 0, healed: 0, failed: 0, skipped: walked.skipped.length, resumed: 0 },
     skippedByReason: {},
     imported: [],
     duplicates: [],
+    healed: [],
     failures: [],
     warnings: [],
     stages: {},
@@ -215,6 +220,8 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
+  // Interrupted and expired purges first: a re-imported file then never meets a row on its way out.
+  if (importer) await trashMaintenance(ctx!);
   const outcomes: FileOutcome[] = importer
     ? await importer.run(files)
     : await dryRunFiles(ctx, files, opts, events);
@@ -223,6 +230,9 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     if (o.action === 'imported') {
       summary.counts.imported++;
       summary.imported.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
+    } else if (o.action === 'healed') {
+      summary.counts.healed++;
+      summary.healed.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
     } else if (o.action === 'duplicate') {
       summary.counts.duplicates++;
       summary.duplicates.push({ path: o.path, of: o.duplicateOf ?? '' });
@@ -440,7 +450,11 @@ class Importer {
         if (this.opts.mode === 'move' && existing.storage_mode === 'move' && existing.original_path === file.path) {
           await this.finishMove(file.path, this.ctx.library.resolve(existing.library_path), sha1);
         }
+        // The asset's original is gone (deleted by hand, lost disk): this file puts it back.
+        const healed = await this.time('place', () => this.heal(file, existing, sha1, bytes));
+        bytes = undefined;
         await this.clearFailures(file.path);
+        if (healed) return done({ path: file.path, action: 'healed', assetId: existing.id, target: healed });
         return done({ path: file.path, action: 'duplicate', assetId: existing.id, duplicateOf: existing.library_path });
       }
       if (first) {
@@ -655,6 +669,33 @@ class Importer {
       this.reserved.add(rel);
       return { target: rel, adopted: false };
     }
+  }
+
+  /**
+   * Put back the missing original of a library asset with the same checksum as `file`: copy/move
+   * assets get the file at their library path again; an in-place asset is pointed at `file` when this
+   * import is in place too. Returns the asset's library path once healed, undefined when the original
+   * is there (a plain duplicate) or cannot be healed this way.
+   */
+  private async heal(
+    file: WalkEntry,
+    existing: { id: string; library_path: string; storage_mode: string },
+    sha1: string,
+    bytes: Buffer | undefined,
+  ): Promise<string | undefined> {
+    const abs = this.ctx.library.resolve(existing.library_path);
+    if (fs.existsSync(abs)) return undefined;
+    if (existing.storage_mode === 'in-place') {
+      if (this.opts.mode !== 'in-place') return undefined;
+      await this.ctx.db.updateTable('assets').set({ library_path: file.path, original_path: file.path, file_mtime: file.mtime, updated_at: new Date() }).where('id', '=', existing.id).execute();
+      await this.ctx.db.deleteFrom('asset_offline').where('asset_id', '=', existing.id).execute();
+      return file.path;
+    }
+    if (this.opts.mode === 'in-place') return undefined;
+    await cleanStaleTemps(path.dirname(abs));
+    await this.place(file.path, abs, sha1, bytes);
+    if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(file.path).catch(() => undefined);
+    return existing.library_path;
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
