@@ -29,6 +29,9 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['stats', () => import('./stats.js')],
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
+  ['rm', () => import('./rm.js')],
+  ['trash', () => import('./trash.js')],
+  ['stack', () => import('./stack.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */

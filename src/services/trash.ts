@@ -275,6 +275,7 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     const ids = marked.map((m) => m.id);
     const derived = await ctx.db.selectFrom('asset_files').select(['asset_id', 'path']).where('asset_id', 'in', ids).execute();
     const crops = await ctx.db.selectFrom('asset_faces').select(['asset_id', 'crop_path']).where('asset_id', 'in', ids).where('crop_path', 'is not', null).execute();
+    const written = await ctx.db.selectFrom('asset_sidecars').select(['asset_id', 'path']).where('asset_id', 'in', ids).where('path', '<>', '').execute();
     // A sidecar another (unpurged) asset also reads stays.
     const sidecars = marked.map((m) => m.sidecar_path).filter((p): p is string => Boolean(p));
     const shared = new Set(
@@ -283,10 +284,8 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
         : [],
     );
     const failed = new Set<string>();
-    const remove = async (assetId: string, rel: string, insideOnly: boolean): Promise<boolean> => {
-      const abs = ctx.library.resolve(rel);
-      // Library files only, unless the user asked for in-place originals to go (insideOnly false).
-      if (insideOnly && !isInside(abs, ctx.library.root)) return false;
+    const remove = async (assetId: string, p: string): Promise<boolean> => {
+      const abs = ctx.library.resolve(p);
       try {
         const st = await fsp.lstat(abs);
         await fsp.unlink(abs);
@@ -300,20 +299,23 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
         return false;
       }
     };
-    for (const f of derived) await remove(f.asset_id, f.path, true);
-    for (const c of crops) await remove(c.asset_id, c.crop_path!, true);
+    // Library-relative paths are files we made (thumbnails, previews, encoded video, face crops,
+    // sidecars under the library); absolute ones sit beside an in-place original and go with it only.
+    const deletesOriginal = new Map(marked.map((m) => [m.id, m.delete_original]));
+    const ours = (assetId: string, p: string) => (path.isAbsolute(p) ? deletesOriginal.get(assetId) === true : isInside(ctx.library.resolve(p), ctx.library.root));
+    for (const f of [...derived, ...crops.map((c) => ({ asset_id: c.asset_id, path: c.crop_path! })), ...written]) {
+      if (ours(f.asset_id, f.path)) await remove(f.asset_id, f.path);
+    }
     for (const m of marked) {
       if (!m.delete_original) {
         summary.originalsKept++;
         continue;
       }
       const inPlace = m.storage_mode === 'in-place';
-      if (m.sidecar_path && !shared.has(m.sidecar_path)) await remove(m.id, m.sidecar_path, !inPlace);
-      // The sidecar an edit writes beside a library copy.
-      if (!inPlace) await remove(m.id, `${m.library_path}.xmp`, true);
-      const existed = fs.existsSync(ctx.library.resolve(m.library_path));
-      await remove(m.id, m.library_path, !inPlace);
-      if (existed && !failed.has(m.id)) summary.originalsDeleted++;
+      if (m.sidecar_path && !shared.has(m.sidecar_path) && ours(m.id, m.sidecar_path)) await remove(m.id, m.sidecar_path);
+      // A library copy lives inside the library; anything else is not ours to delete.
+      if (!inPlace && !isInside(ctx.library.resolve(m.library_path), ctx.library.root)) continue;
+      if (await remove(m.id, m.library_path)) summary.originalsDeleted++;
     }
     const gone = ids.filter((id) => !failed.has(id));
     if (gone.length) {
