@@ -18,6 +18,7 @@ interface ImportFlags {
   includeHidden?: boolean;
   ignore: string[];
   skipMl?: boolean;
+  stack?: string;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
 }
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+    .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
     .addHelpText(
@@ -76,6 +78,7 @@ Exit status:
 
 async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Promise<number> {
   if (flags.move && flags.inPlace) throw new UsageError('--move and --in-place cannot be used together');
+  if (flags.stack !== undefined && flags.stack !== 'auto') throw new UsageError(`--stack must be auto (got ${flags.stack})`);
   const mode: ImportMode = flags.move ? 'move' : flags.inPlace ? 'in-place' : 'copy';
   if (flags.wait === false && !rt.config.redis) {
     throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
@@ -121,6 +124,14 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
         { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
+          // --stack auto: the stack rules on the new files, with what the library has already.
+          if (flags.stack && !flags.dryRun) {
+            const { autoStack } = await import('../services/stacks.js');
+            const { stackRules } = await import('./stack.js');
+            const ids = result.imported.map((i) => i.assetId).filter((id): id is string => Boolean(id));
+            const r = ids.length ? await autoStack(ctx, { rules: stackRules({}), only: ids }) : undefined;
+            result.stacks = { created: r?.created ?? 0, joined: r?.joined ?? 0, assets: r?.assetsStacked ?? 0 };
+          }
           // Faces clustered during the import: give deferred faces their second chance and merge
           // people that arrival order split (like `immich faces detect` does at its end).
           if (!flags.dryRun && flags.wait !== false && (result.stages['face-recognition']?.done ?? 0) > 0) {
@@ -160,6 +171,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
       ['failed', s.counts.failed],
       ['skipped (excluded or unsupported)', s.counts.skipped],
       ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),
+      ...(s.stacks ? [['stacked (--stack auto)', s.stacks.assets]] : []),
     ],
   );
   const stages = Object.entries(s.stages);

@@ -98,6 +98,8 @@ export interface ImportSummary {
   /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
   warnings: ImportFailure[];
   stages: Record<string, StageCounts>;
+  /** `import --stack auto`: stacks made or joined by the new files. */
+  stacks?: { created: number; joined: number; assets: number };
   durationMs: number;
 }
 
