@@ -184,6 +184,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
   if (s.dryRun) for (const d of s.duplicates) out.line(`duplicate: ${d.path} (same as ${d.of})`);
   out.line(
     `${s.dryRun ? 'dry run: ' : ''}${s.counts.imported} ${verb}, ${s.counts.duplicates} duplicate(s), ` +
+      (s.counts.healed ? `${s.counts.healed} missing original(s) put back, ` : '') +
       `${s.failures.length} failure(s) in ${formatDuration(s.durationMs)}`,
   );
 }

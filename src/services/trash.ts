@@ -130,28 +130,35 @@ export async function moveToTrash(ctx: Context, ids: string[], opts: { dryRun?: 
 type Trx = Parameters<Parameters<ReturnType<Context['db']['transaction']>['execute']>[0]>[0];
 
 /**
- * Stacks whose primary is among `gone` (trashed or purged): the oldest remaining member becomes the
- * primary; a stack left with fewer than two shown members is dissolved.
+ * Stacks whose primary is among `gone`: the oldest member still shown becomes the primary (the stack
+ * stays, so a restored member is back in it). `purge`: members about to be deleted do not count,
+ * and any remaining member will do; stacks left with fewer than two members are dissolved after the
+ * delete (dissolveSmallStacks).
  */
-async function promoteStackPrimaries(trx: Trx, gone: string[]): Promise<void> {
+async function promoteStackPrimaries(trx: Trx, gone: string[], purge = false): Promise<void> {
   const stacks = await trx.selectFrom('stacks').select(['id', 'primary_asset_id']).where('primary_asset_id', 'in', gone).execute();
   const goneSet = new Set(gone);
   for (const s of stacks) {
     const members = await trx
       .selectFrom('assets')
-      .select('id')
+      .select(['id', 'deleted_at'])
       .where('stack_id', '=', s.id)
-      .where('deleted_at', 'is', null)
       .orderBy('taken_at')
       .orderBy('created_at')
       .execute();
     const rest = members.filter((m) => !goneSet.has(m.id));
-    if (rest.length >= 2) await trx.updateTable('stacks').set({ primary_asset_id: rest[0]!.id }).where('id', '=', s.id).execute();
-    else {
-      await trx.updateTable('assets').set({ stack_id: null }).where('stack_id', '=', s.id).where('id', 'not in', gone).execute();
-      if (rest.length) await trx.updateTable('stacks').set({ primary_asset_id: rest[0]!.id }).where('id', '=', s.id).execute();
-    }
+    const next = rest.find((m) => !m.deleted_at) ?? (purge ? rest[0] : undefined);
+    if (next) await trx.updateTable('stacks').set({ primary_asset_id: next.id }).where('id', '=', s.id).execute();
   }
+}
+
+/** After a purge: these stacks, when left with fewer than two members, are no stacks. */
+async function dissolveSmallStacks(trx: Trx, stackIds: string[]): Promise<void> {
+  if (!stackIds.length) return;
+  const small = trx.selectFrom('assets').select('stack_id').where('stack_id', 'in', stackIds).groupBy('stack_id').having((eb) => eb.fn.countAll(), '<', 2);
+  await trx.updateTable('assets').set({ stack_id: null }).where('stack_id', 'in', small).execute();
+  // Stacks without members (and those whose primary went with the purge's cascade are gone already).
+  await trx.deleteFrom('stacks').where('id', 'in', stackIds).where('id', 'not in', trx.selectFrom('assets').select('stack_id').where('stack_id', 'in', stackIds)).execute();
 }
 
 /** Take assets out of the trash (with their Live Photo video halves). Assets being purged stay gone. */
@@ -320,13 +327,13 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     const gone = ids.filter((id) => !failed.has(id));
     if (gone.length) {
       await ctx.db.transaction().execute(async (trx) => {
-        await promoteStackPrimaries(trx, gone);
+        const stackIds = (await trx.selectFrom('assets').select('stack_id').distinct().where('id', 'in', gone).where('stack_id', 'is not', null).execute()).map((r) => r.stack_id!);
+        await promoteStackPrimaries(trx, gone, true);
         await trx.deleteFrom('assets').where('id', 'in', gone).execute();
+        await dissolveSmallStacks(trx, stackIds);
         // Duplicate groups left with a single asset are no longer groups.
-        await trx
-          .deleteFrom('duplicate_groups')
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('asset_duplicates as d').select('d.asset_id').whereRef('d.group_id', '=', 'duplicate_groups.id').having((h) => h.fn.countAll(), '>', 1).groupBy('d.group_id'))))
-          .execute();
+        const groups = trx.selectFrom('asset_duplicates').select('group_id').groupBy('group_id').having((eb) => eb.fn.countAll(), '>', 1);
+        await trx.deleteFrom('duplicate_groups').where('id', 'not in', groups).execute();
       });
     }
     summary.purged += gone.length;
