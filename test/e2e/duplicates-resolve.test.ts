@@ -83,7 +83,7 @@ describe.skipIf(!CORPUS)('duplicates resolve (corpus)', () => {
     expect(json(ok(await cli('--json', 'duplicates', 'resolve', '--method', 'phash'))).groups).toEqual([]);
     expect((await cli('duplicates', 'resolve', '--keep', 'prettiest')).code).toBe(2);
     expect((await cli('duplicates', 'resolve', '--merge', 'albums,colour')).code).toBe(2);
-  }, 300_000);
+  }, 600_000);
 });
 
 if (!CORPUS) noteSkip('duplicates resolve', 'corpus');

@@ -85,5 +85,5 @@ describe('stacks', () => {
     expect(await paths('--path', 'IMG_7000*')).toEqual(['IMG_7000-modifié.jpg']);
     expect(await paths('--path', 'NEW_1*')).toEqual(['NEW_1-bearbeitet.jpg']);
     expect((await cli('import', '--stack', 'sometimes', more)).code).toBe(2);
-  }, 300_000);
+  }, 600_000);
 });

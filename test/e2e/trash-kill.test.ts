@@ -59,7 +59,7 @@ describe('trash retention and kill safety', () => {
     expect(listFiles(lib, 'thumbs')).toEqual([]);
     expect((await runCli(['trash', 'list'], { UPLOAD_LOCATION: lib, IMMICH_TRASH_DAYS: 'soon' })).code).toBe(2);
     expect((await runCli(['trash', 'empty', '--older-than', 'yesterday'], { UPLOAD_LOCATION: lib })).code).toBe(2);
-  }, 300_000);
+  }, 600_000);
 
   it('a purge killed with SIGKILL leaves no row without its files (unless marked) and no file without its row; the next run finishes', async () => {
     const n = 40;
@@ -123,5 +123,5 @@ describe('trash retention and kill safety', () => {
     expect(await checkInvariant()).toEqual({ rows: 0, marked: 0 });
     expect(listFiles(lib, 'uploads')).toEqual([]);
     expect(listFiles(lib, 'thumbs')).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 });

@@ -112,5 +112,5 @@ describe.each(['embedded', 'postgres'] as const)('trash on %s', (backend) => {
       marks: (await db.selectFrom('asset_purge').select('asset_id').execute()).length,
     }), env);
     expect(rows).toEqual({ assets: 3, marks: 0 });
-  }, 300_000);
+  }, 600_000);
 });
