@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { parseNumberOption } from '../validate.js';
+import { registerResolve } from './duplicates-resolve.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
 
 export interface DuplicatesFlags {
@@ -13,8 +14,8 @@ export interface DuplicatesFlags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('duplicates')
+  const duplicates = program.command('duplicates');
+  duplicates
     .description(
       'find groups of near-duplicate photos (re-encoded, resized or converted copies of one picture) and list them; ' +
         'byte-identical files were already refused at import',
@@ -27,7 +28,8 @@ export function register(program: Command): void {
       'after',
       `
 Groups are recomputed over the whole library on each run and stored (search --duplicates shows the
-same). Within a group the largest file comes first: usually the one to keep. Nothing is deleted.
+same). Within a group the largest file comes first: usually the one to keep. Nothing is deleted;
+\`immich duplicates resolve\` keeps one copy per group and trashes (or stacks) the others.
 With CLIP (a model under IMMICH_MODELS_DIR/clip/ and pgvector), two photos are duplicates when the
 cosine distance of their embeddings is at most the threshold; otherwise the 64-bit difference hash
 (dHash) of their previews may differ in at most the threshold's number of bits.
@@ -48,6 +50,7 @@ Exit status:
       quietOnClosedPipe();
       process.exitCode = await runDuplicates(rt, flags);
     });
+  registerResolve(duplicates);
 }
 
 export async function runDuplicates(rt: Runtime, flags: DuplicatesFlags): Promise<number> {

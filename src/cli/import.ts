@@ -21,6 +21,7 @@ interface ImportFlags {
   skipMl?: boolean;
   album?: string;
   albumFromFolder?: boolean;
+  stack?: string;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
   retryFailed?: boolean;
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
     .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
     .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
+    .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--retry-failed', 'try again files that failed before although unchanged, and stages skipped or failed since the environment last changed')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
@@ -89,6 +91,7 @@ Exit status:
 
 async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Promise<number> {
   if (flags.move && flags.inPlace) throw new UsageError('--move and --in-place cannot be used together');
+  if (flags.stack !== undefined && flags.stack !== 'auto') throw new UsageError(`--stack must be auto (got ${flags.stack})`);
   const mode: ImportMode = flags.move ? 'move' : flags.inPlace ? 'in-place' : 'copy';
   if (flags.wait === false && !rt.config.redis) {
     throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
@@ -149,6 +152,14 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
             const { addImportedToAlbums } = await import('../services/albums.js');
             await addImportedToAlbums(ctx, forAlbums, { album: flags.album, fromFolder: flags.albumFromFolder });
           }
+          // --stack auto: the stack rules on the new files, with what the library has already.
+          if (flags.stack && !flags.dryRun) {
+            const { autoStack } = await import('../services/stacks.js');
+            const { stackRules } = await import('./stack.js');
+            const ids = result.imported.map((i) => i.assetId).filter((id): id is string => Boolean(id));
+            const r = ids.length ? await autoStack(ctx, { rules: stackRules({}), only: ids }) : undefined;
+            result.stacks = { created: r?.created ?? 0, joined: r?.joined ?? 0, assets: r?.assetsStacked ?? 0 };
+          }
           // Faces clustered during the import: give deferred faces their second chance and merge
           // people that arrival order split (like `immich faces detect` does at its end).
           if (!flags.dryRun && flags.wait !== false && (result.stages['face-recognition']?.done ?? 0) > 0) {
@@ -184,10 +195,12 @@ function render_(rt: Runtime, s: ImportSummary): void {
       ['found', s.counts.found],
       [verb, s.counts.imported],
       ['duplicates', s.counts.duplicates],
+      ...(s.counts.healed ? [['healed (missing originals put back)', s.counts.healed]] : []),
       ['failed', s.counts.failed],
       ...(s.counts.knownFailures ? [['failed before, unchanged (not retried; --retry-failed)', s.counts.knownFailures]] : []),
       ['skipped (excluded or unsupported)', s.counts.skipped],
       ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),
+      ...(s.stacks ? [['stacked (--stack auto)', s.stacks.assets]] : []),
     ],
   );
   const stages = Object.entries(s.stages);
@@ -200,6 +213,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
   if (s.dryRun) for (const d of s.duplicates) out.line(`duplicate: ${d.path} (same as ${d.of})`);
   out.line(
     `${s.dryRun ? 'dry run: ' : ''}${s.counts.imported} ${verb}, ${s.counts.duplicates} duplicate(s), ` +
+      (s.counts.healed ? `${s.counts.healed} missing original(s) put back, ` : '') +
       `${s.failures.length} failure(s) in ${formatDuration(s.durationMs)}`,
   );
 }

@@ -37,6 +37,9 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['serve', () => import('./serve.js')],
   ['keys', () => import('./keys.js')],
   ['user', () => import('./user.js')],
+  ['rm', () => import('./rm.js')],
+  ['trash', () => import('./trash.js')],
+  ['stack', () => import('./stack.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */

@@ -42,7 +42,8 @@ export async function listAlbums(db: Db): Promise<AlbumSummary[]> {
     .selectFrom('albums as al')
     .select([
       'al.id', 'al.parent_id', 'al.name', 'al.description', 'al.cover_asset_id', 'al.created_at', 'al.updated_at',
-      (eb) => eb.selectFrom('album_assets as aa').select(sql<number>`count(*)::int`.as('n')).whereRef('aa.album_id', '=', 'al.id').as('asset_count'),
+      // Trashed assets are hidden from albums (trash area).
+      (eb) => eb.selectFrom('album_assets as aa').innerJoin('assets as ta', 'ta.id', 'aa.asset_id').select(sql<number>`count(*)::int`.as('n')).whereRef('aa.album_id', '=', 'al.id').where('ta.deleted_at', 'is', null).as('asset_count'),
       (eb) => eb.selectFrom('albums as c').select(sql<number>`count(*)::int`.as('n')).whereRef('c.parent_id', '=', 'al.id').as('child_count'),
     ])
     .execute();
@@ -180,6 +181,7 @@ export async function albumAssetIds(db: Db, albumIds: string[]): Promise<string[
     .distinct()
     .select(sql<Date>`coalesce(a.taken_at, a.file_mtime)`.as('t'))
     .where('aa.album_id', 'in', albumIds)
+    .where('a.deleted_at', 'is', null)
     .orderBy('t', 'desc')
     .orderBy('a.id')
     .execute();

@@ -66,6 +66,8 @@ export interface MediaMetadata {
   rotation: number | null;
   /** Apple ContentIdentifier / MediaGroupUUID shared by a Live Photo's still and video. */
   livePhotoCid: string | null;
+  /** Apple BurstUUID: the shots of one iPhone burst share it (stack auto --bursts). */
+  burstId: string | null;
   /** Google/Samsung motion photo: a still with an embedded video. */
   motionPhoto: boolean;
   sidecarPath: string | null;
@@ -418,6 +420,7 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     container,
     rotation,
     livePhotoCid: str(t.ContentIdentifier) ?? str(t.MediaGroupUUID),
+    burstId: str(t.BurstUUID),
     motionPhoto: num(t.MotionPhoto) === 1 || num(t.MicroVideo) === 1 || t.MotionPhotoVideo !== undefined || t.EmbeddedVideoFile !== undefined,
     sidecarPath: opts.sidecarPath ?? null,
     mimeType: str(t.MIMEType),

@@ -37,6 +37,7 @@ import {
 import { ImportClaims } from './import-claims.js';
 import { loadStageStatus, nextStages } from './pipeline.js';
 import { environmentSince } from './stage-environment.js';
+import { trashMaintenance } from './trash.js';
 
 export type { ImportMode } from './import-plan.js';
 
@@ -65,7 +66,8 @@ export interface ImportOptions {
   retryFailed?: boolean;
 }
 
-export type FileAction = 'imported' | 'duplicate' | 'failed';
+/** healed: the file put back the missing original of the asset with its checksum. */
+export type FileAction = 'imported' | 'duplicate' | 'healed' | 'failed';
 
 export interface FileOutcome {
   path: string;
@@ -97,17 +99,21 @@ export interface StageCounts {
 export interface ImportSummary {
   dryRun: boolean;
   mode: ImportMode;
-  /** found = imported + duplicates + failed + knownFailures (skipped files are not among the found). */
-  counts: { found: number; imported: number; duplicates: number; failed: number; knownFailures: number; skipped: number; resumed: number };
+  /** found = imported + duplicates + failed + knownFailures (skipped files are not among the found); healed are among the duplicates' checksums put back. */
+  counts: { found: number; imported: number; duplicates: number; healed: number; failed: number; knownFailures: number; skipped: number; resumed: number };
   skippedByReason: Partial<Record<SkipReason, number>>;
   imported: Array<{ path: string; target: string; assetId?: string }>;
   duplicates: Array<{ path: string; of: string }>;
+  /** Files that put back a missing original: the file and the library path restored. */
+  healed: Array<{ path: string; target: string; assetId?: string }>;
   failures: ImportFailure[];
   /** Files that failed in an earlier run and were not tried again (unchanged; --retry-failed tries them). */
   knownFailures: ImportFailure[];
   /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
   warnings: ImportFailure[];
   stages: Record<string, StageCounts>;
+  /** `import --stack auto`: stacks made or joined by the new files. */
+  stacks?: { created: number; joined: number; assets: number };
   durationMs: number;
 }
 
@@ -227,10 +233,11 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   const summary: ImportSummary = {
     dryRun,
     mode: opts.mode,
-    counts: { found: files.length, imported: 0, duplicates: 0, failed: 0, knownFailures: 0, skipped: walked.skipped.length, resumed: 0 },
+    counts: { found: files.length, imported: 0, duplicates: 0, healed: 0, failed: 0, knownFailures: 0, skipped: walked.skipped.length, resumed: 0 },
     skippedByReason: {},
     imported: [],
     duplicates: [],
+    healed: [],
     failures: [],
     knownFailures: [],
     warnings: [],
@@ -240,6 +247,8 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
+  // Interrupted and expired purges first: a re-imported file then never meets a row on its way out.
+  if (importer) await trashMaintenance(ctx!);
   const outcomes: FileOutcome[] = importer
     ? await importer.run(files)
     : await dryRunFiles(ctx, files, opts, events);
@@ -248,6 +257,9 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     if (o.action === 'imported') {
       summary.counts.imported++;
       summary.imported.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
+    } else if (o.action === 'healed') {
+      summary.counts.healed++;
+      summary.healed.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
     } else if (o.action === 'duplicate') {
       summary.counts.duplicates++;
       summary.duplicates.push({ path: o.path, of: o.duplicateOf ?? '' });
@@ -508,7 +520,11 @@ class Importer {
         if (this.opts.mode === 'move' && existing.storage_mode === 'move' && existing.original_path === file.path) {
           await this.finishMove(file.path, this.ctx.library.resolve(existing.library_path), sha1);
         }
+        // The asset's original is gone (deleted by hand, lost disk): this file puts it back.
+        const healed = await this.time('place', () => this.heal(file, existing, sha1, bytes));
+        bytes = undefined;
         await this.clearFailures(file.path);
+        if (healed) return done({ path: file.path, action: 'healed', assetId: existing.id, target: healed });
         return done({ path: file.path, action: 'duplicate', assetId: existing.id, duplicateOf: existing.library_path });
       }
       if (first) {
@@ -768,6 +784,33 @@ class Importer {
       .executeTakeFirst();
     if (asset) return true;
     return Boolean(await this.ctx.db.selectFrom('asset_files').select('asset_id').where('path', '=', rel).executeTakeFirst());
+  }
+
+  /**
+   * Put back the missing original of a library asset with the same checksum as `file`: copy/move
+   * assets get the file at their library path again; an in-place asset is pointed at `file` when this
+   * import is in place too. Returns the asset's library path once healed, undefined when the original
+   * is there (a plain duplicate) or cannot be healed this way.
+   */
+  private async heal(
+    file: WalkEntry,
+    existing: { id: string; library_path: string; storage_mode: string },
+    sha1: string,
+    bytes: Buffer | undefined,
+  ): Promise<string | undefined> {
+    const abs = this.ctx.library.resolve(existing.library_path);
+    if (fs.existsSync(abs)) return undefined;
+    if (existing.storage_mode === 'in-place') {
+      if (this.opts.mode !== 'in-place') return undefined;
+      await this.ctx.db.updateTable('assets').set({ library_path: file.path, original_path: file.path, file_mtime: file.mtime, updated_at: new Date() }).where('id', '=', existing.id).execute();
+      await this.ctx.db.deleteFrom('asset_offline').where('asset_id', '=', existing.id).execute();
+      return file.path;
+    }
+    if (this.opts.mode === 'in-place') return undefined;
+    await cleanStaleTemps(path.dirname(abs));
+    await this.place(file.path, abs, sha1, bytes);
+    if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(file.path).catch(() => undefined);
+    return existing.library_path;
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */

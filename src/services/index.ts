@@ -14,6 +14,7 @@ import { pendingStages, stagesFor } from './import-plan.js';
 import { importFiles } from './import.js';
 import { loadStageStatus } from './pipeline.js';
 import { environmentSince } from './stage-environment.js';
+import { trashMaintenance } from './trash.js';
 
 export const INDEX_PAGE_SIZE = 1000;
 
@@ -162,6 +163,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
 /** Queue what is missing (or everything, with force), page by page. */
 export async function queueIndex(ctx: Context, opts: IndexOptions, events: IndexEvents = {}): Promise<IndexSummary> {
   const summary: IndexSummary = { assets: 0, queued: {}, jobs: 0 };
+  await trashMaintenance(ctx);
   if (opts.syncInPlace !== false) summary.inPlace = await syncInPlace(ctx, opts, events);
   const { readChangedSidecars } = await import('./sidecars.js');
   const sc = await readChangedSidecars(ctx);
@@ -176,6 +178,8 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
       .leftJoin('asset_offline', 'asset_offline.asset_id', 'assets.id')
       .select(['assets.id', 'assets.type'])
       .where('asset_offline.asset_id', 'is', null)
+      // Trashed assets are not processed; a restored one is picked up by the next index.
+      .where('assets.deleted_at', 'is', null)
       .orderBy('assets.id')
       .limit(pageSize);
     if (after) q = q.where('assets.id', '>', after);

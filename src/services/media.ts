@@ -250,6 +250,7 @@ export function exifRow(meta: MediaMetadata, now = new Date()) {
     bitrate: meta.bitrate !== null ? Math.round(meta.bitrate) : null,
     container: meta.container,
     live_photo_cid: meta.livePhotoCid,
+    burst_id: meta.burstId,
     motion_photo: meta.motionPhoto,
     sidecar_path: meta.sidecarPath,
     updated_at: now,

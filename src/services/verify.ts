@@ -177,7 +177,13 @@ function sample<T>(items: T[], percent: number): T[] {
 }
 
 async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[]> {
-  const assets = await ctx.db.selectFrom('assets').select(['id', 'library_path', 'checksum', 'file_size']).orderBy('library_path').execute();
+  // Assets being purged (asset_purge) are on their way out: the next purge or maintenance finishes them.
+  const assets = await ctx.db
+    .selectFrom('assets')
+    .select(['id', 'library_path', 'checksum', 'file_size', 'deleted_at'])
+    .where('id', 'not in', (eb) => eb.selectFrom('asset_purge').select('asset_id'))
+    .orderBy('library_path')
+    .execute();
   const chosen = sample(assets, opts.samplePercent ?? 100);
   const missing: string[] = [];
   const mismatch: string[] = [];
@@ -191,7 +197,12 @@ async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[
       bytes += st.size;
       if (sha1 !== a.checksum) mismatch.push(`${a.library_path}: checksum ${sha1} != ${a.checksum}${st.size !== a.file_size ? ` (size ${st.size} != ${a.file_size})` : ''}`);
     } catch (err) {
-      missing.push(`${a.library_path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      // One line per asset with what to do about it.
+      const choice = a.deleted_at
+        ? `in the trash: \`immich trash empty\` purges it`
+        : `\`immich rm ${a.id}\` to trash the asset, or import the file again to put it back`;
+      missing.push(`${a.library_path}: ${code === 'ENOENT' ? 'missing' : (code ?? (err as Error).message)} (asset ${a.id}; ${choice})`);
     } finally {
       opts.onProgress?.({ done: ++done, total: chosen.length, bytes });
     }

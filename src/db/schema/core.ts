@@ -70,6 +70,8 @@ export interface ExifTable {
   bitrate: number | null;
   container: string | null;
   live_photo_cid: string | null;
+  /** Apple BurstUUID of an iPhone burst shot (migration 0071, trash/stacks area). */
+  burst_id?: string | null;
   motion_photo: Generated<boolean>;
   sidecar_path: string | null;
   updated_at: GeneratedTimestamp;
