@@ -10,6 +10,7 @@ import type { JobProcessor } from '../jobs/types.js';
 import { loadTranscodeSettings } from '../media/transcode.js';
 import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
+import { storageTemplateFrom } from '../storage/template.js';
 import { Output } from './render.js';
 
 export interface GlobalOptions {
@@ -45,6 +46,7 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   const config = loadConfig({ env, envFile: globals.envFile });
   // Bad IMMICH_FFMPEG_* values are usage errors up front (exit 2), not a failed video job later.
   loadTranscodeSettings(config.raw, { driEntries: [] });
+  storageTemplateFrom(config.raw); // a bad IMMICH_STORAGE_TEMPLATE: exit 2 before anything runs
   const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
   const logger = new Logger(config.logLevel, []);
   const rt: Runtime = { config, logger, out, globals };

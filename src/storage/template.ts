@@ -6,6 +6,7 @@
 //
 // Output is always a safe relative path: values cannot add separators, `..`, control characters or
 // an absolute root; the template's own literal text is checked once, when it is parsed.
+import { UsageError } from '../errors.js';
 
 export const DATE_TOKENS = ['y', 'yy', 'M', 'MM', 'MMM', 'MMMM', 'd', 'dd', 'h', 'hh', 'H', 'HH', 'm', 'mm', 's', 'ss', 'a'] as const;
 export const VALUE_TOKENS = [
@@ -23,7 +24,8 @@ export interface Template {
   parts: TemplatePart[];
 }
 
-export class TemplateError extends Error {}
+/** A template that cannot be used: a usage error (exit 2), whether it came from a flag or the environment. */
+export class TemplateError extends UsageError {}
 
 /** What a template can say about one asset. Absent values render as the token's default, or nothing. */
 export interface TemplateValues {
