@@ -29,6 +29,7 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['stats', () => import('./stats.js')],
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
+  ['storage', () => import('./storage.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
