@@ -30,6 +30,7 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
   ['storage', () => import('./storage.js')],
+  ['export', () => import('./export.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
