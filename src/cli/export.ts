@@ -3,11 +3,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../errors.js';
 import { AssetNotFoundError, runExport, templateTest, writeReport, type ExportOptions } from '../services/export/export.js';
+import { addSelectionOptions, parseSelection, type SelectionFlags } from '../services/selection.js';
 import { parseTemplate, TemplateError } from '../storage/template.js';
 import { formatBytes } from './render.js';
 import { loadRuntime, withContext } from './runtime.js';
 
-interface ExportFlags {
+interface ExportFlags extends SelectionFlags {
   directory?: string;
   filename?: string;
   originalNames?: boolean;
@@ -64,17 +65,18 @@ function parseFlags(f: ExportFlags): Omit<ExportOptions, 'dest'> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('export')
     .description('copy originals out of the library under directory and file name templates, and keep that folder in sync')
     .argument('[dest]', 'destination folder (with --template-test: the asset)')
+    .argument('[query...]', 'free text: export what `immich search` finds for it')
     .option('--directory <template>', 'folder template under dest, e.g. "{{y}}/{{album,Unsorted}}" (default: none)')
     .option('--filename <template>', 'file name template without extension (default: the name in the library)')
     .option('--original-names', 'without --filename: name files as they were named when imported')
     .option('--link', 'hard-link the library\'s originals instead of copying (same filesystem only)')
     .option('-u, --update', 'write only new and changed assets (an edit is a change); unchanged files are skipped')
     .option('--cleanup', 'remove files this command exported earlier that are no longer selected')
-    .option('-n, --dry-run', 'show what would be written and removed; write nothing')
+    .option('--dry-run', 'show what would be written and removed; write nothing')
     .option('--sidecar <format>', 'write a sidecar beside each file: xmp or json')
     .option('--embed-metadata', 'write dates with zone, GPS, description, rating, tags and people (with face regions) into the copies')
     .option('--convert <format>', 'convert HEIC, JPEG XL, RAW (embedded preview), PNG, WebP... to jpeg; videos and JPEGs stay as they are')
@@ -82,11 +84,13 @@ export function register(program: Command): void {
     .option('--live', 'export a Live Photo\'s video beside its still (same name, the video\'s extension)')
     .option('--report <file>', 'write what happened to each file as CSV, or JSON when the name ends in .json')
     .option('--template-test <template>', 'print the paths this template gives the asset named by the argument, export nothing')
-    .option('-j, --jobs <n>', 'files written at once (default 4)')
+    .option('-j, --jobs <n>', 'files written at once (default 4)');
+  addSelectionOptions(cmd, { favorite: true })
     .addHelpText(
       'after',
       `
-Every asset not in the trash is exported (a Live Photo's video goes with its still under --live).
+Which assets: the selection options (as for search, edit, album); by default the timeline (not
+archived, not in the trash, a stack's primary). A Live Photo's video goes with its still under --live.
 Templates use the tokens of the storage template (see immich-storage(1)): {{y}} {{yy}} {{MM}} {{MMM}}
 {{dd}} {{hh}} {{mm}} {{ss}} ... {{filename}} {{ext}} {{filetype}} {{assetId}} {{album}} {{make}}
 {{model}} {{lens}} {{city}} {{country}} {{person}} {{tag}} {{rating}} {{description}}, with a default
@@ -104,6 +108,7 @@ lists exactly the files that are there, and --update carries on once there is ro
 Examples:
   immich export /mnt/nas/photos --directory '{{y}}/{{y}}-{{MM}}-{{dd}}' --update --cleanup
   immich export ~/frame --directory '{{album,Unsorted}}' --convert jpeg --quality 85 --update
+  immich export ~/frame --album 'Trips/2024' --min-rating 4 --update --cleanup
   immich export /srv/share --link --sidecar xmp --report /tmp/export.csv
   immich export ~/out --embed-metadata --live --original-names
   immich export --template-test '{{y}}/{{person,Nobody}}/{{filename}}' IMG_0001.HEIC
@@ -114,9 +119,10 @@ Exit status:
   2  usage error (bad template or flags, unknown asset for --template-test)
   3  environment error (database, library, destination full or not writable)`,
     )
-    .action(async (dest: string | undefined, flags: ExportFlags, cmd: Command) => {
+    .action(async (dest: string | undefined, words: string[], flags: ExportFlags, cmd: Command) => {
       const rt = await loadRuntime(cmd);
       const opts = parseFlags(flags);
+      const selection = await parseSelection(flags, { words });
       if (!dest) throw new UsageError(flags.templateTest ? '--template-test needs the asset (id, library path or file name) as argument' : 'export needs a destination folder');
       if (!flags.templateTest) {
         const abs = path.resolve(dest);
@@ -139,7 +145,7 @@ Exit status:
         const progress = rt.out.progress('exporting');
         let result;
         try {
-          result = await runExport(ctx, { ...opts, dest, onProgress: (d, t) => progress.update(d, t) });
+          result = await runExport(ctx, { ...opts, dest, selection, onProgress: (d, t) => progress.update(d, t) });
         } finally {
           progress.stop();
         }

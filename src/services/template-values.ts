@@ -1,13 +1,11 @@
 // What the path templates (storage template, export) know about assets, read in bulk: one query per
 // table per chunk of ids, so exporting or migrating 100k assets costs a few hundred statements.
 import type { Context } from '../context.js';
+import { userTagsOfAssets } from '../db/user-tags.js';
 import type { TemplateValues } from '../storage/template.js';
 import { wallClockOf } from './import-plan.js';
 
 const CHUNK = 1000;
-
-/** Tag sources that are the user's words; object and CLIP labels are guesses, not folder names. */
-const USER_TAG_SOURCES = ['user', 'xmp', 'takeout'] as const;
 
 export interface AssetForTemplate {
   id: string;
@@ -104,15 +102,9 @@ export async function loadTemplateValues(ctx: Context, ids: readonly string[], n
       for (const r of people) push(r.asset_id, 'people', r.name);
     }
     if (needs.tags) {
-      const tags = await ctx.db
-        .selectFrom('asset_tags')
-        .innerJoin('tags', 'tags.id', 'asset_tags.tag_id')
-        .select(['asset_tags.asset_id', 'tags.name'])
-        .distinct()
-        .where('asset_tags.asset_id', 'in', chunk)
-        .where('asset_tags.source', 'in', [...USER_TAG_SOURCES])
-        .execute();
-      for (const r of tags) push(r.asset_id, 'tags', r.name);
+      // User tags (organize's repository); detector labels are guesses, not folder names.
+      const tags = await userTagsOfAssets(ctx.db, chunk);
+      for (const [id, list] of tags) for (const t of list) push(id, 'tags', t.value);
     }
   }
   return ids.flatMap((id) => out.get(id) ?? []);

@@ -15,6 +15,7 @@ import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js'
 import { sha1File } from '../../storage/checksum.js';
 import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
 import { tempFileOwner, wallClockOf } from '../import-plan.js';
+import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
 import { loadTemplateValues, type AssetForTemplate } from '../template-values.js';
 import { convertToJpeg, exportTags, writeTags, type ExportMetadata, loadExportMetadata } from './metadata.js';
 import { indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
@@ -22,8 +23,8 @@ import { loadState, saveState, StateLog, type ExportedFile } from './state.js';
 
 export interface ExportOptions {
   dest: string;
-  /** The selected assets; undefined = every asset not in the trash. */
-  ids?: readonly string[];
+  /** Which assets (the selection grammar); default: the timeline (not archived, not trashed). */
+  selection?: Selection;
   directory?: string;
   filename?: string;
   originalNames?: boolean;
@@ -84,7 +85,7 @@ function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || /no space left on device/i.test(errorMessage(err));
 }
 
-async function selectedRows(ctx: Context, ids: readonly string[] | undefined): Promise<AssetRow[]> {
+async function selectedRows(ctx: Context, selection: Selection | readonly string[]): Promise<AssetRow[]> {
   const base = () =>
     ctx.db
       .selectFrom('assets')
@@ -94,12 +95,18 @@ async function selectedRows(ctx: Context, ids: readonly string[] | undefined): P
         'assets.taken_at', 'assets.file_mtime', eb.cast<string | null>('assets.local_taken_at', 'text').as('local_taken_at'),
         eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
       ])
-      .where('assets.deleted_at', 'is', null)
       // A Live Photo's video is exported with its still (--live), never on its own.
       .where('assets.is_motion_part', '=', false);
+  let ids: readonly string[] | undefined = Array.isArray(selection) ? selection : undefined;
   const rows = [];
-  if (ids === undefined) rows.push(...(await base().execute()));
-  else for (let k = 0; k < ids.length; k += CHUNK) rows.push(...(await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()));
+  if (!ids) {
+    const sel = selection as Selection;
+    const { query, rankedIds } = await selectionQuery(ctx, sel, { strict: true });
+    // A ranked (free-text) or limited selection is a list of ids; any other is one subquery.
+    if (rankedIds || sel.limit !== undefined) ids = await selectAssetIds(ctx, sel, { strict: true });
+    else rows.push(...(await base().where('assets.id', 'in', query.select('a.id')).execute()));
+  }
+  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows.push(...(await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()));
   const out: AssetRow[] = rows.map((r) => {
     const date = wallClockOf(r.local_taken_at) ?? wallClockOf(r.taken_at) ?? wallClockOf(r.file_mtime) ?? new Date(0);
     return {
@@ -230,7 +237,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     throw new EnvironmentError(err.message);
   });
   const byAsset = indexByAsset(state);
-  const rows = await selectedRows(ctx, opts.ids);
+  const rows = await selectedRows(ctx, opts.selection ?? {});
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const assets = await planAssets(ctx, rows, opts, byAsset);
   const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
@@ -305,7 +312,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           await writeFileAtomicAt(tmp, data);
           made = { sha1: sha1Of(data), size: data.length };
         } else {
-          await writeTags(ctx, tmp, exportTags(meta), { create: true });
+          await writeTags(ctx, tmp, exportTags(meta, false), { create: true });
           made = await fileFacts(tmp);
         }
       } else {
@@ -330,7 +337,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
         }
         if (f.kind === 'original' && opts.embedMetadata) {
           if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
-          await writeTags(ctx, tmp, exportTags(await metadataOf(f.assetId)), { create: false });
+          await writeTags(ctx, tmp, exportTags(await metadataOf(f.assetId), true), { create: false });
           made = await fileFacts(tmp);
         }
       }

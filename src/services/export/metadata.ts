@@ -7,11 +7,11 @@ import type { WriteTags } from 'exiftool-vendored';
 import type { Context } from '../../context.js';
 import { decodeSource } from '../../media/image.js';
 import { formatOffset, zoneOffsetAt } from '../../media/metadata.js';
+import { xmpTags, type XmpFields } from '../../media/xmp.js';
+import { describeAssets } from '../asset-info.js';
 import { sniff, SNIFF_BYTES } from '../../media/sniff.js';
 import { tempPathFor } from '../../storage/atomic.js';
 import { getExifTool, maxImagePixels } from '../media.js';
-
-const USER_TAG_SOURCES = ['user', 'xmp', 'takeout'] as const;
 
 export interface FaceRegion {
   name: string;
@@ -23,129 +23,101 @@ export interface FaceRegion {
 }
 
 export interface ExportMetadata {
-  /** Wall-clock capture time 'YYYY:MM:DD HH:mm:ss' and its offset ('+02:00') when known. */
-  dateTime: string | null;
-  offset: string | null;
-  latitude: number | null;
-  longitude: number | null;
-  altitude: number | null;
-  description: string | null;
-  rating: number | null;
-  tags: string[];
+  /** The fields organize writes to library sidecars (dates with zone, GPS, description, rating, tags). */
+  fields: XmpFields;
   people: string[];
   regions: FaceRegion[];
   width: number | null;
   height: number | null;
-  /** The --sidecar json document. */
+  /** The --sidecar json document: `immich info --json`'s record, less the library's internals. */
   json: Record<string, unknown>;
 }
 
 export async function loadExportMetadata(ctx: Context, assetId: string): Promise<ExportMetadata> {
-  const a = await ctx.db
-    .selectFrom('assets')
-    .leftJoin('exif', 'exif.asset_id', 'assets.id')
-    .select((eb) => [
-      'assets.id', 'assets.original_name', 'assets.checksum', 'assets.type', 'assets.taken_at', 'assets.time_zone', 'assets.width', 'assets.height',
-      'assets.is_favorite', 'assets.is_archived',
-      eb.cast<string | null>('assets.local_taken_at', 'text').as('local_taken_at'),
-      'assets.rating', 'assets.description', 'exif.offset_time', 'exif.latitude', 'exif.longitude', 'exif.altitude',
-      'exif.make', 'exif.model', 'exif.lens_model', 'exif.city', 'exif.country', 'exif.keywords',
-      eb.ref('exif.rating').as('exif_rating'), eb.ref('exif.description').as('exif_description'),
-    ])
-    .where('assets.id', '=', assetId)
-    .executeTakeFirstOrThrow();
-  const tagRows = await ctx.db
-    .selectFrom('asset_tags').innerJoin('tags', 'tags.id', 'asset_tags.tag_id')
-    .select('tags.name').distinct()
-    .where('asset_tags.asset_id', '=', assetId).where('asset_tags.source', 'in', [...USER_TAG_SOURCES])
-    .execute();
+  const [info] = await describeAssets(ctx, [assetId]);
+  if (!info) throw new Error('the asset is no longer in the library');
+  // Face boxes are stored normalised to the displayed image: MWG wants their centre and size.
   const faces = await ctx.db
     .selectFrom('asset_faces').innerJoin('people', 'people.id', 'asset_faces.person_id')
-    .select(['people.name', 'asset_faces.box_x1', 'asset_faces.box_y1', 'asset_faces.box_x2', 'asset_faces.box_y2', 'asset_faces.image_width', 'asset_faces.image_height'])
+    .select(['people.name', 'asset_faces.box_x1', 'asset_faces.box_y1', 'asset_faces.box_x2', 'asset_faces.box_y2'])
     .where('asset_faces.asset_id', '=', assetId).where('people.is_hidden', '=', false).where('people.name', '<>', '')
-    .orderBy('people.name')
+    .orderBy('people.name').orderBy('asset_faces.box_x1')
     .execute();
-  const albums = await ctx.db
-    .selectFrom('album_assets').innerJoin('albums', 'albums.id', 'album_assets.album_id')
-    .select('albums.name').where('album_assets.asset_id', '=', assetId).orderBy('albums.name').execute();
-
-  const local = a.local_taken_at ?? (a.taken_at ? new Date(a.taken_at).toISOString() : null);
-  const dateTime = local ? local.replace('T', ' ').replace(/^(\d{4})-(\d{2})-(\d{2})/, '$1:$2:$3').slice(0, 19) : null;
-  let offset = a.offset_time ?? (a.time_zone && /^[+-]\d{2}:\d{2}$/.test(a.time_zone) ? a.time_zone : null);
-  if (!offset && a.time_zone && a.taken_at) {
-    const m = zoneOffsetAt(a.time_zone, new Date(a.taken_at));
-    if (m !== undefined) offset = formatOffset(m);
-  }
-  const tags = [...new Set([...(a.keywords ?? []), ...tagRows.map((t) => t.name)])].sort();
   const regions = faces.map((f) => ({
     name: f.name,
-    x: round((f.box_x1 + f.box_x2) / 2 / f.image_width),
-    y: round((f.box_y1 + f.box_y2) / 2 / f.image_height),
-    w: round((f.box_x2 - f.box_x1) / f.image_width),
-    h: round((f.box_y2 - f.box_y1) / f.image_height),
+    x: round((f.box_x1 + f.box_x2) / 2),
+    y: round((f.box_y1 + f.box_y2) / 2),
+    w: round(f.box_x2 - f.box_x1),
+    h: round(f.box_y2 - f.box_y1),
   }));
-  const people = [...new Set(faces.map((f) => f.name))];
-  const description = a.description ?? a.exif_description ?? null;
-  const rating = a.rating ?? a.exif_rating ?? null;
-  const meta: Omit<ExportMetadata, 'json'> = {
-    dateTime, offset, latitude: a.latitude, longitude: a.longitude, altitude: a.altitude, description, rating, tags, people, regions,
-    width: a.width, height: a.height,
+  let offset = info.timeZone && /^[+-]\d{2}:\d{2}$/.test(info.timeZone) ? info.timeZone : null;
+  if (!offset && info.timeZone && info.takenAt) {
+    const m = zoneOffsetAt(info.timeZone, new Date(info.takenAt));
+    if (m !== undefined) offset = formatOffset(m);
+  }
+  const userTags = info.tags.filter((t) => t.source === 'user' || t.source === 'xmp' || t.source === 'takeout').map((t) => t.name);
+  const { files: _files, stages: _stages, sidecar: _sidecar, libraryPath: _lib, ...json } = info;
+  return {
+    fields: {
+      description: info.description,
+      rating: info.rating,
+      localTakenAt: info.localTakenAt ?? info.takenAt,
+      offset: info.localTakenAt ? offset : info.takenAt ? '+00:00' : null,
+      latitude: info.latitude,
+      longitude: info.longitude,
+      tags: [...new Set(userTags)].sort(),
+    },
+    people: [...new Set(regions.map((r) => r.name))],
+    regions,
+    width: info.width,
+    height: info.height,
+    json,
   };
-  const json = {
-    assetId: a.id,
-    originalName: a.original_name,
-    checksum: a.checksum,
-    type: a.type,
-    takenAt: a.taken_at ? new Date(a.taken_at).toISOString() : null,
-    localTakenAt: a.local_taken_at,
-    timeZone: a.time_zone ?? offset,
-    latitude: a.latitude, longitude: a.longitude, altitude: a.altitude,
-    make: a.make, model: a.model, lens: a.lens_model, city: a.city ?? null, country: a.country ?? null,
-    description, rating, favorite: a.is_favorite, archived: a.is_archived,
-    albums: albums.map((r) => r.name), tags, people, faces: regions,
-  };
-  return { ...meta, json };
 }
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-/** exiftool tags for the metadata (dates with zone, GPS, description, rating, keywords, people, face regions). */
-export function exportTags(m: ExportMetadata): WriteTags {
+/** Assignments for people: names, and MWG face regions on the displayed image. */
+function peopleTags(m: ExportMetadata): Record<string, unknown> {
   const t: Record<string, unknown> = {};
-  if (m.dateTime) {
-    t.DateTimeOriginal = m.offset ? `${m.dateTime}${m.offset}` : m.dateTime;
-    t.CreateDate = t.DateTimeOriginal;
-    if (m.offset) t.OffsetTimeOriginal = m.offset;
-  }
-  if (m.latitude !== null && m.longitude !== null) {
-    t.GPSLatitude = Math.abs(m.latitude);
-    t.GPSLatitudeRef = m.latitude < 0 ? 'S' : 'N';
-    t.GPSLongitude = Math.abs(m.longitude);
-    t.GPSLongitudeRef = m.longitude < 0 ? 'W' : 'E';
-    if (m.altitude !== null) {
-      t.GPSAltitude = Math.abs(m.altitude);
-      t.GPSAltitudeRef = m.altitude < 0 ? '1' : '0';
-    }
-  }
-  if (m.description) {
-    t.ImageDescription = m.description;
-    t.Description = m.description;
-  }
-  if (m.rating !== null) t.Rating = m.rating;
-  if (m.tags.length) {
-    t.Keywords = m.tags.map((k) => k.split('/').pop()!);
-    t.Subject = t.Keywords;
-    // Hierarchical user tags ('Trips/2024') the Lightroom way.
-    t.HierarchicalSubject = m.tags.map((k) => k.split('/').join('|'));
-  }
-  if (m.people.length) t.PersonInImage = m.people;
+  if (m.people.length) t['XMP-iptcExt:PersonInImage'] = m.people;
   if (m.regions.length && m.width && m.height) {
-    t.RegionInfo = {
+    t['XMP-mwg-rs:RegionInfo'] = {
       AppliedToDimensions: { W: m.width, H: m.height, Unit: 'pixel' },
       RegionList: m.regions.map((r) => ({ Area: { X: r.x, Y: r.y, W: r.w, H: r.h, Unit: 'normalized' }, Name: r.name, Type: 'Face' })),
     };
+  }
+  return t;
+}
+
+/**
+ * exiftool assignments for an exported file. The XMP fields are organize's (the same a library
+ * sidecar gets) plus people; `embed` adds the EXIF/IPTC copies that viewers read from a JPEG:
+ * DateTimeOriginal with OffsetTimeOriginal, GPS with its N/S/E/W references, ImageDescription,
+ * IPTC Keywords.
+ */
+export function exportTags(m: ExportMetadata, embed: boolean): WriteTags {
+  const t: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(xmpTags(m.fields))) if (v !== null) t[k] = v;
+  Object.assign(t, peopleTags(m));
+  if (embed) {
+    const f = m.fields;
+    if (f.localTakenAt) {
+      const wall = f.localTakenAt.replace('T', ' ').replace(/-/g, ':').slice(0, 19);
+      t['EXIF:DateTimeOriginal'] = wall;
+      t['EXIF:CreateDate'] = wall;
+      if (f.offset) t['EXIF:OffsetTimeOriginal'] = f.offset;
+    }
+    if (f.latitude !== null && f.longitude !== null) {
+      t['EXIF:GPSLatitude'] = Math.abs(f.latitude);
+      t['EXIF:GPSLatitudeRef'] = f.latitude < 0 ? 'S' : 'N';
+      t['EXIF:GPSLongitude'] = Math.abs(f.longitude);
+      t['EXIF:GPSLongitudeRef'] = f.longitude < 0 ? 'W' : 'E';
+    }
+    if (f.description) t['EXIF:ImageDescription'] = f.description;
+    if (f.tags.length) t['IPTC:Keywords'] = [...new Set(f.tags.map((k) => k.split('/').pop()!))];
   }
   return t as WriteTags;
 }
@@ -158,7 +130,7 @@ export async function writeTags(ctx: Context, file: string, tags: WriteTags, opt
     return;
   }
   // -overwrite_original: exiftool keeps no "_original" backup beside our temp file.
-  await et.write(file, tags, { writeArgs: ['-overwrite_original'] });
+  await et.write(file, tags, { writeArgs: ['-overwrite_original'], useMWG: false });
   if (opts.create) {
     const fh = await fsp.open(file, 'r+');
     try { await fh.sync(); } finally { await fh.close(); }
