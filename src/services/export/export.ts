@@ -409,7 +409,11 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     }
   } else for (const s of plan.stale) report(s, 'kept', 'no longer selected (--cleanup removes it)');
 
-  // The state matches what is on disk whether the run finished, hit a full disk or failed.
+  // The state matches what is on disk whether the run finished, hit a full disk or failed: files
+  // found missing (deleted by the user) and not written again leave the state.
+  for (const p of [...plan.files.filter((f) => f.reason === 'missing').map((f) => f.path), ...plan.stale.map((f) => f.path)]) {
+    if (state.files.has(p) && sizeOn(p) === undefined) state.files.delete(p);
+  }
   await log.close().catch(() => undefined);
   await saveState(dest, state).catch((err) => {
     // The log still holds every file; the next run folds it in.
