@@ -40,6 +40,8 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['rm', () => import('./rm.js')],
   ['trash', () => import('./trash.js')],
   ['stack', () => import('./stack.js')],
+  ['storage', () => import('./storage.js')],
+  ['export', () => import('./export.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */

@@ -12,6 +12,7 @@ import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
 import { validateSettings } from '../settings.js';
 import { parseDuration } from '../validate.js';
+import { storageTemplateFrom } from '../storage/template.js';
 import { Output } from './render.js';
 
 export interface GlobalOptions {
@@ -55,6 +56,7 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   loadTranscodeSettings(config.raw, { driEntries: [] });
   // So are the other IMMICH_* settings (IMMICH_FACE_MIN_SCORE=abc), instead of a silent default.
   validateSettings(config.raw);
+  storageTemplateFrom(config.raw); // a bad IMMICH_STORAGE_TEMPLATE: exit 2 before anything runs
   const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
   const logger = new Logger(config.logLevel, []);
   const rt: Runtime = { config, logger, out, globals };

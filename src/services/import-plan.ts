@@ -1,9 +1,11 @@
 // Pure decisions of `immich import`, kept free of I/O so they can be tested on their own:
 // where a file goes in the library, how name collisions are resolved, which stages of an
 // already-imported asset still need to run, and which temp files belong to dead runs.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { ASSET_STAGES, type AssetStage } from '../jobs/types.js';
 import { TMP_MARK } from '../storage/atomic.js';
+import { storagePath, type Template } from '../storage/template.js';
 import { ENTRY_STAGES, nextStages } from './pipeline.js';
 
 export type ImportMode = 'copy' | 'move' | 'in-place';
@@ -14,14 +16,31 @@ export interface CalendarDate {
   day: number;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /**
- * Library folder for a file taken on `date`: Immich's default storage template
- * `{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}` under uploads/.
+ * The library path of a copied or moved original: the storage template (IMMICH_STORAGE_TEMPLATE,
+ * Immich's `{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}` by default) under uploads/. `date` is the local
+ * wall-clock capture time read through its UTC fields.
  */
-export function datedFolder(date: CalendarDate): string {
-  return path.join('uploads', pad(date.year, 4), `${pad(date.year, 4)}-${pad(date.month)}-${pad(date.day)}`);
+export function libraryTarget(tpl: Template, f: { date: Date; name: string; type: 'image' | 'video'; assetId: string; make?: string | null; model?: string | null; lens?: string | null; rating?: number | null; description?: string | null }): string {
+  return path.posix.join('uploads', storagePath(tpl, { ...f, originalName: f.name }));
+}
+
+/**
+ * The asset id of new content, derived from its checksum (UUID-shaped): a storage template with
+ * {{assetId}} then names the same path when a killed import runs again, so the placed file is adopted.
+ */
+export function assetIdFor(sha1: string): string {
+  const h = crypto.createHash('sha1').update(`immich-asset:${sha1}`).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The wall-clock capture time as a Date read through its UTC fields ('2019-07-04T10:00:00.000' → 10:00Z). */
+export function wallClockOf(value: string | Date | null | undefined): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  const d = value instanceof Date ? value : new Date(`${value.replace(/^(\d{4}):(\d{2}):(\d{2})/, '$1-$2-$3').replace(' ', 'T')}Z`);
+  return Number.isNaN(d.getTime()) || !calendarDateOf(d) ? undefined : d;
 }
 
 /** The calendar date of a wall-clock timestamp string ('2019-03-01T10:00:00', '2019:03:01 10:00:00'). */

@@ -8,7 +8,6 @@
 //   the re-run, because the target name is a pure function of the file and the walk order;
 // - in --move mode the source is unlinked only after the row is committed;
 // - assets already in the library get their unfinished stages queued again.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -21,16 +20,17 @@ import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomi
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import {
-  calendarDateOf,
+  assetIdFor,
   candidateName,
-  datedFolder,
+  libraryTarget,
   pendingStages,
   libraryName,
+  wallClockOf,
   tempFileOwner,
   Turnstile,
-  type CalendarDate,
   type ImportMode,
 } from './import-plan.js';
+import { storageTemplateFrom, type Template } from '../storage/template.js';
 import {
   exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
 } from './media.js';
@@ -167,8 +167,8 @@ export async function cleanStaleTemps(
 }
 
 /** Calendar date that names the file's folder: local capture date, else UTC capture time, else mtime. */
-function folderDate(meta: MediaMetadata | undefined, mtime: Date): CalendarDate {
-  return calendarDateOf(meta?.localTakenAt) ?? calendarDateOf(meta?.takenAt) ?? calendarDateOf(mtime) ?? { year: 1970, month: 1, day: 1 };
+function folderDate(meta: MediaMetadata | undefined, mtime: Date): Date {
+  return wallClockOf(meta?.localTakenAt) ?? wallClockOf(meta?.takenAt) ?? wallClockOf(mtime) ?? new Date(0);
 }
 
 /** Messages from media functions start with the file's path; the report names the file once. */
@@ -359,7 +359,10 @@ class Importer {
    */
   private readonly claims?: ImportClaims;
 
+  private readonly storageTemplate: Template;
+
   constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {
+    this.storageTemplate = storageTemplateFrom(ctx.config.raw);
     if (ctx.config.database.kind === 'postgres' && opts.mode !== 'in-place') this.claims = new ImportClaims(ctx.db);
   }
 
@@ -668,7 +671,7 @@ class Importer {
     metaMs: number;
   }): Promise<{ id: string; metaError?: string } | undefined> {
     const { file, sha1, target, probe, meta } = f;
-    const id = crypto.randomUUID();
+    const id = assetIdFor(sha1);
     const now = new Date();
     const oriented = meta?.width && meta.height ? { width: meta.width, height: meta.height } : { width: probe.width ?? null, height: probe.height ?? null };
     const asset = {
@@ -737,7 +740,7 @@ class Importer {
   }
 
   /**
-   * The library path for a new file. copy/move: uploads/YYYY/YYYY-MM-DD/<name>, with +1, +2...
+   * The library path for a new file. copy/move: uploads/<storage template>, with +1, +2...
    * on collisions; a file already there with the same content and no row is adopted (a killed run
    * placed it). in-place: the file itself.
    */
@@ -747,13 +750,20 @@ class Importer {
       if (taken) throw new Error('already in the library with other content (changed since it was imported?)');
       return { target: file.path, adopted: true };
     }
-    const dir = datedFolder(folderDate(meta, file.mtime));
+    const first = libraryTarget(this.storageTemplate, {
+      date: folderDate(meta, file.mtime),
+      name: path.basename(file.path),
+      type: meta?.type ?? 'image',
+      assetId: assetIdFor(sha1),
+      make: meta?.make, model: meta?.model, lens: meta?.lensModel, rating: meta?.rating, description: meta?.description,
+    });
+    const dir = path.dirname(first);
     const absDir = this.ctx.library.resolve(dir);
     if (!this.cleanedDirs.has(absDir)) {
       this.cleanedDirs.add(absDir);
       await cleanStaleTemps(absDir, { referenced: (abs) => this.isReferenced(abs) });
     }
-    const name = libraryName(path.basename(file.path));
+    const name = libraryName(path.basename(first));
     for (let n = 0; ; n++) {
       const rel = path.join(dir, candidateName(name, n));
       if (this.reserved.has(rel)) continue;
