@@ -38,6 +38,8 @@ export interface AssetsTable {
   description: string | null;
   edited_at: Timestamp | null;
   stack_id: string | null;
+  /** 'edit', 'takeout' (migration 0063); null: the file's own metadata. */
+  date_source?: string | null;
 }
 
 export interface ExifTable {
