@@ -24,6 +24,11 @@ import { TMP_MARK } from '../storage/atomic.js';
 import { applyFacts, type ExternalFacts } from './takeout/facts.js';
 import { scanTakeout, type TakeoutScan } from './takeout/source.js';
 import { applyTakeout, type TakeoutSummary } from './takeout/apply.js';
+import { addToAlbum, describeAlbum, ensureAlbum } from '../db/albums.js';
+import { setAssetTagsFromSource } from '../db/user-tags.js';
+import type { FaceRegion } from '../media/regions.js';
+import { applyFaceRegions } from './face-regions.js';
+import { loadFolderSidecars } from './import-sources.js';
 import {
   calendarDateOf,
   candidateName,
@@ -74,6 +79,10 @@ export interface ImportEntry extends WalkEntry {
   /** Copy the file out of its container to `target` (created exclusively); returns its SHA-1. */
   extract?: (target: string) => Promise<string>;
   facts?: ExternalFacts;
+  /** Albums another manager put it in (Picasa, iCloud), made if missing. */
+  albums?: Array<{ name: string; description?: string }>;
+  /** Named face rectangles another manager kept outside the file (Picasa). */
+  faceRegions?: FaceRegion[];
 }
 
 export interface FileOutcome {
@@ -88,6 +97,8 @@ export interface FileOutcome {
   reason?: string;
   /** The file's capture date and its sidecar's differ by more than a day (the file's is kept). */
   dateConflict?: { media: string; sidecar: string };
+  /** Named face regions found in the file's metadata (XMP), applied once the stages are done. */
+  faceRegions?: FaceRegion[];
 }
 
 export interface ImportFailure {
@@ -116,6 +127,8 @@ export interface ImportSummary {
   stages: Record<string, StageCounts>;
   /** Present when a Google Takeout was imported. */
   takeout?: TakeoutSummary;
+  /** What other managers' sidecars gave (XMP regions and keywords, Picasa, iCloud); present when any. */
+  fromSidecars?: { albumAdditions: number; namedFaces: number };
   durationMs: number;
 }
 
@@ -239,7 +252,10 @@ async function importWalked(
     ? await walk(plain, { includeHidden: opts.includeHidden, ignore: opts.ignore, excludeDirs: ctx ? [ctx.library.root] : [] })
     : { files: [], skipped: [] };
   const takeoutFiles: ImportEntry[] = (scan?.items ?? []).map((i) => ({ path: i.path, name: i.name, size: i.size, mtime: i.mtime, extract: i.extract, facts: i.facts }));
-  const files: ImportEntry[] = [...walked.files, ...takeoutFiles];
+  // Picasa's .picasa.ini and an iCloud export's CSVs beside the walked files.
+  const beside = await loadFolderSidecars(walked.files.map((f) => f.path));
+  const plainFiles: ImportEntry[] = walked.files.map((f) => ({ ...f, ...beside.get(f.path) }));
+  const files: ImportEntry[] = [...plainFiles, ...takeoutFiles];
   events.onWalked?.(files.length);
 
   const summary: ImportSummary = {
@@ -281,8 +297,38 @@ async function importWalked(
     summary.failures.push(...failures);
   }
   if (scan) summary.takeout = await applyTakeout(ctx && !dryRun ? ctx : undefined, scan, outcomes);
+  if (ctx && !dryRun) {
+    const extras = await applySidecarExtras(ctx, files, outcomes);
+    if (extras.albumAdditions || extras.namedFaces) summary.fromSidecars = extras;
+  }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
+}
+
+/**
+ * After the stages: albums from Picasa/iCloud for every file of the run (duplicates included, so a
+ * re-run after a kill completes them), and named face regions (Picasa's, and XMP's of new assets).
+ */
+async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: FileOutcome[]): Promise<{ albumAdditions: number; namedFaces: number }> {
+  const albums = new Map<string, { description?: string; ids: Set<string> }>();
+  const regions = new Map<string, FaceRegion[]>();
+  files.forEach((f, i) => {
+    const o = outcomes[i];
+    if (!o?.assetId || o.action === 'failed') return;
+    for (const a of f.albums ?? []) {
+      const e = albums.get(a.name) ?? albums.set(a.name, { description: a.description, ids: new Set() }).get(a.name)!;
+      e.ids.add(o.assetId);
+    }
+    const r = [...(f.faceRegions ?? []), ...(o.faceRegions ?? [])];
+    if (r.length && !regions.has(o.assetId)) regions.set(o.assetId, r);
+  });
+  let albumAdditions = 0;
+  for (const [name, a] of albums) {
+    const { album, created } = await ensureAlbum(ctx.db, name.replaceAll('/', '\u2215'));
+    if (created && a.description) await describeAlbum(ctx.db, album.id, a.description);
+    albumAdditions += await addToAlbum(ctx.db, album.id, [...a.ids]);
+  }
+  return { albumAdditions, namedFaces: regions.size ? await applyFaceRegions(ctx, regions) : 0 };
 }
 
 /** --dry-run: hash, dedupe and probe, write nothing. */
@@ -559,7 +605,7 @@ class Importer {
 
       stage = 'database';
       const dbStarted = performance.now();
-      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs });
+      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs, dateFromSidecar: applied?.dateFromSidecar });
       if (!inserted) {
         // Another process imported the same content meanwhile: ours is a duplicate, drop our copy.
         if (this.opts.mode !== 'in-place') await fsp.rm(abs, { force: true });
@@ -569,6 +615,8 @@ class Importer {
       }
       metaError = inserted.metaError;
       const assetId = inserted.id;
+      // Hierarchical keywords (digiKam, Lightroom) are the asset's tags from its metadata.
+      if (meta?.tagPaths?.length) await setAssetTagsFromSource(this.ctx.db, assetId, meta.tagPaths, 'xmp');
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
@@ -584,7 +632,11 @@ class Importer {
         const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: file.name ?? path.basename(file.path) } : undefined;
         await this.enqueue(next.map((s) => ({ stage: s, assetId, fresh })));
       }
-      return done({ path: file.path, action: 'imported', assetId, target, ...(applied?.dateConflict ? { dateConflict: applied.dateConflict } : {}) });
+      return done({
+        path: file.path, action: 'imported', assetId, target,
+        ...(applied?.dateConflict ? { dateConflict: applied.dateConflict } : {}),
+        ...(meta?.faceRegions ? { faceRegions: meta.faceRegions } : {}),
+      });
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
@@ -613,6 +665,8 @@ class Importer {
     meta: MediaMetadata | undefined;
     metaError: string | undefined;
     metaMs: number;
+    /** The capture date came from the file's sidecar (a Takeout JSON), not from the file. */
+    dateFromSidecar?: boolean;
   }): Promise<{ id: string; metaError?: string } | undefined> {
     const { file, sha1, target, probe, meta } = f;
     const id = crypto.randomUUID();
@@ -637,6 +691,7 @@ class Importer {
       live_photo_video_id: null,
       updated_at: now,
       // A Takeout's flags go in with the row: a run killed after the insert leaves nothing to redo.
+      ...(f.dateFromSidecar ? { date_source: 'takeout' } : {}),
       ...(file.facts?.favorite ? { is_favorite: true } : {}),
       ...(file.facts?.archived ? { is_archived: true } : {}),
       ...(file.facts?.trashed ? { deleted_at: now } : {}),

@@ -157,7 +157,7 @@ async function libraryRows(lib: string) {
     const assets: Row[] = await db
       .selectFrom('assets')
       .leftJoin('exif', 'exif.asset_id', 'assets.id')
-      .select(['assets.id', 'assets.original_name', 'assets.original_path', 'assets.library_path', 'assets.taken_at', 'assets.is_favorite', 'assets.is_archived',
+      .select(['assets.id', 'assets.original_name', 'assets.original_path', 'assets.library_path', 'assets.taken_at', 'assets.date_source', 'assets.is_favorite', 'assets.is_archived',
         'assets.deleted_at', 'assets.description', 'assets.checksum', 'exif.latitude', 'exif.longitude'])
       .execute();
     const albums: Row[] = await db
@@ -169,10 +169,10 @@ async function libraryRows(lib: string) {
       .orderBy('assets.original_name')
       .execute();
     const tags: Row[] = await db
-      .selectFrom('asset_tags')
-      .innerJoin('tags', 'tags.id', 'asset_tags.tag_id')
-      .innerJoin('assets', 'assets.id', 'asset_tags.asset_id')
-      .select(['tags.name', 'assets.original_name', 'asset_tags.source'])
+      .selectFrom('asset_user_tags')
+      .innerJoin('user_tags', 'user_tags.id', 'asset_user_tags.tag_id')
+      .innerJoin('assets', 'assets.id', 'asset_user_tags.asset_id')
+      .select(['user_tags.value as name', 'assets.original_name', 'asset_user_tags.source'])
       .execute();
     return { assets, albums, tags, byName: new Map(assets.map((a) => [a.original_name as string, a])) };
   });
@@ -211,13 +211,13 @@ describe('immich import (Google Takeout)', () => {
     expect(new Date(a1.taken_at).toISOString()).toBe('2019-03-01T10:00:00.000Z');
     expect(a1.library_path).toContain(path.join('2019', '2019-03-01'));
     expect([a1.latitude, a1.longitude]).toEqual([38.7139, -9.1334]);
-    expect(a1).toMatchObject({ is_favorite: true, is_archived: false, description: 'Tram 28', deleted_at: null });
+    expect(a1).toMatchObject({ is_favorite: true, is_archived: false, description: 'Tram 28', deleted_at: null, date_source: 'takeout' });
     // Paths in order: the album's copy ('Lisboa') comes before the year folder's and is the one imported.
     expect(a1.original_path).toBe(inZip(fx.part1, `${ALBUM}/IMG_0001.jpg`));
     // The file's own date wins; 0,0 is no position; archived.
     const a2 = byName.get('IMG_0002.jpg')!;
     expect(day(a2.taken_at)).toBe('2019-05-05');
-    expect(a2).toMatchObject({ is_archived: true, latitude: null });
+    expect(a2).toMatchObject({ is_archived: true, latitude: null, date_source: null });
     // Moved index; geoData when there is no geoDataExif.
     const a3 = byName.get('IMG_0003(1).jpg')!;
     expect(new Date(a3.taken_at).toISOString()).toBe('2018-01-02T03:04:05.000Z');

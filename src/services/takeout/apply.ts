@@ -4,7 +4,8 @@
 // nothing and finishes what a killed run left.
 import type { Context } from '../../context.js';
 import type { FileOutcome } from '../import.js';
-import { addToAlbum, describeAlbum, ensureAlbum, tagAssets } from './organize-shim.js';
+import { addToAlbum, describeAlbum, ensureAlbum } from '../../db/albums.js';
+import { tagAssets } from '../../db/user-tags.js';
 import type { TakeoutReport, TakeoutScan } from './source.js';
 
 export interface TakeoutSummary extends TakeoutReport {
