@@ -119,7 +119,7 @@ export function parsePhotoDetails(text: string): Map<string, ExternalFacts> {
     const c = csvCells(line);
     const name = c[iName]?.trim();
     if (!name) continue;
-    const facts: ExternalFacts = {};
+    const facts: ExternalFacts = { source: 'icloud' };
     const taken = iDate >= 0 && c[iDate] ? parseICloudDate(c[iDate]!) : undefined;
     if (taken) facts.takenAt = taken;
     if (yes(c[iFav])) facts.favorite = true;
@@ -180,7 +180,7 @@ export async function loadFolderSidecars(files: string[]): Promise<Map<string, F
       if (p?.faces.length) ff.faceRegions = p.faces;
       const facts: ExternalFacts = { ...details.get(name) };
       if (p?.star) facts.favorite = true;
-      if (Object.keys(facts).length) ff.facts = facts;
+      if (Object.keys(facts).some((k) => k !== 'source')) ff.facts = facts;
       for (const a of albums?.get(name) ?? []) albumList.push({ name: a });
       if (albumList.length) ff.albums = albumList;
       if (Object.keys(ff).length) out.set(f, ff);

@@ -691,7 +691,7 @@ class Importer {
       live_photo_video_id: null,
       updated_at: now,
       // A Takeout's flags go in with the row: a run killed after the insert leaves nothing to redo.
-      ...(f.dateFromSidecar ? { date_source: 'takeout' } : {}),
+      ...(f.dateFromSidecar ? { date_source: file.facts?.source ?? 'takeout' } : {}),
       ...(file.facts?.favorite ? { is_favorite: true } : {}),
       ...(file.facts?.archived ? { is_archived: true } : {}),
       ...(file.facts?.trashed ? { deleted_at: now } : {}),

@@ -3,6 +3,8 @@
 import type { MediaMetadata } from '../../media/metadata.js';
 
 export interface ExternalFacts {
+  /** Where they come from when not a Google Takeout ('icloud'); recorded as the asset's date_source. */
+  source?: string;
   /** Capture time (Takeout photoTakenTime, never creationTime: that is the upload time). */
   takenAt?: Date;
   latitude?: number;
