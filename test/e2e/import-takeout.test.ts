@@ -110,7 +110,7 @@ async function buildTakeout(): Promise<Fixture> {
     // The file has its own date: kept, the 5-day difference reported. 0,0 is no position. Archived.
     { name: `${YEAR}/IMG_0002.jpg.json`, data: sidecar('IMG_0002.jpg', '2019-05-10T12:00:00Z', { archived: true }) },
     // The duplicate index moved behind the extension.
-    { name: `${YEAR}/IMG_0003.jpg(1).json`, data: sidecar('IMG_0003.jpg', '2018-01-02T03:04:05Z', {
+    { name: `${YEAR}/IMG_0003.jpg(1).json`, data: sidecar('IMG_0003.jpg', '2018-01-02T03:04:05Z', { people: [{ name: 'Grace Hopper' }],
       geoData: { latitude: 41.15, longitude: -8.61, altitude: 0, latitudeSpan: 0, longitudeSpan: 0 } }) },
     // The edited copy shares the original's.
     { name: `${YEAR}/IMG_0004.jpg.json`, data: sidecar('IMG_0004.jpg', '2017-06-07T08:00:00Z') },
@@ -173,6 +173,7 @@ async function libraryRows(lib: string) {
       .innerJoin('user_tags', 'user_tags.id', 'asset_user_tags.tag_id')
       .innerJoin('assets', 'assets.id', 'asset_user_tags.asset_id')
       .select(['user_tags.value as name', 'assets.original_name', 'asset_user_tags.source'])
+      .orderBy('user_tags.value')
       .execute();
     return { assets, albums, tags, byName: new Map(assets.map((a) => [a.original_name as string, a])) };
   });
@@ -244,8 +245,20 @@ describe('immich import (Google Takeout)', () => {
       { name: 'Lisboa ☀', description: 'Trip with Ada', original_name: 'IMG_0001.jpg' },
       { name: 'Urlaub 2019', description: null, original_name: 'IMG_0002.jpg' },
     ]);
-    expect(tags).toEqual([{ name: 'People/Ada Lovelace', original_name: 'IMG_0001.jpg', source: 'takeout' }]);
+    expect(tags.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'People/Ada Lovelace', original_name: 'IMG_0001.jpg', source: 'takeout' },
+      { name: 'People/Grace Hopper', original_name: 'IMG_0003(1).jpg', source: 'takeout' },
+    ]);
     expect(listFiles(lib, 'tmp')).toEqual([]);
+
+    // One detected face and one name: the face is named on the next run (faces come from the ML
+    // stages, here inserted as a detector would); a face the user put with a named person stays.
+    await withLibraryDb(lib, async (db) => {
+      const face = (asset_id: string, person_id: string | null) => ({ asset_id, person_id, model: 'buffalo_s', image_width: 64, image_height: 48,
+        box_x1: 0.2, box_y1: 0.2, box_x2: 0.5, box_y2: 0.6, score: 0.9, landmarks: Array(10).fill(0.4), crop_path: null });
+      const user = await db.insertInto('people').values({ name: 'Admiral Hopper' }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('asset_faces').values([face(a1.id, null), face(byName.get('IMG_0003(1).jpg')!.id, user.id)]).execute();
+    });
 
     // Human report: the paths inside the zips.
     const again = await runCli(['import', '--skip-ml', fx.part1, fx.part2], { UPLOAD_LOCATION: lib });
@@ -256,7 +269,10 @@ describe('immich import (Google Takeout)', () => {
     const after = await libraryRows(lib);
     expect(after.assets).toHaveLength(fx.unique);
     expect(after.albums).toEqual(albums);
-    expect(after.tags).toEqual(tags);
+    expect(after.tags.sort((a, b) => a.name.localeCompare(b.name))).toEqual(tags);
+    const faces = await withLibraryDb(lib, (db) => db.selectFrom('asset_faces').innerJoin('people', 'people.id', 'asset_faces.person_id')
+      .innerJoin('assets', 'assets.id', 'asset_faces.asset_id').select(['assets.original_name', 'people.name']).orderBy('assets.original_name').execute());
+    expect(faces).toEqual([{ original_name: 'IMG_0001.jpg', name: 'Ada Lovelace' }, { original_name: 'IMG_0003(1).jpg', name: 'Admiral Hopper' }]);
 
     // --include-trashed: the trashed item goes into the trash, nothing else changes.
     const trashed = await runCli(['--json', 'import', '--skip-ml', '--include-trashed', fx.part1, fx.part2], { UPLOAD_LOCATION: lib });
@@ -330,7 +346,7 @@ describe('immich import (Google Takeout)', () => {
     expect(assets).toHaveLength(fx.unique);
     expect(new Set(assets.map((a) => a.checksum)).size).toBe(fx.unique);
     expect(albums.map((a) => `${a.name}:${a.original_name}`)).toEqual(['Lisboa ☀:IMG_0001.jpg', 'Urlaub 2019:IMG_0002.jpg']);
-    expect(tags).toHaveLength(1);
+    expect(tags).toHaveLength(2);
     expect(listFiles(lib, 'uploads')).toHaveLength(fx.unique);
     expect(listFiles(lib, 'tmp')).toEqual([]);
   }, 300_000);
