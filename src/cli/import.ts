@@ -22,6 +22,8 @@ interface ImportFlags {
   album?: string;
   albumFromFolder?: boolean;
   stack?: string;
+  from?: string;
+  includeTrashed?: boolean;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
   retryFailed?: boolean;
@@ -46,6 +48,8 @@ export function register(program: Command): void {
     .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
     .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
+    .option('--from <source>', 'read the zips and folders given as this kind of export even without its usual layout: google-takeout')
+    .option('--include-trashed', "Google Takeout: import the items of Google Photos' trash into the trash (default: skip and report them)")
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--retry-failed', 'try again files that failed before although unchanged, and stages skipped or failed since the environment last changed')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
@@ -68,6 +72,16 @@ stages that were skipped or failed (no model, a file ffmpeg cannot read) while t
 unchanged: so a re-run with nothing new exits 0. Installing a model or ffmpeg, or changing a setting,
 retries them once; --retry-failed retries them now; \`immich verify\` lists them.
 
+Google Takeout: takeout-*.zip parts (read in place, all parts of one export given together) or the
+unpacked folder are recognised by their layout. Each media file is matched with its JSON sidecar
+(name.ext.json, name.ext.supplemental-metadata.json and their cut forms, moved duplicate index,
+edited copies and Live Photo videos sharing the original's); the sidecar gives the capture date
+(photoTakenTime) and GPS where the file has none, the description, favorite, archive and trash
+state, People/<name> tags and the name of the one face on a photo with one name. A photo in several
+album folders is imported once and put in every album (title and description from the album's
+metadata file). A report lists media without sidecar, sidecars without media, skipped trashed items
+and dates that disagree with the sidecar by more than a day.
+
 Examples:
   immich import ~/Pictures/2024                 copy into the library, by date
   immich import --move /mnt/card/DCIM           move off a memory card
@@ -75,6 +89,7 @@ Examples:
   immich import -n --ignore '*.mov' ~/Downloads show what would happen, skipping .mov files
   immich import --album-from-folder ~/Trips     one album per folder (Lisbon, Porto, ...)
   immich --json import ~/Pictures | jq .counts  machine-readable summary
+  immich import takeout-20240101T000000Z-*.zip  a Google Takeout, every part at once
 
 Exit status:
   0  all files imported or already in the library, every stage done or skipped
@@ -99,6 +114,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   const concurrency = intOption('--concurrency', flags.concurrency, os.availableParallelism());
   for (const p of paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
   const onlyStages = flags.skipMl ? MEDIA_STAGES : undefined;
+  if (flags.from !== undefined && flags.from !== 'google-takeout') throw new UsageError(`--from ${flags.from}: unknown source (known: google-takeout)`);
   const options = {
     paths,
     mode,
@@ -109,6 +125,8 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     onlyStages,
     wait: flags.wait,
     retryFailed: flags.retryFailed,
+    from: flags.from as 'google-takeout' | undefined,
+    includeTrashed: flags.includeTrashed,
   };
   const wantAlbums = Boolean(flags.album || flags.albumFromFolder);
   if (flags.album) {
@@ -211,9 +229,32 @@ function render_(rt: Runtime, s: ImportSummary): void {
     );
   }
   if (s.dryRun) for (const d of s.duplicates) out.line(`duplicate: ${d.path} (same as ${d.of})`);
+  if (s.takeout) renderTakeout(rt, s.takeout);
   out.line(
     `${s.dryRun ? 'dry run: ' : ''}${s.counts.imported} ${verb}, ${s.counts.duplicates} duplicate(s), ` +
       (s.counts.healed ? `${s.counts.healed} missing original(s) put back, ` : '') +
       `${s.failures.length} failure(s) in ${formatDuration(s.durationMs)}`,
   );
+}
+
+function renderTakeout(rt: Runtime, t: NonNullable<ImportSummary['takeout']>): void {
+  const { out } = rt;
+  out.table(
+    ['Google Takeout', 'items'],
+    [
+      ['albums', t.albums.length],
+      ['media without sidecar', t.mediaWithoutSidecar.length],
+      ['sidecars without media', t.sidecarsWithoutMedia.length],
+      ['trashed, skipped', t.skippedTrashed.length],
+      ['date conflicts (> 1 day)', t.dateConflicts.length],
+      ['refused entries', t.refused.length],
+      ['People/ tags given', t.peopleTagged],
+      ['faces named', t.facesNamed],
+    ],
+  );
+  for (const p of t.mediaWithoutSidecar) out.line(`no sidecar: ${p}`);
+  for (const p of t.sidecarsWithoutMedia) out.line(`sidecar without media: ${p}`);
+  for (const p of t.skippedTrashed) out.line(`trashed, skipped: ${p}`);
+  for (const c of t.dateConflicts) out.line(`date conflict: ${c.path}: file ${c.media}, sidecar ${c.sidecar} (file kept)`);
+  for (const r of t.refused) out.line(`refused: ${r.path}: ${r.reason}`);
 }

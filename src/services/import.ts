@@ -8,8 +8,10 @@
 //   the re-run, because the target name is a pure function of the file and the walk order;
 // - in --move mode the source is unlinked only after the row is committed;
 // - assets already in the library get their unfinished stages queued again.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
@@ -19,6 +21,15 @@ import { readSidecarFile } from '../media/metadata.js';
 import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomic.js';
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
+import { TMP_MARK } from '../storage/atomic.js';
+import { applyFacts, type ExternalFacts } from './takeout/facts.js';
+import { scanTakeout, type TakeoutScan } from './takeout/source.js';
+import { applyTakeout, type TakeoutSummary } from './takeout/apply.js';
+import { addToAlbum, describeAlbum, ensureAlbum } from '../db/albums.js';
+import { setAssetTagsFromSource } from '../db/user-tags.js';
+import type { FaceRegion } from '../media/regions.js';
+import { applyFaceRegions } from './face-regions.js';
+import { loadFolderSidecars } from './import-sources.js';
 import {
   assetIdFor,
   candidateName,
@@ -54,6 +65,10 @@ export interface ImportOptions {
   ignore?: string[];
   /** Only these stages are queued (e.g. MEDIA_STAGES for --skip-ml). */
   onlyStages?: ReadonlySet<Stage>;
+  /** `--from google-takeout`: read the zips and folders given as a Google Takeout even without its layout. */
+  from?: 'google-takeout';
+  /** Import the Takeout's trashed items (into the trash) instead of skipping them. */
+  includeTrashed?: boolean;
   /**
    * Wait for the queued stages to finish (default). `--no-wait` (Redis mode) sets this to false:
    * the import returns once its jobs are queued and the workers finish them.
@@ -69,6 +84,19 @@ export interface ImportOptions {
 /** healed: the file put back the missing original of the asset with its checksum. */
 export type FileAction = 'imported' | 'duplicate' | 'healed' | 'failed';
 
+/** A file to import: a walked file, or one inside a container (a Takeout zip) with what its sidecar says. */
+export interface ImportEntry extends WalkEntry {
+  /** The file's own name when `path` does not end in it (a Takeout title). */
+  name?: string;
+  /** Copy the file out of its container to `target` (created exclusively); returns its SHA-1. */
+  extract?: (target: string) => Promise<string>;
+  facts?: ExternalFacts;
+  /** Albums another manager put it in (Picasa, iCloud), made if missing. */
+  albums?: Array<{ name: string; description?: string }>;
+  /** Named face rectangles another manager kept outside the file (Picasa). */
+  faceRegions?: FaceRegion[];
+}
+
 export interface FileOutcome {
   path: string;
   action: FileAction;
@@ -81,6 +109,10 @@ export interface FileOutcome {
   reason?: string;
   /** A failed file that failed the same way before, unchanged in an unchanged environment: not tried again. */
   known?: boolean;
+  /** The file's capture date and its sidecar's differ by more than a day (the file's is kept). */
+  dateConflict?: { media: string; sidecar: string };
+  /** Named face regions found in the file's metadata (XMP), applied once the stages are done. */
+  faceRegions?: FaceRegion[];
 }
 
 export interface ImportFailure {
@@ -114,6 +146,10 @@ export interface ImportSummary {
   stages: Record<string, StageCounts>;
   /** `import --stack auto`: stacks made or joined by the new files. */
   stacks?: { created: number; joined: number; assets: number };
+  /** Present when a Google Takeout was imported. */
+  takeout?: TakeoutSummary;
+  /** What other managers' sidecars gave (XMP regions and keywords, Picasa, iCloud); present when any. */
+  fromSidecars?: { albumAdditions: number; namedFaces: number };
   durationMs: number;
 }
 
@@ -198,6 +234,12 @@ async function sameContent(file: string, sha1: string): Promise<boolean> {
   }
 }
 
+/** Where a file inside a zip is copied while it is imported: a temp name of this process (cleaned after a kill). */
+function extractTarget(dir: string, file: ImportEntry): string {
+  // The extension stays last: probing and exiftool go by it.
+  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${path.basename(file.name ?? file.path)}`);
+}
+
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -222,12 +264,29 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     }
   }
 
-  const walked = await walk(paths, {
-    includeHidden: opts.includeHidden,
-    ignore: opts.ignore,
-    excludeDirs: ctx ? [ctx.library.root] : [],
-  });
-  const files = walked.files;
+  const { plain, scan } = await scanTakeout(paths, { force: opts.from === 'google-takeout', includeTrashed: Boolean(opts.includeTrashed) });
+  try {
+    if (scan && opts.mode !== 'copy' && scan.items.some((i) => i.extract)) {
+      throw new UsageError(`--${opts.mode} cannot be used with zip archives: their files are copied into the library`);
+    }
+    return await importWalked(ctx, opts, events, plain, scan, started);
+  } finally {
+    scan?.close();
+  }
+}
+
+async function importWalked(
+  ctx: Context | undefined, opts: ImportOptions, events: ImportEvents, plain: string[], scan: TakeoutScan | undefined, started: number,
+): Promise<ImportSummary> {
+  const dryRun = Boolean(opts.dryRun);
+  const walked = plain.length
+    ? await walk(plain, { includeHidden: opts.includeHidden, ignore: opts.ignore, excludeDirs: ctx ? [ctx.library.root] : [] })
+    : { files: [], skipped: [] };
+  const takeoutFiles: ImportEntry[] = (scan?.items ?? []).map((i) => ({ path: i.path, name: i.name, size: i.size, mtime: i.mtime, extract: i.extract, facts: i.facts }));
+  // Picasa's .picasa.ini and an iCloud export's CSVs beside the walked files.
+  const beside = await loadFolderSidecars(walked.files.map((f) => f.path));
+  const plainFiles: ImportEntry[] = walked.files.map((f) => ({ ...f, ...beside.get(f.path) }));
+  const files: ImportEntry[] = [...plainFiles, ...takeoutFiles];
   events.onWalked?.(files.length);
 
   const summary: ImportSummary = {
@@ -278,12 +337,43 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     summary.counts.resumed = resumed;
     summary.failures.push(...failures);
   }
+  if (scan) summary.takeout = await applyTakeout(ctx && !dryRun ? ctx : undefined, scan, outcomes);
+  if (ctx && !dryRun) {
+    const extras = await applySidecarExtras(ctx, files, outcomes);
+    if (extras.albumAdditions || extras.namedFaces) summary.fromSidecars = extras;
+  }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }
 
+/**
+ * After the stages: albums from Picasa/iCloud for every file of the run (duplicates included, so a
+ * re-run after a kill completes them), and named face regions (Picasa's, and XMP's of new assets).
+ */
+async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: FileOutcome[]): Promise<{ albumAdditions: number; namedFaces: number }> {
+  const albums = new Map<string, { description?: string; ids: Set<string> }>();
+  const regions = new Map<string, FaceRegion[]>();
+  files.forEach((f, i) => {
+    const o = outcomes[i];
+    if (!o?.assetId || o.action === 'failed') return;
+    for (const a of f.albums ?? []) {
+      const e = albums.get(a.name) ?? albums.set(a.name, { description: a.description, ids: new Set() }).get(a.name)!;
+      e.ids.add(o.assetId);
+    }
+    const r = [...(f.faceRegions ?? []), ...(o.faceRegions ?? [])];
+    if (r.length && !regions.has(o.assetId)) regions.set(o.assetId, r);
+  });
+  let albumAdditions = 0;
+  for (const [name, a] of albums) {
+    const { album, created } = await ensureAlbum(ctx.db, name.replaceAll('/', '\u2215'));
+    if (created && a.description) await describeAlbum(ctx.db, album.id, a.description);
+    albumAdditions += await addToAlbum(ctx.db, album.id, [...a.ids]);
+  }
+  return { albumAdditions, namedFaces: regions.size ? await applyFaceRegions(ctx, regions) : 0 };
+}
+
 /** --dry-run: hash, dedupe and probe, write nothing. */
-async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: ImportOptions, events: ImportEvents): Promise<FileOutcome[]> {
+async function dryRunFiles(ctx: Context | undefined, files: ImportEntry[], opts: ImportOptions, events: ImportEvents): Promise<FileOutcome[]> {
   const outcomes: FileOutcome[] = new Array(files.length);
   const firstOf = new Map<string, string>();
   const gate = new Turnstile();
@@ -291,8 +381,9 @@ async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: I
   await pool(files.length, opts.concurrency, async (i) => {
     const file = files[i]!;
     let outcome: FileOutcome;
+    const local = file.extract ? extractTarget(os.tmpdir(), file) : file.path;
     try {
-      const sha1 = await sha1File(file.path);
+      const sha1 = file.extract ? await file.extract(local) : await sha1File(file.path);
       const existing = ctx
         ? await ctx.db.selectFrom('assets').select(['library_path']).where('checksum', '=', sha1).executeTakeFirst()
         : undefined;
@@ -303,12 +394,14 @@ async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: I
       if (existing) outcome = { path: file.path, action: 'duplicate', duplicateOf: existing.library_path };
       else if (first) outcome = { path: file.path, action: 'duplicate', duplicateOf: first };
       else {
-        await probeFile(file.path, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined });
+        await probeFile(local, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined });
         outcome = { path: file.path, action: 'imported', target: opts.mode === 'in-place' ? file.path : '' };
       }
     } catch (err) {
       gate.pass(i);
-      outcome = { path: file.path, action: 'failed', stage: err instanceof ItemError ? 'probe' : 'read', reason: causeOf(err, file.path) };
+      outcome = { path: file.path, action: 'failed', stage: err instanceof ItemError ? 'probe' : 'read', reason: causeOf(err, file.path, local) };
+    } finally {
+      if (local !== file.path) await fsp.rm(local, { force: true });
     }
     outcomes[i] = outcome;
     events.onFile?.(outcome, ++finished, files.length);
@@ -366,7 +459,7 @@ class Importer {
     if (ctx.config.database.kind === 'postgres' && opts.mode !== 'in-place') this.claims = new ImportClaims(ctx.db);
   }
 
-  async run(files: WalkEntry[]): Promise<FileOutcome[]> {
+  async run(files: ImportEntry[]): Promise<FileOutcome[]> {
     // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
     await cleanStaleTemps(this.ctx.library.folder('tmp'), { decoders: true });
     const rows = await this.ctx.db.selectFrom('import_failures').select(['path', 'stage', 'reason', 'file_size', 'file_mtime', 'created_at']).execute();
@@ -489,7 +582,17 @@ class Importer {
     this.previousFailures.delete(file);
   }
 
-  private async importOne(file: WalkEntry, i: number): Promise<FileOutcome> {
+  private async importOne(file: ImportEntry, i: number): Promise<FileOutcome> {
+    // A file inside a zip is copied out (to the library's tmp/) only while it is being imported.
+    const local = file.extract ? extractTarget(this.ctx.library.folder('tmp'), file) : file.path;
+    try {
+      return await this.importLocal(file, local, i);
+    } finally {
+      if (local !== file.path) await fsp.rm(local, { force: true });
+    }
+  }
+
+  private async importLocal(file: ImportEntry, local: string, i: number): Promise<FileOutcome> {
     let stage = 'read';
     let dedupePassed = false;
     let placePassed = false;
@@ -505,8 +608,9 @@ class Importer {
     try {
       // A small original is read once: the bytes hashed for the dedupe are the bytes written into the
       // library (no second read and hash of the source when it is copied).
-      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(file.path)) : undefined;
-      const sha1 = await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(file.path)));
+      const extracted = file.extract ? await this.time('extract', () => file.extract!(local)) : undefined;
+      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(local)) : undefined;
+      const sha1 = extracted ?? (await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(local))));
       const existing = this.librarySameSize.get(sha1);
 
       // In walk order: the first file with this content of the run is the one imported.
@@ -554,16 +658,18 @@ class Importer {
 
       stage = 'probe';
       const ffmpeg = () => getFfmpeg(this.ctx);
-      const probe = await this.time('probe', () => probeFile(file.path, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
+      const probe = await this.time('probe', () => probeFile(local, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
       stage = 'metadata';
       let meta: MediaMetadata | undefined;
       let metaError: string | undefined;
       const metaStarted = performance.now();
       try {
-        meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path, { probe, mtime: file.mtime }));
+        meta = await this.time('metadata', () => extractMetadata(this.ctx, local, { probe, mtime: file.mtime }));
       } catch (err) {
-        metaError = causeOf(err, file.path);
+        metaError = causeOf(err, file.path, local);
       }
+      // What the file does not say, its Takeout sidecar may: before the dated folder is chosen.
+      const applied = meta && file.facts ? applyFacts(meta, file.facts) : undefined;
       const metaMs = performance.now() - metaStarted;
 
       // In walk order again: which name in the dated folder this file gets.
@@ -579,7 +685,7 @@ class Importer {
       }
 
       const abs = this.ctx.library.resolve(target);
-      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1, bytes));
+      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(local, abs, sha1, bytes));
       bytes = undefined;
       // The XMP sidecar travels with the file (as <name>.xmp), so the library is self-contained and a
       // later metadata run on the library copy sees it; exif.sidecar_path is then library-relative.
@@ -606,7 +712,7 @@ class Importer {
 
       stage = 'database';
       const dbStarted = performance.now();
-      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs });
+      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs, dateFromSidecar: applied?.dateFromSidecar });
       if (!inserted) {
         // Another process imported the same content meanwhile: ours is a duplicate, drop our copy,
         // but only one this run wrote (under its claim of the name): an adopted file is left alone.
@@ -617,6 +723,8 @@ class Importer {
       }
       metaError = inserted.metaError;
       const assetId = inserted.id;
+      // Hierarchical keywords (digiKam, Lightroom) are the asset's tags from its metadata.
+      if (meta?.tagPaths?.length) await setAssetTagsFromSource(this.ctx.db, assetId, meta.tagPaths, 'xmp');
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
@@ -629,10 +737,14 @@ class Importer {
       if (!metaError) {
         const next = nextStages('metadata', probe.type).filter((s) => !this.opts.onlyStages || this.opts.onlyStages.has(s));
         // In-process, the row just inserted goes with the jobs: the processor needs no lookup.
-        const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: path.basename(file.path) } : undefined;
+        const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: file.name ?? path.basename(file.path) } : undefined;
         await this.enqueue(next.map((s) => ({ stage: s, assetId, fresh })));
       }
-      return done({ path: file.path, action: 'imported', assetId, target });
+      return done({
+        path: file.path, action: 'imported', assetId, target,
+        ...(applied?.dateConflict ? { dateConflict: applied.dateConflict } : {}),
+        ...(meta?.faceRegions ? { faceRegions: meta.faceRegions } : {}),
+      });
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
@@ -644,7 +756,7 @@ class Importer {
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
       }
-      const reason = causeOf(err, file.path);
+      const reason = causeOf(err, file.path, local);
       await this.recordFailure(file, stage, reason).catch((e) =>
         this.ctx.logger.warn(`recording import failure of ${file.path}: ${errorMessage(e)}`),
       );
@@ -662,13 +774,15 @@ class Importer {
    * (another process imported the same content meanwhile).
    */
   private async insertAsset(f: {
-    file: WalkEntry;
+    file: ImportEntry;
     sha1: string;
     target: string;
     probe: ProbeResult;
     meta: MediaMetadata | undefined;
     metaError: string | undefined;
     metaMs: number;
+    /** The capture date came from the file's sidecar (a Takeout JSON), not from the file. */
+    dateFromSidecar?: boolean;
   }): Promise<{ id: string; metaError?: string } | undefined> {
     const { file, sha1, target, probe, meta } = f;
     const id = assetIdFor(sha1);
@@ -678,7 +792,7 @@ class Importer {
       id,
       checksum: sha1,
       original_path: file.path,
-      original_name: path.basename(file.path),
+      original_name: file.name ?? path.basename(file.path),
       library_path: target,
       storage_mode: this.opts.mode,
       type: probe.type,
@@ -692,6 +806,12 @@ class Importer {
       thumbhash: null,
       live_photo_video_id: null,
       updated_at: now,
+      // A Takeout's flags go in with the row: a run killed after the insert leaves nothing to redo.
+      ...(f.dateFromSidecar ? { date_source: file.facts?.source ?? 'takeout' } : {}),
+      ...(file.facts?.favorite ? { is_favorite: true } : {}),
+      ...(file.facts?.archived ? { is_archived: true } : {}),
+      ...(file.facts?.trashed ? { deleted_at: now } : {}),
+      ...(file.facts?.description ? { description: file.facts.description } : {}),
     };
     const write = (exif: boolean, metaError: string | undefined) => {
       const status = {
@@ -744,7 +864,7 @@ class Importer {
    * on collisions; a file already there with the same content and no row is adopted (a killed run
    * placed it). in-place: the file itself.
    */
-  private async chooseTarget(file: WalkEntry, sha1: string, meta: MediaMetadata | undefined): Promise<{ target: string; adopted: boolean }> {
+  private async chooseTarget(file: ImportEntry, sha1: string, meta: MediaMetadata | undefined): Promise<{ target: string; adopted: boolean }> {
     if (this.opts.mode === 'in-place') {
       const taken = await this.ctx.db.selectFrom('assets').select('checksum').where('library_path', '=', file.path).executeTakeFirst();
       if (taken) throw new Error('already in the library with other content (changed since it was imported?)');
@@ -752,7 +872,8 @@ class Importer {
     }
     const first = libraryTarget(this.storageTemplate, {
       date: folderDate(meta, file.mtime),
-      name: path.basename(file.path),
+      // a Takeout item's title (its original name) over a truncated archive name
+      name: file.name ?? path.basename(file.path),
       type: meta?.type ?? 'image',
       assetId: assetIdFor(sha1),
       make: meta?.make, model: meta?.model, lens: meta?.lensModel, rating: meta?.rating, description: meta?.description,
