@@ -125,6 +125,15 @@ await step('exif', () => exec(sql`
     case when s.i % 3 = 0 then null else cities.country end, false
   from seq s join cities on cities.k = s.i % ${CITIES.length} join cams on cams.k = (s.i / 7) % ${CAMERAS.length}`));
 
+// Geocoded as the metadata stage leaves it (the trigger marks new GPS rows pending; the seed already
+// wrote the names): otherwise the first search would geocode the whole library.
+await step('geocode markers', async () => {
+  await exec(sql`alter table exif disable trigger exif_geocode_pending`);
+  await exec(sql`update exif set geocode_pending = false where geocode_pending`);
+  await exec(sql`alter table exif enable trigger exif_geocode_pending`);
+  await exec(sql`insert into asset_geocode (asset_id, place_id, distance_km) select asset_id, null, 0 from exif where latitude is not null`);
+});
+
 await step('files and stage status', async () => {
   await exec(sql`
     insert into asset_files (asset_id, kind, path, width, height, file_size)

@@ -36,6 +36,19 @@ export function splitAlbumPath(value: string): string[] {
   return parts;
 }
 
+/** Album id → { id, path } from names and parents alone (no counts): for labelling assets. */
+export async function albumPathIndex(db: Db): Promise<Map<string, { id: string; path: string }>> {
+  const rows = await db.selectFrom('albums').select(['id', 'parent_id', 'name']).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out = new Map<string, { id: string; path: string }>();
+  for (const r of rows) {
+    const parts: string[] = [];
+    for (let x: typeof r | undefined = r; x; x = x.parent_id ? byId.get(x.parent_id) : undefined) parts.unshift(x.name);
+    out.set(r.id, { id: r.id, path: parts.join('/') });
+  }
+  return out;
+}
+
 /** Every album with its full path (albums are few: one query, paths built here). */
 export async function listAlbums(db: Db): Promise<AlbumSummary[]> {
   const rows = await db
@@ -192,7 +205,8 @@ export async function albumAssetIds(db: Db, albumIds: string[]): Promise<string[
 export async function albumsOfAssets(db: Db, assetIds: string[]): Promise<Map<string, Array<{ id: string; path: string }>>> {
   const out = new Map<string, Array<{ id: string; path: string }>>();
   if (!assetIds.length) return out;
-  const all = new Map((await listAlbums(db)).map((a) => [a.id, a]));
+  // Paths only: listAlbums' per-album counts scan every membership (seconds at 100k assets).
+  const all = await albumPathIndex(db);
   for (let i = 0; i < assetIds.length; i += CHUNK) {
     const rows = await db.selectFrom('album_assets').select(['asset_id', 'album_id']).where('asset_id', 'in', assetIds.slice(i, i + CHUNK)).execute();
     for (const r of rows) {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
+import type { SqlBool } from 'kysely';
 import type { Context } from '../context.js';
 
 /** Immich uses 25 km; villages under 1000 people are not in the data, so allow a little more. */
@@ -147,7 +148,9 @@ export async function nearestPlace(ctx: Context, lat: number, lon: number, maxKm
 export async function geocodeAssets(ctx: Context, assetId?: string): Promise<number> {
   // The pending flag (migration 0027) has a partial index: this is a lookup in an empty index on
   // every search, not an anti-join over all exif rows.
-  let q = ctx.db.selectFrom('exif as e').select(['e.asset_id', 'e.latitude', 'e.longitude']).where('e.geocode_pending', '=', true);
+  // The literal `true` (not a bound parameter) lets PostgreSQL's planner use the partial index: with
+  // `= $1` a generic plan scans every exif row (190 ms at 100k assets, on every search).
+  let q = ctx.db.selectFrom('exif as e').select(['e.asset_id', 'e.latitude', 'e.longitude']).where(sql<SqlBool>`${sql.ref('e.geocode_pending')}`);
   if (assetId) q = q.where('e.asset_id', '=', assetId);
   const todo = await q.execute();
   if (!todo.length) return 0;
