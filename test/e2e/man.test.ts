@@ -20,11 +20,11 @@ beforeAll(async () => {
   ({ renderManPages, roff } = await import(path.join(ROOT, 'dist/cli/man.js')));
 });
 
-/** Flags that `--help` lists for the command (the Options section of its help text). */
+/** Flags that `--help` lists for the command (the Options section of its help text); "-2d" in a description is no flag. */
 function helpFlags(cmd: Command): string[] {
   const help = cmd.helpInformation();
   const options = help.split(/\n(?=\S)/).find((b) => b.startsWith('Options:')) ?? '';
-  return [...new Set([...options.matchAll(/(?:^|[\s,])(--?[a-zA-Z0-9][\w-]*)/gm)].map((m) => m[1]!))].filter((f) => f !== '-h' && f !== '--help');
+  return [...new Set([...options.matchAll(/(?:^|[\s,])(--[a-zA-Z][\w-]*|-[a-zA-Z0-9](?![\w-]))/gm)].map((m) => m[1]!))].filter((f) => f !== '-h' && f !== '--help');
 }
 
 function missingFlags(cmd: Command, page: string): string[] {
