@@ -18,7 +18,7 @@ import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../j
 import { sidecarCandidates } from '../media/formats.js';
 import { copyFileVerified, writeFileAtomic } from '../storage/atomic.js';
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
-import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
+import { REPORTED_SKIPS, walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import {
   calendarDateOf,
   candidateName,
@@ -196,9 +196,11 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   const paths = opts.paths.map((p) => path.resolve(p));
   await ensureExists(paths);
   if (ctx && opts.mode !== 'in-place') {
+    const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
     for (const p of paths) {
-      // (The opposite, the library inside an imported folder, is fine: the walk skips it.)
-      if (isInside(p, ctx.library.root)) {
+      // (The opposite, the library inside an imported folder, is fine: the walk skips it.) Real
+      // paths: either may be reached through a symbolic link.
+      if (isInside(p, ctx.library.root) || isInside(real(p), real(ctx.library.root))) {
         throw new UsageError(`${p} is inside the library ${ctx.library.root}; use --in-place or import from elsewhere`);
       }
     }
@@ -208,6 +210,7 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     includeHidden: opts.includeHidden,
     ignore: opts.ignore,
     excludeDirs: ctx ? [ctx.library.root] : [],
+    noLinks: opts.mode === 'move',
   });
   const files = walked.files;
   events.onWalked?.(files.length);
@@ -225,6 +228,9 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     durationMs: 0,
   };
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
+  // Left out for a reason the user must act on (an unreadable folder, a name that cannot be passed
+  // on, a link out of the source): failures, each listed once.
+  const reported = walked.skipped.filter((s) => REPORTED_SKIPS.has(s.reason));
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
   const outcomes: FileOutcome[] = importer
@@ -242,6 +248,10 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
       summary.counts.failed++;
       summary.failures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
     }
+  }
+  for (const s of reported) {
+    summary.counts.failed++;
+    summary.failures.push({ path: s.path, stage: 'walk', reason: s.detail && s.reason === 'unreadable' ? `cannot read: ${s.detail}` : (s.detail ?? s.reason) });
   }
   if (importer) {
     const { stages, failures, warnings, resumed } = await importer.finish();

@@ -17,6 +17,7 @@ import { loadPg, openDatabase } from '../db/connect.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
+import { installHint, resolveModel } from '../ml/models.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
 import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry } from './backup-repo.js';
@@ -39,6 +40,8 @@ export interface RestoreResult {
   database: { kind: string; target: string; tables: number; rows: number; migrations_applied: string[] };
   files: { restored: number; skipped: number; failed: number; bytes: number };
   safety_snapshot: string | null;
+  /** Models the backed-up library had installed that this one lacks, with the command that installs each. */
+  models_missing: Array<{ model: string; install: string }>;
   problems: Array<{ path: string; message: string }>;
 }
 
@@ -339,6 +342,14 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       );
     }
     if (!snap.include_derived) logger.log('thumbnails and encoded videos are not in this snapshot; run `immich verify --repair` to regenerate them');
+    // Models are not in backups: without them faces and objects stop silently on this machine.
+    const modelsMissing: RestoreResult['models_missing'] = [];
+    for (const ref of snap.models ?? []) {
+      const [task, name, part] = ref.split('/') as [string, string, string];
+      if (await resolveModel({ config: cfg }, task, name, part)) continue;
+      modelsMissing.push({ model: ref, install: installHint(task, name, part) });
+      logger.warn(`model ${ref} was installed in the backed-up library and is not here; install it with: ${installHint(task, name, part)}`);
+    }
     return {
       repository: repo.root,
       snapshot: snap.id,
@@ -352,6 +363,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       },
       files: counts,
       safety_snapshot: safety,
+      models_missing: modelsMissing,
       problems,
     };
   } finally {
