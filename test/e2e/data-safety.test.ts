@@ -47,7 +47,7 @@ describe('temporary files never match originals', () => {
     expect(uploads).toContain(`2020/2020-02-02/.immich-tmp_${pid}-0011-IMG_1.jpg`);
     expect(uploads).toContain(legacy.slice('uploads/'.length));
     expect(uploads).toContain('2020/2020-02-02/later.jpg');
-  });
+  }, 400_000);
 });
 
 describe('a repository shared by several libraries', () => {
