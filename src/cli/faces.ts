@@ -67,7 +67,7 @@ ${exit('  0  done\n  1  some assets failed (detect)\n  2  usage error\n  3  envi
   faces
     .command('detect')
     .description('Queue face detection (then recognition) for photos that miss it, or all with --force, and run it; then give deferred faces their second pass.')
-    .option('--force', 'detect again on every photo (faces assigned by hand are kept)')
+    .option('--force', 'detect again on every photo (faces assigned by hand, and named people with their faces, are kept)')
     .option('--no-wait', 'Redis mode: return once the jobs are queued')
     .addHelpText(
       'after',

@@ -98,6 +98,11 @@ export interface SnapshotHeader {
    * apart from the library's own backups by `backup forget`.
    */
   safety?: boolean;
+  /**
+   * The models installed in the library's models folder (task/name/part). They are not stored (large,
+   * and published): restore names the ones missing on the target and the command that installs them.
+   */
+  models?: string[];
   parent: string | null;
   include_derived: boolean;
   database: {

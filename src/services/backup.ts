@@ -14,6 +14,7 @@ import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { EnvironmentError } from '../errors.js';
 import { sha1File } from '../storage/checksum.js';
+import { listInstalled } from '../ml/models.js';
 import { referencedLibraryPaths } from './cache.js';
 import {
   hostname,
@@ -299,6 +300,12 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) =
 
 export { mapLimit };
 
+/** Models installed in the library's models folder, as task/name/part (no checksums: names only). */
+async function installedModels(ctx: Context): Promise<string[]> {
+  const parts = await listInstalled({ config: { modelsDir: ctx.config.modelsDir, modelCacheDir: ctx.config.modelsDir } }, { checksums: false }).catch(() => []);
+  return parts.filter((p) => p.where === 'models').map((p) => `${p.task}/${p.name}/${p.part}`).sort();
+}
+
 /** The newest backup of this library (for change detection), or undefined; safety snapshots are not. */
 async function parentSnapshot(repo: Repository, library: string): Promise<Snapshot | undefined> {
   const { snapshots } = await repo.listSnapshots();
@@ -473,6 +480,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
       library: ctx.library.root,
       tags: opts.tags ?? [],
       ...(opts.safety ? { safety: true } : {}),
+      models: await installedModels(ctx),
       parent: parent?.id ?? null,
       include_derived: Boolean(opts.includeDerived),
       database: {

@@ -20,7 +20,7 @@ import { sidecarCandidates } from '../media/formats.js';
 import { readSidecarFile } from '../media/metadata.js';
 import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomic.js';
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
-import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
+import { REPORTED_SKIPS, walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import { TMP_MARK } from '../storage/atomic.js';
 import { applyFacts, type ExternalFacts } from './takeout/facts.js';
 import { scanTakeout, type TakeoutScan } from './takeout/source.js';
@@ -256,9 +256,11 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   const paths = opts.paths.map((p) => path.resolve(p));
   await ensureExists(paths);
   if (ctx && opts.mode !== 'in-place') {
+    const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
     for (const p of paths) {
-      // (The opposite, the library inside an imported folder, is fine: the walk skips it.)
-      if (isInside(p, ctx.library.root)) {
+      // (The opposite, the library inside an imported folder, is fine: the walk skips it.) Real
+      // paths: either may be reached through a symbolic link.
+      if (isInside(p, ctx.library.root) || isInside(real(p), real(ctx.library.root))) {
         throw new UsageError(`${p} is inside the library ${ctx.library.root}; use --in-place or import from elsewhere`);
       }
     }
@@ -280,7 +282,7 @@ async function importWalked(
 ): Promise<ImportSummary> {
   const dryRun = Boolean(opts.dryRun);
   const walked = plain.length
-    ? await walk(plain, { includeHidden: opts.includeHidden, ignore: opts.ignore, excludeDirs: ctx ? [ctx.library.root] : [] })
+    ? await walk(plain, { includeHidden: opts.includeHidden, ignore: opts.ignore, excludeDirs: ctx ? [ctx.library.root] : [], noLinks: opts.mode === 'move' })
     : { files: [], skipped: [] };
   const takeoutFiles: ImportEntry[] = (scan?.items ?? []).map((i) => ({ path: i.path, name: i.name, size: i.size, mtime: i.mtime, extract: i.extract, facts: i.facts }));
   // Picasa's .picasa.ini and an iCloud export's CSVs beside the walked files.
@@ -304,6 +306,9 @@ async function importWalked(
     durationMs: 0,
   };
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
+  // Left out for a reason the user must act on (an unreadable folder, a name that cannot be passed
+  // on, a link out of the source): failures, each listed once.
+  const reported = walked.skipped.filter((s) => REPORTED_SKIPS.has(s.reason));
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
   // Interrupted and expired purges first: a re-imported file then never meets a row on its way out.
@@ -329,6 +334,10 @@ async function importWalked(
       summary.counts.failed++;
       summary.failures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
     }
+  }
+  for (const s of reported) {
+    summary.counts.failed++;
+    summary.failures.push({ path: s.path, stage: 'walk', reason: s.detail && s.reason === 'unreadable' ? `cannot read: ${s.detail}` : (s.detail ?? s.reason) });
   }
   if (importer) {
     const { stages, failures, warnings, resumed } = await importer.finish();

@@ -15,8 +15,9 @@ import { createContext } from '../context.js';
 import { loadPg, openDatabase } from '../db/connect.js';
 import { EnvironmentError, errorMessage, ImmichError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { tempPathFor } from '../storage/atomic.js';
+import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
 import { recoverEmbeddedSwap, stagingPath, swapInEmbedded } from '../db/embedded-swap.js';
+import { installHint, resolveModel } from '../ml/models.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
 import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
@@ -40,6 +41,8 @@ export interface RestoreResult {
   database: { kind: string; target: string; tables: number; rows: number; migrations_applied: string[] };
   files: { restored: number; skipped: number; failed: number; bytes: number };
   safety_snapshot: string | null;
+  /** Models the backed-up library had installed that this one lacks, with the command that installs each. */
+  models_missing: Array<{ model: string; install: string }>;
   problems: Array<{ path: string; message: string }>;
 }
 
@@ -491,6 +494,14 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       );
     }
     if (!snap.include_derived) logger.log('thumbnails and encoded videos are not in this snapshot; run `immich verify --repair` to regenerate them');
+    // Models are not in backups: without them faces and objects stop silently on this machine.
+    const modelsMissing: RestoreResult['models_missing'] = [];
+    for (const ref of snap.models ?? []) {
+      const [task, name, part] = ref.split('/') as [string, string, string];
+      if (await resolveModel({ config: cfg }, task, name, part)) continue;
+      modelsMissing.push({ model: ref, install: installHint(task, name, part) });
+      logger.warn(`model ${ref} was installed in the backed-up library and is not here; install it with: ${installHint(task, name, part)}`);
+    }
     return {
       repository: repo.root,
       snapshot: snap.id,
@@ -504,6 +515,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       },
       files: counts,
       safety_snapshot: safety,
+      models_missing: modelsMissing,
       problems,
     };
     } finally {

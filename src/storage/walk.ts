@@ -2,6 +2,7 @@
 // out, --ignore globs prune files and folders, and only supported media extensions are returned.
 // Entries come back sorted per folder so every run sees the files in the same order.
 import fs from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isSupported } from '../media/formats.js';
@@ -13,8 +14,16 @@ export interface WalkOptions {
   includeHidden?: boolean;
   /** Globs matched against the path relative to the argument it was found under; globs without a slash match the name. */
   ignore?: string[];
-  /** Absolute folders never entered (the library itself, when a parent of it is imported). */
+  /**
+   * Absolute folders never entered (the library itself, when a parent of it is imported), compared
+   * by real path: a library reached through a symbolic link is still recognised.
+   */
   excludeDirs?: string[];
+  /**
+   * --move: a symbolic link is never imported (moving its target would leave it dangling, and
+   * moving the link would put a link into the library); its target is, when the walk reaches it.
+   */
+  noLinks?: boolean;
 }
 
 export interface WalkEntry {
@@ -24,7 +33,13 @@ export interface WalkEntry {
   mtime: Date;
 }
 
-export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file';
+export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file' | 'bad-name' | 'link-outside';
+
+/**
+ * Skips the user must hear about (each listed, exit 1): files that exist but could not be looked at,
+ * names the walk cannot pass on, and links that lead out of the imported folders.
+ */
+export const REPORTED_SKIPS: ReadonlySet<SkipReason> = new Set(['unreadable', 'bad-name', 'link-outside']);
 
 export interface WalkSkip {
   path: string;
@@ -43,7 +58,17 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
   const files: WalkEntry[] = [];
   const skipped: WalkSkip[] = [];
   const seen = new Set<string>();
-  const excludeDirs = new Set((opts.excludeDirs ?? []).map((d) => path.resolve(d)));
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const excludeDirs = new Set((opts.excludeDirs ?? []).map(real));
+  // Real paths of the folders given: a link may lead anywhere inside them, never out.
+  const roots: string[] = [];
+  const inside = (p: string) => roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
   const ignore = opts.ignore?.length ? picomatch(opts.ignore, { dot: true, basename: true }) : undefined;
 
   const addFile = async (abs: string) => {
@@ -66,13 +91,23 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
   };
 
   const visitDir = async (dir: string, root: string): Promise<void> => {
-    if (excludeDirs.has(dir)) return;
+    if (excludeDirs.size && excludeDirs.has(real(dir))) return;
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (err) {
       skipped.push({ path: dir, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
+    }
+    // A name that is not valid UTF-8 comes back from readdir with U+FFFD in place of its bytes: the
+    // path no longer names the file. Listed, never silently lost.
+    if (entries.some((e) => e.name.includes('\uFFFD'))) {
+      const raw = await fs.readdir(dir, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
+      for (const b of raw) {
+        if (Buffer.from(b.toString('utf8'), 'utf8').equals(b)) continue;
+        skipped.push({ path: path.join(dir, b.toString('utf8')), reason: 'bad-name', detail: 'file name is not valid UTF-8; rename it to import it' });
+      }
+      entries = entries.filter((e) => !e.name.includes('\uFFFD') || raw.some((b) => b.toString('utf8') === e.name && Buffer.from(e.name, 'utf8').equals(b)));
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
@@ -92,27 +127,47 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
       }
       let isDir = e.isDirectory();
       let isFile = e.isFile();
+      let target = abs;
       if (e.isSymbolicLink()) {
-        // Symlinked files are imported; symlinked folders are not followed (loops).
-        const st = await fs.stat(abs).catch(() => undefined);
+        // Symlinked files are imported by their real path (so a file linked twice is one file), and
+        // only when it lies inside the imported folders; symlinked folders are not followed (loops).
+        const st = await fs.stat(abs).catch((err: NodeJS.ErrnoException) => err);
+        if (st instanceof Error) {
+          if (isSupported(abs)) skipped.push({ path: abs, reason: 'unreadable', detail: `broken symbolic link (${st.code ?? st.message})` });
+          continue;
+        }
         isDir = false;
-        isFile = Boolean(st?.isFile());
-        if (st?.isDirectory()) {
+        isFile = st.isFile();
+        if (st.isDirectory()) {
           skipped.push({ path: abs, reason: 'not-a-file', detail: 'symbolic link to a folder' });
           continue;
         }
+        if (isFile) {
+          target = real(abs);
+          if (!inside(target)) {
+            skipped.push({ path: abs, reason: 'link-outside', detail: `symbolic link to ${target}, outside the imported folders: not followed` });
+            continue;
+          }
+          if (opts.noLinks) {
+            skipped.push({ path: abs, reason: 'not-a-file', detail: 'symbolic link: not moved (its target is imported where the walk finds it)' });
+            continue;
+          }
+        }
       }
       if (isDir) await visitDir(abs, root);
-      else if (isFile) await addFile(abs);
+      else if (isFile) await addFile(target);
       else if (isSupported(abs)) skipped.push({ path: abs, reason: 'not-a-file' });
     }
   };
 
+  for (const p of paths) roots.push(real(p));
   for (const p of paths) {
     const abs = path.resolve(p);
     const st = await fs.stat(abs);
     if (st.isDirectory()) await visitDir(abs, abs);
-    else await addFile(abs);
+    else if (opts.noLinks && (await fs.lstat(abs)).isSymbolicLink()) {
+      skipped.push({ path: abs, reason: 'link-outside', detail: `symbolic link to ${real(abs)}: --move would leave it dangling; import the file it points to` });
+    } else await addFile(abs);
   }
   return { files, skipped };
 }

@@ -47,7 +47,7 @@ describe('temporary files never match originals', () => {
     expect(uploads).toContain(`2020/2020-02-02/.immich-tmp_${pid}-0011-IMG_1.jpg`);
     expect(uploads).toContain(legacy.slice('uploads/'.length));
     expect(uploads).toContain('2020/2020-02-02/later.jpg');
-  });
+  }, 400_000);
 });
 
 describe('a repository shared by several libraries', () => {
@@ -136,5 +136,83 @@ describe('a damaged object in a backup repository', () => {
     expect(r.unrecoverable).toEqual([]);
     const v2 = await verify();
     expect(v2.code, v2.stdout).toBe(0);
+  }, 400_000);
+});
+
+describe('files never left out silently', () => {
+  it('unreadable folders, non-UTF-8 names and links out of the source are reported; --move never leaves a dangling link; a library reached by a link does not import itself', async () => {
+    const src = tmpDir('immich-safety-walk-');
+    const outside = tmpDir('immich-safety-outside-');
+    const lib = tmpDir('immich-safety-walk-lib-');
+    const env = { UPLOAD_LOCATION: lib };
+    await makeImage(path.join(src, 'ok.jpg'), { color: '#336699', seed: 31 });
+    await makeImage(path.join(src, 'locked', 'hidden-from-us.jpg'), { color: '#993366', seed: 32 });
+    await makeImage(path.join(outside, 'secret.jpg'), { color: '#669933', seed: 33 });
+    fs.symlinkSync(path.join(outside, 'secret.jpg'), path.join(src, 'escape.jpg'));
+    fs.symlinkSync(path.join(src, 'ok.jpg'), path.join(src, 'alias.jpg'));
+    fs.symlinkSync(path.join(outside, 'gone.jpg'), path.join(src, 'gone.jpg'));
+    const badName = Buffer.concat([Buffer.from(path.join(src, 'bad-')), Buffer.from([0xff, 0xfe]), Buffer.from('.jpg')]);
+    fs.copyFileSync(path.join(src, 'ok.jpg'), badName);
+    const asRoot = process.getuid?.() === 0;
+    fs.chmodSync(path.join(src, 'locked'), 0o000);
+    try {
+      const r = await runCli(['--json', 'import', '--skip-ml', src], env);
+      expect(r.code, r.stderr).toBe(1);
+      const s = JSON.parse(r.stdout);
+      const failed = s.failures.map((f: { path: string }) => path.relative(src, f.path)).sort();
+      // (root reads any folder: there only the broken link stands for the unreadable.)
+      expect(failed).toEqual([...(asRoot ? [] : ['locked']), 'bad-\uFFFD\uFFFD.jpg', 'escape.jpg', 'gone.jpg'].sort());
+      // ok.jpg once (alias.jpg is the same file), nothing from outside.
+      expect(s.imported.map((i: { path: string }) => path.relative(src, i.path)).sort()).toEqual(asRoot ? ['locked/hidden-from-us.jpg', 'ok.jpg'] : ['ok.jpg']);
+      expect(r.stderr).toMatch(/escape\.jpg: walk: symbolic link to .*outside the imported folders/);
+    } finally {
+      fs.chmodSync(path.join(src, 'locked'), 0o755);
+    }
+
+    // --move: links are not moved (the library gets no link, the source keeps no dangling one).
+    const mv = tmpDir('immich-safety-mv-');
+    await makeImage(path.join(mv, 'real.jpg'), { color: '#123123', seed: 34 });
+    fs.symlinkSync(path.join(mv, 'real.jpg'), path.join(mv, 'link.jpg'));
+    fs.symlinkSync(path.join(outside, 'secret.jpg'), path.join(mv, 'away.jpg'));
+    const moved = await runCli(['--json', 'import', '--skip-ml', '--move', mv, path.join(mv, 'away.jpg')], env);
+    expect(JSON.parse(moved.stdout).imported.map((i: { path: string }) => path.basename(i.path))).toEqual(['real.jpg']);
+    expect(fs.existsSync(path.join(outside, 'secret.jpg'))).toBe(true);
+    expect(fs.lstatSync(path.join(mv, 'away.jpg')).isSymbolicLink()).toBe(true);
+    for (const f of listFiles(lib, 'uploads')) expect(fs.lstatSync(path.join(lib, 'uploads', f)).isFile(), f).toBe(true);
+
+    // The library inside the imported folder, reached through a link: its thumbnails are not photos.
+    const parent = tmpDir('immich-safety-parent-');
+    await makeImage(path.join(parent, 'photos', 'p.jpg'), { color: '#445566', seed: 35 });
+    fs.mkdirSync(path.join(parent, 'lib'));
+    const via = path.join(tmpDir('immich-safety-via-'), 'lib-link');
+    fs.symlinkSync(path.join(parent, 'lib'), via);
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(['--json', 'import', parent], { UPLOAD_LOCATION: via });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).counts.imported).toBe(i === 0 ? 1 : 0);
+    }
+  }, 400_000);
+});
+
+describe('models and backups', () => {
+  it('a snapshot records the installed models; restore names the ones missing and how to install them', async () => {
+    const lib = tmpDir('immich-safety-models-');
+    const cache = tmpDir('immich-safety-cache-');
+    const repo = path.join(tmpDir('immich-safety-models-repo-'), 'repo');
+    for (const part of ['detection', 'recognition']) {
+      const f = path.join(lib, 'models', 'facial-recognition', 'scrfd_2.5g-mobilefacenet', part, 'model.onnx');
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, `stand-in ${part}`);
+    }
+    const b = await runCli(['backup', repo], { UPLOAD_LOCATION: lib, IMMICH_MODEL_CACHE: cache });
+    expect(b.code, b.stderr).toBe(0);
+    const target = tmpDir('immich-safety-models-new-');
+    const r = await runCli(['--json', 'restore', repo], { UPLOAD_LOCATION: target, IMMICH_MODEL_CACHE: cache });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).models_missing.map((m: { model: string }) => m.model)).toEqual([
+      'facial-recognition/scrfd_2.5g-mobilefacenet/detection',
+      'facial-recognition/scrfd_2.5g-mobilefacenet/recognition',
+    ]);
+    expect(r.stderr).toMatch(/model facial-recognition\/scrfd_2\.5g-mobilefacenet\/detection .*immich models pull facial-recognition\/scrfd_2\.5g-mobilefacenet/);
   }, 400_000);
 });

@@ -7,44 +7,70 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tmpDir } from '../helpers/env.js';
 
+// Each racer tries once at the agreed instant, says whether it got the lock, and a winner holds it
+// until every racer has answered: two "got" answers mean two holders at once, however slow the
+// machine (a late racer cannot take a lock already released).
 const RACER = `
 const { acquireLock, LockHeldError } = await import(${JSON.stringify(path.join(ROOT, 'dist/storage/lock.js'))});
 const [lock] = process.argv.slice(1);
+const lines = [];
+let wake;
+process.stdin.on('data', (d) => { lines.push(...String(d).split('\\n').filter(Boolean)); wake?.(); });
+const next = async () => { while (!lines.length) await new Promise((r) => (wake = r)); return lines.shift(); };
 process.stdout.write('ready ');
-const at = await new Promise((r) => process.stdin.once('data', (d) => r(Number(String(d)))));
+const at = Number(await next());
 while (Date.now() < at) {}
 try {
   const release = acquireLock(lock, 'race');
   process.stdout.write('got');
-  await new Promise((r) => setTimeout(r, 200));
+  await next();
   release();
 } catch (err) {
   if (!(err instanceof LockHeldError)) throw err;
   process.stdout.write('held');
 }
+process.exit(0);
 `;
 
-/** A racer process, started and waiting: `go(at)` makes it try at that instant. */
-async function racer(lock: string): Promise<{ go: (at: number) => Promise<string> }> {
+interface Racer {
+  /** Try at that instant; resolves with 'got' or 'held'. */
+  go: (at: number) => Promise<string>;
+  /** Let a winner release the lock; resolves when the process has exited. */
+  finish: () => Promise<void>;
+}
+
+async function racer(lock: string): Promise<Racer> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', RACER, lock]);
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  const done = new Promise<string>((resolve, reject) => {
+  child.stdin.on('error', () => {}); // a racer that did not get the lock has exited already
+  const closed = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.replace('ready ', '')) : reject(new Error(`racer exited ${code}: ${err}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`racer exited ${code}: ${err}`))));
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.startsWith('ready ')) resolve();
+  let notify = () => {};
+  child.stdout.on('data', (d) => {
+    out += d;
+    notify();
+  });
+  const waitFor = (test: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      notify = () => test() && resolve();
+      notify();
+      closed.then(() => (test() ? resolve() : reject(new Error(`racer ended early: ${out} ${err}`))), reject);
     });
-    done.catch(reject);
-  });
+  await waitFor(() => out.startsWith('ready '));
+  const answer = () => out.slice('ready '.length);
   return {
-    go: (at) => {
-      child.stdin.end(String(at));
-      return done;
+    go: async (at) => {
+      child.stdin.write(`${at}\n`);
+      await waitFor(() => answer() === 'got' || answer() === 'held');
+      return answer();
+    },
+    finish: async () => {
+      child.stdin.end('release\n');
+      await closed;
     },
   };
 }
@@ -72,6 +98,7 @@ describe('lock acquisition', () => {
       // All four started and waiting: they try at the same instant.
       const at = Date.now() + 20;
       const outs = await Promise.all(racers.map((r) => r.go(at)));
+      await Promise.all(racers.map((r) => r.finish()));
       winners.push(`${name}: ${outs.filter((o) => o === 'got').length}`);
     }
     expect(winners).toEqual(rounds.map(([name]) => `${name}: 1`));
