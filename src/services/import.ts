@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
+import { EnvironmentError, ItemError, UsageError, environmentCause, errorCode, errorMessage } from '../errors.js';
 import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
 import { sidecarCandidates } from '../media/formats.js';
 import { readSidecarFile } from '../media/metadata.js';
@@ -539,8 +539,12 @@ class Importer {
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
+      // EIO reading a source (a failing card) is that file's problem; the rest is the environment's.
+      const env = errorCode(err) === 'EIO' ? undefined : environmentCause(err);
+      if (env) {
+        const code = errorCode(err);
+        const where = code && /^E(NOSPC|DQUOT|ROFS|IO)$/.test(code) ? `library folder ${this.ctx.library.root}` : this.ctx.database.target;
+        throw new EnvironmentError(`${where}: ${env} (while importing ${file.path})`, { cause: err });
       }
       const reason = causeOf(err, file.path);
       await this.recordFailure(file.path, stage, reason).catch((e) =>
