@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { UsageError } from './errors.js';
+import { SETTINGS } from './settings.js';
 
 export type LogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error';
 export const LOG_LEVELS: LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error'];
@@ -43,6 +44,8 @@ export interface Config {
   envFile?: string;
   /** Raw settings for feature areas (e.g. IMMICH_* transcoding, ML) that own their parsing. */
   raw: Readonly<Record<string, string>>;
+  /** The variables the env file set (for `immich config`'s source column). */
+  envFileVars?: Readonly<Record<string, string>>;
 }
 
 export interface LoadOptions {
@@ -90,8 +93,15 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     return undefined;
   };
 
+  // A path from the env file is relative to that file's folder (so the file works from any cwd);
+  // from the environment, to the working directory. A leading ~ is the home folder in both.
+  const home = env.HOME || os.homedir();
+  const pathOf = (name: string, value: string): string => {
+    const expanded = value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
+    return path.resolve(sources[name] === '.env' && usedFile ? path.dirname(usedFile) : cwd, expanded);
+  };
   const uploadRaw = get('UPLOAD_LOCATION');
-  const uploadLocation = path.resolve(cwd, uploadRaw ?? defaultLibrary(env));
+  const uploadLocation = uploadRaw ? pathOf('UPLOAD_LOCATION', uploadRaw) : path.resolve(cwd, defaultLibrary(env));
   if (!uploadRaw) sources.UPLOAD_LOCATION = 'default';
 
   const dbUrl = get('DB_URL');
@@ -125,11 +135,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new UsageError(`IMMICH_LOG_LEVEL=${level} is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  const modelsDir = path.resolve(cwd, get('IMMICH_MODELS_DIR') ?? path.join(uploadLocation, 'models'));
-  const modelCacheDir = path.resolve(
-    cwd,
-    get('IMMICH_MODEL_CACHE') ?? path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'immich', 'models'),
-  );
+  const modelsRaw = get('IMMICH_MODELS_DIR');
+  const modelsDir = modelsRaw ? pathOf('IMMICH_MODELS_DIR', modelsRaw) : path.join(uploadLocation, 'models');
+  const cacheRaw = get('IMMICH_MODEL_CACHE');
+  const modelCacheDir = cacheRaw
+    ? pathOf('IMMICH_MODEL_CACHE', cacheRaw)
+    : path.resolve(cwd, path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'immich', 'models'));
   for (const k of KNOWN) if (!sources[k]) sources[k] = 'default';
 
   return {
@@ -142,6 +153,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     sources,
     envFile: usedFile,
     raw: Object.freeze(merged),
+    envFileVars: Object.freeze({ ...fileVars }),
   };
 }
 
@@ -150,7 +162,7 @@ function defaultLibrary(env: NodeJS.ProcessEnv): string {
   return path.join(home, '.local', 'share', 'immich', 'library');
 }
 
-const SECRET = /PASSWORD|SECRET|KEY|TOKEN/i;
+const SECRET = /PASSWORD|PASSPHRASE|SECRET|KEY|TOKEN/i;
 /** `scheme://user:password@` up to the LAST @ of the word: a password may hold '/' or '@' itself. */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi;
 
@@ -189,10 +201,12 @@ export function describeConfig(config: Config): Array<{ name: string; value: str
     { name: 'IMMICH_MODELS_DIR', value: config.modelsDir },
     { name: 'IMMICH_LOG_LEVEL', value: config.logLevel },
   ];
+  // Then every other setting the code reads (src/settings.ts), set or not.
+  for (const spec of SETTINGS) rows.push({ name: spec.name, value: config.raw[spec.name] || undefined });
   return rows.map((r) => ({
     name: r.name,
     value: maskSecret(r.name, r.value) ?? null,
-    source: config.sources[r.name] ?? 'default',
+    source: config.sources[r.name] ?? (r.value === undefined ? 'default' : config.envFileVars?.[r.name] === r.value ? '.env' : 'env'),
   }));
 }
 

@@ -23,6 +23,9 @@ export class EnvironmentError extends ImmichError {
   }
 }
 
+/** No library where the configuration points (folder, embedded or server database): exit 3, nothing created. */
+export class NoLibraryError extends EnvironmentError {}
+
 /** A feature needs pgvector and the server does not have it. */
 export class VectorUnavailableError extends EnvironmentError {
   constructor(feature: string) {

@@ -7,4 +7,5 @@ export default function setup(): void {
   if (process.env.IMMICH_TEST_SKIP_BUILD === '1') return;
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle-deps.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
 }

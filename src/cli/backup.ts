@@ -1,12 +1,13 @@
-// `immich backup [repository]`, `immich backup list`, `immich backup forget`.
+// `immich backup [repository]`, `immich backup list`, `immich backup forget`, `immich backup repair`.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../errors.js';
 import { runBackup } from '../services/backup.js';
 import { applyPolicy, policyIsEmpty, type RetentionPolicy } from '../services/backup-policy.js';
-import { readPassphrase, Repository, shortId } from '../services/backup-repo.js';
+import { libraryKey, readPassphrase, Repository, shortId } from '../services/backup-repo.js';
 import { forgetSnapshots } from '../services/backup-forget.js';
+import { repairRepository } from '../services/backup-repair.js';
 import { formatBytes, formatDuration } from './render.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups); created on first use')
     .option('--include-derived', 'also keep thumbnails, previews and encoded videos (regenerable, so left out by default)')
     .option('--key-file <file>', KEY_HELP)
-    .option('--tag <tag...>', 'label the snapshot (shown by `backup list`)')
+    .option('--tag <tag>', 'label the snapshot (shown by `backup list`; repeatable, one tag each)', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText(
       'after',
       `
@@ -133,7 +134,7 @@ Exit status:
           repository: repo.root,
           encrypted: repo.encrypted,
           snapshots: snapshots.map((s) => ({
-            id: s.id, short_id: shortId(s.id), time: s.time, hostname: s.hostname, library: s.library, tags: s.tags,
+            id: s.id, short_id: shortId(s.id), time: s.time, hostname: s.hostname, library: s.library, safety: Boolean(s.safety), tags: s.tags,
             files: s.files.count, bytes: s.files.bytes, database: s.database.kind, include_derived: s.include_derived,
             new_files: s.stats.new_files, stored_bytes: s.stats.stored_bytes,
           })),
@@ -143,8 +144,8 @@ Exit status:
         rt.out.line(`repository ${repo.root} (${repo.encrypted ? 'encrypted' : 'not encrypted'}), ${snapshots.length} snapshots`);
         if (snapshots.length) {
           rt.out.table(
-            ['id', 'time', 'host', 'files', 'size', 'new', 'database', 'tags'],
-            snapshots.map((s) => [shortId(s.id), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), s.hostname, s.files.count, formatBytes(s.files.bytes),
+            ['id', 'time', 'library', 'files', 'size', 'new', 'database', 'tags'],
+            snapshots.map((s) => [shortId(s.id), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), libraryKey(s), s.files.count, formatBytes(s.files.bytes),
               formatBytes(s.stats.stored_bytes), s.database.kind, [...s.tags, ...(s.include_derived ? ['+derived'] : [])].join(',')]),
           );
         }
@@ -171,7 +172,9 @@ Exit status:
       `
 Periods are calendar hours/days/ISO weeks/months/years in local time, as in restic: with
 --keep-daily 7, the newest snapshot of each of the 7 most recent days that have a snapshot is kept.
-A snapshot kept by any rule stays. At least one --keep-* option is required.
+A snapshot kept by any rule stays. At least one --keep-* option is required. The policy applies to
+each library (host and folder) in the repository on its own, and to the safety snapshots that
+\`restore --force\` took of a library apart from its backups.
 
 Examples:
   immich backup forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
@@ -201,15 +204,67 @@ Exit status:
       } else {
         const verb = result.dry_run ? 'would remove' : 'removed';
         rt.out.table(
-          ['id', 'time', 'decision'],
+          ['id', 'time', 'library', 'decision'],
           [
-            ...result.keep.map((k) => [shortId(k.id), k.time, `keep (${k.reasons.join(', ')})`]),
-            ...result.remove.map((r) => [shortId(r.id), r.time, result.dry_run ? 'would remove' : 'removed']),
+            ...result.keep.map((k) => [shortId(k.id), k.time, k.library, `keep (${k.reasons.join(', ')})`]),
+            ...result.remove.map((r) => [shortId(r.id), r.time, r.library, result.dry_run ? 'would remove' : 'removed']),
           ],
         );
         rt.out.line(`${verb} ${result.remove.length} snapshots, kept ${result.keep.length}`);
         if (result.prune) rt.out.line(`prune: ${verb} ${result.prune.objects} unreferenced objects (${formatBytes(result.prune.bytes)})`);
       }
       process.exitCode = EXIT.OK;
+    });
+
+  backup
+    .command('repair')
+    .description('re-read every stored object, remove the damaged ones and store them again from the library')
+    .argument('[repository]', 'repository folder (default: UPLOAD_LOCATION/backups)')
+    .option('--key-file <file>', KEY_HELP)
+    .addHelpText(
+      'after',
+      `
+Every object (original, file list, database dump) is read back, decrypted where the repository is
+encrypted, and checked against its checksum. Damaged objects are removed, then the library is backed
+up again (a snapshot tagged "repair"): each file the library still has is stored again under the same
+id, which also mends the older snapshots that shared it. A plain \`immich backup\` already stores
+again an object whose size is wrong or that was written to since the last backup; repair also finds
+bytes that decayed silently.
+
+Examples:
+  immich backup repair /mnt/usb/photos-backup
+  immich verify --backup /mnt/usb/photos-backup --read-data   # afterwards: all clean
+
+Exit status:
+  0  every object is intact (or was stored again)
+  1  some damaged objects could not be stored again: no file of the library has that content any more
+     (listed, with the snapshots that need them)
+  2  usage error
+  3  environment error (database, repository missing/locked, wrong passphrase)`,
+    )
+    .action(async (repoArg: string | undefined, opts: { keyFile?: string }, cmd: Command) => {
+      const rt = await loadRuntime(cmd);
+      const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts)) });
+      const code = await withContext(rt, { command: 'immich backup repair' }, async (ctx) => {
+        const progress = rt.out.progress('checking objects');
+        let result;
+        try {
+          result = await repairRepository(ctx, repo, { onProgress: (p) => progress.update(p.done, p.total) });
+        } finally {
+          progress.stop();
+        }
+        if (rt.out.json) rt.out.data(result);
+        else {
+          rt.out.line(`checked ${result.checked} objects: ${result.damaged.length} damaged, removed and stored again from the library where it has them`);
+          for (const d of result.damaged) rt.out.line(`  data/${d.object.slice(0, 2)}/${d.object}: ${d.problem}`);
+          rt.out.line(`new snapshot ${shortId(result.backup.snapshot)} (${result.backup.stats.files} files, ${result.backup.stats.new_files} stored again or new)`);
+        }
+        for (const p of result.backup.problems) rt.out.error(`immich backup repair: ${p.path}: ${p.message}`);
+        for (const u of result.unrecoverable) {
+          rt.out.error(`immich backup repair: object data/${u.object.slice(0, 2)}/${u.object} is lost (no file of the library has it); needed by snapshot(s) ${u.snapshots.join(', ')}`);
+        }
+        return result.unrecoverable.length || result.backup.problems.length ? EXIT.ITEMS_FAILED : EXIT.OK;
+      }).finally(() => repo.close());
+      process.exitCode = code;
     });
 }

@@ -2,6 +2,8 @@
 // and list the groups.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { parseNumberOption } from '../validate.js';
+import { registerResolve } from './duplicates-resolve.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
 
 export interface DuplicatesFlags {
@@ -12,8 +14,8 @@ export interface DuplicatesFlags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('duplicates')
+  const duplicates = program.command('duplicates');
+  duplicates
     .description(
       'find groups of near-duplicate photos (re-encoded, resized or converted copies of one picture) and list them; ' +
         'byte-identical files were already refused at import',
@@ -26,7 +28,8 @@ export function register(program: Command): void {
       'after',
       `
 Groups are recomputed over the whole library on each run and stored (search --duplicates shows the
-same). Within a group the largest file comes first: usually the one to keep. Nothing is deleted.
+same). Within a group the largest file comes first: usually the one to keep. Nothing is deleted;
+\`immich duplicates resolve\` keeps one copy per group and trashes (or stacks) the others.
 With CLIP (a model under IMMICH_MODELS_DIR/clip/ and pgvector), two photos are duplicates when the
 cosine distance of their embeddings is at most the threshold; otherwise the 64-bit difference hash
 (dHash) of their previews may differ in at most the threshold's number of bits.
@@ -47,6 +50,7 @@ Exit status:
       quietOnClosedPipe();
       process.exitCode = await runDuplicates(rt, flags);
     });
+  registerResolve(duplicates);
 }
 
 export async function runDuplicates(rt: Runtime, flags: DuplicatesFlags): Promise<number> {
@@ -54,8 +58,11 @@ export async function runDuplicates(rt: Runtime, flags: DuplicatesFlags): Promis
   if (!['auto', 'clip', 'phash'].includes(method)) throw new UsageError(`--method must be clip, phash or auto (got ${method})`);
   let threshold: number | undefined;
   if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (!Number.isFinite(threshold) || threshold < 0) throw new UsageError(`--threshold must be a number >= 0 (got ${flags.threshold})`);
+    // A dHash has 64 bits; a cosine distance lies in [0, 2]. With auto the method is known later: the wider range.
+    threshold =
+      method === 'phash' ? parseNumberOption('--threshold', flags.threshold, { min: 0, max: 64, integer: true, example: '6 (bits of the 64-bit hash)' })
+      : method === 'clip' ? parseNumberOption('--threshold', flags.threshold, { min: 0, max: 2, example: '0.01 (cosine distance)' })
+      : parseNumberOption('--threshold', flags.threshold, { min: 0, max: 64 });
   }
   return withContext(rt, { command: 'immich duplicates' }, async (ctx) => {
     const { findDuplicates, listDuplicateGroups } = await import('../services/duplicates.js');

@@ -73,16 +73,22 @@ ${exit('  0  done\n  1  some assets failed (detect)\n  2  usage error\n  3  envi
       'after',
       `
 Detection reads the preview made by the thumbnails stage, never the original; photos without a preview
-are counted and left for \`immich index\`. With a missing model the stage is skipped and the message says
-how to install it.
+are counted and left for \`immich index\`. Without the face model (IMMICH_FACE_MODEL) it exits 3 and says
+which model is missing and the command that installs it.
 
 Examples:
   immich faces detect
   immich faces detect --force --json
-${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  environment error (database unavailable)')}`,
+${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  environment error (database unavailable, face model not installed)')}`,
     )
     .action(async (opts: { force?: boolean; wait: boolean }, cmd: Command) =>
       run(cmd, 'detect', async (ctx, rt) => {
+        // Nothing to do without the face model: exit 3 saying which model and how to install it,
+        // rather than skip every photo and exit 0.
+        const { requireModel } = await import('../ml/models.js');
+        const { faceSettings, FACE_TASK } = await import('../services/faces.js');
+        const model = faceSettings(ctx.config.raw).model;
+        for (const part of ['detection', 'recognition']) await requireModel(ctx, FACE_TASK, model, part);
         const q = await queueFaceDetection(ctx, { force: opts.force });
         if (q.noPreview) rt.out.note(`${q.noPreview} photo${q.noPreview === 1 ? ' has' : 's have'} no preview yet: run immich index first`);
         if (!opts.wait && ctx.queue.kind === 'redis') {

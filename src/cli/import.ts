@@ -8,6 +8,7 @@ import { createProcessor } from '../services/pipeline.js';
 import { importFiles, MEDIA_STAGES, type ImportMode, type ImportSummary } from '../services/import.js';
 import { DEFAULT_EXCLUDES } from '../storage/walk.js';
 import { formatDuration } from './render.js';
+import { libraryExists } from '../context.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
 interface ImportFlags {
@@ -18,8 +19,14 @@ interface ImportFlags {
   includeHidden?: boolean;
   ignore: string[];
   skipMl?: boolean;
+  album?: string;
+  albumFromFolder?: boolean;
+  stack?: string;
+  from?: string;
+  includeTrashed?: boolean;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
+  retryFailed?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -38,7 +45,13 @@ export function register(program: Command): void {
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+    .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
+    .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
+    .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
+    .option('--from <source>', 'read the zips and folders given as this kind of export even without its usual layout: google-takeout')
+    .option('--include-trashed', "Google Takeout: import the items of Google Photos' trash into the trash (default: skip and report them)")
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
+    .option('--retry-failed', 'try again files that failed before although unchanged, and stages skipped or failed since the environment last changed')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
     .addHelpText(
       'after',
@@ -53,14 +66,30 @@ reported as a duplicate and not imported again; its unfinished pipeline stages a
 running the same import after an interruption (even kill -9) finishes the job. A file is in the
 library only once its checksum has been verified after the copy. Files that cannot be read or
 decoded get a one-line error naming the file and the cause, are recorded as import failures, and
-the rest of the import goes on; a later run that succeeds clears them.
+the rest of the import goes on; a later run that succeeds clears them. A later run does not try an
+unchanged file that failed again (it would fail the same way; it is counted as "failed before"), nor
+stages that were skipped or failed (no model, a file ffmpeg cannot read) while the environment is
+unchanged: so a re-run with nothing new exits 0. Installing a model or ffmpeg, or changing a setting,
+retries them once; --retry-failed retries them now; \`immich verify\` lists them.
+
+Google Takeout: takeout-*.zip parts (read in place, all parts of one export given together) or the
+unpacked folder are recognised by their layout. Each media file is matched with its JSON sidecar
+(name.ext.json, name.ext.supplemental-metadata.json and their cut forms, moved duplicate index,
+edited copies and Live Photo videos sharing the original's); the sidecar gives the capture date
+(photoTakenTime) and GPS where the file has none, the description, favorite, archive and trash
+state, People/<name> tags and the name of the one face on a photo with one name. A photo in several
+album folders is imported once and put in every album (title and description from the album's
+metadata file). A report lists media without sidecar, sidecars without media, skipped trashed items
+and dates that disagree with the sidecar by more than a day.
 
 Examples:
   immich import ~/Pictures/2024                 copy into the library, by date
   immich import --move /mnt/card/DCIM           move off a memory card
   immich import --in-place /srv/photos          index files where they are
   immich import -n --ignore '*.mov' ~/Downloads show what would happen, skipping .mov files
+  immich import --album-from-folder ~/Trips     one album per folder (Lisbon, Porto, ...)
   immich --json import ~/Pictures | jq .counts  machine-readable summary
+  immich import takeout-20240101T000000Z-*.zip  a Google Takeout, every part at once
 
 Exit status:
   0  all files imported or already in the library, every stage done or skipped
@@ -70,12 +99,14 @@ Exit status:
     )
     .action(async (paths: string[], flags: ImportFlags, cmd: Command) => {
       const rt = await loadRuntime(cmd);
+      rt.out.listsItemFailures = true;
       process.exitCode = await runImport(rt, paths, flags);
     });
 }
 
 async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Promise<number> {
   if (flags.move && flags.inPlace) throw new UsageError('--move and --in-place cannot be used together');
+  if (flags.stack !== undefined && flags.stack !== 'auto') throw new UsageError(`--stack must be auto (got ${flags.stack})`);
   const mode: ImportMode = flags.move ? 'move' : flags.inPlace ? 'in-place' : 'copy';
   if (flags.wait === false && !rt.config.redis) {
     throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
@@ -83,6 +114,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   const concurrency = intOption('--concurrency', flags.concurrency, os.availableParallelism());
   for (const p of paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
   const onlyStages = flags.skipMl ? MEDIA_STAGES : undefined;
+  if (flags.from !== undefined && flags.from !== 'google-takeout') throw new UsageError(`--from ${flags.from}: unknown source (known: google-takeout)`);
   const options = {
     paths,
     mode,
@@ -92,7 +124,16 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     ignore: flags.ignore,
     onlyStages,
     wait: flags.wait,
+    retryFailed: flags.retryFailed,
+    from: flags.from as 'google-takeout' | undefined,
+    includeTrashed: flags.includeTrashed,
   };
+  const wantAlbums = Boolean(flags.album || flags.albumFromFolder);
+  if (flags.album) {
+    const { normaliseAlbumPath } = await import('../services/selection.js');
+    flags.album = normaliseAlbumPath(flags.album, '--album');
+  }
+  const forAlbums: Array<{ path: string; assetId: string }> = [];
   const { out } = rt;
   const progress = out.progress('importing');
   let filesDone = 0;
@@ -102,7 +143,11 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
-    onFile: (_o: unknown, done: number) => { filesDone = done; render(); },
+    onFile: (o: { path: string; assetId?: string }, done: number) => {
+      if (o.assetId && wantAlbums) forAlbums.push({ path: o.path, assetId: o.assetId });
+      filesDone = done;
+      render();
+    },
     onStage: (p: { stage: string; done: number; failed: number; skipped: number; total: number }) => {
       stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
       render();
@@ -112,15 +157,27 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   let summary: ImportSummary;
   try {
     // A dry run into a library that does not exist yet opens (and creates) nothing.
-    if (flags.dryRun && !fs.existsSync(rt.config.uploadLocation)) {
+    if (flags.dryRun && !libraryExists(rt.config)) {
       summary = await importFiles(undefined, options, events);
     } else {
       let result: ImportSummary | undefined;
       await withContext(
         rt,
-        { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
+        { command: 'immich import', create: !flags.dryRun, concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
+          if (wantAlbums && !flags.dryRun) {
+            const { addImportedToAlbums } = await import('../services/albums.js');
+            await addImportedToAlbums(ctx, forAlbums, { album: flags.album, fromFolder: flags.albumFromFolder });
+          }
+          // --stack auto: the stack rules on the new files, with what the library has already.
+          if (flags.stack && !flags.dryRun) {
+            const { autoStack } = await import('../services/stacks.js');
+            const { stackRules } = await import('./stack.js');
+            const ids = result.imported.map((i) => i.assetId).filter((id): id is string => Boolean(id));
+            const r = ids.length ? await autoStack(ctx, { rules: stackRules({}), only: ids }) : undefined;
+            result.stacks = { created: r?.created ?? 0, joined: r?.joined ?? 0, assets: r?.assetsStacked ?? 0 };
+          }
           // Faces clustered during the import: give deferred faces their second chance and merge
           // people that arrival order split (like `immich faces detect` does at its end).
           if (!flags.dryRun && flags.wait !== false && (result.stages['face-recognition']?.done ?? 0) > 0) {
@@ -144,7 +201,7 @@ function render_(rt: Runtime, s: ImportSummary): void {
   const { out } = rt;
   // One line per failure on stderr in every mode: the file and the cause.
   for (const f of s.failures) out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
-  for (const w of s.warnings) out.error(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
+  for (const w of s.warnings) out.note(`immich: warning: ${w.path}: ${w.stage}: ${w.reason}`);
   if (out.json) {
     out.data(s);
     return;
@@ -156,9 +213,12 @@ function render_(rt: Runtime, s: ImportSummary): void {
       ['found', s.counts.found],
       [verb, s.counts.imported],
       ['duplicates', s.counts.duplicates],
+      ...(s.counts.healed ? [['healed (missing originals put back)', s.counts.healed]] : []),
       ['failed', s.counts.failed],
+      ...(s.counts.knownFailures ? [['failed before, unchanged (not retried; --retry-failed)', s.counts.knownFailures]] : []),
       ['skipped (excluded or unsupported)', s.counts.skipped],
       ...(s.counts.resumed ? [['resumed (unfinished stages queued again)', s.counts.resumed]] : []),
+      ...(s.stacks ? [['stacked (--stack auto)', s.stacks.assets]] : []),
     ],
   );
   const stages = Object.entries(s.stages);
@@ -169,8 +229,32 @@ function render_(rt: Runtime, s: ImportSummary): void {
     );
   }
   if (s.dryRun) for (const d of s.duplicates) out.line(`duplicate: ${d.path} (same as ${d.of})`);
+  if (s.takeout) renderTakeout(rt, s.takeout);
   out.line(
     `${s.dryRun ? 'dry run: ' : ''}${s.counts.imported} ${verb}, ${s.counts.duplicates} duplicate(s), ` +
+      (s.counts.healed ? `${s.counts.healed} missing original(s) put back, ` : '') +
       `${s.failures.length} failure(s) in ${formatDuration(s.durationMs)}`,
   );
+}
+
+function renderTakeout(rt: Runtime, t: NonNullable<ImportSummary['takeout']>): void {
+  const { out } = rt;
+  out.table(
+    ['Google Takeout', 'items'],
+    [
+      ['albums', t.albums.length],
+      ['media without sidecar', t.mediaWithoutSidecar.length],
+      ['sidecars without media', t.sidecarsWithoutMedia.length],
+      ['trashed, skipped', t.skippedTrashed.length],
+      ['date conflicts (> 1 day)', t.dateConflicts.length],
+      ['refused entries', t.refused.length],
+      ['People/ tags given', t.peopleTagged],
+      ['faces named', t.facesNamed],
+    ],
+  );
+  for (const p of t.mediaWithoutSidecar) out.line(`no sidecar: ${p}`);
+  for (const p of t.sidecarsWithoutMedia) out.line(`sidecar without media: ${p}`);
+  for (const p of t.skippedTrashed) out.line(`trashed, skipped: ${p}`);
+  for (const c of t.dateConflicts) out.line(`date conflict: ${c.path}: file ${c.media}, sidecar ${c.sidecar} (file kept)`);
+  for (const r of t.refused) out.line(`refused: ${r.path}: ${r.reason}`);
 }

@@ -14,6 +14,7 @@ interface IndexCliOptions {
   wait: boolean;
   sync: boolean;
   pruneOffline?: boolean;
+  retryFailed?: boolean;
 }
 
 function parseJobs(value: string | undefined): AssetStage[] | undefined {
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--jobs <list>', `comma-separated stages: ${ASSET_STAGES.join(', ')} (default: the whole pipeline)`)
     .option('--no-wait', 'Redis mode: return once the jobs are queued; `immich worker` processes run them')
     .option('--no-sync', 'do not look for new, changed or removed files of in-place assets')
+    .option('--retry-failed', 'also queue stages skipped or failed since the environment last changed')
     .option('--prune-offline', 'delete in-place assets whose file is gone instead of marking them offline')
     .addHelpText(
       'after',
@@ -50,7 +52,9 @@ Without --jobs, --missing queues for each asset the first stages of the pipeline
 (metadata → thumbnails → smart-search, face-detection, objects, ocr; video for videos); the rest follows
 as each stage succeeds. With --jobs, exactly those stages are queued for assets that miss them, and
 only those run (their follow-up stages are not queued).
-Stages reported 'skipped' (e.g. no model installed) or 'failed' count as missing.
+Stages reported 'skipped' (e.g. no model installed) or 'failed' are queued again once the environment
+changed (a model or ffmpeg installed, a setting or this program updated), or with --retry-failed; while
+it is unchanged they would do the same again, so a re-run with nothing new exits 0.
 
 In-place assets (imported with --in-place) are checked against their folders: new files are imported in
 place, files whose size or time changed are hashed and, when the content changed, processed again, and
@@ -73,6 +77,7 @@ Exit status:
     .action(async (opts: IndexCliOptions, cmd: Command) => {
       const rt = await loadRuntime(cmd);
       const { out, config } = rt;
+      out.listsItemFailures = true;
       if (opts.missing && opts.force) throw new UsageError('--missing and --force exclude each other');
       const stages = parseJobs(opts.jobs);
       if (!opts.wait && !config.redis) {
@@ -84,7 +89,7 @@ Exit status:
         const progress = out.progress('indexing');
         const summary = await queueIndex(
           ctx,
-          { mode: opts.force ? 'force' : 'missing', stages, syncInPlace: opts.sync, pruneOffline: opts.pruneOffline },
+          { mode: opts.force ? 'force' : 'missing', stages, syncInPlace: opts.sync, pruneOffline: opts.pruneOffline, retryFailed: opts.retryFailed },
           {
             onInPlace: (t) => progress.text(t),
             onPage: (assets, jobs) => progress.text(`${assets} assets, ${jobs} jobs queued`),
@@ -105,6 +110,7 @@ Exit status:
         const inPlaceFailures = summary.inPlace?.failures ?? [];
         const failures = [
           ...inPlaceFailures.map((f) => ({ item: f.path, stage: 'in-place', message: f.reason })),
+          ...(summary.sidecars?.failures ?? []).map((f) => ({ item: f.path, stage: 'sidecar', message: f.reason })),
           ...(result?.failures ?? []).map((f) => ({ item: f.job.assetId ?? '', stage: f.job.stage, message: f.message })),
         ];
         if (out.json) {
@@ -116,6 +122,7 @@ Exit status:
             jobs: summary.jobs,
             queued: summary.queued,
             inPlace: summary.inPlace ? { ...summary.inPlace, failures: undefined } : undefined,
+            sidecarsRead: summary.sidecars?.read ?? 0,
             result: result ? { completed: result.completed, skipped: result.skipped, failed: result.failed } : undefined,
             failures,
           });
@@ -125,6 +132,7 @@ Exit status:
           if (ip && (ip.new || ip.changed || ip.offline || ip.restored || ip.pruned)) {
             out.line(`in-place: ${ip.new} new, ${ip.changed} changed, ${ip.offline} offline, ${ip.restored} back online, ${ip.pruned} pruned`);
           }
+          if (summary.sidecars?.read) out.line(`${summary.sidecars.read} assets updated from XMP sidecars edited outside`);
           const per = Object.entries(summary.queued).map(([s, n]) => `${s} ${n}`).join(', ');
           out.line(`${summary.assets} assets, ${summary.jobs} jobs queued${per ? ` (${per})` : ''}`);
           if (result) out.line(`done: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);

@@ -30,6 +30,18 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['stats', () => import('./stats.js')],
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
+  ['info', () => import('./info.js')],
+  ['edit', () => import('./edit.js')],
+  ['album', () => import('./album.js')],
+  ['metadata', () => import('./metadata.js')],
+  ['serve', () => import('./serve.js')],
+  ['keys', () => import('./keys.js')],
+  ['user', () => import('./user.js')],
+  ['rm', () => import('./rm.js')],
+  ['trash', () => import('./trash.js')],
+  ['stack', () => import('./stack.js')],
+  ['storage', () => import('./storage.js')],
+  ['export', () => import('./export.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
@@ -62,8 +74,9 @@ export function buildProgram(registrars: Registrar[]): Command {
     .description('Command-line photo and video library manager: import, index, faces, search, backup, restore, verify.')
     .version(pkg.version, '-V, --version')
     .option('--json', 'print results as JSON on stdout (no progress output)')
-    .option('-q, --quiet', 'no progress output on stderr')
+    .option('-q, --quiet', 'print only errors: no progress, warnings, tables or summaries (--json still prints its result)')
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
+    .option('--wait [time]', 'when another immich process holds the embedded database, wait for it (up to <time>: 30s, 5m, 2h; default: until it is free) instead of exiting 3 (IMMICH_LOCK_WAIT)')
     .option('--env-file <file>', 'read configuration from this .env file (default ./.env)')
     .option('--log-level <level>', 'verbose, debug, log, warn or error (IMMICH_LOG_LEVEL)')
     .option('--log-format <format>', 'log lines on stderr as text or json (IMMICH_LOG_FORMAT)')
@@ -88,10 +101,18 @@ Exit status:
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  // --wait takes an optional time that must be attached (--wait=5m): a bare --wait is "until free",
+  // so that `immich --wait stats` does not read "stats" as the time.
+  argv = argv.map((a, i) => (i >= 2 && a === '--wait' ? '--wait=forever' : a));
   const name = commandName(argv.slice(2));
   const entry = name ? COMMANDS.find(([n]) => n === name) : undefined;
   const versionOnly = !entry && argv.slice(2).some((a) => a === '-V' || a === '--version');
   const program = entry ? buildProgram([(await entry[1]()).register]) : versionOnly ? buildProgram([]) : await loadProgram();
+  // `immich` alone is a usage error: help on stderr, exit 2 (a script that lost its arguments must not pass).
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -121,6 +142,12 @@ export async function main(argv = process.argv): Promise<number> {
 
 /** Run the CLI as a process (bin/immich calls this); importing this module runs nothing. */
 export function run(): void {
+  // bin/immich's shell launcher puts `--` before the arguments so that Node 20 does not take our
+  // --env-file for its own (it scans the whole command line for it up to a `--`).
+  if (process.env.IMMICH_ARGV_SEP === '1') {
+    delete process.env.IMMICH_ARGV_SEP;
+    if (process.argv[2] === '--') process.argv.splice(2, 1);
+  }
   // `immich ... | head` closes the pipe early: that is not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {

@@ -48,6 +48,11 @@ export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
   private spinner?: Ora;
+  /**
+   * The command prints one line per failed item itself (import, index): the pipeline's log record of
+   * the same failure (with asset and stage fields) then stays out of stderr (log files still get it).
+   */
+  listsItemFailures = false;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
@@ -61,9 +66,12 @@ export class Output {
     return Boolean(this.stderr.isTTY) && (this.stderr.columns ?? 0) > 0 && !this.quiet && process.env.CI !== 'true';
   }
 
-  /** A result line on stdout (suppressed under --json; use data() there). */
+  /**
+   * A result line on stdout (suppressed under --json, use data() there; and under -q, which leaves
+   * only errors so that a cron job mails nothing when all went well).
+   */
   line(text = ''): void {
-    if (!this.json) this.stdout.write(escapeControl(text) + '\n');
+    if (!this.json && !this.quiet) this.stdout.write(escapeControl(text) + '\n');
   }
 
   /** Raw write to stdout (e.g. -0 separated paths). */
@@ -77,15 +85,16 @@ export class Output {
   }
 
   table(head: string[], rows: Array<Array<string | number | null | undefined>>): void {
-    if (this.json) return;
+    if (this.json || this.quiet) return;
     const Table = require('cli-table3') as TableCtor;
     const t = new Table({ head, style: { head: this.stdout.isTTY ? ['cyan'] : [], border: this.stdout.isTTY ? ['grey'] : [] } });
     for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : escapeControl(String(c)))));
     this.stdout.write(t.toString() + '\n');
   }
 
-  /** A message for the user on stderr (warnings, notes). Not suppressed by --json. */
+  /** A message for the user on stderr (warnings, notes). Not suppressed by --json; by -q it is. */
   note(text: string): void {
+    if (this.quiet) return;
     this.clearSpinnerLine(() => this.stderr.write(escapeControl(text) + '\n'));
   }
 
@@ -103,8 +112,10 @@ export class Output {
 
   /** Log records → stderr lines (the CLI's default sink). */
   logSink(record: LogRecord): void {
+    if (this.listsItemFailures && record.level === 'warn' && record.fields?.asset && record.fields?.stage) return;
     const text = `${record.level === 'log' ? '' : record.level + ': '}${record.msg}`;
-    this.note(text);
+    if (record.level === 'error') this.error(text);
+    else this.note(text);
   }
 
   progress(label: string): Progress {

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('restore')
     .description('restore a backup snapshot (originals and database) into a library folder')
     .argument('<repository>', 'backup repository folder')
-    .option('-s, --snapshot <id>', 'snapshot id (or unique prefix), or "latest"', 'latest')
+    .option('-s, --snapshot <id>', 'snapshot id (or unique prefix), or "latest": the newest backup of this library, else of the only library in the repository (safety snapshots only by id)', 'latest')
     .option('--to <dir>', 'library folder to restore into (default: UPLOAD_LOCATION); its database is the embedded one in that folder, or the configured PostgreSQL database')
     .option('--force', 'restore over a library that is not empty (a safety snapshot of it is taken first)')
     .option('--key-file <file>', 'file holding the repository passphrase (else IMMICH_BACKUP_KEY_FILE or IMMICH_BACKUP_PASSPHRASE)')

@@ -10,9 +10,14 @@ import type { JobProcessor } from '../jobs/types.js';
 import { loadTranscodeSettings } from '../media/transcode.js';
 import { redactText } from '../logging/format.js';
 import { installLogSinks } from '../logging/install.js';
+import { validateSettings } from '../settings.js';
+import { parseDuration } from '../validate.js';
+import { storageTemplateFrom } from '../storage/template.js';
 import { Output } from './render.js';
 
 export interface GlobalOptions {
+  /** --wait[=<time>]: queue behind another process holding the embedded database. */
+  wait?: string | boolean;
   json?: boolean;
   quiet?: boolean;
   envFile?: string;
@@ -34,6 +39,10 @@ export const runtimeHooks: Array<(rt: Runtime) => void | Promise<void>> = [];
 
 export async function loadRuntime(cmd: Command): Promise<Runtime> {
   const globals = cmd.optsWithGlobals() as GlobalOptions;
+  // import and index have their own --no-wait (jobs): the program's --wait is read from the program.
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  globals.wait = (root.opts() as GlobalOptions).wait;
   const env = { ...process.env };
   if (globals.library) env.UPLOAD_LOCATION = globals.library;
   if (globals.logLevel) {
@@ -45,6 +54,9 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   const config = loadConfig({ env, envFile: globals.envFile });
   // Bad IMMICH_FFMPEG_* values are usage errors up front (exit 2), not a failed video job later.
   loadTranscodeSettings(config.raw, { driEntries: [] });
+  // So are the other IMMICH_* settings (IMMICH_FACE_MIN_SCORE=abc), instead of a silent default.
+  validateSettings(config.raw);
+  storageTemplateFrom(config.raw); // a bad IMMICH_STORAGE_TEMPLATE: exit 2 before anything runs
   const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
   const logger = new Logger(config.logLevel, []);
   const rt: Runtime = { config, logger, out, globals };
@@ -76,6 +88,10 @@ export async function withContext(
 ): Promise<number> {
   if (quickStart) preferQuickStart(rt);
   const ctx = await createContext(rt.config, rt.logger, {
+    // Only commands that add to a library create one (import passes create: true).
+    create: false,
+    lockWaitMs: lockWait(rt),
+    onLockWait: (holder) => rt.out.note(`immich: waiting for the embedded database, in use by ${holder}...`),
     // The pipeline pulls in every stage's libraries (sharp, exiftool, onnxruntime): load it when the
     // first job runs, so commands that run none (search, stats) start faster.
     processor: (c) => {
@@ -96,6 +112,15 @@ export async function withContext(
   } finally {
     await ctx.close();
   }
+}
+
+/** --wait[=<time>] (no time: until free), else IMMICH_LOCK_WAIT, else 0 (fail at once). */
+function lockWait(rt: Runtime): number {
+  const flag = rt.globals.wait;
+  if (flag === true) return Infinity;
+  if (typeof flag === 'string') return parseDuration('--wait', flag);
+  const env = rt.config.raw.IMMICH_LOCK_WAIT;
+  return env ? parseDuration('IMMICH_LOCK_WAIT', env) : 0;
 }
 
 /** Set by the Redis mode (src/jobs/bullmq.ts) when REDIS_HOSTNAME is configured. */

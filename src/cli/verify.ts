@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, NoLibraryError, UsageError } from '../errors.js';
 import { createProcessor } from '../services/pipeline.js';
 import { verifyBackup, verifyLibrary, verifyWithoutDatabase, type Check, type VerifyReport } from '../services/verify.js';
 import { passphraseFor } from './backup.js';
@@ -121,7 +121,8 @@ Exit status:
           }
         });
       } catch (err) {
-        if (started || !(err instanceof EnvironmentError)) throw err;
+        // No library there: say so (exit 3) rather than check, and create, folders of a mistyped path.
+        if (started || !(err instanceof EnvironmentError) || err instanceof NoLibraryError) throw err;
         report = await verifyWithoutDatabase(rt.config, err.message);
       }
       render(rt, report!);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { Kysely, PostgresDialect } from './kysely.js';
 import { describeDatabase, type DatabaseConfig } from '../config.js';
-import { describeError, EnvironmentError } from '../errors.js';
+import { describeError, EnvironmentError, NoLibraryError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { recoverEmbeddedSwap } from './embedded-swap.js';
@@ -31,13 +31,22 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Label written into the embedded lock file. */
   command?: string;
+  /** CREATE DATABASE on a server where it does not exist yet (default true; see ContextOptions.create). */
+  create?: boolean;
+  /**
+   * Embedded database held by another process: wait up to this long for it (--wait, IMMICH_LOCK_WAIT;
+   * Infinity = until it is free) instead of failing at once. onWait is told once, when waiting starts.
+   */
+  lockWaitMs?: number;
+  onLockWait?: (holder: string) => void;
 }
 
 const INT8 = 20;
+const LOCK_POLL_MS = 250;
 const NUMERIC = 1700;
 
 export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<Database> {
-  const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg);
+  const database = cfg.kind === 'embedded' ? await openEmbedded(cfg, opts) : await openPostgres(cfg, opts.create !== false);
   try {
     if (opts.migrate === false) database.hasVector = await ensureVector(database.db);
     else ({ hasVector: database.hasVector, migrations: database.migrations } = await prepareSchema(database.db));
@@ -57,16 +66,26 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
     throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
   }
   let release: () => void;
-  try {
-    release = acquireLock(path.join(path.dirname(dir), '.database.lock'), opts.command);
-  } catch (err) {
-    if (err instanceof LockHeldError) {
-      throw new EnvironmentError(
-        `the embedded database at ${dir} is in use by another immich process (pid ${err.holder.pid}` +
-          `${err.holder.command ? `, ${err.holder.command}` : ''}); wait for it to finish, or use PostgreSQL (DB_HOSTNAME) to run several at once`,
-      );
+  const deadline = Date.now() + (opts.lockWaitMs ?? 0);
+  let told = false;
+  for (;;) {
+    try {
+      release = acquireLock(path.join(path.dirname(dir), '.database.lock'), opts.command);
+      break;
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      const holder = `pid ${err.holder.pid}${err.holder.command ? `, ${err.holder.command}` : ''}`;
+      if (Date.now() >= deadline) {
+        throw new EnvironmentError(
+          `the embedded database at ${dir} is in use by another immich process (${holder}); ` +
+            `${opts.lockWaitMs ? 'gave up waiting for it' : 'wait for it to finish (--wait[=<time>] or IMMICH_LOCK_WAIT queue behind it)'}, ` +
+            'or use PostgreSQL (DB_HOSTNAME) to run several at once',
+        );
+      }
+      if (!told) opts.onLockWait?.(holder);
+      told = true;
+      await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
-    throw err;
   }
   try {
     // Under the lock: undo a restore killed mid-swap before the folder is created empty.
@@ -139,7 +158,7 @@ function poolConfig(lib: typeof import('pg').default, cfg: DatabaseConfig, datab
   return { ...base, types, max: 10, connectionTimeoutMillis: 10_000 };
 }
 
-async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
+async function openPostgres(cfg: DatabaseConfig, create: boolean): Promise<Database> {
   const pg = await loadPg();
   let pool = new pg.Pool(poolConfig(pg, cfg));
   pool.on('error', () => {}); // idle client errors surface on the next query
@@ -147,6 +166,12 @@ async function openPostgres(cfg: DatabaseConfig): Promise<Database> {
     await pool.query('select 1');
   } catch (err) {
     await pool.end().catch(() => {});
+    if ((err as { code?: string }).code === '3D000' && !create) {
+      throw new NoLibraryError(
+        `no library at ${describeDatabase(cfg).replace(/^PostgreSQL at /, 'postgresql://')} (no such database): check DB_DATABASE_NAME / DB_URL` +
+          ' (`immich import` creates it; `immich restore` restores one)',
+      );
+    }
     if ((err as { code?: string }).code === '3D000' && !cfg.url) {
       await createDatabase(pg, cfg);
       pool = new pg.Pool(poolConfig(pg, cfg));

@@ -55,9 +55,9 @@ function stateOf(applied: Set<string>, hasVector: boolean): MigrationState {
   };
 }
 
+/** Read-only: a database never migrated (no schema_migrations table) has every migration pending. */
 export async function migrationState(db: Kysely<DB>, hasVector: boolean): Promise<MigrationState> {
-  await ensureTable(db);
-  const rows = await db.selectFrom('schema_migrations').select('name').execute();
+  const rows = await db.selectFrom('schema_migrations').select('name').execute().catch(() => []);
   return stateOf(new Set(rows.map((r) => r.name)), hasVector);
 }
 

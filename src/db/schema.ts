@@ -6,7 +6,11 @@ import type { BackupTables } from './schema/backup.js';
 import type { OpsTables } from './schema/ops.js';
 import type { QueueTables } from './schema/queue.js';
 import type { OrganizeTables } from './schema/organize.js';
+import type { ClaimsTables } from './schema/claims.js';
+import type { ServeTables } from './schema/serve.js';
+import type { QuietTables } from './schema/quiet.js';
+import type { TrashTables } from './schema/trash.js';
 
 export type * from './schema/core.js';
 export type * from './schema/organize.js';
-export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables {}
+export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables, ClaimsTables, ServeTables, QuietTables, TrashTables {}

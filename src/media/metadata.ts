@@ -7,6 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
 import type { VideoProbe } from './transcode.js';
+import { faceRegions, hierarchicalTags, type FaceRegion } from './regions.js';
 
 /** Date tags in priority order (Immich's EXIF_DATE_TAGS). */
 export const DATE_TAGS = [
@@ -53,6 +54,10 @@ export interface MediaMetadata {
   description: string | null;
   rating: number | null;
   keywords: string[] | null;
+  /** Hierarchical keywords as tag paths (TagsList, HierarchicalSubject); absent when none. */
+  tagPaths?: string[];
+  /** Named face regions another manager wrote (MWG-RS, MP); absent when none. */
+  faceRegions?: FaceRegion[];
   /** Stored (unrotated) dimensions as the file declares them. */
   exifImageWidth: number | null;
   exifImageHeight: number | null;
@@ -66,6 +71,8 @@ export interface MediaMetadata {
   rotation: number | null;
   /** Apple ContentIdentifier / MediaGroupUUID shared by a Live Photo's still and video. */
   livePhotoCid: string | null;
+  /** Apple BurstUUID: the shots of one iPhone burst share it (stack auto --bursts). */
+  burstId: string | null;
   /** Google/Samsung motion photo: a still with an embedded video. */
   motionPhoto: boolean;
   sidecarPath: string | null;
@@ -329,6 +336,10 @@ function keywords(tags: Record<string, unknown>): string[] | null {
   return list.length ? [...new Set(list)] : null;
 }
 
+function optional<K extends string, T>(key: K, values: T[]): { [k in K]?: T[] } {
+  return (values.length ? { [key]: values } : {}) as { [k in K]?: T[] };
+}
+
 function exposure(v: unknown): string | null {
   if (typeof v === 'number') {
     if (v > 0 && v < 1) return `1/${Math.round(1 / v)}`;
@@ -408,6 +419,8 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     description: str(t.ImageDescription) ?? str(t.Description) ?? str(t['Caption-Abstract']),
     rating: rating !== null ? Math.max(-1, Math.min(5, Math.round(rating))) : null,
     keywords: keywords(t),
+    ...optional('tagPaths', hierarchicalTags(t)),
+    ...optional('faceRegions', opts.type === 'image' ? faceRegions(t) : []),
     exifImageWidth: exifW !== null ? Math.round(exifW) : null,
     exifImageHeight: exifH !== null ? Math.round(exifH) : null,
     duration,
@@ -418,6 +431,7 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     container,
     rotation,
     livePhotoCid: str(t.ContentIdentifier) ?? str(t.MediaGroupUUID),
+    burstId: str(t.BurstUUID),
     motionPhoto: num(t.MotionPhoto) === 1 || num(t.MicroVideo) === 1 || t.MotionPhotoVideo !== undefined || t.EmbeddedVideoFile !== undefined,
     sidecarPath: opts.sidecarPath ?? null,
     mimeType: str(t.MIMEType),

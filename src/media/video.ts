@@ -1,7 +1,8 @@
-// ffprobe/ffmpeg as child processes (Debian's /usr/bin/ffmpeg, or one on PATH): probe a video into a
+// ffprobe/ffmpeg as child processes (Debian's /usr/bin/ffmpeg, one on PATH, or npm's static build): probe a video into a
 // VideoProbe, grab a poster frame, and run the transcode passes that src/media/transcode.ts builds.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { AudioStreamInfo, VideoProbe, VideoStreamInfo } from './transcode.js';
@@ -17,20 +18,36 @@ function findOnPath(name: string, envPath: string | undefined): string | undefin
 }
 
 /**
- * Locate ffmpeg and ffprobe: FFMPEG_PATH / FFPROBE_PATH when set, else /usr/bin (Debian), else PATH.
- * npm's ffmpeg-static downloads at install time and cannot work offline, so it is not used.
+ * Static builds that npm installs inside @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe (the
+ * binary is in the package itself, nothing downloads at install or run time): video works after
+ * `npm ci` alone. They are older than a distribution's ffmpeg (ffmpeg 2018-12, ffprobe 2023-07), so a
+ * system ffmpeg keeps priority; see the README for what needs a newer one.
  */
-export function findFfmpeg(raw: Readonly<Record<string, string>> = {}): FfmpegPaths {
+function bundledBinary(name: 'ffmpeg' | 'ffprobe'): string | undefined {
+  try {
+    const req = createRequire(import.meta.url);
+    const { path: p } = req(name === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe') as { path: string };
+    fs.accessSync(p, fs.constants.X_OK);
+    return p;
+  } catch {
+    return undefined; // not installed, no build for this platform, or not executable
+  }
+}
+
+/**
+ * Locate ffmpeg and ffprobe: FFMPEG_PATH / FFPROBE_PATH when set, else /usr/bin (Debian), else PATH,
+ * else the static builds from npm. `systemDirs` replaces /usr/bin and PATH (tests).
+ */
+export function findFfmpeg(raw: Readonly<Record<string, string>> = {}, opts: { systemDirs?: string[] } = {}): FfmpegPaths {
   const pick = (name: 'ffmpeg' | 'ffprobe', override: string | undefined): string => {
     if (override) {
       if (!fs.existsSync(override)) throw new EnvironmentError(`${name.toUpperCase()}_PATH=${override}: no such file`);
       return override;
     }
-    const debian = `/usr/bin/${name}`;
-    if (fs.existsSync(debian)) return debian;
-    const found = findOnPath(name, raw.PATH ?? process.env.PATH);
+    const found = findOnPath(name, opts.systemDirs ? opts.systemDirs.join(path.delimiter) : `/usr/bin${path.delimiter}${raw.PATH ?? process.env.PATH ?? ''}`)
+      ?? bundledBinary(name);
     if (!found) {
-      throw new EnvironmentError(`${name} not found: install it (Debian/Ubuntu: apt-get install ffmpeg) or set ${name.toUpperCase()}_PATH`);
+      throw new EnvironmentError(`${name} not found: reinstall with \`npm ci\` (it brings a static ${name}), install it (Debian/Ubuntu: apt-get install ffmpeg) or set ${name.toUpperCase()}_PATH`);
     }
     return found;
   };
@@ -164,8 +181,34 @@ export async function posterFrame(ff: FfmpegPaths, file: string, durationSec: nu
 }
 
 /** Run ffmpeg argument lists (passes) in order; throws with ffmpeg's cause on the first failure. */
+// Whether an ffmpeg binary knows -fps_mode (ffmpeg >= 5.1), asked once per binary: a fact about the file.
+const fpsModeSupport = new Map<string, Promise<boolean>>();
+
+function supportsFpsMode(ffmpeg: string): Promise<boolean> {
+  let known = fpsModeSupport.get(ffmpeg);
+  if (!known) {
+    known = runCommand(ffmpeg, ['-hide_banner', '-h', 'long'], { timeoutMs: 15_000, maxStdout: 4 << 20 })
+      .then((r) => /^-fps_mode\b/m.test(r.stdout.toString()))
+      .catch(() => true);
+    fpsModeSupport.set(ffmpeg, known);
+  }
+  return known;
+}
+
+/**
+ * Older builds (npm's static ffmpeg is from 2018) spell `-fps_mode` as `-vsync`, with the same values,
+ * and still call Opus in MP4 (an accepted audio codec, copied as is) experimental: the arguments are
+ * written for a current ffmpeg and translated here.
+ */
+export async function adaptFfmpegArgs(ffmpeg: string, args: string[]): Promise<string[]> {
+  if (!args.includes('-fps_mode') || (await supportsFpsMode(ffmpeg))) return args;
+  const out = args.map((a) => (a === '-fps_mode' ? '-vsync' : a));
+  return [...out.slice(0, -1), '-strict', '-2', ...out.slice(-1)];
+}
+
 export async function runFfmpegPasses(ff: FfmpegPaths, passes: string[][], timeoutMs: number): Promise<void> {
-  for (const args of passes) {
+  for (const pass of passes) {
+    const args = await adaptFfmpegArgs(ff.ffmpeg, pass);
     const r = await runCommand(ff.ffmpeg, args, { timeoutMs, maxStdout: 1 << 20 });
     if (r.code !== 0) throw new Error(ffmpegCause(r.stderr));
   }

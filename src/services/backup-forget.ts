@@ -2,13 +2,13 @@
 // repository, then optionally delete objects that no remaining snapshot references.
 import fsp from 'node:fs/promises';
 import type { PolicyDecision, RetentionPolicy } from './backup-policy.js';
-import { RepositoryError, shortId, type Repository, type Snapshot } from './backup-repo.js';
+import { libraryKey, RepositoryError, shortId, type Repository, type Snapshot } from './backup-repo.js';
 
 export interface ForgetResult {
   repository: string;
   dry_run: boolean;
-  keep: Array<{ id: string; time: string; reasons: string[] }>;
-  remove: Array<{ id: string; time: string }>;
+  keep: Array<{ id: string; time: string; library: string; reasons: string[] }>;
+  remove: Array<{ id: string; time: string; library: string }>;
   prune: { objects: number; bytes: number } | null;
 }
 
@@ -31,7 +31,22 @@ export async function forgetSnapshots(
   const release = repo.lock('immich backup forget');
   try {
     const { snapshots, damaged } = await repo.listSnapshots();
-    const decision = opts.applyPolicy(snapshots, policy);
+    // The policy applies to each library on its own (a repository may hold several), and to a
+    // library's safety snapshots apart from its backups: one library's backups never push out another's.
+    const groups = new Map<string, Snapshot[]>();
+    for (const s of snapshots) {
+      const key = `${libraryKey(s)}${s.safety ? '\0safety' : ''}`;
+      groups.set(key, [...(groups.get(key) ?? []), s]);
+    }
+    const decision: PolicyDecision<Snapshot> = { keep: [], remove: [] };
+    for (const group of groups.values()) {
+      const d = opts.applyPolicy(group, policy);
+      decision.keep.push(...d.keep);
+      decision.remove.push(...d.remove);
+    }
+    const newestFirst = (a: Snapshot, b: Snapshot) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id);
+    decision.keep.sort((a, b) => newestFirst(a.snapshot, b.snapshot));
+    decision.remove.sort(newestFirst);
     if (!opts.dryRun) for (const s of decision.remove) await repo.removeSnapshot(s.id);
     let prune: ForgetResult['prune'] = null;
     if (opts.prune) {
@@ -52,8 +67,8 @@ export async function forgetSnapshots(
     return {
       repository: repo.root,
       dry_run: opts.dryRun,
-      keep: decision.keep.map((k) => ({ id: k.snapshot.id, time: k.snapshot.time, reasons: k.reasons })),
-      remove: decision.remove.map((s) => ({ id: s.id, time: s.time })),
+      keep: decision.keep.map((k) => ({ id: k.snapshot.id, time: k.snapshot.time, library: libraryKey(k.snapshot), reasons: k.reasons })),
+      remove: decision.remove.map((s) => ({ id: s.id, time: s.time, library: libraryKey(s) })),
       prune,
     };
   } finally {

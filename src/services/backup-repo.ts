@@ -93,6 +93,11 @@ export interface SnapshotHeader {
   hostname: string;
   library: string;
   tags: string[];
+  /**
+   * Taken by `restore --force` of the library it overwrote: never "latest" unless named, and kept
+   * apart from the library's own backups by `backup forget`.
+   */
+  safety?: boolean;
   parent: string | null;
   include_derived: boolean;
   database: {
@@ -429,7 +434,8 @@ export class Repository {
       const sha1 = hasher.hash.digest('hex');
       const id = this.objectIdFor(sha1);
       const target = this.objectPath(id);
-      if (fs.existsSync(target)) {
+      // Kept when its size is right; a truncated or damaged one is replaced (see storeFileSync).
+      if (fs.statSync(target, { throwIfNoEntry: false })?.size === counter.size) {
         await fsp.rm(tmp, { force: true });
         return { object: id, sha1, size: hasher.size, written: false, stored: 0 };
       }
@@ -659,11 +665,14 @@ export class Repository {
     return { snapshots, damaged };
   }
 
-  /** A snapshot by id, unique id prefix, or 'latest'. */
-  async findSnapshot(ref: string): Promise<Snapshot> {
+  /**
+   * A snapshot by id, unique id prefix, or 'latest': the newest backup of `library` (on this host),
+   * else of the one library the repository holds. Safety snapshots are never 'latest'.
+   */
+  async findSnapshot(ref: string, opts: { library?: string } = {}): Promise<Snapshot> {
     const { snapshots } = await this.listSnapshots();
     if (!snapshots.length) throw new RepositoryError(`repository ${this.root} has no snapshots`);
-    if (ref === 'latest') return snapshots[snapshots.length - 1]!;
+    if (ref === 'latest') return latestSnapshot(snapshots, this.root, opts.library);
     const matches = snapshots.filter((s) => s.id.startsWith(ref.toLowerCase()));
     if (matches.length === 1) return matches[0]!;
     if (!matches.length) throw new UsageError(`no snapshot ${ref} in repository ${this.root} (see \`immich backup list\`)`);
@@ -673,6 +682,26 @@ export class Repository {
   async removeSnapshot(id: string): Promise<void> {
     await fsp.rm(path.join(this.root, 'snapshots', id), { force: true });
   }
+}
+
+/** Which library a snapshot is of: host and library folder (two machines may use the same path). */
+export function libraryKey(s: Pick<SnapshotHeader, 'hostname' | 'library'>): string {
+  return `${s.hostname}:${s.library}`;
+}
+
+function latestSnapshot(snapshots: Snapshot[], root: string, library: string | undefined): Snapshot {
+  const regular = snapshots.filter((s) => !s.safety);
+  if (!regular.length) {
+    throw new UsageError(`repository ${root} holds only safety snapshots (taken by restore --force); name one with --snapshot (see \`immich backup list\`)`);
+  }
+  const host = os.hostname();
+  const mine = regular.filter((s) => s.library === library && s.hostname === host);
+  if (mine.length) return mine[mine.length - 1]!;
+  const libraries = [...new Set(regular.map(libraryKey))];
+  if (libraries.length === 1) return regular[regular.length - 1]!;
+  throw new UsageError(
+    `repository ${root} holds backups of ${libraries.length} libraries (${libraries.join(', ')}); name the snapshot with --snapshot (see \`immich backup list\`)`,
+  );
 }
 
 async function writeAtomic(target: string, data: string | Buffer): Promise<void> {

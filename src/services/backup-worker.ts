@@ -115,7 +115,9 @@ export function storeFileSync(task: CopyTask, buf: Buffer): CopyResult {
     const object = task.idKey ? objectIdFor({ id: task.idKey }, r.sha1) : r.sha1;
     const target = path.join(task.dataDir, object.slice(0, 2), object);
     let written: string | false = false;
-    if (!fs.existsSync(target)) {
+    // An object already stored under this id is kept only when its size is right: a truncated or
+    // damaged one is replaced by this good copy (same id, so older snapshots are healed too).
+    if (fs.statSync(target, { throwIfNoEntry: false })?.size !== r.stored) {
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
       fs.renameSync(task.dst, target);
       written = target;

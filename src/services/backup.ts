@@ -38,6 +38,8 @@ export interface BackupOptions {
   repo?: Repository;
   /** The caller holds the repository lock already (restore's safety snapshot). */
   locked?: boolean;
+  /** A safety snapshot (restore --force, of the library it overwrites): marked as such. */
+  safety?: boolean;
 }
 
 export interface BackupProblem {
@@ -305,10 +307,11 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) =
 
 export { mapLimit };
 
-/** The newest snapshot of this library (for change detection), or undefined. */
+/** The newest backup of this library (for change detection), or undefined; safety snapshots are not. */
 async function parentSnapshot(repo: Repository, library: string): Promise<Snapshot | undefined> {
   const { snapshots } = await repo.listSnapshots();
-  const mine = snapshots.filter((s) => s.library === library);
+  const host = hostname();
+  const mine = snapshots.filter((s) => s.library === library && s.hostname === host && !s.safety);
   return mine[mine.length - 1];
 }
 
@@ -340,6 +343,30 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
     }
     const objects = await listing;
     phase('parent + objects');
+    // An object is reused as it is only when its size is right and nothing wrote to it since the
+    // parent snapshot (objects are written once, before the snapshot that needs them); any other is
+    // re-read and checked first, and stored again when damaged. Silent decay of the bytes without a
+    // write is what \`immich backup repair\` (a full read) is for.
+    const parentTime = parent ? Date.parse(parent.time) : -Infinity;
+    const checked = new Map<string, Promise<boolean>>();
+    const intact = (id: string, plainSize: number): boolean | Promise<boolean> => {
+      const st = fs.statSync(repo.objectPath(id), { throwIfNoEntry: false });
+      if (!st) return false;
+      if (st.size === repo.storedSize(plainSize) && st.mtimeMs < parentTime) return true;
+      let p = checked.get(id);
+      if (!p) {
+        p = (async () => {
+          const problem = st.size === repo.storedSize(plainSize) ? await repo.checkObject(id) : 'wrong size';
+          if (!problem) return true;
+          ctx.logger.warn(`object data/${id.slice(0, 2)}/${id} in the repository is damaged (${problem}): storing it again`);
+          await repo.removeObject(id);
+          objects.delete(id);
+          return false;
+        })();
+        checked.set(id, p);
+      }
+      return p;
+    };
 
     const problems: BackupProblem[] = [];
     let fatal: EnvironmentError | undefined;
@@ -377,7 +404,9 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
         }
         const base = { path: c.path, kind: c.kind, mode: st.mode & 0o7777, mtime: st.mtimeMs, ...(c.source ? { source: c.source } : {}) };
         // Unchanged since the last snapshot (size, mtime, checksum) and still stored: nothing to read.
-        if (prev && prev.size === st.size && prev.mtime === st.mtimeMs && (!c.checksum || prev.checksum === c.checksum) && objects.has(prev.object)) {
+        const unchanged = prev && prev.size === st.size && prev.mtime === st.mtimeMs && (!c.checksum || prev.checksum === c.checksum) && objects.has(prev.object);
+        const ok = unchanged ? intact(prev.object, prev.size) : false;
+        if (unchanged && ok === true) {
           entries[i] = { ...base, checksum: prev.checksum, size: st.size, object: prev.object };
           progress(st.size);
           return;
@@ -396,12 +425,20 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
           entries[i] = { ...base, checksum: put.sha1, size: put.size, object: put.object };
         };
         let job: Promise<void>;
-        if (c.checksum && objects.has(repo.objectIdFor(c.checksum))) {
+        if (unchanged && ok !== false) {
+          // Written to since the parent snapshot: reused only once re-read and found intact.
+          const p = prev;
+          job = Promise.resolve(ok).then((good) => {
+            if (good) entries[i] = { ...base, checksum: p.checksum, size: st.size, object: p.object };
+            else return store();
+          });
+        } else if (c.checksum && objects.has(repo.objectIdFor(c.checksum))) {
           // Stored already (another path, an earlier snapshot): confirm the file still has that content.
           const checksum = c.checksum;
-          job = sha1File(c.abs).then((sha1) => {
-            if (sha1 === checksum) entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
-            else return store();
+          job = sha1File(c.abs).then(async (sha1) => {
+            if (sha1 === checksum && (await intact(repo.objectIdFor(sha1), st.size))) {
+              entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
+            } else return store();
           });
         } else {
           job = store(); // queued on a worker before store() first yields
@@ -448,6 +485,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
       hostname: hostname(),
       library: ctx.library.root,
       tags: opts.tags ?? [],
+      ...(opts.safety ? { safety: true } : {}),
       parent: parent?.id ?? null,
       include_derived: Boolean(opts.includeDerived),
       database: {

@@ -63,19 +63,20 @@ export interface CleanResult {
   errors: Array<{ path: string; message: string }>;
 }
 
-async function* walk(dir: string, skipDirs: Set<string> = new Set()): AsyncGenerator<{ abs: string; name: string; st: fs.Stats }> {
+async function* walk(dir: string, skipDirs: Set<string> = new Set(), top = true): AsyncGenerator<{ abs: string; name: string; st: fs.Stats }> {
   const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const abs = path.join(dir, e.name);
     if (e.isDirectory()) {
       if (skipDirs.has(abs)) continue;
-      // a half-written folder (embedded database restore) is a temporary too
-      if (e.name.startsWith(TMP_MARK)) {
+      // A half-written folder (embedded database restore) is a temporary too; restore makes it in
+      // the library's root only, so a marked folder deeper down (the user's, in place) is walked.
+      if (top && e.name.startsWith(TMP_MARK)) {
         const st = await fsp.lstat(abs).catch(() => undefined);
         if (st) yield { abs, name: e.name, st };
         continue;
       }
-      yield* walk(abs, skipDirs);
+      yield* walk(abs, skipDirs, false);
     } else if (e.isFile() || e.isSymbolicLink()) {
       const st = await fsp.lstat(abs).catch(() => undefined);
       if (st) yield { abs, name: e.name, st };
@@ -83,29 +84,35 @@ async function* walk(dir: string, skipDirs: Set<string> = new Set()): AsyncGener
   }
 }
 
-/** Temporary files of dead processes anywhere in the library (the database and backups folders excluded). */
-export async function findTemporaries(ctx: Context): Promise<CleanItem[]> {
+/**
+ * Temporary files of dead processes anywhere in the library (the database and backups folders
+ * excluded). Only the temp-file mark matches outside tmp/, and nothing a database row points at is
+ * ever a temporary, whatever its name.
+ */
+export async function findTemporaries(ctx: Context, referenced?: Set<string>): Promise<CleanItem[]> {
   const root = ctx.library.root;
+  referenced ??= await referencedLibraryPaths(ctx.db, root);
   const out: CleanItem[] = [];
   const skip = new Set([path.join(root, 'backups'), ctx.config.database.embeddedPath, path.join(root, 'tmp')]);
   const now = Date.now();
   for await (const f of walk(root, skip)) {
     const pid = tempOwner(f.name);
     if (pid === undefined || (pid !== process.pid && pidAlive(pid)) || pid === process.pid) continue;
+    if (referenced.has(path.relative(root, f.abs))) continue;
     out.push({ path: path.relative(root, f.abs), kind: 'temporary', bytes: f.st.isFile() ? f.st.size : 0 });
   }
   for await (const f of walk(path.join(root, 'tmp'))) {
     const pid = tempOwner(f.name);
     const stale = pid !== undefined ? pid !== process.pid && !pidAlive(pid) : now - f.st.mtimeMs > TMP_FOLDER_GRACE_MS;
-    if (stale) out.push({ path: path.relative(root, f.abs), kind: 'temporary', bytes: f.st.isFile() ? f.st.size : 0 });
+    if (stale && !referenced.has(path.relative(root, f.abs))) out.push({ path: path.relative(root, f.abs), kind: 'temporary', bytes: f.st.isFile() ? f.st.size : 0 });
   }
   return out;
 }
 
 /** Files under thumbs/ and encoded/ that nothing in the database references. */
-export async function findOrphanedDerived(ctx: Context): Promise<CleanItem[]> {
+export async function findOrphanedDerived(ctx: Context, referenced?: Set<string>): Promise<CleanItem[]> {
   const root = ctx.library.root;
-  const referenced = await referencedLibraryPaths(ctx.db, root);
+  referenced ??= await referencedLibraryPaths(ctx.db, root);
   const assets = new Set((await ctx.db.selectFrom('assets').select('id').execute()).map((a) => a.id.toLowerCase()));
   const out: CleanItem[] = [];
   const now = Date.now();
@@ -123,7 +130,8 @@ export async function findOrphanedDerived(ctx: Context): Promise<CleanItem[]> {
 }
 
 export async function cleanCache(ctx: Context, opts: { dryRun?: boolean } = {}): Promise<CleanResult> {
-  const items = [...(await findOrphanedDerived(ctx)), ...(await findTemporaries(ctx))];
+  const referenced = await referencedLibraryPaths(ctx.db, ctx.library.root);
+  const items = [...(await findOrphanedDerived(ctx, referenced)), ...(await findTemporaries(ctx, referenced))];
   const result: CleanResult = { dry_run: Boolean(opts.dryRun), removed: [], bytes: 0, errors: [] };
   for (const item of items) {
     if (!opts.dryRun) {

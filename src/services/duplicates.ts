@@ -76,15 +76,22 @@ export function groupPairs(pairs: Array<[string, string]>): string[][] {
 }
 
 /**
- * Pairs of hashes within maxBits (all pairs; fine up to tens of thousands of assets). A nearly flat
- * picture (black frame, blank page) has almost no bits set; when it has fewer than 2·maxBits set (or
- * unset) bits it is within reach of every other flat picture whatever it shows, so it is left out.
+ * Set (or unset) bits below which a hash is too flat to compare: a nearly flat picture (black frame,
+ * blank page) is within reach of every other flat picture whatever it shows, so it is left out.
+ * Fixed, not derived from the threshold: a cut that followed the threshold let more hashes in at a
+ * lower threshold, so a stricter threshold could find matches a looser one did not.
+ */
+export const PHASH_MIN_BITS = 2 * PHASH_MAX_BITS;
+
+/**
+ * Pairs of hashes within maxBits (all pairs; fine up to tens of thousands of assets). Monotone: every
+ * pair found at a threshold is also found at any higher one.
  */
 export function phashPairs(all: Array<{ id: string; hash: string }>, maxBits = PHASH_MAX_BITS): Array<[string, string]> {
   const bits = (h: string) => popcount32(parseInt(h.slice(0, 8), 16) >>> 0) + popcount32(parseInt(h.slice(8, 16), 16) >>> 0);
   const hashes = all.filter((h) => {
     const n = bits(h.hash);
-    return n >= 2 * maxBits && n <= 64 - 2 * maxBits;
+    return n >= PHASH_MIN_BITS && n <= 64 - PHASH_MIN_BITS;
   });
   const words = hashes.map((h) => [parseInt(h.hash.slice(0, 8), 16) >>> 0, parseInt(h.hash.slice(8, 16), 16) >>> 0] as const);
   const pairs: Array<[string, string]> = [];
@@ -129,6 +136,7 @@ export async function hashMissing(ctx: Context, onProgress?: (done: number, tota
     .select('a.id')
     .where('h.asset_id', 'is', null)
     .where('a.is_motion_part', '=', false)
+    .where('a.deleted_at', 'is', null)
     .execute();
   let done = 0;
   for (const { id } of todo) {
@@ -162,6 +170,12 @@ export async function duplicateMethod(ctx: Context, wanted: DuplicateOptions['me
       const { VectorUnavailableError } = await import('../errors.js');
       throw new VectorUnavailableError('duplicate detection by CLIP');
     }
+    // Without the model there are no embeddings to compare: "no duplicates" would be a false all-clear.
+    if (!clip) {
+      const { CLIP_TASK, clipModelName } = await import('../ml/clip.js');
+      const { ModelMissingError, modelDirs } = await import('../ml/models.js');
+      throw new ModelMissingError(CLIP_TASK, clipModelName(ctx) ?? 'ViT-B-32__openai', 'visual', modelDirs(ctx));
+    }
     return 'clip';
   }
   if (!clip) return 'phash';
@@ -171,13 +185,20 @@ export async function duplicateMethod(ctx: Context, wanted: DuplicateOptions['me
 
 /** CLIP pairs: for each embedding, its neighbours within maxDistance through the HNSW index. */
 async function clipPairs(ctx: Context, model: string, maxDistance: number, onProgress?: (d: number, t: number) => void): Promise<Array<[string, string]>> {
-  const rows = await ctx.db.selectFrom('smart_search').select(['asset_id', 'embedding']).where('model', '=', model).execute();
+  const rows = await ctx.db
+    .selectFrom('smart_search')
+    .innerJoin('assets', 'assets.id', 'smart_search.asset_id')
+    .select(['asset_id', 'embedding'])
+    .where('model', '=', model)
+    .where('assets.deleted_at', 'is', null)
+    .execute();
   const pairs: Array<[string, string]> = [];
   let done = 0;
   for (const r of rows) {
     const near = await sql<{ asset_id: string; d: number }>`
       select asset_id, embedding <=> ${r.embedding}::vector as d from smart_search
       where model = ${model} and asset_id <> ${r.asset_id}
+        and asset_id not in (select id from assets where deleted_at is not null)
       order by embedding <=> ${r.embedding}::vector limit 20`.execute(ctx.db);
     for (const n of near.rows) if (n.d <= maxDistance && r.asset_id < n.asset_id) pairs.push([r.asset_id, n.asset_id]);
     onProgress?.(++done, rows.length);
@@ -202,6 +223,7 @@ export async function findDuplicates(ctx: Context, opts: DuplicateOptions = {}):
       .innerJoin('assets as a', 'a.id', 'h.asset_id')
       .select(['h.asset_id as id', 'h.hash'])
       .where('a.is_motion_part', '=', false)
+      .where('a.deleted_at', 'is', null)
       .execute();
     pairs = phashPairs(hashes, threshold);
   }
@@ -222,6 +244,7 @@ export async function groupAssetByClip(ctx: Context, assetId: string, model: str
   const near = await sql<{ asset_id: string; d: number }>`
     select asset_id, embedding <=> ${v}::vector as d from smart_search
     where model = ${model} and asset_id <> ${assetId}
+      and asset_id not in (select id from assets where deleted_at is not null)
     order by embedding <=> ${v}::vector limit 20`.execute(ctx.db);
   const ids = near.rows.filter((r) => r.d <= maxDistance).map((r) => r.asset_id);
   if (!ids.length) return [];
@@ -254,6 +277,7 @@ export async function listDuplicateGroups(ctx: Context): Promise<DuplicateGroupV
     .innerJoin('assets as a', 'a.id', 'd.asset_id')
     .leftJoin('asset_files as t', (j) => j.onRef('t.asset_id', '=', 'a.id').on('t.kind', '=', 'thumbnail'))
     .select(['g.id as group_id', 'g.method', 'a.id', 'a.original_path', 'a.original_name', 'a.file_size', 'a.width', 'a.height', 't.path as thumb'])
+    .where('a.deleted_at', 'is', null)
     .orderBy('g.created_at')
     .orderBy('a.file_size', 'desc')
     .execute();
@@ -270,5 +294,6 @@ export async function listDuplicateGroups(ctx: Context): Promise<DuplicateGroupV
       thumbnail: r.thumb ? ctx.library.resolve(r.thumb) : null,
     });
   }
-  return [...groups.values()];
+  // A group whose other copies are in the trash is resolved.
+  return [...groups.values()].filter((g) => g.assets.length > 1);
 }

@@ -161,8 +161,10 @@ export interface DetectResult {
 }
 
 /**
- * The face-detection stage for one asset. Re-running replaces the asset's faces, except faces a user
- * assigned by hand: a new detection overlapping one of them (IoU > 0.5) is dropped, the manual face stays.
+ * The face-detection stage for one asset. Re-running renews the asset's faces without losing anyone's:
+ * a new detection in the place of an old face (IoU > 0.5) updates that face (same id, person, cover);
+ * faces a user assigned by hand stay as they are (an overlapping new detection is dropped), and so do
+ * the faces of named people that are no longer detected.
  */
 export async function detectAssetFaces(ctx: Context, assetId: string): Promise<JobOutcome> {
   const settings = faceSettings(ctx.config.raw);
@@ -190,24 +192,46 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
   const img = await p.img;
 
   const existing = await ctx.db
-    .selectFrom('asset_faces')
-    .select(['id', 'assigned_by', 'box_x1', 'box_y1', 'box_x2', 'box_y2', 'crop_path'])
-    .where('asset_id', '=', assetId)
+    .selectFrom('asset_faces as f')
+    .leftJoin('people as p', 'p.id', 'f.person_id')
+    .select(['f.id', 'f.person_id', 'f.assigned_by', 'f.box_x1', 'f.box_y1', 'f.box_x2', 'f.box_y2', 'f.crop_path', 'p.name'])
+    .where('f.asset_id', '=', assetId)
     .execute();
   const manual = existing.filter((f) => f.assigned_by === 'manual');
   const norm = (f: DetectedFace) => [f.box[0] / img.width, f.box[1] / img.height, f.box[2] / img.width, f.box[3] / img.height];
-  const fresh = faces.filter((f) => !manual.some((m) => iou([m.box_x1, m.box_y1, m.box_x2, m.box_y2], norm(f)) > 0.5));
+  const boxOf = (f: (typeof existing)[number]) => [f.box_x1, f.box_y1, f.box_x2, f.box_y2];
+  const fresh = faces.filter((f) => !manual.some((m) => iou(boxOf(m), norm(f)) > 0.5));
+  // A new face in the place of an old one (IoU > 0.5, best pairs first) takes over the old row: its
+  // id, and so its person and any cover that points at it, stay; only box, landmarks, embedding and
+  // crop are renewed. Re-detection (a new model, `faces detect --force`) never takes a face from a person.
+  const pairs: Array<{ n: number; o: number; v: number }> = [];
+  existing.forEach((o, oi) => {
+    if (o.assigned_by === 'manual') return;
+    fresh.forEach((f, n) => {
+      const v = iou(boxOf(o), norm(f));
+      if (v > 0.5) pairs.push({ n, o: oi, v });
+    });
+  });
+  pairs.sort((a, b) => b.v - a.v);
+  const takes = new Map<number, (typeof existing)[number]>();
+  const taken = new Set<number>();
+  for (const p of pairs) {
+    if (takes.has(p.n) || taken.has(p.o)) continue;
+    takes.set(p.n, existing[p.o]!);
+    taken.add(p.o);
+  }
 
   // crops first (atomic writes); rows after, in one transaction; stale crops removed last
-  const rows: Array<{ face: Insertable<AssetFacesTable> & { id: string }; embedding: string }> = [];
-  for (const f of fresh) {
+  const rows: Array<{ face: Insertable<AssetFacesTable> & { id: string }; embedding: string; replaces?: (typeof existing)[number] }> = [];
+  for (const [n, f] of fresh.entries()) {
     const id = crypto.randomUUID();
+    const replaces = takes.get(n);
     const cropRel = ctx.library.derivedPath('thumbs', assetId, `-face-${id}.jpeg`);
     await writeFileAtomic(ctx.library.resolve(cropRel), await faceCrop(img, f.box));
     const [x1, y1, x2, y2] = norm(f).map(clamp01) as [number, number, number, number];
     rows.push({
       face: {
-        id,
+        id: replaces?.id ?? id,
         asset_id: assetId,
         model: models.name,
         image_width: img.width,
@@ -221,13 +245,23 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
         crop_path: cropRel,
       },
       embedding: toVector(f.embedding),
+      replaces,
     });
   }
-  const stale = existing.filter((f) => f.assigned_by !== 'manual');
+  // Old faces no new one replaces go, except a named person's: the user named that face, so it
+  // stays with them (as a manual face does) even if this detector no longer finds it.
+  const stale = existing.filter((f, oi) => f.assigned_by !== 'manual' && !taken.has(oi) && !(f.person_id && f.name));
+  const inserted = rows.filter((r) => !r.replaces);
+  const renewed = rows.filter((r) => r.replaces);
   await ctx.db.transaction().execute(async (trx) => {
     if (stale.length) await trx.deleteFrom('asset_faces').where('id', 'in', stale.map((f) => f.id)).execute();
+    for (const r of renewed) {
+      const { id, asset_id: _asset, ...values } = r.face;
+      await trx.updateTable('asset_faces').set(values).where('id', '=', id).execute();
+      await trx.deleteFrom('face_search').where('face_id', '=', id).execute();
+    }
+    if (inserted.length) await trx.insertInto('asset_faces').values(inserted.map((r) => r.face)).execute();
     if (rows.length) {
-      await trx.insertInto('asset_faces').values(rows.map((r) => r.face)).execute();
       await trx.insertInto('face_search').values(rows.map((r) => ({ face_id: r.face.id, embedding: sql`${r.embedding}::vector` as never }))).execute();
     }
     // new faces need clustering again even when face-recognition was done for the old ones
@@ -237,6 +271,7 @@ export async function detectAssetFaces(ctx: Context, assetId: string): Promise<J
       not(exists(selectFrom('asset_faces').select('asset_faces.id').whereRef('asset_faces.person_id', '=', 'people.id'))),
     ).execute();
   });
+  for (const r of renewed) if (r.replaces!.crop_path) await fsp.rm(ctx.library.resolve(r.replaces!.crop_path), { force: true });
   for (const f of stale) if (f.crop_path) await fsp.rm(ctx.library.resolve(f.crop_path), { force: true });
   // No message: on success a message is a caveat the import reports as a warning.
   return { status: 'success' };

@@ -1,9 +1,11 @@
 // Pure decisions of `immich import`, kept free of I/O so they can be tested on their own:
 // where a file goes in the library, how name collisions are resolved, which stages of an
 // already-imported asset still need to run, and which temp files belong to dead runs.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { ASSET_STAGES, type AssetStage } from '../jobs/types.js';
 import { TMP_MARK } from '../storage/atomic.js';
+import { storagePath, type Template } from '../storage/template.js';
 import { ENTRY_STAGES, nextStages } from './pipeline.js';
 
 export type ImportMode = 'copy' | 'move' | 'in-place';
@@ -14,14 +16,31 @@ export interface CalendarDate {
   day: number;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /**
- * Library folder for a file taken on `date`: Immich's default storage template
- * `{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}` under uploads/.
+ * The library path of a copied or moved original: the storage template (IMMICH_STORAGE_TEMPLATE,
+ * Immich's `{{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}}` by default) under uploads/. `date` is the local
+ * wall-clock capture time read through its UTC fields.
  */
-export function datedFolder(date: CalendarDate): string {
-  return path.join('uploads', pad(date.year, 4), `${pad(date.year, 4)}-${pad(date.month)}-${pad(date.day)}`);
+export function libraryTarget(tpl: Template, f: { date: Date; name: string; type: 'image' | 'video'; assetId: string; make?: string | null; model?: string | null; lens?: string | null; rating?: number | null; description?: string | null }): string {
+  return path.posix.join('uploads', storagePath(tpl, { ...f, originalName: f.name }));
+}
+
+/**
+ * The asset id of new content, derived from its checksum (UUID-shaped): a storage template with
+ * {{assetId}} then names the same path when a killed import runs again, so the placed file is adopted.
+ */
+export function assetIdFor(sha1: string): string {
+  const h = crypto.createHash('sha1').update(`immich-asset:${sha1}`).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The wall-clock capture time as a Date read through its UTC fields ('2019-07-04T10:00:00.000' → 10:00Z). */
+export function wallClockOf(value: string | Date | null | undefined): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  const d = value instanceof Date ? value : new Date(`${value.replace(/^(\d{4}):(\d{2}):(\d{2})/, '$1-$2-$3').replace(' ', 'T')}Z`);
+  return Number.isNaN(d.getTime()) || !calendarDateOf(d) ? undefined : d;
 }
 
 /** The calendar date of a wall-clock timestamp string ('2019-03-01T10:00:00', '2019:03:01 10:00:00'). */
@@ -73,7 +92,8 @@ export function stagesFor(type: 'image' | 'video'): AssetStage[] {
 /**
  * The stages to queue for an asset so its pipeline finishes: every stage not 'done' whose
  * parents are all 'done' (its own follow-ups are queued by the processor when it succeeds).
- * 'failed', 'running' (a killed run), 'queued', 'skipped' and missing all count as not done.
+ * 'failed', 'running' (a killed run), 'queued', 'skipped' and missing all count as not done;
+ * 'settled' (skipped or failed in an unchanged environment) is not done and not queued either.
  */
 export function pendingStages(
   type: 'image' | 'video',
@@ -84,7 +104,9 @@ export function pendingStages(
   const out: AssetStage[] = [];
   for (const s of stagesFor(type)) {
     if (only && !only.has(s)) continue;
-    if (status.get(s) === 'done') continue;
+    // 'settled': skipped or failed in the current environment (pipeline.loadStageStatus); it would
+    // only do the same again.
+    if (status.get(s) === 'done' || status.get(s) === 'settled') continue;
     const ps = parents.get(s) ?? [];
     if (ps.every((p) => status.get(p) === 'done')) out.push(s);
   }
@@ -92,12 +114,23 @@ export function pendingStages(
 }
 
 /**
- * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or a
- * decoder's `decode-<pid>-<rand>.<ext>` in the library's tmp/ folder.
+ * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or, with
+ * `decoders` (only for the library's own tmp/ folder, where no original ever lives), a decoder's
+ * `decode-<pid>-<rand>.<ext>`. Folders that hold originals only ever match the mark, which no
+ * library name can carry (see libraryName).
  */
-export function tempFileOwner(name: string): number | undefined {
-  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : /^decode-(\d+)-/.exec(name);
+export function tempFileOwner(name: string, opts: { decoders?: boolean } = {}): number | undefined {
+  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : opts.decoders ? /^decode-(\d+)-/.exec(name) : null;
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The name an original gets in the library: its own, except that a name starting with the temp-file
+ * mark has its last dash made an underscore (`.immich-tmp_…`), so the stale-temp cleaners can never
+ * take an original for a temp file.
+ */
+export function libraryName(name: string): string {
+  return name.startsWith(TMP_MARK) ? `${TMP_MARK.slice(0, -1)}_${name.slice(TMP_MARK.length)}` : name;
 }
 
 /** An ordered turnstile: file i passes only after file i-1 passed, so decisions follow walk order. */

@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { EnvironmentError, ItemError, UsageError, environmentCause, errorCode, errorMessage } from '../errors.js';
@@ -20,20 +21,34 @@ import { readSidecarFile } from '../media/metadata.js';
 import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomic.js';
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
+import { TMP_MARK } from '../storage/atomic.js';
+import { applyFacts, type ExternalFacts } from './takeout/facts.js';
+import { scanTakeout, type TakeoutScan } from './takeout/source.js';
+import { applyTakeout, type TakeoutSummary } from './takeout/apply.js';
+import { addToAlbum, describeAlbum, ensureAlbum } from '../db/albums.js';
+import { setAssetTagsFromSource } from '../db/user-tags.js';
+import type { FaceRegion } from '../media/regions.js';
+import { applyFaceRegions } from './face-regions.js';
+import { loadFolderSidecars } from './import-sources.js';
 import {
-  calendarDateOf,
+  assetIdFor,
   candidateName,
-  datedFolder,
+  libraryTarget,
   pendingStages,
+  libraryName,
+  wallClockOf,
   tempFileOwner,
   Turnstile,
-  type CalendarDate,
   type ImportMode,
 } from './import-plan.js';
+import { storageTemplateFrom, type Template } from '../storage/template.js';
 import {
   exifRow, extractMetadata, getFfmpeg, maxImagePixels, pairLivePhoto, probeFile, type MediaMetadata, type ProbeResult,
 } from './media.js';
+import { ImportClaims } from './import-claims.js';
 import { loadStageStatus, nextStages } from './pipeline.js';
+import { environmentSince } from './stage-environment.js';
+import { trashMaintenance } from './trash.js';
 
 export type { ImportMode } from './import-plan.js';
 
@@ -50,14 +65,37 @@ export interface ImportOptions {
   ignore?: string[];
   /** Only these stages are queued (e.g. MEDIA_STAGES for --skip-ml). */
   onlyStages?: ReadonlySet<Stage>;
+  /** `--from google-takeout`: read the zips and folders given as a Google Takeout even without its layout. */
+  from?: 'google-takeout';
+  /** Import the Takeout's trashed items (into the trash) instead of skipping them. */
+  includeTrashed?: boolean;
   /**
    * Wait for the queued stages to finish (default). `--no-wait` (Redis mode) sets this to false:
    * the import returns once its jobs are queued and the workers finish them.
    */
   wait?: boolean;
+  /**
+   * Try again files that failed before although unchanged, and stages skipped or failed in the
+   * current environment (by default a re-run leaves them alone: they would fail the same way).
+   */
+  retryFailed?: boolean;
 }
 
-export type FileAction = 'imported' | 'duplicate' | 'failed';
+/** healed: the file put back the missing original of the asset with its checksum. */
+export type FileAction = 'imported' | 'duplicate' | 'healed' | 'failed';
+
+/** A file to import: a walked file, or one inside a container (a Takeout zip) with what its sidecar says. */
+export interface ImportEntry extends WalkEntry {
+  /** The file's own name when `path` does not end in it (a Takeout title). */
+  name?: string;
+  /** Copy the file out of its container to `target` (created exclusively); returns its SHA-1. */
+  extract?: (target: string) => Promise<string>;
+  facts?: ExternalFacts;
+  /** Albums another manager put it in (Picasa, iCloud), made if missing. */
+  albums?: Array<{ name: string; description?: string }>;
+  /** Named face rectangles another manager kept outside the file (Picasa). */
+  faceRegions?: FaceRegion[];
+}
 
 export interface FileOutcome {
   path: string;
@@ -69,6 +107,12 @@ export interface FileOutcome {
   duplicateOf?: string;
   stage?: string;
   reason?: string;
+  /** A failed file that failed the same way before, unchanged in an unchanged environment: not tried again. */
+  known?: boolean;
+  /** The file's capture date and its sidecar's differ by more than a day (the file's is kept). */
+  dateConflict?: { media: string; sidecar: string };
+  /** Named face regions found in the file's metadata (XMP), applied once the stages are done. */
+  faceRegions?: FaceRegion[];
 }
 
 export interface ImportFailure {
@@ -87,14 +131,25 @@ export interface StageCounts {
 export interface ImportSummary {
   dryRun: boolean;
   mode: ImportMode;
-  counts: { found: number; imported: number; duplicates: number; failed: number; skipped: number; resumed: number };
+  /** found = imported + duplicates + failed + knownFailures (skipped files are not among the found); healed are among the duplicates' checksums put back. */
+  counts: { found: number; imported: number; duplicates: number; healed: number; failed: number; knownFailures: number; skipped: number; resumed: number };
   skippedByReason: Partial<Record<SkipReason, number>>;
   imported: Array<{ path: string; target: string; assetId?: string }>;
   duplicates: Array<{ path: string; of: string }>;
+  /** Files that put back a missing original: the file and the library path restored. */
+  healed: Array<{ path: string; target: string; assetId?: string }>;
   failures: ImportFailure[];
+  /** Files that failed in an earlier run and were not tried again (unchanged; --retry-failed tries them). */
+  knownFailures: ImportFailure[];
   /** Stages that succeeded with a caveat (e.g. a truncated JPEG rendered as far as it decodes). */
   warnings: ImportFailure[];
   stages: Record<string, StageCounts>;
+  /** `import --stack auto`: stacks made or joined by the new files. */
+  stacks?: { created: number; joined: number; assets: number };
+  /** Present when a Google Takeout was imported. */
+  takeout?: TakeoutSummary;
+  /** What other managers' sidecars gave (XMP regions and keywords, Picasa, iCloud); present when any. */
+  fromSidecars?: { albumAdditions: number; namedFaces: number };
   durationMs: number;
 }
 
@@ -119,8 +174,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). */
-export async function cleanStaleTemps(dir: string): Promise<number> {
+/**
+ * Remove temp files left in `dir` by runs that are no longer alive (SIGKILL, crash). Only names with
+ * the temp-file mark match (decoders' names too in the library's own tmp/ folder: `decoders`), and a
+ * file a database row points at is never removed, whatever its name (libraries imported before
+ * libraryName existed may hold such originals).
+ */
+export async function cleanStaleTemps(
+  dir: string,
+  opts: { decoders?: boolean; referenced?: (abs: string) => Promise<boolean> } = {},
+): Promise<number> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -129,17 +192,19 @@ export async function cleanStaleTemps(dir: string): Promise<number> {
   }
   let removed = 0;
   for (const name of names) {
-    const pid = tempFileOwner(name);
+    const pid = tempFileOwner(name, { decoders: opts.decoders });
     if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
-    await fsp.rm(path.join(dir, name), { force: true });
+    const abs = path.join(dir, name);
+    if (await opts.referenced?.(abs)) continue;
+    await fsp.rm(abs, { force: true });
     removed++;
   }
   return removed;
 }
 
 /** Calendar date that names the file's folder: local capture date, else UTC capture time, else mtime. */
-function folderDate(meta: MediaMetadata | undefined, mtime: Date): CalendarDate {
-  return calendarDateOf(meta?.localTakenAt) ?? calendarDateOf(meta?.takenAt) ?? calendarDateOf(mtime) ?? { year: 1970, month: 1, day: 1 };
+function folderDate(meta: MediaMetadata | undefined, mtime: Date): Date {
+  return wallClockOf(meta?.localTakenAt) ?? wallClockOf(meta?.takenAt) ?? wallClockOf(mtime) ?? new Date(0);
 }
 
 /** Messages from media functions start with the file's path; the report names the file once. */
@@ -169,6 +234,12 @@ async function sameContent(file: string, sha1: string): Promise<boolean> {
   }
 }
 
+/** Where a file inside a zip is copied while it is imported: a temp name of this process (cleaned after a kill). */
+function extractTarget(dir: string, file: ImportEntry): string {
+  // The extension stays last: probing and exiftool go by it.
+  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${path.basename(file.name ?? file.path)}`);
+}
+
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -193,22 +264,41 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     }
   }
 
-  const walked = await walk(paths, {
-    includeHidden: opts.includeHidden,
-    ignore: opts.ignore,
-    excludeDirs: ctx ? [ctx.library.root] : [],
-  });
-  const files = walked.files;
+  const { plain, scan } = await scanTakeout(paths, { force: opts.from === 'google-takeout', includeTrashed: Boolean(opts.includeTrashed) });
+  try {
+    if (scan && opts.mode !== 'copy' && scan.items.some((i) => i.extract)) {
+      throw new UsageError(`--${opts.mode} cannot be used with zip archives: their files are copied into the library`);
+    }
+    return await importWalked(ctx, opts, events, plain, scan, started);
+  } finally {
+    scan?.close();
+  }
+}
+
+async function importWalked(
+  ctx: Context | undefined, opts: ImportOptions, events: ImportEvents, plain: string[], scan: TakeoutScan | undefined, started: number,
+): Promise<ImportSummary> {
+  const dryRun = Boolean(opts.dryRun);
+  const walked = plain.length
+    ? await walk(plain, { includeHidden: opts.includeHidden, ignore: opts.ignore, excludeDirs: ctx ? [ctx.library.root] : [] })
+    : { files: [], skipped: [] };
+  const takeoutFiles: ImportEntry[] = (scan?.items ?? []).map((i) => ({ path: i.path, name: i.name, size: i.size, mtime: i.mtime, extract: i.extract, facts: i.facts }));
+  // Picasa's .picasa.ini and an iCloud export's CSVs beside the walked files.
+  const beside = await loadFolderSidecars(walked.files.map((f) => f.path));
+  const plainFiles: ImportEntry[] = walked.files.map((f) => ({ ...f, ...beside.get(f.path) }));
+  const files: ImportEntry[] = [...plainFiles, ...takeoutFiles];
   events.onWalked?.(files.length);
 
   const summary: ImportSummary = {
     dryRun,
     mode: opts.mode,
-    counts: { found: files.length, imported: 0, duplicates: 0, failed: 0, skipped: walked.skipped.length, resumed: 0 },
+    counts: { found: files.length, imported: 0, duplicates: 0, healed: 0, failed: 0, knownFailures: 0, skipped: walked.skipped.length, resumed: 0 },
     skippedByReason: {},
     imported: [],
     duplicates: [],
+    healed: [],
     failures: [],
+    knownFailures: [],
     warnings: [],
     stages: {},
     durationMs: 0,
@@ -216,6 +306,8 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
+  // Interrupted and expired purges first: a re-imported file then never meets a row on its way out.
+  if (importer) await trashMaintenance(ctx!);
   const outcomes: FileOutcome[] = importer
     ? await importer.run(files)
     : await dryRunFiles(ctx, files, opts, events);
@@ -224,9 +316,15 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     if (o.action === 'imported') {
       summary.counts.imported++;
       summary.imported.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
+    } else if (o.action === 'healed') {
+      summary.counts.healed++;
+      summary.healed.push({ path: o.path, target: o.target ?? '', assetId: o.assetId });
     } else if (o.action === 'duplicate') {
       summary.counts.duplicates++;
       summary.duplicates.push({ path: o.path, of: o.duplicateOf ?? '' });
+    } else if (o.known) {
+      summary.counts.knownFailures++;
+      summary.knownFailures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
     } else {
       summary.counts.failed++;
       summary.failures.push({ path: o.path, stage: o.stage ?? 'import', reason: o.reason ?? 'failed' });
@@ -239,12 +337,43 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     summary.counts.resumed = resumed;
     summary.failures.push(...failures);
   }
+  if (scan) summary.takeout = await applyTakeout(ctx && !dryRun ? ctx : undefined, scan, outcomes);
+  if (ctx && !dryRun) {
+    const extras = await applySidecarExtras(ctx, files, outcomes);
+    if (extras.albumAdditions || extras.namedFaces) summary.fromSidecars = extras;
+  }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }
 
+/**
+ * After the stages: albums from Picasa/iCloud for every file of the run (duplicates included, so a
+ * re-run after a kill completes them), and named face regions (Picasa's, and XMP's of new assets).
+ */
+async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: FileOutcome[]): Promise<{ albumAdditions: number; namedFaces: number }> {
+  const albums = new Map<string, { description?: string; ids: Set<string> }>();
+  const regions = new Map<string, FaceRegion[]>();
+  files.forEach((f, i) => {
+    const o = outcomes[i];
+    if (!o?.assetId || o.action === 'failed') return;
+    for (const a of f.albums ?? []) {
+      const e = albums.get(a.name) ?? albums.set(a.name, { description: a.description, ids: new Set() }).get(a.name)!;
+      e.ids.add(o.assetId);
+    }
+    const r = [...(f.faceRegions ?? []), ...(o.faceRegions ?? [])];
+    if (r.length && !regions.has(o.assetId)) regions.set(o.assetId, r);
+  });
+  let albumAdditions = 0;
+  for (const [name, a] of albums) {
+    const { album, created } = await ensureAlbum(ctx.db, name.replaceAll('/', '\u2215'));
+    if (created && a.description) await describeAlbum(ctx.db, album.id, a.description);
+    albumAdditions += await addToAlbum(ctx.db, album.id, [...a.ids]);
+  }
+  return { albumAdditions, namedFaces: regions.size ? await applyFaceRegions(ctx, regions) : 0 };
+}
+
 /** --dry-run: hash, dedupe and probe, write nothing. */
-async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: ImportOptions, events: ImportEvents): Promise<FileOutcome[]> {
+async function dryRunFiles(ctx: Context | undefined, files: ImportEntry[], opts: ImportOptions, events: ImportEvents): Promise<FileOutcome[]> {
   const outcomes: FileOutcome[] = new Array(files.length);
   const firstOf = new Map<string, string>();
   const gate = new Turnstile();
@@ -252,8 +381,9 @@ async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: I
   await pool(files.length, opts.concurrency, async (i) => {
     const file = files[i]!;
     let outcome: FileOutcome;
+    const local = file.extract ? extractTarget(os.tmpdir(), file) : file.path;
     try {
-      const sha1 = await sha1File(file.path);
+      const sha1 = file.extract ? await file.extract(local) : await sha1File(file.path);
       const existing = ctx
         ? await ctx.db.selectFrom('assets').select(['library_path']).where('checksum', '=', sha1).executeTakeFirst()
         : undefined;
@@ -264,12 +394,14 @@ async function dryRunFiles(ctx: Context | undefined, files: WalkEntry[], opts: I
       if (existing) outcome = { path: file.path, action: 'duplicate', duplicateOf: existing.library_path };
       else if (first) outcome = { path: file.path, action: 'duplicate', duplicateOf: first };
       else {
-        await probeFile(file.path, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined });
+        await probeFile(local, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined });
         outcome = { path: file.path, action: 'imported', target: opts.mode === 'in-place' ? file.path : '' };
       }
     } catch (err) {
       gate.pass(i);
-      outcome = { path: file.path, action: 'failed', stage: err instanceof ItemError ? 'probe' : 'read', reason: causeOf(err, file.path) };
+      outcome = { path: file.path, action: 'failed', stage: err instanceof ItemError ? 'probe' : 'read', reason: causeOf(err, file.path, local) };
+    } finally {
+      if (local !== file.path) await fsp.rm(local, { force: true });
     }
     outcomes[i] = outcome;
     events.onFile?.(outcome, ++finished, files.length);
@@ -300,9 +432,13 @@ class Importer {
   private readonly existing = new Set<string>();
   private readonly importedIds = new Set<string>();
   private previousFailures = new Set<string>();
-  /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
+  /** Failures of earlier runs: path → the file's size and mtime then, and the cause. */
+  private readonly knownFailures = new Map<string, { stage: string; reason: string; size: number | null; mtime: Date | null; at: Date }>();
+  /** Since when the current environment holds (stage-environment.ts); undefined with retryFailed. */
+  private settledSince?: Date;
   /** Sidecars beside imported files that were not used (links, not XMP, too large): one line each. */
   private readonly sidecarWarnings: ImportFailure[] = [];
+  /** Library assets with the size of a file of this run, by checksum (read once, at the start). */
   private readonly librarySameSize = new Map<string, { id: string; library_path: string; original_path: string; storage_mode: string }>();
   /** Cumulative milliseconds per step over all files (logged at debug level, for tuning). */
   private readonly timings: Record<string, number> = {};
@@ -310,14 +446,28 @@ class Importer {
   private importDone = false;
   private kick?: () => void;
   private drainer?: Promise<void>;
+  /**
+   * On PostgreSQL several imports may run at once: content and target names are claimed in the
+   * database before a file is placed (the embedded database admits one process, which needs none).
+   */
+  private readonly claims?: ImportClaims;
 
-  constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {}
+  private readonly storageTemplate: Template;
 
-  async run(files: WalkEntry[]): Promise<FileOutcome[]> {
+  constructor(private readonly ctx: Context, private readonly opts: ImportOptions, private readonly events: ImportEvents) {
+    this.storageTemplate = storageTemplateFrom(ctx.config.raw);
+    if (ctx.config.database.kind === 'postgres' && opts.mode !== 'in-place') this.claims = new ImportClaims(ctx.db);
+  }
+
+  async run(files: ImportEntry[]): Promise<FileOutcome[]> {
     // Decoders' temp files of dead runs (the per-folder clean-up covers uploads/, thumbs/, encoded/).
-    await cleanStaleTemps(this.ctx.library.folder('tmp'));
-    const rows = await this.ctx.db.selectFrom('import_failures').select('path').distinct().execute();
+    await cleanStaleTemps(this.ctx.library.folder('tmp'), { decoders: true });
+    const rows = await this.ctx.db.selectFrom('import_failures').select(['path', 'stage', 'reason', 'file_size', 'file_mtime', 'created_at']).execute();
     this.previousFailures = new Set(rows.map((r) => r.path));
+    for (const r of rows) {
+      this.knownFailures.set(r.path, { stage: r.stage, reason: r.reason, size: r.file_size, mtime: r.file_mtime ? new Date(r.file_mtime) : null, at: new Date(r.created_at) });
+    }
+    if (!this.opts.retryFailed) this.settledSince = await environmentSince(this.ctx);
     // A file already in the library has the size of its asset: one query per DB_CHUNK sizes finds
     // every candidate, instead of a checksum lookup per file (the embedded database pays per statement).
     const sizes = [...new Set(files.map((f) => f.size))];
@@ -337,7 +487,13 @@ class Importer {
       // Files mostly wait (reads, fsync, exiftool processes): keep more in flight than there are
       // cores so the CPU-bound parts (exiftool, stage workers at ctx.concurrency) never starve.
       await pool(files.length, this.opts.concurrency * FILES_PER_WORKER, async (i) => {
-        const outcome = await this.importOne(files[i]!, i);
+        const known = this.unchangedFailure(files[i]!);
+        if (known) {
+          // Never reaches the dedupe/placement turnstiles: let the files after it through.
+          this.gateDedupe.pass(i);
+          this.gatePlace.pass(i);
+        }
+        const outcome = known ?? (await this.importOne(files[i]!, i));
         outcomes[i] = outcome;
         this.events.onFile?.(outcome, ++finished, files.length);
       });
@@ -397,14 +553,27 @@ class Importer {
     }
   }
 
-  private async recordFailure(file: string, stage: string, reason: string): Promise<void> {
+  /**
+   * A file that failed before, with the same size and mtime, in the environment that holds now: it
+   * would fail the same way, so it is reported as known and not tried (or listed) again.
+   */
+  private unchangedFailure(file: WalkEntry): FileOutcome | undefined {
+    const k = this.knownFailures.get(file.path);
+    if (!k || !this.settledSince || k.size === null || !k.mtime) return undefined;
+    if (k.size !== file.size || Math.abs(k.mtime.getTime() - file.mtime.getTime()) >= 1000) return undefined;
+    if (k.at.getTime() < this.settledSince.getTime()) return undefined;
+    return { path: file.path, action: 'failed', stage: k.stage, reason: k.reason, known: true };
+  }
+
+  private async recordFailure(file: WalkEntry, stage: string, reason: string): Promise<void> {
     const now = new Date();
+    const values = { reason, created_at: now, file_size: file.size, file_mtime: file.mtime };
     await this.ctx.db
       .insertInto('import_failures')
-      .values({ path: file, stage, reason, created_at: now })
-      .onConflict((oc) => oc.columns(['path', 'stage']).doUpdateSet({ reason, created_at: now }))
+      .values({ path: file.path, stage, ...values })
+      .onConflict((oc) => oc.columns(['path', 'stage']).doUpdateSet(values))
       .execute();
-    this.previousFailures.add(file);
+    this.previousFailures.add(file.path);
   }
 
   private async clearFailures(file: string): Promise<void> {
@@ -413,7 +582,17 @@ class Importer {
     this.previousFailures.delete(file);
   }
 
-  private async importOne(file: WalkEntry, i: number): Promise<FileOutcome> {
+  private async importOne(file: ImportEntry, i: number): Promise<FileOutcome> {
+    // A file inside a zip is copied out (to the library's tmp/) only while it is being imported.
+    const local = file.extract ? extractTarget(this.ctx.library.folder('tmp'), file) : file.path;
+    try {
+      return await this.importLocal(file, local, i);
+    } finally {
+      if (local !== file.path) await fsp.rm(local, { force: true });
+    }
+  }
+
+  private async importLocal(file: ImportEntry, local: string, i: number): Promise<FileOutcome> {
     let stage = 'read';
     let dedupePassed = false;
     let placePassed = false;
@@ -422,12 +601,16 @@ class Importer {
     let settle!: (o: FileOutcome) => void;
     const mine = new Promise<FileOutcome>((r) => (settle = r));
     const done = (o: FileOutcome) => { passDedupe(); passPlace(); settle(o); return o; };
+    // What this file holds in the database's claims (PostgreSQL): released whatever the outcome.
+    let claimedSum: string | undefined;
+    let claimedPath: string | undefined;
 
     try {
       // A small original is read once: the bytes hashed for the dedupe are the bytes written into the
       // library (no second read and hash of the source when it is copied).
-      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(file.path)) : undefined;
-      const sha1 = await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(file.path)));
+      const extracted = file.extract ? await this.time('extract', () => file.extract!(local)) : undefined;
+      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(local)) : undefined;
+      const sha1 = extracted ?? (await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(local))));
       const existing = this.librarySameSize.get(sha1);
 
       // In walk order: the first file with this content of the run is the one imported.
@@ -444,7 +627,11 @@ class Importer {
         if (this.opts.mode === 'move' && existing.storage_mode === 'move' && existing.original_path === file.path) {
           await this.finishMove(file.path, this.ctx.library.resolve(existing.library_path), sha1);
         }
+        // The asset's original is gone (deleted by hand, lost disk): this file puts it back.
+        const healed = await this.time('place', () => this.heal(file, existing, sha1, bytes));
+        bytes = undefined;
         await this.clearFailures(file.path);
+        if (healed) return done({ path: file.path, action: 'healed', assetId: existing.id, target: healed });
         return done({ path: file.path, action: 'duplicate', assetId: existing.id, duplicateOf: existing.library_path });
       }
       if (first) {
@@ -456,19 +643,33 @@ class Importer {
         await this.clearFailures(file.path);
         return done({ path: file.path, action: 'duplicate', assetId: o.assetId, duplicateOf: first.path });
       }
+      if (this.claims) {
+        while (!(await this.claims.tryClaim('checksum', sha1))) {
+          // Another process is importing this content. Waiting holds no turn of this run (a claim
+          // holder never waits for a claim, so two runs cannot wait for each other).
+          passPlace();
+          await this.claims.waitReleased('checksum', sha1);
+        }
+        claimedSum = sha1;
+        // Imported by another process since this run looked (its claim is released once its row is in).
+        const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirst();
+        if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
+      }
 
       stage = 'probe';
       const ffmpeg = () => getFfmpeg(this.ctx);
-      const probe = await this.time('probe', () => probeFile(file.path, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
+      const probe = await this.time('probe', () => probeFile(local, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
       stage = 'metadata';
       let meta: MediaMetadata | undefined;
       let metaError: string | undefined;
       const metaStarted = performance.now();
       try {
-        meta = await this.time('metadata', () => extractMetadata(this.ctx, file.path, { probe, mtime: file.mtime }));
+        meta = await this.time('metadata', () => extractMetadata(this.ctx, local, { probe, mtime: file.mtime }));
       } catch (err) {
-        metaError = causeOf(err, file.path);
+        metaError = causeOf(err, file.path, local);
       }
+      // What the file does not say, its Takeout sidecar may: before the dated folder is chosen.
+      const applied = meta && file.facts ? applyFacts(meta, file.facts) : undefined;
       const metaMs = performance.now() - metaStarted;
 
       // In walk order again: which name in the dated folder this file gets.
@@ -478,12 +679,13 @@ class Importer {
       let adopted = false;
       try {
         ({ target, adopted } = await this.chooseTarget(file, sha1, meta));
+        if (this.claims && this.opts.mode !== 'in-place') claimedPath = target;
       } finally {
         passPlace();
       }
 
       const abs = this.ctx.library.resolve(target);
-      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(file.path, abs, sha1, bytes));
+      if (!adopted && this.opts.mode !== 'in-place') await this.time('place', () => this.place(local, abs, sha1, bytes));
       bytes = undefined;
       // The XMP sidecar travels with the file (as <name>.xmp), so the library is self-contained and a
       // later metadata run on the library copy sees it; exif.sidecar_path is then library-relative.
@@ -510,16 +712,19 @@ class Importer {
 
       stage = 'database';
       const dbStarted = performance.now();
-      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs });
+      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs, dateFromSidecar: applied?.dateFromSidecar });
       if (!inserted) {
-        // Another process imported the same content meanwhile: ours is a duplicate, drop our copy.
-        if (this.opts.mode !== 'in-place') await fsp.rm(abs, { force: true });
+        // Another process imported the same content meanwhile: ours is a duplicate, drop our copy,
+        // but only one this run wrote (under its claim of the name): an adopted file is left alone.
+        if (this.opts.mode !== 'in-place' && !adopted) await fsp.rm(abs, { force: true });
         this.reserved.delete(target);
         const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('checksum', '=', sha1).executeTakeFirstOrThrow();
         return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
       }
       metaError = inserted.metaError;
       const assetId = inserted.id;
+      // Hierarchical keywords (digiKam, Lightroom) are the asset's tags from its metadata.
+      if (meta?.tagPaths?.length) await setAssetTagsFromSource(this.ctx.db, assetId, meta.tagPaths, 'xmp');
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
@@ -532,13 +737,22 @@ class Importer {
       if (!metaError) {
         const next = nextStages('metadata', probe.type).filter((s) => !this.opts.onlyStages || this.opts.onlyStages.has(s));
         // In-process, the row just inserted goes with the jobs: the processor needs no lookup.
-        const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: path.basename(file.path) } : undefined;
+        const fresh = this.ctx.queue.kind === 'inline' ? { id: assetId, type: probe.type, library_path: target, original_name: file.name ?? path.basename(file.path) } : undefined;
         await this.enqueue(next.map((s) => ({ stage: s, assetId, fresh })));
       }
-      return done({ path: file.path, action: 'imported', assetId, target });
+      return done({
+        path: file.path, action: 'imported', assetId, target,
+        ...(applied?.dateConflict ? { dateConflict: applied.dateConflict } : {}),
+        ...(meta?.faceRegions ? { faceRegions: meta.faceRegions } : {}),
+      });
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(file.path)) {
+        // Gone since the walk: moved into the library by another import of the same folder?
+        const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('original_path', '=', file.path).executeTakeFirst();
+        if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
+      }
       // EIO reading a source (a failing card) is that file's problem; the rest is the environment's.
       const env = errorCode(err) === 'EIO' ? undefined : environmentCause(err);
       if (env) {
@@ -546,11 +760,14 @@ class Importer {
         const where = code && /^E(NOSPC|DQUOT|ROFS|IO)$/.test(code) ? `library folder ${this.ctx.library.root}` : this.ctx.database.target;
         throw new EnvironmentError(`${where}: ${env} (while importing ${file.path})`, { cause: err });
       }
-      const reason = causeOf(err, file.path);
-      await this.recordFailure(file.path, stage, reason).catch((e) =>
+      const reason = causeOf(err, file.path, local);
+      await this.recordFailure(file, stage, reason).catch((e) =>
         this.ctx.logger.warn(`recording import failure of ${file.path}: ${errorMessage(e)}`),
       );
       return done({ path: file.path, action: 'failed', stage, reason });
+    } finally {
+      if (claimedPath) await this.claims!.release('path', claimedPath);
+      if (claimedSum) await this.claims!.release('checksum', claimedSum);
     }
   }
 
@@ -561,23 +778,25 @@ class Importer {
    * (another process imported the same content meanwhile).
    */
   private async insertAsset(f: {
-    file: WalkEntry;
+    file: ImportEntry;
     sha1: string;
     target: string;
     probe: ProbeResult;
     meta: MediaMetadata | undefined;
     metaError: string | undefined;
     metaMs: number;
+    /** The capture date came from the file's sidecar (a Takeout JSON), not from the file. */
+    dateFromSidecar?: boolean;
   }): Promise<{ id: string; metaError?: string } | undefined> {
     const { file, sha1, target, probe, meta } = f;
-    const id = crypto.randomUUID();
+    const id = assetIdFor(sha1);
     const now = new Date();
     const oriented = meta?.width && meta.height ? { width: meta.width, height: meta.height } : { width: probe.width ?? null, height: probe.height ?? null };
     const asset = {
       id,
       checksum: sha1,
       original_path: file.path,
-      original_name: path.basename(file.path),
+      original_name: file.name ?? path.basename(file.path),
       library_path: target,
       storage_mode: this.opts.mode,
       type: probe.type,
@@ -591,6 +810,12 @@ class Importer {
       thumbhash: null,
       live_photo_video_id: null,
       updated_at: now,
+      // A Takeout's flags go in with the row: a run killed after the insert leaves nothing to redo.
+      ...(f.dateFromSidecar ? { date_source: file.facts?.source ?? 'takeout' } : {}),
+      ...(file.facts?.favorite ? { is_favorite: true } : {}),
+      ...(file.facts?.archived ? { is_archived: true } : {}),
+      ...(file.facts?.trashed ? { deleted_at: now } : {}),
+      ...(file.facts?.description ? { description: file.facts.description } : {}),
     };
     const write = (exif: boolean, metaError: string | undefined) => {
       const status = {
@@ -639,36 +864,88 @@ class Importer {
   }
 
   /**
-   * The library path for a new file. copy/move: uploads/YYYY/YYYY-MM-DD/<name>, with +1, +2...
+   * The library path for a new file. copy/move: uploads/<storage template>, with +1, +2...
    * on collisions; a file already there with the same content and no row is adopted (a killed run
    * placed it). in-place: the file itself.
    */
-  private async chooseTarget(file: WalkEntry, sha1: string, meta: MediaMetadata | undefined): Promise<{ target: string; adopted: boolean }> {
+  private async chooseTarget(file: ImportEntry, sha1: string, meta: MediaMetadata | undefined): Promise<{ target: string; adopted: boolean }> {
     if (this.opts.mode === 'in-place') {
       const taken = await this.ctx.db.selectFrom('assets').select('checksum').where('library_path', '=', file.path).executeTakeFirst();
       if (taken) throw new Error('already in the library with other content (changed since it was imported?)');
       return { target: file.path, adopted: true };
     }
-    const dir = datedFolder(folderDate(meta, file.mtime));
+    const first = libraryTarget(this.storageTemplate, {
+      date: folderDate(meta, file.mtime),
+      // a Takeout item's title (its original name) over a truncated archive name
+      name: file.name ?? path.basename(file.path),
+      type: meta?.type ?? 'image',
+      assetId: assetIdFor(sha1),
+      make: meta?.make, model: meta?.model, lens: meta?.lensModel, rating: meta?.rating, description: meta?.description,
+    });
+    const dir = path.dirname(first);
     const absDir = this.ctx.library.resolve(dir);
     if (!this.cleanedDirs.has(absDir)) {
       this.cleanedDirs.add(absDir);
-      await cleanStaleTemps(absDir);
+      await cleanStaleTemps(absDir, { referenced: (abs) => this.isReferenced(abs) });
     }
-    const name = path.basename(file.path);
+    const name = libraryName(path.basename(first));
     for (let n = 0; ; n++) {
       const rel = path.join(dir, candidateName(name, n));
       if (this.reserved.has(rel)) continue;
+      // Another process is placing a file under this name: never adopt, overwrite or remove it.
+      if (this.claims && !(await this.claims.tryClaim('path', rel))) continue;
       const abs = this.ctx.library.resolve(rel);
       if (fs.existsSync(abs)) {
         const row = await this.ctx.db.selectFrom('assets').select('id').where('library_path', '=', rel).executeTakeFirst();
-        if (row || !(await sameContent(abs, sha1))) continue;
+        if (row || !(await sameContent(abs, sha1))) {
+          await this.claims?.release('path', rel);
+          continue;
+        }
         this.reserved.add(rel);
         return { target: rel, adopted: true };
       }
       this.reserved.add(rel);
       return { target: rel, adopted: false };
     }
+  }
+
+  /** Whether an asset row points at this library file (as its original or a derived file). */
+  private async isReferenced(abs: string): Promise<boolean> {
+    const rel = this.ctx.library.relative(abs);
+    const asset = await this.ctx.db
+      .selectFrom('assets')
+      .select('id')
+      .where((eb) => eb.or([eb('library_path', '=', rel), eb('library_path', '=', abs)]))
+      .executeTakeFirst();
+    if (asset) return true;
+    return Boolean(await this.ctx.db.selectFrom('asset_files').select('asset_id').where('path', '=', rel).executeTakeFirst());
+  }
+
+  /**
+   * Put back the missing original of a library asset with the same checksum as `file`: copy/move
+   * assets get the file at their library path again; an in-place asset is pointed at `file` when this
+   * import is in place too. Returns the asset's library path once healed, undefined when the original
+   * is there (a plain duplicate) or cannot be healed this way.
+   */
+  private async heal(
+    file: WalkEntry,
+    existing: { id: string; library_path: string; storage_mode: string },
+    sha1: string,
+    bytes: Buffer | undefined,
+  ): Promise<string | undefined> {
+    const abs = this.ctx.library.resolve(existing.library_path);
+    if (fs.existsSync(abs)) return undefined;
+    if (existing.storage_mode === 'in-place') {
+      if (this.opts.mode !== 'in-place') return undefined;
+      await this.ctx.db.updateTable('assets').set({ library_path: file.path, original_path: file.path, file_mtime: file.mtime, updated_at: new Date() }).where('id', '=', existing.id).execute();
+      await this.ctx.db.deleteFrom('asset_offline').where('asset_id', '=', existing.id).execute();
+      return file.path;
+    }
+    if (this.opts.mode === 'in-place') return undefined;
+    await cleanStaleTemps(path.dirname(abs));
+    await this.place(file.path, abs, sha1, bytes);
+    if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(file.path).catch(() => undefined);
+    return existing.library_path;
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
@@ -736,7 +1013,7 @@ class Importer {
     for (let k = 0; k < all.length; k += DB_CHUNK) {
       const chunk = all.slice(k, k + DB_CHUNK);
       const assets = await this.ctx.db.selectFrom('assets').select(['id', 'type']).where('id', 'in', chunk).execute();
-      const byAsset = await loadStageStatus(this.ctx, chunk);
+      const byAsset = await loadStageStatus(this.ctx, chunk, { settledSince: this.settledSince });
       const jobs: JobSpec[] = [];
       for (const a of assets) {
         const pending = pendingStages(a.type, byAsset.get(a.id) ?? new Map(), this.opts.onlyStages);
@@ -748,7 +1025,8 @@ class Importer {
         resumed++;
         // A killed stage may have left temp files beside its outputs.
         for (const folder of ['thumbs', 'encoded'] as const) {
-          await cleanStaleTemps(path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, ''))));
+          const dir = path.dirname(this.ctx.library.resolve(this.ctx.library.derivedPath(folder, a.id, '')));
+          await cleanStaleTemps(dir, { referenced: (abs) => this.isReferenced(abs) });
         }
         for (const stage of pending) jobs.push({ stage, assetId: a.id });
       }

@@ -13,6 +13,8 @@ import { walk } from '../storage/walk.js';
 import { pendingStages, stagesFor } from './import-plan.js';
 import { importFiles } from './import.js';
 import { loadStageStatus } from './pipeline.js';
+import { environmentSince } from './stage-environment.js';
+import { trashMaintenance } from './trash.js';
 
 export const INDEX_PAGE_SIZE = 1000;
 
@@ -28,6 +30,8 @@ export interface IndexOptions {
   /** Files hashed at once while importing new in-place files. */
   concurrency?: number;
   pageSize?: number;
+  /** Also queue stages skipped or failed in the current environment (see stage-environment.ts). */
+  retryFailed?: boolean;
 }
 
 export interface InPlaceSummary {
@@ -45,6 +49,8 @@ export interface IndexSummary {
   queued: Partial<Record<Stage, number>>;
   jobs: number;
   inPlace?: InPlaceSummary;
+  /** XMP sidecars edited outside since immich wrote or read them, read back (services/sidecars.ts). */
+  sidecars?: { read: number; failures: Array<{ path: string; reason: string }> };
 }
 
 export interface IndexEvents {
@@ -62,7 +68,7 @@ export function jobsForAsset(
   const only = opts.stages ? new Set<string>(opts.stages) : undefined;
   let stages: AssetStage[];
   if (opts.mode === 'force') stages = applicable.filter((s) => !only || only.has(s));
-  else if (only) stages = applicable.filter((s) => only.has(s) && status.get(s) !== 'done');
+  else if (only) stages = applicable.filter((s) => only.has(s) && status.get(s) !== 'done' && status.get(s) !== 'settled');
   // The first missing stages of the chain; their follow-ups are queued when they succeed.
   else stages = pendingStages(asset.type, status);
   return stages.map((stage) => ({ stage, assetId: asset.id, ...(opts.mode === 'force' ? { force: true } : {}) }));
@@ -80,7 +86,7 @@ export function rootFolders(files: string[]): string[] {
 }
 
 /** New, changed and removed files of in-place assets. Changed assets get all their stages redone. */
-export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneOffline' | 'concurrency'>, events: IndexEvents = {}): Promise<InPlaceSummary> {
+export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneOffline' | 'concurrency' | 'retryFailed'>, events: IndexEvents = {}): Promise<InPlaceSummary> {
   const summary: InPlaceSummary = { folders: 0, new: 0, changed: 0, offline: 0, restored: 0, pruned: 0, failures: [] };
   const assets = await ctx.db
     .selectFrom('assets')
@@ -147,7 +153,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);
-    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false });
+    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed });
     summary.new = r.counts.imported;
     for (const f of r.failures) summary.failures.push({ path: f.path, reason: f.reason });
   }
@@ -157,8 +163,14 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
 /** Queue what is missing (or everything, with force), page by page. */
 export async function queueIndex(ctx: Context, opts: IndexOptions, events: IndexEvents = {}): Promise<IndexSummary> {
   const summary: IndexSummary = { assets: 0, queued: {}, jobs: 0 };
+  await trashMaintenance(ctx);
   if (opts.syncInPlace !== false) summary.inPlace = await syncInPlace(ctx, opts, events);
+  const { readChangedSidecars } = await import('./sidecars.js');
+  const sc = await readChangedSidecars(ctx);
+  summary.sidecars = { read: sc.read.length, failures: sc.failed.map((f) => ({ path: f.file, reason: f.error })) };
   const pageSize = opts.pageSize ?? INDEX_PAGE_SIZE;
+  // A stage skipped or failed since the environment last changed would do the same again.
+  const settledSince = opts.mode === 'force' || opts.retryFailed ? undefined : await environmentSince(ctx);
   let after: string | undefined;
   for (;;) {
     let q = ctx.db
@@ -166,13 +178,15 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
       .leftJoin('asset_offline', 'asset_offline.asset_id', 'assets.id')
       .select(['assets.id', 'assets.type'])
       .where('asset_offline.asset_id', 'is', null)
+      // Trashed assets are not processed; a restored one is picked up by the next index.
+      .where('assets.deleted_at', 'is', null)
       .orderBy('assets.id')
       .limit(pageSize);
     if (after) q = q.where('assets.id', '>', after);
     const page = await q.execute();
     if (!page.length) break;
     after = page[page.length - 1]!.id;
-    const status = await loadStageStatus(ctx, page.map((a) => a.id));
+    const status = await loadStageStatus(ctx, page.map((a) => a.id), { settledSince });
     const jobs: JobSpec[] = [];
     for (const a of page) jobs.push(...jobsForAsset(a, status.get(a.id) ?? new Map(), opts));
     if (jobs.length) await ctx.queue.enqueue(jobs);

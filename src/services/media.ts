@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { Kysely } from 'kysely';
 import type { ExifTool } from 'exiftool-vendored';
 import type { Config } from '../config.js';
+import { setAssetTagsFromSource } from '../db/user-tags.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { ItemError, errorMessage } from '../errors.js';
@@ -250,6 +251,7 @@ export function exifRow(meta: MediaMetadata, now = new Date()) {
     bitrate: meta.bitrate !== null ? Math.round(meta.bitrate) : null,
     container: meta.container,
     live_photo_cid: meta.livePhotoCid,
+    burst_id: meta.burstId,
     motion_photo: meta.motionPhoto,
     sidecar_path: meta.sidecarPath,
     updated_at: now,
@@ -266,23 +268,24 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
   let paired = false;
   let type: 'image' | 'video' = meta.type;
   await ctx.db.transaction().execute(async (trx) => {
-    const asset = await trx.selectFrom('assets').select(['type']).where('id', '=', assetId).executeTakeFirst();
+    const asset = await trx.selectFrom('assets').select(['type', 'date_source']).where('id', '=', assetId).executeTakeFirst();
     if (!asset) throw new ItemError(assetId, `asset ${assetId} no longer exists`);
     type = asset.type;
+    // A file without a date of its own keeps the one another source gave (a Takeout JSON, an edit):
+    // a metadata re-run must not turn it into the file's mtime.
+    const keepDate = meta.dateSource === 'file mtime' && asset.date_source !== null && asset.date_source !== undefined;
     await trx
       .insertInto('exif')
       .values({ asset_id: assetId, ...exif })
       .onConflict((oc) => oc.column('asset_id').doUpdateSet(exif))
       .execute();
-    const update: Record<string, unknown> = {
-      taken_at: meta.takenAt,
-      local_taken_at: meta.localTakenAt,
-      time_zone: meta.timeZone,
-      updated_at: now,
-    };
+    const update: Record<string, unknown> = keepDate
+      ? { updated_at: now }
+      : { taken_at: meta.takenAt, local_taken_at: meta.localTakenAt, time_zone: meta.timeZone, updated_at: now };
     if (meta.width && meta.height) Object.assign(update, { width: meta.width, height: meta.height });
     await trx.updateTable('assets').set(update).where('id', '=', assetId).execute();
     if (meta.livePhotoCid) paired = await pairLivePhoto(trx, assetId, type, meta.livePhotoCid);
+    if (meta.tagPaths?.length) await setAssetTagsFromSource(trx, assetId, meta.tagPaths, 'xmp');
   });
   // Both halves saved concurrently may each miss the other inside their transactions; look again.
   if (meta.livePhotoCid && !paired) await pairLivePhoto(ctx.db, assetId, type, meta.livePhotoCid);

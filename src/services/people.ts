@@ -250,7 +250,10 @@ export interface PersonRow {
 export async function listPeople(ctx: Context, opts: { includeEmpty?: boolean } = {}): Promise<PersonRow[]> {
   const rows = await ctx.db
     .selectFrom('people as p')
-    .leftJoin('asset_faces as f', 'f.person_id', 'p.id')
+    // Faces on trashed assets do not count (the trash hides its assets from people too).
+    .leftJoin('asset_faces as f', (j) =>
+      j.onRef('f.person_id', '=', 'p.id').on('f.asset_id', 'not in', (eb) => eb.selectFrom('assets').select('id').where('deleted_at', 'is not', null)),
+    )
     .leftJoin('asset_faces as c', 'c.id', 'p.cover_face_id')
     .leftJoin('assets as a', 'a.id', 'c.asset_id')
     .select((eb) => [
@@ -326,6 +329,7 @@ export async function personAssets(ctx: Context, personId: string): Promise<Pers
     .innerJoin('assets as a', 'a.id', 'f.asset_id')
     .select(['a.id as asset_id', 'a.original_path', 'a.taken_at', 'f.id as face_id', 'f.box_x1', 'f.box_y1', 'f.box_x2', 'f.box_y2', 'f.score', 'f.assigned_by'])
     .where('f.person_id', '=', personId)
+    .where('a.deleted_at', 'is', null)
     .orderBy('a.taken_at', 'desc')
     .orderBy('a.original_path')
     .execute();
@@ -401,6 +405,7 @@ export async function exportCrops(ctx: Context, personId: string, dir: string): 
     .innerJoin('assets as a', 'a.id', 'f.asset_id')
     .select(['f.id', 'f.crop_path', 'a.original_name'])
     .where('f.person_id', '=', personId)
+    .where('a.deleted_at', 'is', null)
     .orderBy('a.original_name')
     .execute();
   const written: string[] = [];

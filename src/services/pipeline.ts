@@ -29,19 +29,25 @@ export function nextStages(stage: Stage, type: 'image' | 'video'): AssetStage[] 
 /** Stages queued for a newly imported asset. */
 export const ENTRY_STAGES: AssetStage[] = ['metadata'];
 
-/** Recorded stage statuses of these assets: asset id → stage → status. */
-export async function loadStageStatus(ctx: Context, assetIds: string[]): Promise<Map<string, Map<string, string>>> {
+/**
+ * Recorded stage statuses of these assets: asset id → stage → status. With `settledSince`, a stage
+ * skipped or failed at or after that time (in the current environment, see stage-environment.ts)
+ * reads as 'settled': not to be queued again, and not done either (its follow-ups stay unqueued).
+ */
+export async function loadStageStatus(ctx: Context, assetIds: string[], opts: { settledSince?: Date } = {}): Promise<Map<string, Map<string, string>>> {
   const byAsset = new Map<string, Map<string, string>>();
   if (!assetIds.length) return byAsset;
   const rows = await ctx.db
     .selectFrom('asset_job_status')
-    .select(['asset_id', 'stage', 'status'])
+    .select(['asset_id', 'stage', 'status', 'updated_at'])
     .where('asset_id', 'in', assetIds)
     .execute();
+  const since = opts.settledSince?.getTime();
   for (const r of rows) {
     let m = byAsset.get(r.asset_id);
     if (!m) byAsset.set(r.asset_id, (m = new Map()));
-    m.set(r.stage, r.status);
+    const settled = since !== undefined && (r.status === 'skipped' || r.status === 'failed') && new Date(r.updated_at).getTime() >= since;
+    m.set(r.stage, settled ? 'settled' : r.status);
   }
   return byAsset;
 }

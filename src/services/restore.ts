@@ -395,7 +395,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
   const repo = await Repository.open(opts.repository, { passphrase: opts.passphrase });
   const release = repo.lock('immich restore');
   try {
-    const snap = await repo.findSnapshot(opts.snapshot ?? 'latest');
+    const snap = await repo.findSnapshot(opts.snapshot ?? 'latest', { library: root });
     const files = validateFileList(await repo.loadFileList(snap));
     const dumpRef = snap.database.dump;
     if (dumpRef && !isObjectId(dumpRef.object)) throw new RepositoryError(`snapshot ${shortId(snap.id)} has an invalid dump reference`);
@@ -427,7 +427,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
       logger.log(`taking a safety snapshot of ${root} before restoring over it`);
       const ctx = await createContext(cfg, logger, { command: 'immich restore (safety snapshot)', migrate: false });
       try {
-        const r = await runBackup(ctx, { repository: repo.root, repo, locked: true, tags: ['safety', 'pre-restore'] });
+        const r = await runBackup(ctx, { repository: repo.root, repo, locked: true, tags: ['safety', 'pre-restore'], safety: true });
         safety = r.snapshot;
       } finally {
         await ctx.close();

@@ -2,56 +2,31 @@
 // combined with free text, ranked by CLIP similarity when a CLIP model and pgvector are there, and
 // otherwise by how many query words the asset's tags, OCR text, place and names match; or with
 // --similar by CLIP distance / perceptual-hash distance to another photo.
+import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
-import type { ExpressionBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { SqlBool } from 'kysely';
 import type { Context } from '../context.js';
 import { UsageError, VectorUnavailableError } from '../errors.js';
 import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
 import { dhash, hamming } from './duplicates.js';
-import { boxAround, distanceSql, distanceSqlRefs, geocodeAssets, PLACE_RADIUS_KM } from './places.js';
+import { geocodeAssets } from './places.js';
+import type { AssetInfo } from './asset-info.js';
+import {
+  applySelection, baseQuery, foldText, likeEscape, nearPlace, resolveSelection, TAKEN_OR_MTIME,
+  type AssetQuery, type ResolvedSelection, type Selection,
+} from './selection.js';
 
-export interface NearFilter {
-  lat: number;
-  lon: number;
-  km: number;
-}
-
-export interface SearchOptions {
-  query?: string;
-  persons?: string[];
-  tags?: string[];
-  /** OCR text only (substring or fuzzy, accents and case folded). */
-  text?: string;
-  after?: Date;
-  before?: Date;
-  camera?: string;
-  make?: string;
-  model?: string;
-  type?: 'image' | 'video';
-  /** An asset id, a library file, or any image file. */
-  similar?: string;
-  place?: string;
-  near?: NearFilter;
-  limit?: number;
-}
+/** `immich search` takes the selection grammar (services/selection.ts). */
+export type SearchOptions = Selection;
 
 export type SearchMode = 'clip' | 'text' | 'ocr' | 'similar-clip' | 'similar-phash' | 'filters';
 
-export interface SearchHit {
-  id: string;
+/** A result: the asset's AssetInfo keys (as `immich info --json`) plus where to find it and why it matched. */
+export interface SearchHit extends AssetInfo {
   /** The file as the library serves it. */
   path: string;
-  originalPath: string;
-  originalName: string;
-  type: 'image' | 'video';
-  takenAt: string | null;
-  make: string | null;
-  model: string | null;
-  city: string | null;
-  state: string | null;
-  country: string | null;
   thumbnail: string | null;
   preview: string | null;
   /** Higher is better: CLIP cosine similarity, words matched, or 1 - hash distance / 64. */
@@ -67,37 +42,9 @@ export interface SearchResult {
   notes: string[];
 }
 
-type AssetQuery = ReturnType<typeof baseQuery>;
-type Eb = AssetQuery extends SelectQueryBuilder<infer D, infer T, object> ? ExpressionBuilder<D, T> : never;
-
 const fold = (v: string) => sql<string>`immich_fold(${v})`;
 const foldCol = (c: string) => sql<string>`immich_fold(${sql.ref(c)})`;
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (m) => '\\' + m);
-/** When a photo was taken, or its file's time without a capture date: the date filters and the newest-first order. */
-const TAKEN_OR_MTIME = sql<Date>`coalesce(${sql.ref('a.taken_at')}, ${sql.ref('a.file_mtime')})`;
-
-/** Fold in JS the way immich_fold does in SQL (lower case, accents removed). */
-export function foldText(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
-/** '2020', '2020-06', '2020-06-15', or a full ISO timestamp → the start of that period (UTC). */
-export function parseDateBound(name: string, value: string): Date {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value.trim());
-  const d = m ? new Date(Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1)) : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${name} must be a date like 2020, 2020-06, 2020-06-15 or an ISO timestamp (got ${value})`);
-  return d;
-}
-
-/** 'lat,lon[,km]' → a distance filter (default 10 km). */
-export function parseNear(value: string): NearFilter {
-  const parts = value.split(',').map((s) => Number(s.trim()));
-  const [lat, lon, km = 10] = parts;
-  if (parts.length < 2 || parts.length > 3 || !parts.every(Number.isFinite) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180 || km <= 0) {
-    throw new UsageError(`--near must be <lat>,<lon>[,<km>] in decimal degrees (got ${value})`);
-  }
-  return { lat: lat!, lon: lon!, km };
-}
+export { foldText, parseDateBound, parseNear, type NearFilter } from './selection.js';
 
 const STOP = new Set(
   'a an the of in on at to with and or for from by near under over into onto next inside outside its it is are this that some photo photos picture pictures image images shot showing'.split(' '),
@@ -145,110 +92,6 @@ function singulars(w: string): string[] {
   return out;
 }
 
-/**
- * OCR text contains `text`: as a substring, ignoring spaces (OCR often drops them: "NOPARKING"), or
- * fuzzily (trigram word similarity >= pg_trgm.word_similarity_threshold, 0.6 by default).
- */
-function ocrMatches(text: string) {
-  const squeezed = foldText(text).replace(/\s+/g, '');
-  return sql<SqlBool>`(${foldCol('o.text')} like '%' || ${fold(likeEscape(text))} || '%'
-    or ${fold(text)} <% ${foldCol('o.text')}
-    or regexp_replace(${foldCol('o.text')}, '\s+', '', 'g') like ${'%' + likeEscape(squeezed) + '%'})`;
-}
-
-/** All structured filters on `assets a` left join `exif e`. */
-function applyFilters(ctx: Context, q: AssetQuery, o: SearchOptions): AssetQuery {
-  q = q.where('a.is_motion_part', '=', false);
-  if (o.type) q = q.where('a.type', '=', o.type);
-  if (o.after) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} >= ${o.after}`);
-  if (o.before) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} < ${o.before}`);
-  const contains = (col: string, v: string) => sql<SqlBool>`${foldCol(col)} like '%' || ${fold(likeEscape(v))} || '%'`;
-  if (o.make) q = q.where(contains('e.make', o.make));
-  if (o.model) q = q.where(contains('e.model', o.model));
-  if (o.camera) {
-    q = q.where(sql<SqlBool>`immich_fold(concat_ws(' ', ${sql.ref('e.make')}, ${sql.ref('e.model')})) like '%' || ${fold(likeEscape(o.camera))} || '%'`);
-  }
-  for (const tag of o.tags ?? []) {
-    q = q.where((eb: Eb) =>
-      eb.exists(
-        eb
-          .selectFrom('asset_tags as at')
-          .innerJoin('tags as t', 't.id', 'at.tag_id')
-          .select(sql`1`.as('one'))
-          .whereRef('at.asset_id', '=', 'a.id')
-          .where(sql<SqlBool>`${foldCol('t.name')} = ${fold(tag)}`),
-      ),
-    );
-  }
-  for (const person of o.persons ?? []) {
-    q = q.where((eb: Eb) =>
-      eb.exists(
-        eb
-          .selectFrom('asset_faces as f')
-          .innerJoin('people as p', 'p.id', 'f.person_id')
-          .select(sql`1`.as('one'))
-          .whereRef('f.asset_id', '=', 'a.id')
-          .where(sql<SqlBool>`(${sql.ref('p.id')}::text = ${person} or ${foldCol('p.name')} = ${fold(person)})`),
-      ),
-    );
-  }
-  if (o.text) {
-    q = q.where((eb: Eb) =>
-      eb.exists(
-        eb
-          .selectFrom('asset_ocr as o')
-          .select(sql`1`.as('one'))
-          .whereRef('o.asset_id', '=', 'a.id')
-          .where(ocrMatches(o.text!)),
-      ),
-    );
-  }
-  if (o.place) {
-    // "Paris" or "Paris, France": every part must name the city, state or country.
-    for (const part of o.place.split(',').map((s) => s.trim()).filter(Boolean)) {
-      q = q.where('a.id', 'in', placeAssets(ctx, part));
-    }
-  }
-  if (o.near) {
-    const b = boxAround(o.near.lat, o.near.lon, o.near.km);
-    q = q
-      .where('e.latitude', '>=', b.minLat)
-      .where('e.latitude', '<=', b.maxLat)
-      .where('e.longitude', '>=', b.minLon)
-      .where('e.longitude', '<=', b.maxLon)
-      .where(sql<SqlBool>`${distanceSql('e.latitude', 'e.longitude', o.near.lat, o.near.lon)} <= ${o.near.km}`);
-  }
-  return q;
-}
-
-function baseQuery(ctx: Context) {
-  return ctx.db.selectFrom('assets as a').leftJoin('exif as e', 'e.asset_id', 'a.id');
-}
-
-/**
- * Assets taken in a place: its name is their city, state or country, or they lie within
- * PLACE_RADIUS_KM of a GeoNames place of that name (the nearest entry may be a district, e.g.
- * "Testaccio" for Rome). One index lookup per branch (migration 0026) instead of folding three
- * columns of every row; `union` (not `union all`) lets the planner hash the set.
- */
-/** Exif row `e` lies within PLACE_RADIUS_KM of place `pl` (the 0.2° latitude band first, for the index). */
-function nearPlace(pl: string, e: string) {
-  const [lat, eLat] = [sql.ref(`${pl}.latitude`), sql.ref(`${e}.latitude`)];
-  return sql<SqlBool>`${eLat} between ${lat} - 0.2 and ${lat} + 0.2
-    and ${distanceSqlRefs(`${pl}.latitude`, `${pl}.longitude`, `${e}.latitude`, `${e}.longitude`)} <= ${PLACE_RADIUS_KM}`;
-}
-
-function placeAssets(ctx: Context, name: string) {
-  const byColumn = (col: 'city' | 'state' | 'country') =>
-    ctx.db.selectFrom('exif').select('asset_id').where(sql<SqlBool>`${foldCol(col)} = ${fold(name)}`);
-  const near = ctx.db
-    .selectFrom('places as pl')
-    .innerJoin('exif as pe', (j) => j.on(nearPlace('pl', 'pe')))
-    .select('pe.asset_id')
-    .where(sql<SqlBool>`${foldCol('pl.name')} = ${fold(name)}`);
-  return byColumn('city').union(byColumn('state')).union(byColumn('country')).union(near);
-}
-
 /** Whether CLIP text search can run: model with a textual part, pgvector, embeddings of that model. */
 async function clipForText(ctx: Context, notes: string[]): Promise<ClipFiles | undefined> {
   const clip = await findClip(ctx);
@@ -271,9 +114,9 @@ async function clipForText(ctx: Context, notes: string[]): Promise<ClipFiles | u
 }
 
 /** k nearest embeddings under the filters, through the HNSW index (iterative scan keeps filtered results complete). */
-async function vectorSearch(ctx: Context, o: SearchOptions, model: string, vector: string, limit: number, exclude?: string): Promise<Array<{ id: string; distance: number }>> {
+async function vectorSearch(ctx: Context, o: ResolvedSelection, model: string, vector: string, limit: number, exclude?: string): Promise<Array<{ id: string; distance: number }>> {
   const run = async (db: typeof ctx.db) => {
-    let q = applyFilters(ctx, baseQuery(ctx), o).innerJoin('smart_search as s', 's.asset_id', 'a.id') as unknown as AssetQuery;
+    let q = applySelection(ctx, baseQuery(ctx), o).innerJoin('smart_search as s', 's.asset_id', 'a.id') as unknown as AssetQuery;
     q = q.where(sql<SqlBool>`${sql.ref('s.model')} = ${model}`);
     if (exclude) q = q.where('a.id', '<>', exclude);
     const distance = sql<number>`${sql.ref('s.embedding')} <=> ${vector}::vector`;
@@ -306,7 +149,7 @@ const labelRank = (l: string) => LABEL_ORDER.findIndex((p) => l.startsWith(p));
  * a common word ("paris") can match a third of a 100k library, and moving those rows to JavaScript
  * to score them cost 300 ms there. Each source keeps its index lookup (migration 0026) as a prefilter.
  */
-async function textSearch(ctx: Context, o: SearchOptions, query: string, limit: number): Promise<Scored[]> {
+async function textSearch(ctx: Context, o: ResolvedSelection, query: string, limit: number): Promise<Scored[]> {
   const { words, terms } = queryTerms(query);
   if (!words.length) return [];
   const termList = [...terms.keys()];
@@ -363,7 +206,7 @@ async function textSearch(ctx: Context, o: SearchOptions, query: string, limit: 
   // over assets) instead of guessing 200 groups and probing the assets index once per group; the
   // words matched are a bit set (no DISTINCT aggregate, so the grouping hashes instead of sorting).
   const score = sql<number>`bit_count(bit_or(1::int8 << ${sql.ref('c.idx')})::bit(64)) + least(0.99, sum(${sql.ref('c.weight')}) / ${scoreDiv}::float8)`;
-  const rows = (await applyFilters(ctx, baseQuery(ctx), o)
+  const rows = (await applySelection(ctx, baseQuery(ctx), o)
     .innerJoin(credits.as('c'), 'c.asset_id', 'a.id')
     .select(['a.id', score.as('score'), sql<string[]>`array_agg(${sql.ref('c.label')})`.as('matched')])
     .groupBy('a.id')
@@ -395,7 +238,7 @@ async function resolveAssetRef(ctx: Context, ref: string): Promise<string | unde
   return r?.id;
 }
 
-async function similarSearch(ctx: Context, o: SearchOptions, limit: number, notes: string[]): Promise<{ mode: SearchMode; scored: Scored[] }> {
+async function similarSearch(ctx: Context, o: ResolvedSelection, limit: number, notes: string[]): Promise<{ mode: SearchMode; scored: Scored[] }> {
   const ref = o.similar!;
   const assetId = await resolveAssetRef(ctx, ref);
   if (!assetId && !fs.existsSync(ref)) throw new UsageError(`--similar ${ref}: no such asset id or file`);
@@ -426,7 +269,7 @@ async function similarSearch(ctx: Context, o: SearchOptions, limit: number, note
   if (!hash) throw new UsageError(`--similar ${ref}: the asset has no preview yet (run immich index)`);
   const { hashMissing } = await import('./duplicates.js');
   await hashMissing(ctx);
-  let q = applyFilters(ctx, baseQuery(ctx), o).innerJoin('asset_phash as h', 'h.asset_id', 'a.id') as unknown as AssetQuery;
+  let q = applySelection(ctx, baseQuery(ctx), o).innerJoin('asset_phash as h', 'h.asset_id', 'a.id') as unknown as AssetQuery;
   if (assetId) q = q.where('a.id', '<>', assetId);
   const rows = (await q.select(['a.id', sql<string>`${sql.ref('h.hash')}`.as('hash')]).execute()) as Array<{ id: string; hash: string }>;
   const scored = rows
@@ -436,7 +279,8 @@ async function similarSearch(ctx: Context, o: SearchOptions, limit: number, note
   return { mode: 'similar-phash', scored };
 }
 
-export async function search(ctx: Context, o: SearchOptions): Promise<SearchResult> {
+export async function search(ctx: Context, sel: SearchOptions): Promise<SearchResult> {
+  const o = await resolveSelection(ctx, sel);
   const limit = o.limit ?? 20;
   const notes: string[] = [];
   // Assets whose metadata arrived after their ML stages still get their place names.
@@ -459,7 +303,7 @@ export async function search(ctx: Context, o: SearchOptions): Promise<SearchResu
     }
   } else if (o.text) {
     mode = 'ocr';
-    const rows = (await applyFilters(ctx, baseQuery(ctx), o)
+    const rows = (await applySelection(ctx, baseQuery(ctx), o)
       .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
       .select(['a.id', sql<number>`word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s')])
       .orderBy('s', 'desc')
@@ -468,7 +312,7 @@ export async function search(ctx: Context, o: SearchOptions): Promise<SearchResu
     scored = rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] }));
   } else {
     mode = 'filters';
-    const rows = (await applyFilters(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
+    const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
   }
   return { mode, hits: await hydrate(ctx, scored), notes };
@@ -476,40 +320,19 @@ export async function search(ctx: Context, o: SearchOptions): Promise<SearchResu
 
 async function hydrate(ctx: Context, scored: Scored[]): Promise<SearchHit[]> {
   if (!scored.length) return [];
-  const rows = await ctx.db
-    .selectFrom('assets as a')
-    .leftJoin('exif as e', 'e.asset_id', 'a.id')
-    .leftJoin('asset_files as t', (j) => j.onRef('t.asset_id', '=', 'a.id').on('t.kind', '=', 'thumbnail'))
-    .leftJoin('asset_files as p', (j) => j.onRef('p.asset_id', '=', 'a.id').on('p.kind', '=', 'preview'))
-    .select([
-      'a.id', 'a.library_path', 'a.original_path', 'a.original_name', 'a.type', 'a.taken_at', 'a.file_mtime',
-      'e.make', 'e.model', 'e.city', 'e.state', 'e.country', 't.path as thumb', 'p.path as preview',
-    ])
-    .where('a.id', 'in', scored.map((s) => s.id))
-    .execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const { describeAssets } = await import('./asset-info.js');
+  const infos = await describeAssets(ctx, scored.map((s) => s.id));
+  const byId = new Map(infos.map((r) => [r.id, r]));
   return scored.flatMap((s) => {
     const r = byId.get(s.id);
     if (!r) return [];
-    const taken = r.taken_at ?? null;
     return [{
-      id: r.id,
-      path: ctx.library.resolve(r.library_path),
-      originalPath: r.original_path,
-      originalName: r.original_name,
-      type: r.type,
-      takenAt: taken ? new Date(taken).toISOString() : null,
-      make: r.make ?? null,
-      model: r.model ?? null,
-      city: r.city ?? null,
-      state: r.state ?? null,
-      country: r.country ?? null,
-      thumbnail: r.thumb ? ctx.library.resolve(r.thumb) : null,
-      preview: r.preview ? ctx.library.resolve(r.preview) : null,
+      ...r,
+      path: r.libraryPath,
+      thumbnail: r.files.find((f) => f.kind === 'thumbnail')?.path ?? null,
+      preview: r.files.find((f) => f.kind === 'preview')?.path ?? null,
       score: Math.round(s.score * 1e4) / 1e4,
       matched: s.matched,
     }];
   });
 }
-
-

@@ -171,6 +171,7 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
     .selectFrom('assets')
     .select((eb) => ['type', eb.fn.countAll<number>().as('n')])
     .where('is_motion_part', '=', false)
+    .where('deleted_at', 'is', null)
     .groupBy('type')
     .execute();
   const typeCount = (t: string) => Number(byType.find((r) => r.type === t)?.n ?? 0);

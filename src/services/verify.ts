@@ -108,7 +108,22 @@ async function checkModels(ctx: Context): Promise<Check> {
     const { verifyModelFile } = await import('../ml/verify.js');
     const { runtimeSettings } = await import('../ml/runtime.js');
     const installed = await listInstalled(ctx, { checksums: false });
-    if (!installed.length) return { name: 'models', status: 'warning', detail: `not installed (see \`immich models pull\`); ML stages are skipped` };
+    // The model each ML stage uses, by its configured name: "ok" only when every one is there.
+    const { faceSettings, FACE_TASK } = await import('./faces.js');
+    const { clipModelName, CLIP_TASK } = await import('../ml/clip.js');
+    const { objectModelName, OBJECT_TASK } = await import('./search-jobs.js');
+    const { installHint } = await import('../ml/models.js');
+    const wanted: Array<[string, string, string]> = [
+      ['faces', FACE_TASK, faceSettings(ctx.config.raw).model],
+      ['smart search', CLIP_TASK, clipModelName(ctx)],
+      ['objects', OBJECT_TASK, objectModelName(ctx)],
+    ];
+    const missing = wanted
+      .filter(([, task, name]) => !installed.some((m) => m.task === task && m.name === name))
+      .map(([stage, task, name]) => `${stage}: ${task}/${name} is not installed; install it with: ${installHint(task, name)}`);
+    if (!installed.length) {
+      return { name: 'models', status: 'warning', detail: `none installed: faces, smart search and objects are skipped (see \`immich models pull\`)`, items: missing };
+    }
     const failed: string[] = [];
     const okNames: string[] = [];
     for (const m of installed) {
@@ -116,19 +131,28 @@ async function checkModels(ctx: Context): Promise<Check> {
       if (r.ok) okNames.push(`${m.task}/${m.name}/${m.part}`);
       else failed.push(`${m.task}/${m.name}/${m.part}: ${r.error}`);
     }
-    return failed.length
-      ? { name: 'models', status: 'error', detail: `${failed.length} of ${installed.length} model(s) fail to load or run`, items: failed }
-      : { name: 'models', status: 'ok', detail: `${installed.length} model(s) load and run a sanity inference`, items: okNames };
+    if (failed.length) return { name: 'models', status: 'error', detail: `${failed.length} of ${installed.length} model(s) fail to load or run`, items: [...failed, ...missing] };
+    if (missing.length) {
+      return {
+        name: 'models',
+        status: 'warning',
+        detail: `${installed.length} installed model(s) load and run; ${missing.length} stage(s) skipped for want of their model`,
+        items: [...missing, ...okNames],
+      };
+    }
+    return { name: 'models', status: 'ok', detail: `${installed.length} model(s) load and run a sanity inference`, items: okNames };
   } catch (err) {
     return { name: 'models', status: 'warning', detail: `cannot check models: ${(err as Error).message.split('\n')[0]}` };
   }
 }
 
-async function checkDatabase(ctx: Context): Promise<Check[]> {
+async function checkDatabase(ctx: Context): Promise<{ checks: Check[]; pending: number }> {
   const checks: Check[] = [{ name: 'database', status: 'ok', detail: `${ctx.database.target} reachable` }];
   const state = await migrationState(ctx.db, ctx.database.hasVector);
   if (state.pending.length) {
-    checks.push({ name: 'migrations', status: 'error', detail: `${state.pending.length} pending (run any immich command without --dry-run to apply them)`, items: state.pending });
+    const fresh = !state.applied.length;
+    const how = fresh ? 'a new database: `immich import` or `immich restore` sets it up' : 'run `immich index` or any other command that opens the library to apply them';
+    checks.push({ name: 'migrations', status: 'error', detail: `${state.pending.length} pending (${how})`, items: state.pending });
   } else {
     checks.push({ name: 'migrations', status: 'ok', detail: `at the latest migration (${state.applied[state.applied.length - 1] ?? 'none'})` });
   }
@@ -141,7 +165,7 @@ async function checkDatabase(ctx: Context): Promise<Check[]> {
       items: state.blocked,
     });
   }
-  return checks;
+  return { checks, pending: state.pending.length };
 }
 
 /** Pick ~percent% of items, evenly spread and deterministic per run of the same library. */
@@ -153,7 +177,13 @@ function sample<T>(items: T[], percent: number): T[] {
 }
 
 async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[]> {
-  const assets = await ctx.db.selectFrom('assets').select(['id', 'library_path', 'checksum', 'file_size']).orderBy('library_path').execute();
+  // Assets being purged (asset_purge) are on their way out: the next purge or maintenance finishes them.
+  const assets = await ctx.db
+    .selectFrom('assets')
+    .select(['id', 'library_path', 'checksum', 'file_size', 'deleted_at'])
+    .where('id', 'not in', (eb) => eb.selectFrom('asset_purge').select('asset_id'))
+    .orderBy('library_path')
+    .execute();
   const chosen = sample(assets, opts.samplePercent ?? 100);
   const missing: string[] = [];
   const mismatch: string[] = [];
@@ -167,7 +197,12 @@ async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[
       bytes += st.size;
       if (sha1 !== a.checksum) mismatch.push(`${a.library_path}: checksum ${sha1} != ${a.checksum}${st.size !== a.file_size ? ` (size ${st.size} != ${a.file_size})` : ''}`);
     } catch (err) {
-      missing.push(`${a.library_path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      // One line per asset with what to do about it.
+      const choice = a.deleted_at
+        ? `in the trash: \`immich trash empty\` purges it`
+        : `\`immich rm ${a.id}\` to trash the asset, or import the file again to put it back`;
+      missing.push(`${a.library_path}: ${code === 'ENOENT' ? 'missing' : (code ?? (err as Error).message)} (asset ${a.id}; ${choice})`);
     } finally {
       opts.onProgress?.({ done: ++done, total: chosen.length, bytes });
     }
@@ -233,6 +268,41 @@ function derivedCheck(found: { missing: MissingDerived[]; noThumb: string[] }, r
   return { name: 'thumbnails/previews/encoded', status: 'warning', detail: repaired ? `${detail}; repair queued ${repaired.queued}, ${repaired.failed} failed` : detail, items };
 }
 
+/** What would help a file that failed, from its cause. */
+function remedy(reason: string): string {
+  if (/ffmpeg|ffprobe/i.test(reason) && /not found|no such file|ENOENT/i.test(reason)) return 'install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH';
+  if (/models? .*not installed|immich models pull/i.test(reason)) return 'install the model (immich models pull)';
+  return 'replace the file with a readable copy (or remove it), then run immich import --retry-failed';
+}
+
+/**
+ * Files that failed at import, and assets with a failed stage: each once, by file name, with its
+ * cause and what would help. Re-runs leave them alone while they and the environment are unchanged.
+ */
+async function checkFailedFiles(ctx: Context): Promise<Check> {
+  const imports = await ctx.db.selectFrom('import_failures').select(['path', 'stage', 'reason']).orderBy('path').execute();
+  const stages = await ctx.db
+    .selectFrom('asset_job_status')
+    .innerJoin('assets', 'assets.id', 'asset_job_status.asset_id')
+    .select(['assets.library_path', 'assets.original_path', 'asset_job_status.stage', 'asset_job_status.error'])
+    .where('asset_job_status.status', '=', 'failed')
+    .orderBy('assets.library_path')
+    .execute();
+  const items = new Map<string, string>();
+  for (const f of imports) if (!items.has(f.path)) items.set(f.path, `${f.path}: ${f.stage}: ${f.reason} (${remedy(f.reason)})`);
+  for (const f of stages) {
+    const name = f.library_path;
+    if (!items.has(name)) items.set(name, `${name}: ${f.stage}: ${f.error ?? 'failed'} (${remedy(f.error ?? '')})`);
+  }
+  if (!items.size) return { name: 'failed files', status: 'ok', detail: 'none' };
+  return {
+    name: 'failed files',
+    status: 'warning',
+    detail: `${items.size} file(s) failed to import or process; not retried while unchanged (--retry-failed retries them)`,
+    items: [...items.values()],
+  };
+}
+
 /** Re-queue the stages that regenerate missing derived files, with force, and run them. */
 async function repairDerived(ctx: Context, found: { missing: MissingDerived[]; noThumb: string[] }): Promise<{ queued: number; failed: number; failures: string[] }> {
   const jobs: JobSpec[] = [];
@@ -247,10 +317,13 @@ async function repairDerived(ctx: Context, found: { missing: MissingDerived[]; n
 /** The library checks, with an open context. */
 export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const checks: Check[] = [];
-  checks.push(...(await checkDatabase(ctx)));
+  const db = await checkDatabase(ctx);
+  checks.push(...db.checks);
   checks.push(await checkRedisReachable(ctx.config));
   checks.push(...(await checkStorage(ctx.config)));
   if (opts.models !== false) checks.push(await checkModels(ctx));
+  // The checks below read the library's tables, which a database with pending migrations may lack.
+  if (db.pending) return { checks, exit_code: exitCodeFor(checks) };
   checks.push(...(await checkOriginals(ctx, opts)));
   checks.push(await checkUntracked(ctx));
   let derived = await findMissingDerived(ctx);
@@ -264,6 +337,7 @@ export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Pro
   } else {
     checks.push(derivedCheck(derived));
   }
+  checks.push(await checkFailedFiles(ctx));
   const temps = await findTemporaries(ctx);
   checks.push(
     temps.length

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { RedisJobQueue, type WorkOptions } from '../jobs/bullmq.js';
 import type { Stage } from '../jobs/types.js';
+import { trashMaintenance } from './trash.js';
 
 export interface WorkerStats {
   done: number;
@@ -21,6 +22,8 @@ export interface RunWorkerOptions extends Omit<WorkOptions, 'onJob'> {
   onReady?: () => void;
 }
 
+const MAINTENANCE_INTERVAL_MS = 6 * 3_600_000;
+
 export function redisQueueOf(ctx: Context): RedisJobQueue {
   if (!(ctx.queue instanceof RedisJobQueue)) {
     throw new UsageError('immich worker needs Redis job queues: set REDIS_HOSTNAME (and PostgreSQL with DB_HOSTNAME so several processes can share the library)');
@@ -31,6 +34,10 @@ export function redisQueueOf(ctx: Context): RedisJobQueue {
 export async function runWorker(ctx: Context, opts: RunWorkerOptions): Promise<WorkerStats> {
   const queue = redisQueueOf(ctx);
   const stats: WorkerStats = { done: 0, skipped: 0, failed: 0, retried: 0, byStage: {} };
+  // The trash's retention runs at start and then every few hours while the worker lives.
+  await trashMaintenance(ctx);
+  const maintenance = setInterval(() => void trashMaintenance(ctx), MAINTENANCE_INTERVAL_MS);
+  maintenance.unref();
   const handle = queue.work({
     queues: opts.queues,
     concurrency: opts.concurrency,
@@ -49,6 +56,7 @@ export async function runWorker(ctx: Context, opts: RunWorkerOptions): Promise<W
     if (opts.signal.aborted) resolve();
     else opts.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  clearInterval(maintenance);
   await handle.close();
   return stats;
 }

@@ -1,6 +1,6 @@
 // `immich search` and `immich duplicates` end to end: real import (metadata, previews, CLIP with a
 // generated model, OCR with PaddleOCR from npm, reverse geocoding), then every filter through the
-// CLI, on the embedded database (pgvector) and on the machine's PostgreSQL (no pgvector).
+// CLI, on the embedded database, on the machine's PostgreSQL with pgvector, and on one without it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Module } from 'node:module';
@@ -84,10 +84,14 @@ interface Hit {
 
 const names = (stdout: string): string[] => (JSON.parse(stdout) as { results: Hit[] }).results.map((h) => h.originalName);
 
-describe('immich search on the embedded database (CLIP with a generated model)', () => {
+// The vector features (CLIP kNN, --similar, duplicates, scene tags) on both backends: the embedded
+// database and the machine's PostgreSQL with pgvector (scripts/install-pgvector.sh).
+describe.each(['embedded', 'postgres'] as const)('immich search on the %s database with pgvector (CLIP with a generated model)', (backend) => {
   let lib: string;
   let src: string;
   let env: Record<string, string>;
+  let dbEnv: Record<string, string> = {};
+  let dropDb: (() => Promise<void>) | undefined;
   const search = async (...args: string[]) => {
     const r = await runCli(['--json', 'search', ...args], env);
     expect(r.code, r.stderr).toBe(0);
@@ -98,11 +102,21 @@ describe('immich search on the embedded database (CLIP with a generated model)',
     src = await makeFixtures();
     lib = tmpDir('immich-search-lib-');
     installTestClip(path.join(lib, 'models'));
-    env = { UPLOAD_LOCATION: lib };
+    if (backend === 'postgres') {
+      const db = await createPgDatabase('immich_search_vec');
+      dbEnv = db.env;
+      dropDb = db.drop;
+    }
+    env = { UPLOAD_LOCATION: lib, ...dbEnv };
     const imp = await runCli(['import', src], env);
     expect(imp.code, imp.stderr + imp.stdout).toBe(0);
     // People come from the faces pipeline; here two are recorded directly on known assets.
     await withLibraryDb(lib, async (db) => {
+      if (backend === 'postgres') {
+        // the suite is about pgvector on PostgreSQL: it must really be there
+        const ext = await db.selectFrom('pg_extension' as never).select('extname' as never).where('extname' as never, '=', 'vector' as never).execute();
+        expect(ext).toHaveLength(1);
+      }
       const ids = Object.fromEntries((await db.selectFrom('assets').select(['id', 'original_name']).execute()).map((r) => [r.original_name, r.id]));
       const [alice, bob] = await db.insertInto('people').values([{ name: 'Alice' }, { name: 'Bob' }]).returning(['id', 'name']).execute();
       const face = (assetId: string, personId: string) => ({
@@ -110,9 +124,10 @@ describe('immich search on the embedded database (CLIP with a generated model)',
         box_x1: 10, box_y1: 10, box_x2: 60, box_y2: 60, score: 0.9, landmarks: [],
       });
       await db.insertInto('asset_faces').values([face(ids['red.jpg'], alice!.id), face(ids['green.jpg'], alice!.id), face(ids['green.jpg'], bob!.id)]).execute();
-    });
+    }, dbEnv);
   });
-  afterAll(() => {
+  afterAll(async () => {
+    await dropDb?.();
     fs.rmSync(lib, { recursive: true, force: true });
     fs.rmSync(src, { recursive: true, force: true });
   });
@@ -217,7 +232,7 @@ describe('immich search on the embedded database (CLIP with a generated model)',
     expect(before.stderr).toMatch(/embedded with another CLIP model/);
     const idx = await runCli(['index', '--jobs', 'smart-search', '--force'], other);
     expect(idx.code, idx.stderr).toBe(0);
-    const models = await withLibraryDb(lib, (db) => db.selectFrom('smart_search').select('model').distinct().execute());
+    const models = await withLibraryDb(lib, (db) => db.selectFrom('smart_search').select('model').distinct().execute(), dbEnv);
     expect(models.map((m) => m.model)).toEqual(['ViT-B-16__openai']);
     const after = await runCli(['--json', 'search', 'red'], other);
     expect(JSON.parse(after.stdout).mode).toBe('clip');
@@ -243,9 +258,9 @@ describe('immich search on PostgreSQL without pgvector', () => {
     src = await makeFixtures();
     lib = tmpDir('immich-search-pg-');
     installTestClip(path.join(lib, 'models'));
-    const db = await createPgDatabase('immich_search');
+    const db = await createPgDatabase('immich_search', { vector: false });
     drop = db.drop;
-    env = { UPLOAD_LOCATION: lib, ...pgEnv(db.name) };
+    env = { UPLOAD_LOCATION: lib, ...db.env };
     const imp = await runCli(['import', src], env);
     expect(imp.code, imp.stderr + imp.stdout).toBe(0);
   });

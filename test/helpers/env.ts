@@ -41,15 +41,37 @@ export const PG_USER = process.env.IMMICH_TEST_PG_USER ?? 'postgres';
 export const REDIS_HOST = process.env.IMMICH_TEST_REDIS_HOST ?? '127.0.0.1';
 export const REDIS_PORT = Number(process.env.IMMICH_TEST_REDIS_PORT ?? 6379);
 
-/** A fresh database on the test PostgreSQL server; returns its name and a dropper. */
-export async function createPgDatabase(prefix = 'immich_test'): Promise<{ name: string; drop: () => Promise<void> }> {
+/**
+ * The role that owns a database made with `{ vector: false }`: not a superuser, so it cannot create
+ * pgvector (an untrusted extension) even where the server has it — the state of a managed server
+ * without the extension, which stays supported. pg_trgm and unaccent are trusted: the owner may.
+ */
+export const PG_NOVECTOR_ROLE = 'immich_test_novector';
+
+/**
+ * A fresh database on the test PostgreSQL server; returns its name, the user to connect as, and a
+ * dropper. With `{ vector: false }` the database belongs to a role that cannot create pgvector.
+ */
+export async function createPgDatabase(
+  prefix = 'immich_test',
+  opts: { vector?: boolean } = {},
+): Promise<{ name: string; user: string; env: Record<string, string>; drop: () => Promise<void> }> {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const user = opts.vector === false ? PG_NOVECTOR_ROLE : PG_USER;
   const admin = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  if (opts.vector === false) {
+    // Several suites at once may create the role: 42710 (duplicate) and 23505 (catalog race) mean it is there.
+    await admin.query(`create role ${user} login nosuperuser`).catch((err: { code?: string }) => {
+      if (err.code !== '42710' && err.code !== '23505') throw err;
+    });
+  }
+  await admin.query(`create database ${name} owner ${user}`);
   await admin.end();
   return {
     name,
+    user,
+    env: pgEnv(name, user),
     drop: async () => {
       const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
       await c.connect();
@@ -59,8 +81,20 @@ export async function createPgDatabase(prefix = 'immich_test'): Promise<{ name: 
   };
 }
 
-export function pgEnv(database: string): Record<string, string> {
-  return { DB_HOSTNAME: PG_HOST, DB_PORT: String(PG_PORT), DB_USERNAME: PG_USER, DB_DATABASE_NAME: database };
+/** Whether the test server has pgvector installed (scripts/install-pgvector.sh; .ci/run runs it). */
+export async function pgHasVector(): Promise<boolean> {
+  const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
+  await c.connect();
+  try {
+    const r = await c.query(`select 1 from pg_available_extensions where name = 'vector'`);
+    return r.rowCount! > 0;
+  } finally {
+    await c.end();
+  }
+}
+
+export function pgEnv(database: string, user = PG_USER): Record<string, string> {
+  return { DB_HOSTNAME: PG_HOST, DB_PORT: String(PG_PORT), DB_USERNAME: user, DB_DATABASE_NAME: database };
 }
 
 export interface CliResult {

@@ -1,4 +1,4 @@
-// The PostgreSQL backend against the machine's PostgreSQL 15 (which has no pgvector): the same
+// The PostgreSQL backend without pgvector (a role that cannot create it, as on a managed server): the same
 // `immich import` + `immich index` as on the embedded database gives the same library, vector
 // migrations are held back, and the ML stages report the missing extension once, not per asset.
 import { execFileSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import type { DB } from '../../src/db/schema.js';
-import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { createPgDatabase, runCli, tmpDir } from '../helpers/env.js';
 
 async function fixtures(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
@@ -42,21 +42,21 @@ async function snapshot(db: Kysely<DB>) {
   }));
 }
 
-describe('PostgreSQL 15 at 127.0.0.1 (no pgvector) behaves like the embedded database', () => {
+describe('PostgreSQL 15 at 127.0.0.1 without pgvector behaves like the embedded database', () => {
   // Two libraries, two imports and two index runs (one of them on PGlite): slow when the machine is loaded.
   const src = tmpDir('immich-pg-src-');
-  let dbName: string;
+  let dbEnv: Record<string, string>;
   let drop: () => Promise<void>;
   beforeAll(async () => {
     await fixtures(src);
-    ({ name: dbName, drop } = await createPgDatabase('immich_pgcmp'));
+    ({ env: dbEnv, drop } = await createPgDatabase('immich_pgcmp', { vector: false }));
   });
   afterAll(async () => drop?.());
 
   it('import + index give the same assets, metadata, files and stage status; vector migrations held back', { timeout: 300_000 }, async () => {
     const models = tmpDir('immich-no-models-');
     const embeddedEnv = { UPLOAD_LOCATION: tmpDir('immich-emb-lib-'), IMMICH_MODELS_DIR: models };
-    const pgLibEnv = { ...pgEnv(dbName), UPLOAD_LOCATION: tmpDir('immich-pg-lib-'), IMMICH_MODELS_DIR: models };
+    const pgLibEnv = { ...dbEnv, UPLOAD_LOCATION: tmpDir('immich-pg-lib-'), IMMICH_MODELS_DIR: models };
 
     const results = [];
     for (const env of [embeddedEnv, pgLibEnv]) {

@@ -3,14 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatOf, isSupported } from '../../src/media/formats.js';
-import { calendarDateOf, candidateName, datedFolder, pendingStages, stagesFor, tempFileOwner, Turnstile } from '../../src/services/import-plan.js';
+import { assetIdFor, calendarDateOf, candidateName, libraryName, libraryTarget, pendingStages, wallClockOf, stagesFor, tempFileOwner, Turnstile } from '../../src/services/import-plan.js';
 import { tempPathFor } from '../../src/storage/atomic.js';
+import { parseTemplate, storageTemplateFrom } from '../../src/storage/template.js';
 import { walk } from '../../src/storage/walk.js';
 import { tmpDir } from '../helpers/env.js';
 
 describe('import plan', () => {
   it('names folders by the local capture date, Immich style', () => {
-    expect(datedFolder({ year: 2019, month: 7, day: 4 })).toBe(path.join('uploads', '2019', '2019-07-04'));
+    const f = { date: wallClockOf('2019:07:04 23:30:00')!, name: 'IMG_1.JPG', type: 'image' as const, assetId: assetIdFor('ab'.repeat(20)) };
+    expect(libraryTarget(storageTemplateFrom({}), f)).toBe('uploads/2019/2019-07-04/IMG_1.JPG');
+    expect(libraryTarget(parseTemplate('{{y}}/{{assetId}}'), f)).toBe(`uploads/2019/${f.assetId}.JPG`);
+    expect(f.assetId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(assetIdFor('ab'.repeat(20))).toBe(f.assetId);
     expect(calendarDateOf('2019-07-04T23:30:00.000')).toEqual({ year: 2019, month: 7, day: 4 });
     expect(calendarDateOf('2019:07:04 10:00:00')).toEqual({ year: 2019, month: 7, day: 4 });
     expect(calendarDateOf(new Date('2020-02-29T12:00:00Z'))).toEqual({ year: 2020, month: 2, day: 29 });
@@ -41,7 +46,11 @@ describe('import plan', () => {
   it('reads the owner pid of atomic temp files', () => {
     expect(tempFileOwner(path.basename(tempPathFor('/lib/uploads/a.jpg')))).toBe(process.pid);
     expect(tempFileOwner('a.jpg')).toBeUndefined();
-    expect(tempFileOwner('decode-123-abcdef.png')).toBe(123);
+    expect(tempFileOwner('decode-123-abcdef.png', { decoders: true })).toBe(123);
+    // Outside the library's tmp/ folder a decoder-like name is an original's.
+    expect(tempFileOwner('decode-123-abcdef.png')).toBeUndefined();
+    expect(libraryName('.immich-tmp-1-2-a.jpg')).toBe('.immich-tmp_1-2-a.jpg');
+    expect(tempFileOwner(libraryName('.immich-tmp-1-2-a.jpg'))).toBeUndefined();
   });
 
   it('maps supported extensions to type and MIME type, case-insensitively', () => {

@@ -38,6 +38,8 @@ export interface AssetsTable {
   description: string | null;
   edited_at: Timestamp | null;
   stack_id: string | null;
+  /** 'edit', 'takeout' (migration 0063); null: the file's own metadata. */
+  date_source?: string | null;
 }
 
 export interface ExifTable {
@@ -68,6 +70,8 @@ export interface ExifTable {
   bitrate: number | null;
   container: string | null;
   live_photo_cid: string | null;
+  /** Apple BurstUUID of an iPhone burst shot (migration 0071, trash/stacks area). */
+  burst_id?: string | null;
   motion_photo: Generated<boolean>;
   sidecar_path: string | null;
   updated_at: GeneratedTimestamp;
@@ -105,6 +109,9 @@ export interface ImportFailuresTable {
   stage: string;
   reason: string;
   created_at: GeneratedTimestamp;
+  /** The file's size and mtime when it failed (0150): an unchanged file is not retried. */
+  file_size: ColumnType<number | null, number | null | undefined, number | null>;
+  file_mtime: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SchemaInfoTable {

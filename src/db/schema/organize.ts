@@ -25,8 +25,40 @@ export interface StacksTable {
   created_at: GeneratedTimestamp;
 }
 
+/** Hierarchical, case-preserving user tags (migration 0061). */
+export interface UserTagsTable {
+  id: Generated<string>;
+  parent_id: string | null;
+  /** Full path as first written, e.g. 'Trips/2024'. */
+  value: string;
+  created_at: GeneratedTimestamp;
+}
+
+export type UserTagSource = 'user' | 'xmp' | 'takeout';
+
+export interface AssetUserTagsTable {
+  asset_id: string;
+  tag_id: string;
+  source: ColumnType<UserTagSource, UserTagSource | undefined, UserTagSource>;
+  added_at: GeneratedTimestamp;
+}
+
+/** XMP sidecar write-back state (migration 0062). */
+export interface AssetSidecarsTable {
+  asset_id: string;
+  path: string;
+  mtime: Date | null;
+  size: ColumnType<number | null, number | null | undefined, number | null>;
+  state: ColumnType<'synced' | 'pending', 'synced' | 'pending' | undefined, 'synced' | 'pending'>;
+  error: string | null;
+  synced_at: Date | null;
+}
+
 export interface OrganizeTables {
   albums: AlbumsTable;
   album_assets: AlbumAssetsTable;
   stacks: StacksTable;
+  user_tags: UserTagsTable;
+  asset_user_tags: AssetUserTagsTable;
+  asset_sidecars: AssetSidecarsTable;
 }

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// Write a realistic synthetic library straight into a database, for bench/scale: N assets with exif
+// (cameras, dates over 20 years, GPS around real cities with their names), object tags, OCR text,
+// 512-d CLIP embeddings clustered like a photo library (one centre per ~100 photos), faces (0.3 per
+// asset) with 128-d embeddings clustered by person (N/500 people), albums, favorites, archive, and
+// thumbnail/preview rows pointing at a few real shared files. Everything is generated inside the
+// server (generate_series), so 1M rows cost no client round trips; the vector indexes are dropped
+// for the load and rebuilt once at the end (a build is far cheaper than 1M index inserts).
+//
+//   node bench/scale/seed.mjs --assets 1000000 [--db <name>] [--embedded <library>]
+//
+// PostgreSQL: DB_* as for immich (default 127.0.0.1:5432 postgres, database immich_scale_<N>).
+// --embedded <library>: the library's PGlite database instead (100k there takes minutes).
+// The library folder gets uploads/ and thumbs/ with a few real files the rows point at.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { loadConfig } = await import(path.join(ROOT, 'dist/config.js'));
+const { openDatabase } = await import(path.join(ROOT, 'dist/db/connect.js'));
+const { sql } = await import('kysely');
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const N = Number(opt('assets', '100000'));
+const embedded = opt('embedded');
+const library = path.resolve(opt('library', embedded ?? `/tmp/immich-scale-${N}`));
+const dbName = opt('db', `immich_scale_${N}`);
+const REAL_FILES = Number(opt('real-files', '2000'));
+const PEOPLE = Math.max(20, Math.round(N / 500));
+const FACES = Math.round(N * 0.3);
+const CENTRES = Math.max(10, Math.round(N / 100));
+const ALBUMS = Math.max(10, Math.round(N / 2000));
+
+const env = embedded
+  ? { UPLOAD_LOCATION: library }
+  : { UPLOAD_LOCATION: library, DB_HOSTNAME: process.env.DB_HOSTNAME ?? '127.0.0.1', DB_PORT: process.env.DB_PORT ?? '5432', DB_USERNAME: process.env.DB_USERNAME ?? 'postgres', DB_DATABASE_NAME: dbName };
+fs.mkdirSync(library, { recursive: true });
+const t0 = performance.now();
+const step = async (what, fn) => {
+  const t = performance.now();
+  await fn();
+  process.stderr.write(`${what}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+};
+
+// A few real files: the rows for asset i point at file i % REAL_FILES.
+await step(`real files (${REAL_FILES})`, async () => {
+  const dir = path.join(library, 'uploads/scale');
+  const thumbs = path.join(library, 'thumbs/scale');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(thumbs, { recursive: true });
+  for (let i = 0; i < REAL_FILES; i++) {
+    const f = path.join(dir, `p${i}.jpg`);
+    if (fs.existsSync(f)) continue;
+    const bg = { r: (i * 37) % 255, g: (i * 91) % 255, b: (i * 53) % 255 };
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: bg } }).jpeg().toFile(f);
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: bg } }).webp().toFile(path.join(thumbs, `t${i}.webp`));
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: bg } }).jpeg().toFile(path.join(thumbs, `v${i}.jpg`));
+  }
+});
+
+const database = await openDatabase(loadConfig({ env, cwd: library }).database, { command: 'import' });
+const db = database.db;
+if (!database.hasVector) throw new Error(`${database.target}: pgvector is missing (scripts/install-pgvector.sh)`);
+const exec = (q) => q.execute(db);
+
+const existing = Number((await exec(sql`select count(*)::int as n from assets`)).rows[0].n);
+if (existing >= N) {
+  process.stderr.write(`${database.target} already has ${existing} assets\n`);
+  await database.close();
+  process.exit(0);
+}
+if (existing > 0) throw new Error(`${database.target} has ${existing} assets: seed an empty database`);
+
+await exec(sql`set maintenance_work_mem = '2GB'`).catch(() => {});
+await exec(sql`set max_parallel_maintenance_workers = 2`).catch(() => {});
+// Vector indexes are rebuilt at the end with the migrations' definitions.
+const vectorIndexes = (await exec(sql`select indexname, indexdef from pg_indexes where indexdef ilike '%hnsw%'`)).rows;
+for (const ix of vectorIndexes) await exec(sql`drop index ${sql.id(ix.indexname)}`);
+
+const CITIES = [
+  ['Paris', 'Île-de-France', 'France', 48.8566, 2.3522], ['Rome', 'Lazio', 'Italy', 41.8933, 12.4829],
+  ['Lisbon', 'Lisbon', 'Portugal', 38.7223, -9.1393], ['Helsinki', 'Uusimaa', 'Finland', 60.1699, 24.9384],
+  ['New York City', 'New York', 'United States', 40.7128, -74.006], ['Tokyo', 'Tokyo', 'Japan', 35.6762, 139.6503],
+  ['Istanbul', 'Istanbul', 'Turkey', 41.0082, 28.9784], ['Berlin', 'Berlin', 'Germany', 52.52, 13.405],
+];
+const cityValues = sql.join(CITIES.map((c, i) => sql`(${i}::int, ${c[0]}::text, ${c[1]}::text, ${c[2]}::text, ${c[3]}::float8, ${c[4]}::float8)`));
+const CAMERAS = [['Apple', 'iPhone 12'], ['Apple', 'iPhone 15 Pro'], ['Canon', 'Canon EOS 5D Mark IV'], ['NIKON CORPORATION', 'NIKON D750'], ['SONY', 'ILCE-7M3'], ['Google', 'Pixel 7'], ['samsung', 'SM-S911B'], ['FUJIFILM', 'X-T4']];
+const cameraValues = sql.join(CAMERAS.map((c, i) => sql`(${i}::int, ${c[0]}::text, ${c[1]}::text)`));
+const WORDS = ['parking', 'menu', 'beer', 'station', 'exit', 'sale', 'open', 'cafe', 'museum', 'street', 'pharmacy', 'bakery', 'hotel', 'bus', 'taxi', 'platform', 'tickets', 'closed', 'welcome', 'market'];
+const OBJECTS = ['person', 'dog', 'cat', 'car', 'bicycle', 'bird', 'cup', 'boat', 'chair', 'bench', 'umbrella', 'bottle'];
+
+await step(`assets (${N})`, () => exec(sql`
+  insert into assets (id, checksum, original_path, original_name, library_path, storage_mode, type, mime_type, file_size, file_mtime,
+    taken_at, local_taken_at, time_zone, width, height, is_favorite, is_archived)
+  select gen_random_uuid(), md5('scale-' || i) || left(md5('s' || i), 8),
+    '/photos/' || (2005 + i % 20) || '/IMG_' || lpad(i::text, 7, '0') || '.jpg', 'IMG_' || lpad(i::text, 7, '0') || '.jpg',
+    'scale/' || i || '.jpg', 'copy', case when i % 25 = 0 then 'video' else 'image' end,
+    case when i % 25 = 0 then 'video/mp4' else 'image/jpeg' end, 1000000 + (i * 7919) % 5000000,
+    timestamptz '2005-01-01' + (i::bigint * 631) * interval '1 second',
+    timestamptz '2005-01-01' + (i::bigint * 631) * interval '1 second',
+    timestamp '2005-01-01' + (i::bigint * 631) * interval '1 second' + interval '1 hour', '+01:00', 4032, 3024,
+    i % 20 = 0, i % 50 = 1
+  from generate_series(1, ${N}) i`));
+// a dense number per asset for the joins below
+await exec(sql`create temp table seq as select id, row_number() over (order by checksum) as i from assets`);
+await exec(sql`create index on seq (i)`);
+
+await step('exif', () => exec(sql`
+  with cities (k, city, state, country, lat, lon) as (values ${cityValues}),
+       cams (k, make, model) as (values ${cameraValues})
+  insert into exif (asset_id, make, model, lens_model, date_time_original, offset_time, time_zone, latitude, longitude, iso, f_number,
+    exposure_time, focal_length, exif_image_width, exif_image_height, city, state, country, geocode_pending)
+  select s.id, cams.make, cams.model, null, timestamptz '2005-01-01' + (s.i * 631) * interval '1 second', '+01:00', '+01:00',
+    case when s.i % 3 = 0 then null else cities.lat + ((s.i * 13) % 100 - 50) / 1000.0 end,
+    case when s.i % 3 = 0 then null else cities.lon + ((s.i * 17) % 100 - 50) / 1000.0 end,
+    100 * (1 + s.i % 32), 1.8, '1/125', 26,
+    4032, 3024,
+    case when s.i % 3 = 0 then null else cities.city end, case when s.i % 3 = 0 then null else cities.state end,
+    case when s.i % 3 = 0 then null else cities.country end, false
+  from seq s join cities on cities.k = s.i % ${CITIES.length} join cams on cams.k = (s.i / 7) % ${CAMERAS.length}`));
+
+await step('files and stage status', async () => {
+  await exec(sql`
+    insert into asset_files (asset_id, kind, path, width, height, file_size)
+    select s.id, k.kind, case k.kind when 'thumbnail' then 'thumbs/scale/t' || (s.i % ${REAL_FILES}) || '.webp' else 'thumbs/scale/v' || (s.i % ${REAL_FILES}) || '.jpg' end,
+      case k.kind when 'thumbnail' then 333 else 1920 end, case k.kind when 'thumbnail' then 250 else 1440 end, 20000
+    from seq s cross join (values ('thumbnail'), ('preview')) k(kind)`);
+  await exec(sql`
+    insert into asset_job_status (asset_id, stage, status, duration_ms)
+    select s.id, st.stage, 'done', 10 from seq s
+    cross join (values ('metadata'), ('thumbnails'), ('smart-search'), ('face-detection'), ('objects'), ('ocr')) st(stage)`);
+});
+
+await step('tags and OCR', async () => {
+  await exec(sql`insert into tags (name) select unnest(${OBJECTS}::text[]) on conflict do nothing`);
+  await exec(sql`
+    insert into asset_tags (asset_id, tag_id, source, score, count)
+    select s.id, t.id, 'objects', 0.5 + (s.i % 50) / 100.0, 1 + s.i % 3
+    from seq s join (select id, row_number() over (order by name) - 1 as k from tags where name = any(${OBJECTS}::text[])) t
+      on t.k = s.i % ${OBJECTS.length} or t.k = (s.i / 3) % ${OBJECTS.length}`);
+  await exec(sql`
+    insert into asset_ocr (asset_id, engine, text, confidence)
+    select s.id, 'paddle', upper((${WORDS}::text[])[1 + s.i % ${WORDS.length}] || ' ' || (${WORDS}::text[])[1 + (s.i / 7) % ${WORDS.length}]), 0.9
+    from seq s where s.i % 5 = 0`);
+});
+
+// Embedding = a centre + one of 1,000 noise vectors (pgvector's vector + vector): one addition per row
+// instead of 512 random() calls, and (centre, noise) pairs stay distinct up to 1,000 x centres rows.
+const NOISES = 1000;
+const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
+  select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
+  from generate_series(0, ${n - 1}) k`);
+
+await step(`CLIP embeddings (${N} x 512, ${CENTRES} centres)`, async () => {
+  await randomVectors('centres', CENTRES, 512, 1);
+  await randomVectors('noises', NOISES, 512, 0.6);
+  await exec(sql`
+    insert into smart_search (asset_id, model, embedding)
+    select s.id, 'ViT-B-32__openai', c.v + n.v
+    from seq s join centres c on c.k = s.i % ${CENTRES} join noises n on n.k = (s.i / ${CENTRES}) % ${NOISES}`);
+});
+
+await step(`people (${PEOPLE}) and faces (${FACES} x 128)`, async () => {
+  await exec(sql`insert into people (name) select case when p % 4 = 0 then 'Person ' || p else '' end from generate_series(1, ${PEOPLE}) p`);
+  await exec(sql`create temp table pseq as select id, row_number() over (order by id) - 1 as k from people`);
+  await randomVectors('pcentres', PEOPLE, 128, 1);
+  await randomVectors('pnoises', NOISES, 128, 0.3);
+  await exec(sql`
+    insert into asset_faces (asset_id, person_id, model, image_width, image_height, box_x1, box_y1, box_x2, box_y2, score, landmarks)
+    select s.id, p.id, 'scrfd_2.5g-mobilefacenet', 1920, 1440, 0.3, 0.3, 0.45, 0.5, 0.9, '{}'::real[]
+    from seq s join pseq p on p.k = (s.i * 7) % ${PEOPLE}
+    where s.i <= ${FACES}`);
+  await exec(sql`
+    insert into face_search (face_id, embedding)
+    select f.id, c.v + n.v
+    from (select id, person_id, row_number() over (order by id) as j from asset_faces) f
+    join pseq p on p.id = f.person_id join pcentres c on c.k = p.k join pnoises n on n.k = f.j % ${NOISES}`);
+  await exec(sql`update people set cover_face_id = (select f.id from asset_faces f where f.person_id = people.id limit 1)`);
+});
+
+await step(`albums (${ALBUMS})`, async () => {
+  await exec(sql`insert into albums (name) select 'Album ' || a from generate_series(1, ${ALBUMS}) a`);
+  await exec(sql`
+    insert into album_assets (album_id, asset_id)
+    select al.id, s.id from seq s join (select id, row_number() over (order by name) - 1 as k from albums where parent_id is null) al
+      on al.k = s.i % ${ALBUMS} where s.i % 4 = 0`);
+});
+
+await step(`vector indexes (${vectorIndexes.length}, rebuilt)`, async () => {
+  for (const ix of vectorIndexes) await exec(sql.raw(ix.indexdef));
+});
+await step('analyze', () => exec(sql`analyze`));
+await database.close();
+process.stderr.write(`seeded ${N} assets into ${database.target} (library ${library}) in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);

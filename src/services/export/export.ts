@@ -1,0 +1,511 @@
+// `immich export <dest>`: copies (or hard links) of selected originals under directory and file name
+// templates, kept in sync by a state file in the destination (see state.ts, plan.ts).
+//
+// Every file is written to a hidden temp name beside its target, checked (SHA-1 of what was written
+// against the asset's, or of the converted/annotated bytes), fsynced, recorded in the state log, and
+// only then renamed: a run killed anywhere leaves no partial file under a final name, and the next run
+// knows every final name it gave. A full disk stops the run with the state matching what is there.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from '../../context.js';
+import { EnvironmentError, errorMessage } from '../../errors.js';
+import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
+import { sha1File } from '../../storage/checksum.js';
+import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
+import { tempFileOwner, wallClockOf } from '../import-plan.js';
+import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
+import { loadTemplateValues, type AssetForTemplate } from '../template-values.js';
+import { convertToJpeg, exportTags, writeTags, type ExportMetadata, loadExportMetadata } from './metadata.js';
+import { indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
+import { loadState, saveState, StateLog, type ExportedFile } from './state.js';
+
+export interface ExportOptions {
+  dest: string;
+  /** Which assets (the selection grammar); default: the timeline (not archived, not trashed). */
+  selection?: Selection;
+  directory?: string;
+  filename?: string;
+  originalNames?: boolean;
+  link?: boolean;
+  update?: boolean;
+  cleanup?: boolean;
+  dryRun?: boolean;
+  sidecar?: 'xmp' | 'json';
+  embedMetadata?: boolean;
+  convert?: { format: 'jpeg'; quality: number };
+  live?: boolean;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The options that decide paths (and so --template-test's answer). */
+type PathOptions = Pick<ExportOptions, 'directory' | 'filename' | 'originalNames' | 'convert'>;
+
+export type ReportAction = 'exported' | 'skipped' | 'removed' | 'failed' | 'kept';
+
+export interface ReportRow {
+  assetId: string;
+  path: string;
+  kind: string;
+  action: ReportAction;
+  reason: string | null;
+  bytes: number;
+}
+
+export interface ExportResult {
+  dest: string;
+  dryRun: boolean;
+  exported: number;
+  skipped: number;
+  removed: number;
+  failed: number;
+  bytes: number;
+  files: ReportRow[];
+}
+
+/** A light row per selected asset: enough to decide what --update has to do. */
+interface AssetRow {
+  id: string;
+  checksum: string;
+  editedAt: string | null;
+  libraryPath: string;
+  originalName: string;
+  type: 'image' | 'video';
+  mimeType: string;
+  sortKey: string;
+  live: { id: string; libraryPath: string; checksum: string } | null;
+}
+
+const CHUNK = 1000;
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /no space left on device/i.test(errorMessage(err));
+}
+
+async function selectedRows(ctx: Context, selection: Selection | readonly string[]): Promise<AssetRow[]> {
+  const base = () =>
+    ctx.db
+      .selectFrom('assets')
+      .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
+      .select((eb) => [
+        'assets.id', 'assets.checksum', 'assets.edited_at', 'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
+        'assets.taken_at', 'assets.file_mtime', eb.cast<string | null>('assets.local_taken_at', 'text').as('local_taken_at'),
+        eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
+      ])
+      // A Live Photo's video is exported with its still (--live), never on its own.
+      .where('assets.is_motion_part', '=', false);
+  let ids: readonly string[] | undefined = Array.isArray(selection) ? selection : undefined;
+  const rows = [];
+  if (!ids) {
+    const sel = selection as Selection;
+    const { query, rankedIds } = await selectionQuery(ctx, sel, { strict: true });
+    // A ranked (free-text) or limited selection is a list of ids; any other is one subquery.
+    if (rankedIds || sel.limit !== undefined) ids = await selectAssetIds(ctx, sel, { strict: true });
+    else rows.push(...(await base().where('assets.id', 'in', query.select('a.id')).execute()));
+  }
+  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows.push(...(await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()));
+  const out: AssetRow[] = rows.map((r) => {
+    const date = wallClockOf(r.local_taken_at) ?? wallClockOf(r.taken_at) ?? wallClockOf(r.file_mtime) ?? new Date(0);
+    return {
+      id: r.id,
+      checksum: r.checksum,
+      editedAt: r.edited_at ? new Date(r.edited_at).toISOString() : null,
+      libraryPath: r.library_path,
+      originalName: r.original_name,
+      type: r.type,
+      mimeType: r.mime_type,
+      sortKey: `${date.toISOString()}\0${r.original_name}\0${r.checksum}`,
+      live: r.live_id && r.live_path && r.live_checksum ? { id: r.live_id, libraryPath: r.live_path, checksum: r.live_checksum } : null,
+    };
+  });
+  // The order in which new names are numbered: capture time, then name, then content.
+  return out.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+}
+
+/** Non-JPEG stills become JPEG with --convert; videos and JPEGs are exported as they are. */
+function converts(r: Pick<AssetRow, 'type' | 'mimeType'>, opts: PathOptions): boolean {
+  return Boolean(opts.convert) && r.type === 'image' && r.mimeType !== 'image/jpeg';
+}
+
+function templatesOf(opts: PathOptions): { dir?: Template; file: Template } {
+  return {
+    dir: opts.directory ? parseTemplate(opts.directory) : undefined,
+    file: parseTemplate(opts.filename ?? '{{filename}}'),
+  };
+}
+
+/** The path-shaping options: when they differ from the last run's, every path is rendered again. */
+function layoutOf(opts: PathOptions): string {
+  return layoutKey(JSON.stringify({ d: opts.directory ?? null, f: opts.filename ?? null, o: Boolean(opts.originalNames), c: opts.convert?.format ?? null }));
+}
+
+/**
+ * Template values with the name the default file name uses: the file's name in the library, or with
+ * --original-names the name it had when imported.
+ */
+function valuesFor(a: AssetForTemplate, opts: PathOptions) {
+  return opts.filename || opts.originalNames ? a.values : { ...a.values, originalName: path.posix.basename(a.libraryPath) };
+}
+
+function extFor(r: AssetRow, opts: PathOptions): string {
+  if (converts(r, opts)) return 'jpg';
+  return extOf(opts.originalNames || opts.filename ? r.originalName : path.posix.basename(r.libraryPath));
+}
+
+/** Paths of each asset: reused from the state when neither asset nor layout changed, else rendered. */
+async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, byAsset: Map<string, ExportedFile[]>): Promise<PlanAsset[]> {
+  const layout = layoutOf(opts);
+  const tpl = templatesOf(opts);
+  const plan: PlanAsset[] = rows.map((r) => ({
+    id: r.id,
+    checksum: r.checksum,
+    editedAt: r.editedAt,
+    bases: [],
+    liveExt: opts.live && r.live ? extOf(r.live.libraryPath) || undefined : undefined,
+  }));
+  const toRender: number[] = [];
+  plan.forEach((p, i) => {
+    const reused = unchangedBases(byAsset, p, layout);
+    if (reused) p.bases = reused;
+    else toRender.push(i);
+  });
+  const needs = { albums: true, people: true, tags: true };
+  const values = await loadTemplateValues(ctx, toRender.map((i) => rows[i]!.id), needs);
+  const byId = new Map(values.map((v) => [v.id, v]));
+  for (const i of toRender) {
+    const v = byId.get(rows[i]!.id);
+    if (v) plan[i]!.bases = renderPaths(tpl.dir, tpl.file, valuesFor(v, opts), extFor(rows[i]!, opts));
+  }
+  return plan;
+}
+
+/** Temp files of dead runs in a folder this run writes to. */
+async function cleanStaleTemps(dir: string, cleaned: Set<string>): Promise<void> {
+  if (cleaned.has(dir)) return;
+  cleaned.add(dir);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(TMP_MARK)) continue;
+    const pid = tempFileOwner(name);
+    if (pid === undefined || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fsp.rm(path.join(dir, name), { force: true });
+    }
+  }
+}
+
+/** Copy src to tmp, hashing what is written; refuse the copy unless it has `sha1`. */
+async function copyChecked(src: string, tmp: string, sha1: string): Promise<number> {
+  const hash = crypto.createHash('sha1');
+  const input = await fsp.open(src, 'r');
+  const output = await fsp.open(tmp, 'wx', 0o644);
+  let size = 0;
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, buf.length, null);
+      if (!bytesRead) break;
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      let off = 0;
+      while (off < bytesRead) off += (await output.write(chunk, off, bytesRead - off)).bytesWritten;
+      size += bytesRead;
+    }
+    await output.sync();
+  } finally {
+    await input.close();
+    await output.close();
+  }
+  const got = hash.digest('hex');
+  if (got !== sha1) throw new Error(`the library file does not match its checksum (${got} != ${sha1}); run immich verify`);
+  return size;
+}
+
+interface Made {
+  sha1: string;
+  size: number;
+}
+
+export async function runExport(ctx: Context, opts: ExportOptions): Promise<ExportResult> {
+  const dest = path.resolve(opts.dest);
+  const state = await loadState(dest).catch((err: Error) => {
+    throw new EnvironmentError(err.message);
+  });
+  const byAsset = indexByAsset(state);
+  const rows = await selectedRows(ctx, opts.selection ?? {});
+  const rowById = new Map(rows.map((r) => [r.id, r]));
+  const assets = await planAssets(ctx, rows, opts, byAsset);
+  const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
+  const embedVariant = (v: string) => (opts.embedMetadata ? `${v}+embed` : v);
+  const sizeOn = (p: string) => {
+    try {
+      return fs.statSync(path.join(dest, p)).size;
+    } catch {
+      return undefined;
+    }
+  };
+  const plan = planExport(assets, state, {
+    update: Boolean(opts.update),
+    cleanup: Boolean(opts.cleanup),
+    variant: embedVariant(variant),
+    liveVariant: opts.link ? 'link' : 'copy',
+    sidecar: opts.sidecar,
+  }, sizeOn, byAsset);
+  // Converted files only for the assets that convert; the others are plain copies.
+  for (const f of plan.files) {
+    if (f.kind === 'original' && opts.convert && !converts(rowById.get(f.assetId)!, opts)) f.variant = embedVariant(opts.link ? 'link' : 'copy');
+  }
+  // A variant fixed after planning: decide again whether an unchanged file is still current.
+  for (const f of plan.files) {
+    const prev = state.files.get(f.path);
+    if (f.action === 'skip' && prev && prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
+  }
+
+  const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, files: [] };
+  const report = (f: { assetId: string; path: string; kind: string }, action: ReportAction, reason: string | null, bytes = 0) => {
+    result.files.push({ assetId: f.assetId, path: f.path, kind: f.kind, action, reason, bytes });
+    if (action === 'exported') { result.exported++; result.bytes += bytes; }
+    else if (action === 'skipped') result.skipped++;
+    else if (action === 'removed') result.removed++;
+    else if (action === 'failed') result.failed++;
+  };
+  const writes = plan.files.filter((f) => f.action === 'write');
+  for (const f of plan.files) if (f.action === 'skip') report(f, 'skipped', null);
+  if (opts.dryRun) {
+    for (const f of writes) report(f, 'exported', f.reason ?? null);
+    for (const s of plan.stale) report(s, opts.cleanup ? 'removed' : 'kept', 'no longer selected');
+    return result;
+  }
+
+  await fsp.mkdir(dest, { recursive: true });
+  const log = new StateLog(dest);
+  const layout = layoutOf(opts);
+  const cleaned = new Set<string>();
+  const metaCache = new Map<string, Promise<ExportMetadata>>();
+  const metadataOf = (assetId: string) => {
+    let m = metaCache.get(assetId);
+    if (!m) metaCache.set(assetId, (m = loadExportMetadata(ctx, assetId)));
+    return m;
+  };
+  let diskFull: unknown;
+  let done = 0;
+
+  /** Write one planned file: temp → check → fsync → state line → final name. */
+  const writeOne = async (f: PlannedFile): Promise<void> => {
+    const r = rowById.get(f.assetId)!;
+    const target = path.join(dest, f.path);
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    await cleanStaleTemps(path.dirname(target), cleaned);
+    // Keep the target's extension on the temp name where exiftool writes it (it goes by extension).
+    const tmp = `${tempPathFor(target)}${f.kind === 'sidecar' ? `.${opts.sidecar}` : path.extname(target)}`;
+    try {
+      let made: Made;
+      if (f.kind === 'sidecar') {
+        const meta = await metadataOf(f.assetId);
+        if (opts.sidecar === 'json') {
+          const data = Buffer.from(JSON.stringify(meta.json, null, 2) + '\n');
+          await writeFileAtomicAt(tmp, data);
+          made = { sha1: sha1Of(data), size: data.length };
+        } else {
+          await writeTags(ctx, tmp, exportTags(meta, false), { create: true });
+          made = await fileFacts(tmp);
+        }
+      } else {
+        const src = f.kind === 'live' ? r.live! : { libraryPath: r.libraryPath, checksum: r.checksum };
+        const abs = ctx.library.resolve(src.libraryPath);
+        const base = f.variant.replace(/\+embed$/, '');
+        if (base === 'link') {
+          try {
+            await fsp.link(abs, tmp);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+            throw new EnvironmentError(`--link: ${dest} is on another filesystem than the library (hard links cannot cross filesystems); export without --link`);
+          }
+          made = { sha1: src.checksum, size: (await fsp.stat(tmp)).size };
+        } else if (base.startsWith('convert:')) {
+          const data = await convertToJpeg(ctx, abs, opts.convert!.quality);
+          await writeFileAtomicAt(tmp, data);
+          made = { sha1: sha1Of(data), size: data.length };
+        } else {
+          made = { sha1: src.checksum, size: await copyChecked(abs, tmp, src.checksum) };
+        }
+        if (f.kind === 'original' && opts.embedMetadata) {
+          if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
+          await writeTags(ctx, tmp, exportTags(await metadataOf(f.assetId), true), { create: false });
+          made = await fileFacts(tmp);
+        }
+      }
+      const entry: ExportedFile = {
+        path: f.path, assetId: f.assetId, kind: f.kind, base: f.base, checksum: r.checksum, editedAt: r.editedAt, variant: f.variant, layout, sha1: made.sha1, size: made.size,
+      };
+      await log.append({ put: entry });
+      await fsp.rename(tmp, target);
+      state.files.set(f.path, entry);
+      report(f, 'exported', f.reason ?? null, made.size);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (isDiskFull(err)) {
+        diskFull ??= err;
+        return;
+      }
+      if (err instanceof EnvironmentError) throw err;
+      report(f, 'failed', errorMessage(err).replace(`${tmp}: `, ''));
+    } finally {
+      opts.onProgress?.(++done, writes.length);
+    }
+  };
+
+  // An original and the files that travel with it are written in that order by one worker: a
+  // sidecar or Live Photo video never appears before its photo.
+  const groups: PlannedFile[][] = [];
+  const groupOf = new Map<string, PlannedFile[]>();
+  for (const f of writes) {
+    const key = `${f.assetId}\0${f.of ?? f.path}`;
+    let g = groupOf.get(key);
+    if (!g) groupOf.set(key, (g = []));
+    if (g.length === 0) groups.push(g);
+    if (f.kind === 'original') g.unshift(f);
+    else g.push(f);
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < groups.length && diskFull === undefined) {
+      for (const f of groups[next++]!) if (diskFull === undefined) await writeOne(f);
+    }
+  };
+  let fatal: unknown;
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  } catch (err) {
+    fatal = err;
+  }
+
+  if (opts.cleanup && diskFull === undefined && fatal === undefined) {
+    for (const s of plan.stale) {
+      const abs = path.join(dest, s.path);
+      try {
+        const st = await fsp.stat(abs).catch(() => undefined);
+        // Only a file that still has the bytes this tool wrote: anything else is the user's now.
+        if (st && st.size === s.size && (await sha1File(abs)) === s.sha1) {
+          await log.append({ del: s.path });
+          await fsp.unlink(abs);
+          await pruneEmptyDirs(dest, path.dirname(abs));
+          report(s, 'removed', 'no longer selected', s.size);
+        } else {
+          await log.append({ del: s.path });
+          report(s, 'kept', st ? 'changed since it was exported; left in place' : 'already gone');
+        }
+        state.files.delete(s.path);
+      } catch (err) {
+        if (isDiskFull(err)) { diskFull ??= err; break; }
+        report(s, 'failed', errorMessage(err));
+      }
+    }
+  } else for (const s of plan.stale) report(s, 'kept', 'no longer selected (--cleanup removes it)');
+
+  // The state matches what is on disk whether the run finished, hit a full disk or failed: files
+  // found missing (deleted by the user) and not written again leave the state.
+  for (const p of [...plan.files.filter((f) => f.reason === 'missing').map((f) => f.path), ...plan.stale.map((f) => f.path)]) {
+    if (state.files.has(p) && sizeOn(p) === undefined) state.files.delete(p);
+  }
+  await log.close().catch(() => undefined);
+  await saveState(dest, state).catch((err) => {
+    // The log still holds every file; the next run folds it in.
+    if (!isDiskFull(err)) throw err;
+  });
+  if (fatal) throw fatal;
+  if (diskFull !== undefined) {
+    const left = writes.length - result.exported - result.failed;
+    throw new EnvironmentError(`${dest}: no space left on device; ${result.exported} file(s) exported, ${left} not (the export state lists what is there: free some space and run again with --update)`);
+  }
+  return result;
+}
+
+function sha1Of(data: Uint8Array): string {
+  return crypto.createHash('sha1').update(data).digest('hex');
+}
+
+async function fileFacts(file: string): Promise<Made> {
+  const [sha1, st] = await Promise.all([sha1File(file), fsp.stat(file)]);
+  return { sha1, size: st.size };
+}
+
+/** Write bytes to a fresh temp file and fsync it (the caller renames it). */
+async function writeFileAtomicAt(tmp: string, data: Uint8Array): Promise<void> {
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function pruneEmptyDirs(root: string, dir: string): Promise<void> {
+  while (dir.startsWith(root + path.sep)) {
+    try {
+      await fsp.rmdir(dir);
+    } catch {
+      return;
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+/** Write a report of the run: CSV or JSON by the file's extension. */
+export async function writeReport(file: string, result: ExportResult): Promise<void> {
+  if (file.toLowerCase().endsWith('.json')) {
+    await writeFileAtomic(file, JSON.stringify(result.files, null, 2) + '\n');
+    return;
+  }
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const cols = ['assetId', 'path', 'kind', 'action', 'reason', 'bytes'] as const;
+  const lines = [cols.join(','), ...result.files.map((r) => cols.map((c) => cell(r[c])).join(','))];
+  await writeFileAtomic(file, lines.join('\n') + '\n');
+}
+
+/** `--template-test`: the paths one asset gets under these templates. */
+export async function templateTest(ctx: Context, template: string, opts: PathOptions, assetRef: string): Promise<string[]> {
+  const id = await resolveAsset(ctx, assetRef);
+  const [v] = await loadTemplateValues(ctx, [id]);
+  const [row] = await selectedRows(ctx, [id]).then((r) => (r.length ? r : selectedRowsAnyState(ctx, id)));
+  // The template is a whole path here (folders and name), as it would be under --directory/--filename.
+  const ext = extFor(row!, opts);
+  return renderTemplate(parseTemplate(template), valuesFor(v!, opts)).map((p) => (ext ? `${p}.${ext}` : p));
+}
+
+async function selectedRowsAnyState(ctx: Context, id: string): Promise<AssetRow[]> {
+  const r = await ctx.db.selectFrom('assets').select(['id', 'checksum', 'library_path', 'original_name', 'type', 'mime_type']).where('id', '=', id).executeTakeFirstOrThrow();
+  return [{ id: r.id, checksum: r.checksum, editedAt: null, libraryPath: r.library_path, originalName: r.original_name, type: r.type, mimeType: r.mime_type, sortKey: '', live: null }];
+}
+
+export class AssetNotFoundError extends Error {}
+
+/** An asset by id, library path, original path or (unique) original file name. */
+export async function resolveAsset(ctx: Context, ref: string): Promise<string> {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
+  const abs = path.resolve(ref);
+  const rows = await ctx.db
+    .selectFrom('assets')
+    .select('id')
+    .where((eb) => eb.or([
+      ...(uuid ? [eb('id', '=', ref.toLowerCase())] : []),
+      eb('library_path', '=', ref),
+      eb('library_path', '=', ctx.library.relative(abs)),
+      eb('original_path', '=', abs),
+      eb('original_name', '=', ref),
+    ]))
+    .limit(2)
+    .execute();
+  if (rows.length === 1) return rows[0]!.id;
+  throw new AssetNotFoundError(rows.length ? `${ref}: more than one asset has this name; give its id or path` : `${ref}: no such asset (give an asset id, a library path or the imported file's path)`);
+}

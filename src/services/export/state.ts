@@ -1,0 +1,123 @@
+// The export state kept in the destination: which file was written from which asset version.
+//
+// Two files: `.immich-export.json` (a snapshot, replaced atomically at the end of a run) and
+// `.immich-export.log` (one fsynced line per file written or removed since that snapshot). A file's
+// line is appended BEFORE the file takes its final name, so a run killed at any point leaves no file
+// under a final name that the state does not know; lines whose file never appeared are dropped on
+// load. The log is folded into the snapshot when a run ends (even a run stopped by a full disk).
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../../storage/atomic.js';
+import { sha1File } from '../../storage/checksum.js';
+
+export const STATE_FILE = '.immich-export.json';
+export const STATE_LOG = '.immich-export.log';
+const STATE_KIND = 'immich-export';
+
+export type ExportedKind = 'original' | 'live' | 'sidecar';
+
+export interface ExportedFile {
+  /** Relative to the destination, '/'-separated. */
+  path: string;
+  assetId: string;
+  kind: ExportedKind;
+  /** The path the templates gave before a collision suffix: the same asset keeps its numbered name. */
+  base: string;
+  /** The asset version it was made from. */
+  checksum: string;
+  editedAt: string | null;
+  /** How it was made ('copy', 'link', 'convert:jpeg:90', 'embed', 'xmp', 'json'). */
+  variant: string;
+  /** Short hash of the path-shaping options it was placed under (see ExportState.layout). */
+  layout: string;
+  /** SHA-1 and size of the file as written: --cleanup removes only a file that still has them. */
+  sha1: string;
+  size: number;
+}
+
+export interface ExportState {
+  files: Map<string, ExportedFile>;
+}
+
+interface Snapshot {
+  kind: typeof STATE_KIND;
+  version: 1;
+  files: ExportedFile[];
+}
+
+export function emptyState(): ExportState {
+  return { files: new Map() };
+}
+
+/** Read the snapshot and replay the log. A destination without state is an empty state. */
+export async function loadState(dest: string): Promise<ExportState> {
+  const state = emptyState();
+  const snap = path.join(dest, STATE_FILE);
+  if (fs.existsSync(snap)) {
+    let parsed: Snapshot;
+    try {
+      parsed = JSON.parse(await fsp.readFile(snap, 'utf8')) as Snapshot;
+    } catch (err) {
+      throw new Error(`${snap}: not a readable export state (${(err as Error).message})`);
+    }
+    if (parsed.kind !== STATE_KIND) throw new Error(`${snap} is not an export state file`);
+    for (const f of parsed.files) state.files.set(f.path, f);
+  }
+  const log = path.join(dest, STATE_LOG);
+  if (fs.existsSync(log)) {
+    const lines = (await fsp.readFile(log, 'utf8')).split('\n');
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      let rec: { put?: ExportedFile; del?: string };
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue; // a line torn by a kill: its file never took its final name
+      }
+      if (rec.put) {
+        // Logged before the rename: the file is ours only if it is there with the logged bytes (a
+        // kill between the line and the rename can leave the previous version under that name).
+        const abs = path.join(dest, rec.put.path);
+        const st = await fsp.stat(abs).catch(() => undefined);
+        if (st && st.size === rec.put.size && (await sha1File(abs)) === rec.put.sha1) state.files.set(rec.put.path, rec.put);
+      } else if (rec.del) state.files.delete(rec.del);
+    }
+  }
+  return state;
+}
+
+/** Appends log lines; one fsync per line (a line stands for a file that is about to appear). */
+export class StateLog {
+  private fh?: fsp.FileHandle;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly dest: string) {}
+
+  private async write(rec: unknown): Promise<void> {
+    this.fh ??= await fsp.open(path.join(this.dest, STATE_LOG), 'a');
+    await this.fh.write(`${JSON.stringify(rec)}\n`);
+    await this.fh.datasync();
+  }
+
+  /** Lines are written one at a time, in call order. */
+  append(rec: { put: ExportedFile } | { del: string }): Promise<void> {
+    const next = this.chain.then(() => this.write(rec));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+}
+
+/** Fold the log into a new snapshot, then drop the log. */
+export async function saveState(dest: string, state: ExportState): Promise<void> {
+  const files = [...state.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const snap: Snapshot = { kind: STATE_KIND, version: 1, files };
+  await writeFileAtomic(path.join(dest, STATE_FILE), JSON.stringify(snap));
+  await fsp.rm(path.join(dest, STATE_LOG), { force: true });
+}

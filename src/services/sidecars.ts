@@ -1,0 +1,227 @@
+// Keeping XMP sidecars in step with the database: every edit is written to the asset's sidecar
+// (`immich edit`, `immich metadata sync --to-files`); sidecars edited outside are read back
+// (`immich metadata sync --from-files`, `immich index`). The state per asset is asset_sidecars.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { sql } from '../db/kysely.js';
+import { errorMessage, UsageError } from '../errors.js';
+import { formatOffset, zoneOffsetAt } from '../media/metadata.js';
+import { readXmpSidecar, writeXmpSidecar, type XmpFields } from '../media/xmp.js';
+import { setAssetTagsFromSource, userTagsOfAssets } from '../db/user-tags.js';
+import { getExifTool } from './media.js';
+
+/** IMMICH_SIDECAR_LOCATION: 'beside' (default: photo.jpg.xmp next to the library file) or 'library'
+ * (in-place files on read-only storage: UPLOAD_LOCATION/sidecars/ab/<id>.xmp). */
+export function sidecarLocation(ctx: Context): 'beside' | 'library' {
+  const v = (ctx.config.raw.IMMICH_SIDECAR_LOCATION ?? 'beside').trim().toLowerCase();
+  if (v !== 'beside' && v !== 'library') throw new UsageError(`IMMICH_SIDECAR_LOCATION must be beside or library (got ${v})`);
+  return v;
+}
+
+export interface SidecarFailure {
+  id: string;
+  file: string;
+  error: string;
+}
+
+interface AssetForSidecar {
+  id: string;
+  library_path: string;
+  storage_mode: string;
+  sidecar_path: string | null;
+  state_path: string | null;
+}
+
+/** Where an asset's sidecar is written: where we wrote it before, the sidecar it came with, or the default. */
+function targetFor(ctx: Context, a: AssetForSidecar, location: 'beside' | 'library'): string {
+  if (a.state_path) return a.state_path;
+  if (a.sidecar_path) return a.sidecar_path;
+  if (a.storage_mode === 'in-place' && location === 'library') return path.join('sidecars', a.id.slice(0, 2), `${a.id}.xmp`);
+  return `${a.library_path}.xmp`;
+}
+
+const CHUNK = 1000;
+
+/** Mark assets' sidecars as behind the database (in the edit's transaction). */
+export async function markPending(db: Context['db'], ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 20000) {
+    // path '' until the first write picks the target (it needs the library settings)
+    await db
+      .insertInto('asset_sidecars')
+      .columns(['asset_id', 'path', 'state'])
+      .expression(sql`select unnest(${sql.val(ids.slice(i, i + 20000))}::uuid[]), '', 'pending'`)
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet({ state: 'pending' }))
+      .execute();
+  }
+}
+
+/** The XMP fields of assets as the database has them. */
+async function fieldsOf(ctx: Context, ids: string[]): Promise<Map<string, { asset: AssetForSidecar; fields: XmpFields }>> {
+  const rows = await ctx.db
+    .selectFrom('assets as a')
+    .leftJoin('exif as e', 'e.asset_id', 'a.id')
+    .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
+    .select([
+      'a.id', 'a.library_path', 'a.storage_mode', 'a.taken_at', 'a.time_zone', 'e.sidecar_path', 's.path as state_path',
+      sql<string | null>`nullif(coalesce(a.description, e.description), '')`.as('description'),
+      sql<number | null>`coalesce(a.rating, e.rating)`.as('rating'),
+      sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
+      'e.latitude', 'e.longitude',
+    ])
+    .where(sql<boolean>`a.id = any(${sql.val(ids)}::uuid[])`)
+    .execute();
+  const tags = await userTagsOfAssets(ctx.db, ids);
+  return new Map(
+    rows.map((r) => {
+      let offset: string | null = null;
+      if (r.time_zone && /^[+-]\d{2}:\d{2}$/.test(r.time_zone)) offset = r.time_zone;
+      else if (r.time_zone && r.taken_at) {
+        const m = zoneOffsetAt(r.time_zone, new Date(r.taken_at));
+        if (m !== undefined) offset = formatOffset(m);
+      }
+      return [r.id, {
+        asset: { id: r.id, library_path: r.library_path, storage_mode: r.storage_mode, sidecar_path: r.sidecar_path ?? null, state_path: r.state_path || null },
+        fields: {
+          description: r.description,
+          rating: r.rating === null ? null : Number(r.rating),
+          localTakenAt: r.taken_at ? r.local_iso : null,
+          offset,
+          latitude: r.latitude ?? null,
+          longitude: r.longitude ?? null,
+          tags: (tags.get(r.id) ?? []).map((t) => t.value),
+        },
+      }];
+    }),
+  );
+}
+
+/**
+ * Write the sidecars of these assets from the database. A failure (read-only folder, disk full)
+ * leaves the asset 'pending' with the cause; the database change stands.
+ */
+export async function writeSidecars(
+  ctx: Context,
+  ids: string[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ written: number; failed: SidecarFailure[] }> {
+  const location = sidecarLocation(ctx);
+  const et = await getExifTool(ctx);
+  const failed: SidecarFailure[] = [];
+  let written = 0;
+  let done = 0;
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const info = await fieldsOf(ctx, chunk);
+    const results: Array<{ id: string; path: string; mtime?: Date; size?: number; error?: string }> = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < chunk.length) {
+        const id = chunk[next++]!;
+        const it = info.get(id);
+        if (!it) continue;
+        const rel = targetFor(ctx, it.asset, location);
+        const abs = ctx.library.resolve(rel);
+        try {
+          const st = await writeXmpSidecar(et, abs, it.fields);
+          results.push({ id, path: rel, ...st });
+          written++;
+        } catch (err) {
+          const error = errorMessage(err);
+          results.push({ id, path: rel, error });
+          failed.push({ id, file: abs, error });
+        }
+        onProgress?.(++done, ids.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, ctx.concurrency) }, worker));
+    await ctx.db.transaction().execute(async (trx) => {
+      for (const r of results) {
+        const row = r.error
+          ? { path: r.path, state: 'pending' as const, error: r.error }
+          : { path: r.path, state: 'synced' as const, error: null, mtime: r.mtime!, size: r.size!, synced_at: new Date() };
+        await trx
+          .insertInto('asset_sidecars')
+          .values({ asset_id: r.id, ...row })
+          .onConflict((oc) => oc.column('asset_id').doUpdateSet(row))
+          .execute();
+      }
+    });
+  }
+  return { written, failed };
+}
+
+/** Assets whose sidecar is behind the database (a failed write). */
+export async function pendingSidecars(ctx: Context): Promise<string[]> {
+  return (await ctx.db.selectFrom('asset_sidecars').select('asset_id').where('state', '=', 'pending').execute()).map((r) => r.asset_id);
+}
+
+export interface SidecarReadResult {
+  id: string;
+  file: string;
+  changed: string[];
+}
+
+/**
+ * Sidecars changed outside since we last wrote or read them (other mtime or size), or every known
+ * sidecar of `ids` with force: read their fields into the database (the sidecar wins, as at import).
+ */
+export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { force?: boolean } = {}): Promise<{ read: SidecarReadResult[]; failed: SidecarFailure[] }> {
+  let q = ctx.db
+    .selectFrom('assets as a')
+    .leftJoin('exif as e', 'e.asset_id', 'a.id')
+    .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
+    .select(['a.id', 'a.library_path', 'e.sidecar_path', 'e.updated_at as read_at', 's.path as state_path', 's.mtime', 's.size'])
+    .where((eb) => eb.or([eb('e.sidecar_path', 'is not', null), eb('s.path', '<>', '')]));
+  if (ids) q = q.where(sql<boolean>`a.id = any(${sql.val(ids)}::uuid[])`);
+  const rows = await q.execute();
+  const read: SidecarReadResult[] = [];
+  const failed: SidecarFailure[] = [];
+  const et = await getExifTool(ctx);
+  for (const r of rows) {
+    const rel = r.state_path || r.sidecar_path!;
+    const abs = ctx.library.resolve(rel);
+    const st = await fsp.stat(abs).catch(() => undefined);
+    if (!st) continue;
+    // Known state: the same mtime and size. A sidecar only read at import: not modified since.
+    const same = r.mtime
+      ? new Date(r.mtime).getTime() === st.mtime.getTime() && Number(r.size) === st.size
+      : Boolean(r.read_at) && st.mtime.getTime() <= new Date(r.read_at!).getTime();
+    if (same && !opts.force) continue;
+    try {
+      const x = await readXmpSidecar(et, abs);
+      const before = (await fieldsOf(ctx, [r.id])).get(r.id)!.fields;
+      const changed: string[] = [];
+      const assetSet: Record<string, unknown> = {};
+      if ((x.description ?? null) !== before.description) {
+        assetSet.description = x.description ?? '';
+        changed.push('description');
+      }
+      if ((x.rating ?? null) !== before.rating) {
+        assetSet.rating = x.rating ?? null;
+        changed.push('rating');
+      }
+      const tagsBefore = [...before.tags].sort().join('\n');
+      const tagsAfter = [...new Set(x.tags ?? [])].sort().join('\n');
+      await ctx.db.transaction().execute(async (trx) => {
+        if (changed.length) await trx.updateTable('assets').set({ ...assetSet, edited_at: new Date() }).where('id', '=', r.id).execute();
+        if (x.hasGps && (x.latitude !== before.latitude || x.longitude !== before.longitude)) {
+          await trx.updateTable('exif').set({ latitude: x.latitude!, longitude: x.longitude! }).where('asset_id', '=', r.id).execute();
+          changed.push('location');
+        }
+        if (tagsBefore.toLowerCase() !== tagsAfter.toLowerCase()) {
+          // Tags in the sidecar are the asset's tags: all sources but takeout are replaced by them.
+          await trx.deleteFrom('asset_user_tags').where('asset_id', '=', r.id).where('source', '=', 'user').execute();
+          await setAssetTagsFromSource(trx, r.id, x.tags ?? [], 'xmp');
+          changed.push('tags');
+        }
+        const row = { path: rel, state: 'synced' as const, error: null, mtime: st.mtime, size: st.size, synced_at: new Date() };
+        await trx.insertInto('asset_sidecars').values({ asset_id: r.id, ...row }).onConflict((oc) => oc.column('asset_id').doUpdateSet(row)).execute();
+      });
+      if (changed.length) read.push({ id: r.id, file: abs, changed });
+    } catch (err) {
+      failed.push({ id: r.id, file: abs, error: errorMessage(err) });
+    }
+  }
+  return { read, failed };
+}

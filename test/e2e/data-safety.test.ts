@@ -1,0 +1,140 @@
+// Never lose a photo (issue 13, "Data loss"): originals named like our temporary files survive the
+// stale-temp cleaners and `cache clean`.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tmpDir } from '../helpers/env.js';
+import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
+
+/** The pid of a process that has exited: what a temp file of a killed run carries. */
+function deadPid(): number {
+  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+}
+
+describe('temporary files never match originals', () => {
+  it('originals named decode-<pid>-… and .immich-tmp-<pid>-… survive imports and cache clean', async () => {
+    const pid = deadPid();
+    const src = tmpDir('immich-safety-src-');
+    const lib = tmpDir('immich-safety-lib-');
+    const date = '2020:02:02 10:00:00';
+    await makeImage(path.join(src, `decode-${pid}-abcdef.jpg`), { color: '#aa0000', date, seed: 1 });
+    await makeImage(path.join(src, `.immich-tmp-${pid}-0011-IMG_1.jpg`), { color: '#00aa00', date, seed: 2 });
+    await makeImage(path.join(src, 'plain.jpg'), { color: '#0000aa', date, seed: 3 });
+    const env = { UPLOAD_LOCATION: lib };
+    const first = await runCli(['--json', 'import', '--skip-ml', '--include-hidden', src], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).counts).toMatchObject({ imported: 3, failed: 0 });
+
+    // A library written before the mark was reserved: an original that carries it, with its row.
+    const legacy = `uploads/2020/2020-02-02/.immich-tmp-${pid}-0022-legacy.jpg`;
+    fs.copyFileSync(path.join(lib, 'uploads/2020/2020-02-02/plain.jpg'), path.join(lib, legacy));
+    await withLibraryDb(lib, (db) => db.updateTable('assets').set({ library_path: legacy }).where('library_path', '=', 'uploads/2020/2020-02-02/plain.jpg').execute());
+    fs.rmSync(path.join(lib, 'uploads/2020/2020-02-02/plain.jpg'));
+
+    // A second import into the same dated folder cleans stale temps there; then cache clean.
+    const src2 = tmpDir('immich-safety-src2-');
+    await makeImage(path.join(src2, 'later.jpg'), { color: '#aaaa00', date, seed: 4 });
+    const second = await runCli(['import', '--skip-ml', src2], env);
+    expect(second.code, second.stderr).toBe(0);
+    const clean = await runCli(['--json', 'cache', 'clean'], env);
+    expect(clean.code, clean.stderr).toBe(0);
+
+    const uploads = listFiles(lib, 'uploads');
+    expect(uploads).toContain(`2020/2020-02-02/decode-${pid}-abcdef.jpg`);
+    // The marked name is not one the library can hold: the last dash of the mark becomes "_".
+    expect(uploads).toContain(`2020/2020-02-02/.immich-tmp_${pid}-0011-IMG_1.jpg`);
+    expect(uploads).toContain(legacy.slice('uploads/'.length));
+    expect(uploads).toContain('2020/2020-02-02/later.jpg');
+  });
+});
+
+describe('a repository shared by several libraries', () => {
+  it('forget and "latest" are per library, safety snapshots are never latest, list names the library', async () => {
+    const a = tmpDir('immich-safety-a-');
+    const b = tmpDir('immich-safety-b-');
+    const repo = path.join(tmpDir('immich-safety-repo-'), 'repo');
+    const json = (r: { code: number; stdout: string; stderr: string }) => {
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const a1 = json(await runCli(['--json', 'backup', repo], { UPLOAD_LOCATION: a })).snapshot;
+    const a2 = json(await runCli(['--json', 'backup', repo], { UPLOAD_LOCATION: a })).snapshot;
+    // The repository after a repeatable option is the repository, not a second tag.
+    const b1 = json(await runCli(['--json', 'backup', '--tag', 'nightly', repo], { UPLOAD_LOCATION: b })).snapshot;
+    expect(fs.readdirSync(path.join(b, 'backups'))).toEqual([]);
+
+    const forget = json(await runCli(['--json', 'backup', 'forget', repo, '--keep-last', '1'], {}));
+    expect(forget.remove.map((s: { id: string }) => s.id)).toEqual([a1]);
+    expect(forget.keep.map((s: { id: string }) => s.id).sort()).toEqual([a2, b1].sort());
+
+    // B's backup is the newest of the repository; restoring A takes A's.
+    const r1 = json(await runCli(['--json', 'restore', repo, '--force'], { UPLOAD_LOCATION: a }));
+    expect(r1.snapshot).toBe(a2);
+    expect(r1.safety_snapshot).toMatch(/^[0-9a-f]{64}$/);
+    // The safety snapshot is now A's newest: never "latest".
+    const r2 = json(await runCli(['--json', 'restore', repo, '--force'], { UPLOAD_LOCATION: a }));
+    expect(r2.snapshot).toBe(a2);
+
+    const list = json(await runCli(['--json', 'backup', 'list', repo], {}));
+    const byId = new Map(list.snapshots.map((s: { id: string }) => [s.id, s]));
+    expect(byId.get(b1)).toMatchObject({ library: b, tags: ['nightly'], safety: false });
+    expect(byId.get(a2)).toMatchObject({ library: a, safety: false });
+    expect(byId.get(r1.safety_snapshot)).toMatchObject({ library: a, safety: true });
+    const human = await runCli(['backup', 'list', repo], {});
+    expect(human.stdout).toContain(b);
+
+    // Another folder, two libraries in the repository: which one is meant must be said.
+    const other = await runCli(['restore', repo, '--to', tmpDir('immich-safety-new-')], {});
+    expect(other.code, other.stderr).toBe(2);
+    expect(other.stderr).toMatch(/2 libraries/);
+  }, 400_000);
+});
+
+describe('a damaged object in a backup repository', () => {
+  it('is stored again by the next backup (written to) or by `backup repair` (decayed silently)', async () => {
+    const lib = tmpDir('immich-safety-dmg-');
+    const src = tmpDir('immich-safety-dmg-src-');
+    const repo = path.join(tmpDir('immich-safety-dmg-repo-'), 'repo');
+    const env = { UPLOAD_LOCATION: lib };
+    await makeImage(path.join(src, 'one.jpg'), { color: '#884422', seed: 5 });
+    await makeImage(path.join(src, 'two.jpg'), { color: '#228844', seed: 6 });
+    expect((await runCli(['import', '--skip-ml', src], env)).code).toBe(0);
+    expect((await runCli(['backup', repo], env)).code).toBe(0);
+    // Unencrypted: an original's object is named by its SHA-1.
+    const objectOf = (name: string) => {
+      const sum = crypto.createHash('sha1').update(fs.readFileSync(path.join(src, name))).digest('hex');
+      return path.join(repo, 'data', sum.slice(0, 2), sum);
+    };
+    const flip = (file: string, keepMtime: boolean) => {
+      const st = fs.statSync(file);
+      fs.chmodSync(file, 0o600);
+      const fd = fs.openSync(file, 'r+');
+      const b = Buffer.alloc(1);
+      fs.readSync(fd, b, 0, 1, 100);
+      b[0] = b[0]! ^ 0xff;
+      fs.writeSync(fd, b, 0, 1, 100);
+      fs.closeSync(fd);
+      if (keepMtime) fs.utimesSync(file, st.atime, st.mtime);
+    };
+    const verify = () => runCli(['--json', 'verify', '--backup', repo, '--read-data'], env);
+
+    flip(objectOf('one.jpg'), false);
+    expect((await verify()).code).not.toBe(0);
+    const again = await runCli(['backup', repo], env);
+    expect(again.code, again.stderr).toBe(0);
+    const v1 = await verify();
+    expect(v1.code, v1.stdout).toBe(0);
+
+    // Bit rot: same size, same mtime. Only a full read finds it.
+    flip(objectOf('two.jpg'), true);
+    const repair = await runCli(['--json', 'backup', 'repair', repo], env);
+    expect(repair.code, repair.stderr).toBe(0);
+    const r = JSON.parse(repair.stdout);
+    expect(r.damaged.map((d: { object: string }) => d.object)).toEqual([path.basename(objectOf('two.jpg'))]);
+    expect(r.unrecoverable).toEqual([]);
+    const v2 = await verify();
+    expect(v2.code, v2.stdout).toBe(0);
+  }, 400_000);
+});

@@ -1,0 +1,300 @@
+// `immich export`: templates (tokens, defaults, multi-valued, collisions), --template-test, --update
+// after an edit, --cleanup, --dry-run, --report, hard links, kill -9 and re-run, a full destination
+// disk (tmpfs), and on corpus media: HEIC → JPEG, embedded metadata and sidecars read back, --live.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExifTool } from 'exiftool-vendored';
+import { BIN, CORPUS, createPgDatabase, noteSkip, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
+
+const sha1 = (f: string) => crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex');
+const STATE = '.immich-export.json';
+
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || (/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k) && !k.startsWith('IMMICH_TEST_'))) continue;
+    env[k] = v;
+  }
+  return { ...env, CI: 'true', ...extra };
+}
+
+/** Files under dest except the state, and the state's own list: they must always agree. */
+function checkState(dest: string): string[] {
+  const files = listFiles(dest).filter((f) => f !== STATE);
+  expect(files.filter((f) => path.basename(f).startsWith('.immich-tmp-')), 'temp files left').toEqual([]);
+  expect(fs.existsSync(path.join(dest, '.immich-export.log')), 'state log folded').toBe(false);
+  const state = JSON.parse(fs.readFileSync(path.join(dest, STATE), 'utf8')) as { files: Array<{ path: string; sha1: string }> };
+  expect(state.files.map((f) => f.path).sort()).toEqual(files.map((f) => f.split(path.sep).join('/')).sort());
+  for (const f of state.files) expect(sha1(path.join(dest, f.path)), f.path).toBe(f.sha1);
+  return files;
+}
+
+describe('immich export', () => {
+  let src: string;
+  let lib: string;
+  let env: Record<string, string>;
+  let drop: () => Promise<void>;
+  const ids: Record<string, string> = {};
+  /** 12 photos of 1.5 MB each (noise does not compress): an export of them takes a while and fills a 4 MB disk. */
+  let big: Promise<void> | undefined;
+  const importBig = () =>
+    (big ??= (async () => {
+      const dir = tmpDir('export-big-');
+      for (let i = 0; i < 12; i++) await noisyPng(path.join(dir, `B${i}.png`));
+      const r = await runCli(['import', '--skip-ml', dir], env);
+      expect(r.code, r.stderr).toBe(0);
+    })());
+  const byName = async (name: string) => withLibraryDb(lib, (db) => db.selectFrom('assets').select(['id', 'library_path', 'checksum']).where('original_name', '=', name).orderBy('taken_at').execute(), env);
+
+  beforeAll(async () => {
+    src = tmpDir('export-src-');
+    // Two IMG_1.jpg taken the same day: the second one exported gets -1.
+    await makeImage(path.join(src, 'a/IMG_1.jpg'), { color: '#a02020', date: '2020:05:17 08:00:00' });
+    await makeImage(path.join(src, 'b/IMG_1.jpg'), { color: '#20a020', date: '2020:05:17 09:30:00', seed: 3 });
+    await makeImage(path.join(src, 'lisbon.jpg'), { color: '#2020a0', date: '2021:06:01 19:05:09' });
+    await makeImage(path.join(src, 'porto.png'), { color: '#a0a020', format: 'png' });
+    lib = tmpDir('export-lib-');
+    const db = await createPgDatabase('export_e2e');
+    drop = db.drop;
+    env = { UPLOAD_LOCATION: lib, ...pgEnv(db.name) };
+    const r = await runCli(['import', '--skip-ml', src], env);
+    expect(r.code, r.stderr).toBe(0);
+    // Organize's data, as `immich album`/`edit` and face naming leave it.
+    await withLibraryDb(lib, async (db) => {
+      const rows = await db.selectFrom('assets').select(['id', 'original_path']).execute();
+      for (const row of rows) ids[path.relative(src, row.original_path)] = row.id;
+      const trips = await db.insertInto('albums').values({ name: 'Trips', parent_id: null }).returning('id').executeTakeFirstOrThrow();
+      const best = await db.insertInto('albums').values({ name: 'Best of', parent_id: null }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('album_assets').values([
+        { album_id: trips.id, asset_id: ids['lisbon.jpg']! },
+        { album_id: best.id, asset_id: ids['lisbon.jpg']! },
+        { album_id: trips.id, asset_id: ids['a/IMG_1.jpg']! },
+      ]).execute();
+      await db.updateTable('assets').set({ rating: 4, description: 'Tram 28' }).where('id', '=', ids['lisbon.jpg']!).execute();
+      const tag = await db.insertInto('user_tags').values({ value: 'Trips', parent_id: null }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('asset_user_tags').values({ asset_id: ids['lisbon.jpg']!, tag_id: tag.id, source: 'user' }).execute();
+      const ada = await db.insertInto('people').values({ name: 'Ada' }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('asset_faces').values({
+        asset_id: ids['lisbon.jpg']!, person_id: ada.id, model: 'test', image_width: 64, image_height: 48,
+        box_x1: 0.25, box_y1: 0.25, box_x2: 0.75, box_y2: 0.75, score: 0.9, landmarks: [0.4, 0.4, 0.6, 0.4, 0.5, 0.5, 0.4, 0.6, 0.6, 0.6],
+      }).execute();
+    }, env);
+  });
+  afterAll(async () => {
+    await drop?.();
+  });
+
+  it('templates: every token, defaults, one file per album, numbered collisions; --template-test', async () => {
+    const all = '{{y}}/{{yy}}/{{MM}}/{{MMM}}/{{dd}}/{{hh}}{{mm}}{{ss}}/{{filetype}}/{{ext}}/{{make}}/{{model}}/{{rating}}/{{description}}/{{person}}/{{tag}}/{{album}}/{{city,NoCity}}/{{assetId}}/{{filename}}';
+    const t = await runCli(['export', '--template-test', all, ids['lisbon.jpg']!], env);
+    expect(t.code, t.stderr).toBe(0);
+    const id = ids['lisbon.jpg']!;
+    expect(t.stdout.trim().split('\n')).toEqual([
+      `2021/21/06/Jun/01/070509/IMG/jpg/ImmichTest/Fixture/4/Tram 28/Ada/Trips/Best of/NoCity/${id}/lisbon.jpg`,
+      `2021/21/06/Jun/01/070509/IMG/jpg/ImmichTest/Fixture/4/Tram 28/Ada/Trips/Trips/NoCity/${id}/lisbon.jpg`,
+    ]);
+    const bad = await runCli(['export', path.join(tmpDir('export-x-'), 'out'), '--directory', '{{nope}}'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--directory: unknown token \{\{nope\}\}/);
+
+    const dest = path.join(tmpDir('export-dest-'), 'out');
+    const r = await runCli(['export', dest, '--directory', '{{y}}/{{album,Unsorted}}', '--original-names', '--report', path.join(dest, '..', 'r.csv')], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/exported 5 file\(s\)/);
+    const files = checkState(dest);
+    // porto.png has no capture date: its file time names the year.
+    const portoYear = fs.statSync(path.join(src, 'porto.png')).mtime.getUTCFullYear();
+    expect(files.sort()).toEqual([
+      '2020/Trips/IMG_1.jpg', '2020/Unsorted/IMG_1.jpg', '2021/Best of/lisbon.jpg', '2021/Trips/lisbon.jpg', `${portoYear}/Unsorted/porto.png`,
+    ].sort());
+    // Same folder, same name: the later capture gets -1 (b/IMG_1 at 09:30 is Unsorted; a/IMG_1 is in Trips).
+    const dest2 = path.join(tmpDir('export-dest-'), 'flat');
+    const flat = await runCli(['export', dest2, '--original-names'], env);
+    expect(flat.code, flat.stderr).toBe(0);
+    expect(checkState(dest2)).toEqual(['IMG_1-1.jpg', 'IMG_1.jpg', 'lisbon.jpg', 'porto.png']);
+    expect(sha1(path.join(dest2, 'IMG_1.jpg'))).toBe(sha1(path.join(src, 'a/IMG_1.jpg')));
+    expect(sha1(path.join(dest2, 'IMG_1-1.jpg'))).toBe(sha1(path.join(src, 'b/IMG_1.jpg')));
+    const csv = fs.readFileSync(path.join(dest, '..', 'r.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('assetId,path,kind,action,reason,bytes');
+    expect(csv).toHaveLength(6);
+  });
+
+  it('--update copies exactly what changed (an edit counts); --cleanup removes only its own files; --dry-run writes nothing', async () => {
+    const dest = path.join(tmpDir('export-sync-'), 'out');
+    const args = ['export', dest, '--directory', '{{album,Unsorted}}', '--sidecar', 'xmp', '--json'];
+    const first = await runCli(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).exported).toBe(10); // 5 files + 5 sidecars
+    checkState(dest);
+    const again = await runCli([...args, '--update'], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ exported: 0, skipped: 10, removed: 0 });
+
+    // An edit: porto.png gets a description (edited_at bumped, as every edit does).
+    await withLibraryDb(lib, (db) => db.updateTable('assets').set({ description: 'Ribeira', edited_at: new Date() }).where('id', '=', ids['porto.png']!).execute(), env);
+    const before = fs.statSync(path.join(dest, 'Trips/lisbon.jpg')).mtimeMs;
+    const upd = JSON.parse((await runCli([...args, '--update'], env)).stdout);
+    expect(upd.files.filter((f: { action: string }) => f.action === 'exported').map((f: { path: string }) => f.path).sort()).toEqual(['Unsorted/porto.png', 'Unsorted/porto.png.xmp']);
+    expect(fs.readFileSync(path.join(dest, 'Unsorted/porto.png.xmp'), 'utf8')).toContain('Ribeira');
+    expect(fs.statSync(path.join(dest, 'Trips/lisbon.jpg')).mtimeMs).toBe(before);
+
+    // lisbon leaves "Best of"; a file the user put there and a file the user changed are never removed.
+    await withLibraryDb(lib, async (db) => {
+      const best = await db.selectFrom('albums').select('id').where('name', '=', 'Best of').executeTakeFirstOrThrow();
+      await db.deleteFrom('album_assets').where('album_id', '=', best.id).execute();
+      await db.updateTable('assets').set({ edited_at: new Date() }).where('id', '=', ids['lisbon.jpg']!).execute();
+    }, env);
+    fs.writeFileSync(path.join(dest, 'Best of/mine.txt'), 'the user\'s');
+    fs.appendFileSync(path.join(dest, 'Best of/lisbon.jpg.xmp'), '\n<!-- the user edited this -->\n');
+    const dry = await runCli(['export', dest, '--directory', '{{album,Unsorted}}', '--sidecar', 'xmp', '--update', '--cleanup', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would remove Best of\/lisbon\.jpg\n/);
+    expect(fs.existsSync(path.join(dest, 'Best of/lisbon.jpg'))).toBe(true);
+    const clean = JSON.parse((await runCli([...args, '--update', '--cleanup'], env)).stdout);
+    expect(clean.removed).toBe(1);
+    expect(fs.existsSync(path.join(dest, 'Best of/lisbon.jpg'))).toBe(false);
+    expect(fs.readFileSync(path.join(dest, 'Best of/mine.txt'), 'utf8')).toBe('the user\'s');
+    expect(fs.existsSync(path.join(dest, 'Best of/lisbon.jpg.xmp'))).toBe(true);
+    const files = listFiles(dest).filter((f) => f !== STATE && !f.startsWith('Best of'));
+    const state = JSON.parse(fs.readFileSync(path.join(dest, STATE), 'utf8')) as { files: Array<{ path: string }> };
+    expect(state.files.map((f) => f.path).sort()).toEqual(files.sort());
+
+    // --link: the library's inode, no copy.
+    const linked = path.join(tmpDir('export-link-'), 'out');
+    const l = await runCli(['export', linked, '--link', '--original-names', '--id', ids['porto.png']!], env);
+    expect(l.code, l.stderr).toBe(0);
+    const [row] = await byName('porto.png');
+    expect(fs.statSync(path.join(linked, 'porto.png')).ino).toBe(fs.statSync(path.join(lib, row!.library_path)).ino);
+  });
+
+  it('kill -9 at any point, then the same export: no duplicates, no partial files, state = disk', async () => {
+    await importBig();
+    for (const killAfter of [1, 7]) {
+      const dest = path.join(tmpDir('export-kill-'), 'out');
+      const args = ['export', dest, '--directory', '{{y}}/{{album,Unsorted}}', '--sidecar', 'json', '-j', '2'];
+      const killed = await new Promise<boolean>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), cwd: os.tmpdir() });
+        child.stdout.resume();
+        child.stderr.resume();
+        let done = false;
+        const timer = setInterval(() => {
+          const n = fs.existsSync(dest) ? listFiles(dest).filter((f) => f.endsWith('.png') && !path.basename(f).startsWith('.immich-tmp-')).length : 0;
+          if (n >= killAfter && !done) {
+            done = true;
+            child.kill('SIGKILL');
+          }
+        }, 2);
+        child.on('error', reject);
+        child.on('close', (_c, signal) => {
+          clearInterval(timer);
+          resolve(signal === 'SIGKILL');
+        });
+      });
+      expect(killed).toBe(true);
+      const again = await runCli([...args, '--update'], env);
+      expect(again.code, again.stderr).toBe(0);
+      const files = checkState(dest);
+      expect(files.filter((f) => !f.endsWith('.json'))).toHaveLength(12 + 4);
+      expect(files.filter((f) => f.endsWith('.json'))).toHaveLength(12 + 4);
+      expect(files.some((f) => /-\d\.png$/.test(f))).toBe(false); // nothing exported twice
+    }
+  });
+
+  it('a full destination disk stops with one line, exit 3, and a state matching what is there', async () => {
+    const mnt = tmpDir('export-tmpfs-');
+    const mounted = spawnSyncOk('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    if (!mounted) {
+      noteSkip('export full disk', 'permission to mount a tmpfs');
+      return;
+    }
+    try {
+      await importBig();
+      const r = await runCli(['export', mnt, '--path', 'B*.png', '-j', '2'], env);
+      expect(r.code, r.stderr).toBe(3);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^immich: ${mnt}: no space left on device; \\d+ file\\(s\\) exported, \\d+ not`));
+      const files = checkState(mnt);
+      expect(files.length).toBeGreaterThan(0);
+      expect(files.length).toBeLessThan(12);
+      // Room again (the user deletes two exported files): --update carries on where it stopped.
+      for (const f of files.slice(0, 2)) fs.rmSync(path.join(mnt, f));
+      const more = await runCli(['export', mnt, '--path', 'B*.png', '--update', '--json'], env);
+      expect([0, 3], more.stderr).toContain(more.code);
+      checkState(mnt);
+    } finally {
+      spawnSyncOk('umount', [mnt]);
+    }
+  });
+
+  describe.skipIf(!CORPUS)('corpus media', () => {
+    it('HEIC → JPEG, metadata embedded in the copy and in sidecars (read back with exiftool), --live', async () => {
+      const csrc = tmpDir('export-corpus-');
+      fs.copyFileSync(path.join(CORPUS!, 'formats/heic/iphone7_gps_offset+0200.heic'), path.join(csrc, 'iphone7.heic'));
+      fs.copyFileSync(path.join(CORPUS!, 'formats/livephoto/IMG_5195.HEIC'), path.join(csrc, 'IMG_5195.HEIC'));
+      fs.copyFileSync(path.join(CORPUS!, 'formats/livephoto/IMG_5195.MOV'), path.join(csrc, 'IMG_5195.MOV'));
+      const r = await runCli(['import', '--skip-ml', csrc], env);
+      expect(r.code, r.stderr).toBe(0);
+      const [heic] = await byName('iphone7.heic');
+      await withLibraryDb(lib, async (db) => {
+        await db.updateTable('assets').set({ rating: 5, description: 'Segesta', edited_at: new Date() }).where('id', '=', heic!.id).execute();
+        const tag = await db.insertInto('user_tags').values({ value: 'Sicily', parent_id: null }).returning('id').executeTakeFirstOrThrow();
+        await db.insertInto('asset_user_tags').values({ asset_id: heic!.id, tag_id: tag.id, source: 'user' }).execute();
+        const bob = await db.insertInto('people').values({ name: 'Bob' }).returning('id').executeTakeFirstOrThrow();
+        await db.insertInto('asset_faces').values({
+          asset_id: heic!.id, person_id: bob.id, model: 'test', image_width: 1440, image_height: 1080,
+          box_x1: 0.1, box_y1: 0.2, box_x2: 0.3, box_y2: 0.5, score: 0.9, landmarks: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        }).execute();
+      }, env);
+      const dest = path.join(tmpDir('export-heic-'), 'out');
+      const e = await runCli(['export', dest, '--path', 'iphone7.heic', '--convert', 'jpeg', '--quality', '80', '--embed-metadata', '--sidecar', 'xmp', '--original-names'], env);
+      expect(e.code, e.stderr).toBe(0);
+      expect(checkState(dest).sort()).toEqual(['iphone7.jpg', 'iphone7.jpg.xmp']);
+      // A Live Photo: the still and, with --live, its video beside it under the still's name.
+      const live = path.join(tmpDir('export-live-'), 'out');
+      const l = await runCli(['export', live, '--path', 'IMG_5195*', '--live', '--original-names'], env);
+      expect(l.code, l.stderr).toBe(0);
+      expect(checkState(live).sort()).toEqual(['IMG_5195.HEIC', 'IMG_5195.MOV']);
+      expect(sha1(path.join(live, 'IMG_5195.MOV'))).toBe(sha1(path.join(csrc, 'IMG_5195.MOV')));
+      const meta = await sharp(path.join(dest, 'iphone7.jpg')).metadata();
+      expect(meta.format).toBe('jpeg');
+      expect([meta.width, meta.height]).toEqual([4032, 3024]);
+      const et = new ExifTool({ taskTimeoutMillis: 20_000 });
+      try {
+        for (const f of ['iphone7.jpg', 'iphone7.jpg.xmp']) {
+          const tags = (await et.read(path.join(dest, f))) as Record<string, any>;
+          expect(tags.Description ?? tags.ImageDescription, f).toBe('Segesta');
+          expect(tags.Rating, f).toBe(5);
+          expect(String(tags.DateTimeOriginal?.toString?.() ?? tags.DateTimeOriginal), f).toMatch(/2019-10-20T18:34:30(\.000)?\+02:00/);
+          expect(tags.GPSLatitude, f).toBeCloseTo(38.0466, 3);
+          expect(tags.GPSLongitude, f).toBeCloseTo(12.9944, 3);
+          expect([tags.Subject].flat(), f).toContain('Sicily');
+          expect([tags.PersonInImage].flat(), f).toEqual(['Bob']);
+          expect(tags.RegionInfo?.RegionList?.[0], f).toMatchObject({ Name: 'Bob', Type: 'Face', Area: { X: 0.2, Y: 0.35, W: 0.2, H: 0.3 } });
+        }
+        const jpegTags = (await et.read(path.join(dest, 'iphone7.jpg'))) as Record<string, any>;
+        expect([jpegTags.Keywords].flat()).toContain('Sicily');
+        expect(jpegTags.OffsetTimeOriginal).toBe('+02:00');
+      } finally {
+        await et.end();
+      }
+    });
+  });
+  if (!CORPUS) noteSkip('export corpus media', 'corpus');
+});
+
+function spawnSyncOk(cmd: string, args: string[]): boolean {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+/** A PNG of noise: it does not compress, so its size is about width × height × 3 bytes. */
+async function noisyPng(file: string, width = 700, height = 700): Promise<void> {
+  const buf = crypto.randomBytes(width * height * 3);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await sharp(buf, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(file);
+}
