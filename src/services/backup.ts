@@ -68,7 +68,7 @@ interface Candidate {
 
 const gzip = promisify(zlib.gzip);
 
-const EMBEDDED_DUMP_ARGS = [
+export const EMBEDDED_DUMP_ARGS = [
   '--no-owner',
   '--no-privileges',
   '--no-comments',
