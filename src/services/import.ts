@@ -513,6 +513,15 @@ class Importer {
     this.kick?.();
     const filesDone = performance.now();
     await this.drainer;
+    // A Redis restarted without persistence loses queued jobs (and the run's pending set, so the
+    // drain ends): the stages the database still has pending are queued again, a few times at most.
+    for (let round = 0; round < 3 && this.drainer && this.ctx.queue.kind === 'redis'; round++) {
+      const lost = await this.pendingJobs();
+      if (!lost.length) break;
+      this.ctx.logger.warn(`${lost.length} queued jobs were lost by Redis (restarted without persistence?); queueing them again`);
+      await this.ctx.queue.enqueue(lost);
+      await this.ctx.queue.drain((p) => this.events.onStage?.(p));
+    }
     this.timings['stages after last file'] = performance.now() - filesDone;
     this.ctx.logger.debug(
       `import timings (ms summed over workers): ${Object.entries(this.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`,
@@ -1033,6 +1042,19 @@ class Importer {
       await this.enqueue(jobs);
     }
     return resumed;
+  }
+
+  /** Stages of this run's assets that the database says are still to do. */
+  private async pendingJobs(): Promise<JobSpec[]> {
+    const jobs: JobSpec[] = [];
+    const ids = [...this.touched.keys()];
+    for (let k = 0; k < ids.length; k += DB_CHUNK) {
+      const chunk = ids.slice(k, k + DB_CHUNK);
+      const assets = await this.ctx.db.selectFrom('assets').select(['id', 'type']).where('id', 'in', chunk).execute();
+      const byAsset = await loadStageStatus(this.ctx, chunk, { settledSince: this.settledSince });
+      for (const a of assets) for (const stage of pendingStages(a.type, byAsset.get(a.id) ?? new Map(), this.opts.onlyStages)) jobs.push({ stage, assetId: a.id });
+    }
+    return jobs;
   }
 
   private async stageSummary(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[]; warnings: ImportFailure[] }> {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/storage/atomic.js';
 import { createPgDatabase, noteSkip, PG_HOST, PG_PORT, pgEnv, runCli, tmpDir } from '../helpers/env.js';
@@ -141,7 +141,9 @@ describe('total failures are exit 3 with one line', () => {
 
     // Fill the disk, then open a library there.
     fs.writeFileSync(path.join(full, 'fill'), Buffer.alloc(1024 * 1024 - 8192));
-    const stats = await runCli(['stats'], { UPLOAD_LOCATION: path.join(full, 'lib') });
+    const empty = path.join(base, 'empty');
+    fs.mkdirSync(empty, { recursive: true });
+    const stats = await runCli(['import', empty, '--skip-ml', '-q'], { UPLOAD_LOCATION: path.join(full, 'lib') });
     expectCode(stats, 3);
     expect(stats.stderr.trim().split('\n')).toHaveLength(1);
     expect(stats.stderr).toMatch(/no space left on device|ENOSPC/);
@@ -192,5 +194,61 @@ describe('total failures are exit 3 with one line', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/connection refused|connection lost|connection reset/i);
     expect(lines[0]).not.toMatch(/unexpected error/);
+  });
+
+  it('Redis: an outage is waited out for IMMICH_REDIS_OUTAGE_MS then exit 3; jobs a restart lost are queued again', { timeout: 300_000 }, async () => {
+    // A Redis of our own without persistence, so it can be killed and restarted empty.
+    const port = 20000 + (process.pid % 20000);
+    const start = (): ChildProcess => spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const up = async () => {
+      for (let i = 0; i < 100; i++) {
+        if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('redis-server did not start');
+    };
+    let redis = start();
+    cleanups.push(() => void redis.kill('SIGKILL'));
+    await up();
+    const src = path.join(base, 'redis-src');
+    for (let i = 0; i < 12; i++) await makeImage(path.join(src, `r-${i}.jpg`), { color: '#705030', seed: i + 60 });
+    const lib = path.join(base, 'redis-lib');
+    const env = { UPLOAD_LOCATION: lib, REDIS_HOSTNAME: '127.0.0.1', REDIS_PORT: String(port), IMMICH_REDIS_PREFIX: `trust-security-${process.pid}`, IMMICH_REDIS_OUTAGE_MS: '3000' };
+    const runs = () => new Set(spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', `trust-security-${process.pid}:run:*:stats`]).stdout?.toString().split('\n').filter(Boolean));
+    /** Wait until an import run that is not in `before` has queued jobs. */
+    const queued = async (before = new Set<string>()) => {
+      for (let i = 0; i < 1200; i++) {
+        if ([...runs()].some((k) => !before.has(k))) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the import queued nothing');
+    };
+
+    // Restarted empty mid-import: every photo still gets its stages.
+    const restarted = runCli(['--json', 'import', src, '--skip-ml'], env, { timeoutMs: 240_000 });
+    await queued();
+    redis.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    redis = start();
+    await up();
+    const r1 = await restarted;
+    expectCode(r1, 0);
+    const stages = json(r1).stages as Record<string, { done: number; pending: number; failed: number }>;
+    for (const [name, c] of Object.entries(stages)) expect(c.pending, `${name}: ${JSON.stringify(stages)}`).toBe(0);
+    expect(stages.thumbnails?.done).toBe(12);
+
+    // Gone for good: exit 3 with one line naming Redis, in bounded time.
+    const src2 = path.join(base, 'redis-src-2');
+    for (let i = 0; i < 12; i++) await makeImage(path.join(src2, `s-${i}.jpg`), { color: '#307050', seed: i + 90 });
+    const earlier = runs();
+    const gone = runCli(['import', src2, '--skip-ml', '-q'], env, { timeoutMs: 240_000 });
+    await queued(earlier);
+    redis.kill('SIGKILL');
+    const started = Date.now();
+    const r2 = await gone;
+    expectCode(r2, 3);
+    const lines = r2.stderr.trim().split('\n').filter((l) => l.startsWith('immich:'));
+    expect(lines.at(-1)).toMatch(/^immich: Redis at 127\.0\.0\.1:\d+: unreachable for \d+ s .*giving up/);
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
