@@ -3,7 +3,7 @@ import type * as Commander from 'commander';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { EXIT, ImmichError } from '../errors.js';
+import { describeError, environmentCause, EXIT, ImmichError } from '../errors.js';
 import { loadBundled } from '../vendor.js';
 import { escapeControl } from './render.js';
 
@@ -127,7 +127,12 @@ export async function main(argv = process.argv): Promise<number> {
       return err.exitCode;
     }
     const e = err as Error;
-    process.stderr.write(`immich: unexpected error: ${escapeControl(e?.message ?? String(err))}\n`);
+    // A full disk, a server that went away: exit 3 with the cause, not "unexpected error" and 1.
+    if (environmentCause(err)) {
+      process.stderr.write(`immich: ${escapeControl(describeError(err))}\n`);
+      return EXIT.ENVIRONMENT;
+    }
+    process.stderr.write(`immich: unexpected error: ${escapeControl(describeError(err))}\n`);
     if (process.env.IMMICH_LOG_LEVEL === 'debug' || process.env.IMMICH_LOG_LEVEL === 'verbose') {
       process.stderr.write(`${e?.stack ?? ''}\n`);
     }
@@ -150,6 +155,13 @@ export function run(): void {
       throw err;
     });
   }
+  // A database connection cut while a query runs surfaces as an 'error' event nobody listens to;
+  // it is still a total failure with a cause (exit 3, one line), not a stack trace and exit 1.
+  process.on('uncaughtException', (err) => {
+    const env = environmentCause(err);
+    process.stderr.write(`immich: ${env ? '' : 'unexpected error: '}${escapeControl(describeError(err))}\n`);
+    process.exit(env ? EXIT.ENVIRONMENT : EXIT.ITEMS_FAILED);
+  });
   main().then(
     (code) => {
       process.exitCode = code;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { Kysely, PostgresDialect } from './kysely.js';
 import { describeDatabase, type DatabaseConfig } from '../config.js';
-import { EnvironmentError, NoLibraryError } from '../errors.js';
+import { describeError, EnvironmentError, NoLibraryError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { recoverEmbeddedSwap } from './embedded-swap.js';
@@ -109,7 +109,7 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
     });
   } catch (err) {
     release();
-    throw new EnvironmentError(`cannot open the embedded database at ${dir}: ${(err as Error).message}`);
+    throw new EnvironmentError(`cannot open the embedded database at ${dir}: ${describeError(err)}`);
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   let closed = false;

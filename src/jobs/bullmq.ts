@@ -245,9 +245,34 @@ export class RedisJobQueue implements JobQueue {
     /** Cap per queue for the workers a command runs while it waits in drain() (the context's concurrency). */
     private readonly localConcurrency?: number,
   ) {
-    // Commands wait for a reconnect instead of failing, so a Redis restart is survived.
+    // Commands wait for a reconnect instead of failing, so a Redis restart is survived; an outage
+    // longer than IMMICH_REDIS_OUTAGE_MS ends the command (exit 3) instead of hanging it for ever.
     this.redis = new Redis({ ...redisOptions(admin.cfg), maxRetriesPerRequest: null });
     this.redis.on('error', (err) => this.redisError(err));
+    this.redis.on('ready', () => (this.downSince = undefined));
+    this.gaveUp = new Promise<never>((_, reject) => (this.giveUp = reject));
+    this.gaveUp.catch(() => {});
+    this.watchdog = setInterval(() => {
+      if (this.downSince === undefined || this.dead || Date.now() - this.downSince < this.settings.outageMs) return;
+      this.dead = new EnvironmentError(
+        `${describeRedis(this.admin.cfg)}: unreachable for ${Math.round((Date.now() - this.downSince) / 1000)} s (${this.lastCause}); giving up (IMMICH_REDIS_OUTAGE_MS)`,
+      );
+      this.giveUp(this.dead);
+    }, 250);
+    this.watchdog.unref();
+  }
+
+  private downSince?: number;
+  private lastCause = 'no answer';
+  private dead?: EnvironmentError;
+  private giveUp!: (err: EnvironmentError) => void;
+  private readonly gaveUp: Promise<never>;
+  private readonly watchdog: NodeJS.Timeout;
+
+  /** `p`, or the outage error once Redis has been unreachable for too long. */
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    return Promise.race([p, this.gaveUp]);
   }
 
   get settings(): QueueSettings {
@@ -259,7 +284,9 @@ export class RedisJobQueue implements JobQueue {
   }
 
   private redisError(err: unknown): void {
-    // Reconnects are retried forever; say so at most every 10 s.
+    this.downSince ??= Date.now();
+    this.lastCause = redisCause(err, this.admin.cfg);
+    // Reconnects are retried until IMMICH_REDIS_OUTAGE_MS; say so at most every 10 s.
     if (Date.now() - this.lastRedisError < 10_000) return;
     this.lastRedisError = Date.now();
     this.logger.warn(`${describeRedis(this.admin.cfg)}: ${redisCause(err, this.admin.cfg)}; retrying`);
@@ -275,6 +302,10 @@ export class RedisJobQueue implements JobQueue {
   }
 
   async enqueue(jobs: JobSpec[]): Promise<void> {
+    return this.bounded(this.enqueueAll(jobs));
+  }
+
+  private async enqueueAll(jobs: JobSpec[]): Promise<void> {
     const store = this.als.getStore();
     const run = store?.run ?? this.runId;
     const only = store ? store.only : this.commandOnly;
@@ -440,8 +471,9 @@ export class RedisJobQueue implements JobQueue {
       for (;;) {
         let status;
         try {
-          status = await this.runStatus();
+          status = await this.bounded(this.runStatus());
         } catch (err) {
+          if (this.dead) throw this.dead;
           this.redisError(err);
           await sleep(1000);
           continue;
@@ -521,6 +553,14 @@ export class RedisJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    if (this.dead) {
+      // Redis is gone: a graceful close would wait for it for ever.
+      for (const w of this.workers) void w.close(true).catch(() => {});
+      void this.admin.close().catch(() => {});
+      this.redis.disconnect();
+      return;
+    }
     this.local = undefined;
     await Promise.all(this.workers.map((w) => w.close().catch(() => {})));
     this.workers = [];

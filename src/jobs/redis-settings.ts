@@ -17,6 +17,8 @@ export interface QueueSettings {
   stalledIntervalMs: number;
   /** Jobs per queue a worker process runs at once. */
   concurrency: Record<Stage, number>;
+  /** How long a command (import, index...) waits for an unreachable Redis before it gives up (exit 3). */
+  outageMs: number;
 }
 
 /** Immich's defaults (metadataExtraction 5, thumbnailGeneration 3, videoConversion 1, ...). */
@@ -40,6 +42,7 @@ export const QUEUE_VARIABLES = [
   'IMMICH_QUEUE_BACKOFF_MS',
   'IMMICH_QUEUE_LOCK_DURATION_MS',
   'IMMICH_QUEUE_STALLED_INTERVAL_MS',
+  'IMMICH_REDIS_OUTAGE_MS',
   ...ALL_QUEUES.map(concurrencyVariable),
 ] as const;
 
@@ -70,6 +73,7 @@ export function queueSettings(config: Pick<Config, 'raw'>): QueueSettings {
     lockDurationMs: int(raw, 'IMMICH_QUEUE_LOCK_DURATION_MS', 30_000, 1000),
     stalledIntervalMs: int(raw, 'IMMICH_QUEUE_STALLED_INTERVAL_MS', 30_000, 500),
     concurrency,
+    outageMs: int(raw, 'IMMICH_REDIS_OUTAGE_MS', 120_000, 100),
   };
 }
 

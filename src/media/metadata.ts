@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
+import { readSourceFile, SourceFileError } from '../storage/source-read.js';
 import type { VideoProbe } from './transcode.js';
 import { faceRegions, hierarchicalTags, type FaceRegion } from './regions.js';
 
@@ -121,27 +122,9 @@ export const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
  * holds an XMP packet. Throws with the reason otherwise.
  */
 export async function readSidecarFile(file: string): Promise<{ data: Buffer; mode: number }> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new Error('a symbolic link (sidecars are never followed)');
-    throw err;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_SIDECAR_BYTES) throw new Error(`larger than ${MAX_SIDECAR_BYTES} bytes`);
-    const buf = Buffer.alloc(Math.min(st.size, MAX_SIDECAR_BYTES) + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > MAX_SIDECAR_BYTES) throw new Error(`larger than ${MAX_SIDECAR_BYTES} bytes`);
-    const data = buf.subarray(0, bytesRead);
-    const text = data.toString('latin1');
-    if (!/<x:xmpmeta[\s>]|<rdf:RDF[\s>]/.test(text)) throw new Error('not an XMP file');
-    return { data, mode: st.mode };
-  } finally {
-    await fh.close();
-  }
+  const { data, mode } = await readSourceFile(file, MAX_SIDECAR_BYTES);
+  if (!/<x:xmpmeta[\s>]|<rdf:RDF[\s>]/.test(data.toString('latin1'))) throw new SourceFileError('not an XMP file');
+  return { data, mode };
 }
 
 /**

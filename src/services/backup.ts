@@ -12,7 +12,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError, environmentCause, errorCode } from '../errors.js';
 import { sha1File } from '../storage/checksum.js';
 import { listInstalled } from '../ml/models.js';
 import { referencedLibraryPaths } from './cache.js';
@@ -69,7 +69,7 @@ interface Candidate {
 
 const gzip = promisify(zlib.gzip);
 
-const EMBEDDED_DUMP_ARGS = [
+export const EMBEDDED_DUMP_ARGS = [
   '--no-owner',
   '--no-privileges',
   '--no-comments',
@@ -79,6 +79,14 @@ const EMBEDDED_DUMP_ARGS = [
   '--no-tablespaces',
   '--no-table-access-method',
 ];
+
+/** The disk written to failed (full, over quota, read-only, I/O error): nothing more can be stored. */
+export function isDiskFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (/^E(NOSPC|DQUOT|ROFS|IO)$/.test(errorCode(e) ?? '')) return true;
+  }
+  return false;
+}
 
 /** pg client environment for pg_dump/psql: the password travels in the environment, never in argv. */
 export function pgClientEnv(cfg: DatabaseConfig): NodeJS.ProcessEnv {
@@ -368,6 +376,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
     };
 
     const problems: BackupProblem[] = [];
+    let fatal: EnvironmentError | undefined;
     const stats: BackupStats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: 0, duration_ms: 0 };
     let entries: Array<FileEntry | undefined> = [];
 
@@ -445,6 +454,9 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
           job.then(
             () => progress(st.size),
             (err: unknown) => {
+              // The repository's disk is full or read-only: no snapshot at all (exit 3), not a
+              // snapshot that silently lacks every file after the first failure.
+              if (isDiskFailure(err)) fatal ??= new EnvironmentError(`backup repository ${repo.root}: ${environmentCause(err)} (while storing ${c.path})`, { cause: err });
               problems.push({ path: c.path, message: `cannot back up: ${(err as Error).message}` });
               progress(st.size);
             },
@@ -463,6 +475,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
     phase('database');
     await capture.files;
     phase('files');
+    if (fatal) throw fatal;
     const files = entries.filter((e): e is FileEntry => e !== undefined);
     stats.files = files.length;
     stats.bytes = files.reduce((n, f) => n + f.size, 0);

@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseRect64, type FaceRegion } from '../media/regions.js';
 import type { ExternalFacts } from './takeout/facts.js';
+import { readSourceFile } from '../storage/source-read.js';
 
 export interface FolderFacts {
   facts?: ExternalFacts;
@@ -136,7 +137,8 @@ export function parseAlbumCsv(text: string): string[] {
   return (lines[0]?.toLowerCase() === 'images' ? lines.slice(1) : lines).map((n) => n.normalize('NFC'));
 }
 
-const readText = (file: string) => fsp.readFile(file, 'utf8').catch(() => undefined);
+/** Folder sidecars (.picasa.ini, CSVs) are read like XMP sidecars: no links, regular files, bounded. */
+const readText = (file: string) => readSourceFile(file, 16 * 1024 * 1024).then((r) => r.data.toString('utf8'), () => undefined);
 
 /**
  * The facts the folders' sidecar files give each file (path → facts). One read of each folder's

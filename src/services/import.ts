@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { EnvironmentError, ItemError, UsageError, errorMessage } from '../errors.js';
+import { EnvironmentError, ItemError, UsageError, environmentCause, errorCode, errorMessage } from '../errors.js';
 import { ASSET_STAGES, type JobSpec, type QueueProgress, type Stage } from '../jobs/types.js';
 import { sidecarCandidates } from '../media/formats.js';
 import { readSidecarFile } from '../media/metadata.js';
@@ -522,6 +522,15 @@ class Importer {
     this.kick?.();
     const filesDone = performance.now();
     await this.drainer;
+    // A Redis restarted without persistence loses queued jobs (and the run's pending set, so the
+    // drain ends): the stages the database still has pending are queued again, a few times at most.
+    for (let round = 0; round < 3 && this.drainer && this.ctx.queue.kind === 'redis'; round++) {
+      const lost = await this.pendingJobs();
+      if (!lost.length) break;
+      this.ctx.logger.warn(`${lost.length} queued jobs were lost by Redis (restarted without persistence?); queueing them again`);
+      await this.ctx.queue.enqueue(lost);
+      await this.ctx.queue.drain((p) => this.events.onStage?.(p));
+    }
     this.timings['stages after last file'] = performance.now() - filesDone;
     this.ctx.logger.debug(
       `import timings (ms summed over workers): ${Object.entries(this.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`,
@@ -762,8 +771,12 @@ class Importer {
         const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('original_path', '=', file.path).executeTakeFirst();
         if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
       }
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new EnvironmentError(`library folder ${this.ctx.library.root}: no space left on device (while importing ${file.path})`, { cause: err });
+      // EIO reading a source (a failing card) is that file's problem; the rest is the environment's.
+      const env = errorCode(err) === 'EIO' ? undefined : environmentCause(err);
+      if (env) {
+        const code = errorCode(err);
+        const where = code && /^E(NOSPC|DQUOT|ROFS|IO)$/.test(code) ? `library folder ${this.ctx.library.root}` : this.ctx.database.target;
+        throw new EnvironmentError(`${where}: ${env} (while importing ${file.path})`, { cause: err });
       }
       const reason = causeOf(err, file.path, local);
       await this.recordFailure(file, stage, reason).catch((e) =>
@@ -1038,6 +1051,19 @@ class Importer {
       await this.enqueue(jobs);
     }
     return resumed;
+  }
+
+  /** Stages of this run's assets that the database says are still to do. */
+  private async pendingJobs(): Promise<JobSpec[]> {
+    const jobs: JobSpec[] = [];
+    const ids = [...this.touched.keys()];
+    for (let k = 0; k < ids.length; k += DB_CHUNK) {
+      const chunk = ids.slice(k, k + DB_CHUNK);
+      const assets = await this.ctx.db.selectFrom('assets').select(['id', 'type']).where('id', 'in', chunk).execute();
+      const byAsset = await loadStageStatus(this.ctx, chunk, { settledSince: this.settledSince });
+      for (const a of assets) for (const stage of pendingStages(a.type, byAsset.get(a.id) ?? new Map(), this.opts.onlyStages)) jobs.push({ stage, assetId: a.id });
+    }
+    return jobs;
   }
 
   private async stageSummary(): Promise<{ stages: Record<string, StageCounts>; failures: ImportFailure[]; warnings: ImportFailure[] }> {

@@ -474,15 +474,15 @@ export function checkStatement(text: string, rules: DumpRules): StatementKind {
     (head === 'alter' && ['table', 'sequence'].includes(w(1)));
   if (!ddl) reject(`${head.toUpperCase()}${w(1) && /^[a-z]+$/.test(w(1)) ? ' ' + w(1).toUpperCase() : ''}`);
   if (toks.some((t) => t.t === 'dollar' || t.t === 'estr')) reject('a quoted body');
-  for (const word of ['select', 'copy', 'program', 'do', 'call', 'language', 'grant', 'owner', 'role', 'security', 'function', 'procedure', 'execute']) {
-    if (!words.includes(word)) continue;
-    // CREATE TRIGGER ... EXECUTE FUNCTION public.f(): f must be one of our functions.
-    if (head === 'create' && w(1) === 'trigger' && (word === 'execute' || word === 'function' || word === 'procedure')) {
-      const e = words.indexOf('execute');
-      const fn = publicName(toks, e + 2);
-      if (['function', 'procedure'].includes(w(e + 1)) && fn && rules.functions.has(fn) && w(e + 5) === '(' && w(e + 6) === ')' && toks.length === e + 7) continue;
+  // No sub-queries (SELECT is reserved, so a column of that name is quoted and not seen here).
+  if (words.includes('select')) reject(`SELECT in ${head.toUpperCase()} ${w(1).toUpperCase()}`);
+  if (head === 'create' && w(1) === 'trigger') {
+    // CREATE TRIGGER ... EXECUTE FUNCTION public.f(): f must be one of our functions, nothing after it.
+    const e = words.lastIndexOf('execute');
+    const fn = publicName(toks, e + 2);
+    if (e < 0 || !['function', 'procedure'].includes(w(e + 1)) || !fn || !rules.functions.has(fn) || w(e + 5) !== '(' || w(e + 6) !== ')' || toks.length !== e + 7) {
+      reject('trigger function is not one of ours');
     }
-    reject(`${word.toUpperCase()} in ${head.toUpperCase()} ${w(1).toUpperCase()}`);
   }
   const target = head === 'create' && w(1) === 'unique' ? 3 : 2;
   if (head === 'create' && ['table', 'sequence'].includes(w(1)) && !publicName(toks, 2)) reject(`${w(1).toUpperCase()} outside the public schema`);

@@ -13,13 +13,13 @@ import type { Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import { createContext } from '../context.js';
 import { loadPg, openDatabase } from '../db/connect.js';
-import { EnvironmentError, errorMessage, ImmichError, UsageError } from '../errors.js';
+import { describeError, EnvironmentError, environmentCause, errorMessage, ImmichError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tempPathFor, TMP_MARK } from '../storage/atomic.js';
 import { recoverEmbeddedSwap, stagingPath, swapInEmbedded } from '../db/embedded-swap.js';
 import { installHint, resolveModel } from '../ml/models.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
-import { countRows, mapLimit, pgClientEnv, runBackup } from './backup.js';
+import { countRows, isDiskFailure, mapLimit, pgClientEnv, runBackup } from './backup.js';
 import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
 import { describeStatement, dumpRules, readDump, type DumpRules, type StatementKind } from './restore-sql.js';
 
@@ -313,7 +313,9 @@ async function buildEmbedded(cfg: Config, statements: AsyncIterable<{ text: stri
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
     release();
-    throw err;
+    if (err instanceof ImmichError) throw err;
+    // The engine's own errors (a full disk is an ErrnoError without a message) in one line.
+    throw new EnvironmentError(`building the restored database in ${staging} failed: ${describeError(err)}`, { cause: err });
   }
   let done = false;
   return {
@@ -445,6 +447,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     try {
     const problems: RestoreResult['problems'] = [];
     const counts = { restored: 0, skipped: 0, failed: 0, bytes: 0 };
+    let fatal: EnvironmentError | undefined;
     let done = 0;
     await mapLimit(files, opts.concurrency ?? 4, async (f) => {
       try {
@@ -452,12 +455,15 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
         counts[r]++;
         counts.bytes += f.size;
       } catch (err) {
+        // A full or read-only target: stop before the database is swapped in (exit 3).
+        if (isDiskFailure(err)) fatal ??= new EnvironmentError(`restore target ${root}: ${environmentCause(err)} (while writing ${f.path}); the database was not replaced`, { cause: err });
         counts.failed++;
         problems.push({ path: f.path, message: (err as Error).message });
       } finally {
         opts.onProgress?.({ done: ++done, total: files.length, bytes: counts.bytes });
       }
     });
+    if (fatal) throw fatal;
     // The restored files live on the target's filesystem, which may not be the repository's.
     // Restored files must be durable before the database says they exist.
     await syncFilesystem(root);

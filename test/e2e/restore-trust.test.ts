@@ -64,7 +64,7 @@ describe('restore refuses what backup never writes (embedded database)', () => {
     expectCode(await runCli(['backup', repo, '-q'], env()), 0);
   });
 
-  it('attack dumps: nothing runs, the library keeps its database, one line names the statement', async () => {
+  it('attack dumps: nothing runs, the library keeps its database, one line names the statement', { timeout: 300_000 }, async () => {
     const before = await libraryState(lib);
     const dump = originalDump(repo);
     const attacks: Array<[string, Buffer, RegExp]> = [
@@ -112,7 +112,7 @@ describe('restore refuses what backup never writes (embedded database)', () => {
     }
   });
 
-  it('a restore killed while it builds the database leaves the library as it was; the next run cleans up', async () => {
+  it('a restore killed while it builds the database leaves the library as it was; the next run cleans up', { timeout: 300_000 }, async () => {
     const before = await libraryState(lib);
     const child = spawn(BIN, ['restore', repo, '--to', lib, '--force', '-q'], { env: { ...process.env, UPLOAD_LOCATION: lib, CI: 'true' }, stdio: 'ignore' });
     const staging = path.join(lib, 'database.restoring');
