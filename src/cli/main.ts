@@ -63,7 +63,7 @@ export function buildProgram(registrars: Registrar[]): Command {
     .option('--json', 'print results as JSON on stdout (no progress output)')
     .option('-q, --quiet', 'print only errors: no progress, warnings, tables or summaries (--json still prints its result)')
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
-    .option('--wait [time]', 'when another immich process holds the embedded database, wait for it (up to <time>: 30s, 5m, 2h; default: until it is free) instead of exiting 3 (IMMICH_LOCK_WAIT)')
+    .option('--wait [time]', 'when another immich process holds the embedded database, wait for it (--wait=<time>: at most 30s, 5m, 2h...; --wait: until it is free) instead of exiting 3 (IMMICH_LOCK_WAIT)')
     .option('--env-file <file>', 'read configuration from this .env file (default ./.env)')
     .option('--log-level <level>', 'verbose, debug, log, warn or error (IMMICH_LOG_LEVEL)')
     .option('--log-format <format>', 'log lines on stderr as text or json (IMMICH_LOG_FORMAT)')

@@ -27,7 +27,7 @@ describe('quiet re-runs', () => {
     fs.writeFileSync(path.join(src, 'corrupt.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]));
   });
 
-  it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', async () => {
+  it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', { timeout: 300_000 }, async () => {
     const first = await runCli(['import', src], env());
     expect(first.code).toBe(1);
     const lines = first.stderr.split('\n').filter((l) => l.includes('corrupt.jpg'));
@@ -67,7 +67,7 @@ describe('quiet re-runs', () => {
     const backup = await runCli(['-q', 'backup', path.join(base, 'repo')], env());
     expect(backup).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
-  it('a stage or command that needs a missing model says which and how to install it; verify does not call that ok', async () => {
+  it('a stage or command that needs a missing model says which and how to install it; verify does not call that ok', { timeout: 300_000 }, async () => {
     const noModels = { ...env(), IMMICH_MODELS_DIR: path.join(base, 'no-models'), IMMICH_MODEL_CACHE: path.join(base, 'no-cache') };
     const dup = await runCli(['duplicates', '--method', 'clip'], noModels);
     expect(dup.code).toBe(3);
