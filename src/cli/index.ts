@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { ASSET_STAGES, type AssetStage, type DrainResult, type QueueProgress, type Stage } from '../jobs/types.js';
-import { queueIndex } from '../services/index.js';
+import { jobFailures, queueIndex, type ItemFailure } from '../services/index.js';
 import { createProcessor } from '../services/pipeline.js';
 import { loadRuntime, withContext } from './runtime.js';
 
@@ -108,9 +108,10 @@ Exit status:
         }
         progress.stop();
         const inPlaceFailures = summary.inPlace?.failures ?? [];
-        const failures = [
-          ...inPlaceFailures.map((f) => ({ item: f.path, stage: 'in-place', message: f.reason })),
-          ...(result?.failures ?? []).map((f) => ({ item: f.job.assetId ?? '', stage: f.job.stage, message: f.message })),
+        // One failure schema across commands (import's): path, stage, reason (and the asset).
+        const failures: ItemFailure[] = [
+          ...inPlaceFailures.map((f) => ({ path: f.path, stage: 'in-place', reason: f.reason })),
+          ...(await jobFailures(ctx, result?.failures ?? [])),
         ];
         if (out.json) {
           out.data({
@@ -125,7 +126,7 @@ Exit status:
             failures,
           });
         } else {
-          for (const f of failures) out.error(`${f.stage} ${f.item}: ${f.message}`);
+          for (const f of failures) out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
           const ip = summary.inPlace;
           if (ip && (ip.new || ip.changed || ip.offline || ip.restored || ip.pruned)) {
             out.line(`in-place: ${ip.new} new, ${ip.changed} changed, ${ip.offline} offline, ${ip.restored} back online, ${ip.pruned} pruned`);

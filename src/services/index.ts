@@ -190,6 +190,30 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
   return summary;
 }
 
+/** One failure, the same in every command's --json: the file, the stage and the cause (and the asset). */
+export interface ItemFailure {
+  path: string;
+  stage: string;
+  reason: string;
+  assetId?: string;
+}
+
+/** Job failures by file: the asset's library path (absolute for in-place files) instead of its id. */
+export async function jobFailures(ctx: Context, failures: ReadonlyArray<{ job: JobSpec; message: string }>): Promise<ItemFailure[]> {
+  const ids = [...new Set(failures.map((f) => f.job.assetId).filter((id): id is string => Boolean(id)))];
+  const paths = new Map<string, string>();
+  for (let k = 0; k < ids.length; k += INDEX_PAGE_SIZE) {
+    const rows = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', ids.slice(k, k + INDEX_PAGE_SIZE)).execute();
+    for (const r of rows) paths.set(r.id, ctx.library.resolve(r.library_path));
+  }
+  return failures.map((f) => ({
+    path: (f.job.assetId && paths.get(f.job.assetId)) || f.job.assetId || '',
+    stage: f.job.stage,
+    reason: f.message,
+    ...(f.job.assetId ? { assetId: f.job.assetId } : {}),
+  }));
+}
+
 /** In-process `immich jobs retry-failed`: run the failed stages again now. */
 export async function retryFailedInProcess(
   ctx: Context,
