@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('-n, --dry-run', 'report what would be imported, duplicated or refused; write nothing')
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
-    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable): without "/" it matches a name anywhere (*.mov), with "/" the path relative to the folder given (trip/*.jpg)', collect, [])
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--retry-failed', 'try again files that failed before although unchanged, and stages skipped or failed since the environment last changed')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')

@@ -60,6 +60,8 @@ export interface ImportOptions {
    * current environment (by default a re-run leaves them alone: they would fail the same way).
    */
   retryFailed?: boolean;
+  /** In-place: do not record the paths as roots (index importing single new files). */
+  noRoots?: boolean;
 }
 
 export type FileAction = 'imported' | 'duplicate' | 'failed';
@@ -227,6 +229,14 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
   for (const s of walked.skipped) summary.skippedByReason[s.reason] = (summary.skippedByReason[s.reason] ?? 0) + 1;
 
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
+  // In-place folders are remembered, so that `immich index` finds new sub-folders of them too.
+  if (importer && opts.mode === 'in-place' && !opts.noRoots) {
+    const dirs = [];
+    for (const p of paths) if (await fsp.stat(p).then((st) => st.isDirectory(), () => false)) dirs.push(p);
+    if (dirs.length) {
+      await ctx!.db.insertInto('in_place_roots').values(dirs.map((d) => ({ path: d }))).onConflict((oc) => oc.column('path').doNothing()).execute();
+    }
+  }
   const outcomes: FileOutcome[] = importer
     ? await importer.run(files)
     : await dryRunFiles(ctx, files, opts, events);

@@ -91,8 +91,11 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
     .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.file_size', 'assets.file_mtime', 'assets.checksum', 'asset_offline.asset_id as offline'])
     .where('assets.storage_mode', '=', 'in-place')
     .execute();
-  if (!assets.length) return summary;
-  const roots = rootFolders(assets.map((a) => a.library_path));
+  const recorded = (await ctx.db.selectFrom('in_place_roots').select('path').execute()).map((r) => r.path);
+  if (!assets.length && !recorded.length) return summary;
+  // The folders given to import --in-place, and (for libraries imported before they were recorded)
+  // the folders of the in-place assets; a folder inside another is covered by its walk.
+  const roots = rootFolders([...assets.map((a) => a.library_path), ...recorded.map((r) => path.join(r, 'any-file'))]); // rootFolders takes files
   summary.folders = roots.length;
   events.onInPlace?.(`checking ${assets.length} in-place files in ${roots.length} folders`);
 
@@ -127,6 +130,16 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
     if (st.size === Number(a.file_size) && Math.abs(st.mtimeMs - mtime) < 1000) continue;
     try {
       const checksum = await sha1File(a.library_path);
+      // Its new content is another asset's: the library holds each content once (assets.checksum is
+      // unique), so say which file it now duplicates instead of failing on the constraint.
+      const twin = checksum === a.checksum ? undefined : await ctx.db.selectFrom('assets').select('library_path').where('checksum', '=', checksum).where('id', '!=', a.id).executeTakeFirst();
+      if (twin) {
+        summary.failures.push({
+          path: a.library_path,
+          reason: `changed, and its content is now the same as ${ctx.library.resolve(twin.library_path)}, which is already in the library: keep one of the two files (or restore the old content)`,
+        });
+        continue;
+      }
       await ctx.db
         .updateTable('assets')
         .set({ checksum, file_size: st.size, file_mtime: st.mtime, updated_at: new Date() })
@@ -150,7 +163,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);
-    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed });
+    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed, noRoots: true });
     summary.new = r.counts.imported;
     for (const f of r.failures) summary.failures.push({ path: f.path, reason: f.reason });
   }

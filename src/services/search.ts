@@ -158,6 +158,8 @@ function ocrMatches(text: string) {
 /** All structured filters on `assets a` left join `exif e`. */
 function applyFilters(ctx: Context, q: AssetQuery, o: SearchOptions): AssetQuery {
   q = q.where('a.is_motion_part', '=', false);
+  // Offline in-place files (gone from disk at the last index) are not results until they are back.
+  q = q.where((eb) => eb.not(eb.exists(eb.selectFrom('asset_offline as off').select('off.asset_id').whereRef('off.asset_id', '=', 'a.id'))));
   if (o.type) q = q.where('a.type', '=', o.type);
   if (o.after) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} >= ${o.after}`);
   if (o.before) q = q.where(sql<SqlBool>`${TAKEN_OR_MTIME} < ${o.before}`);
