@@ -234,7 +234,12 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     const dirs = [];
     for (const p of paths) if (await fsp.stat(p).then((st) => st.isDirectory(), () => false)) dirs.push(p);
     if (dirs.length) {
-      await ctx!.db.insertInto('in_place_roots').values(dirs.map((d) => ({ path: d }))).onConflict((oc) => oc.column('path').doNothing()).execute();
+      const ignore = opts.ignore ?? [];
+      await ctx!.db
+        .insertInto('in_place_roots')
+        .values(dirs.map((d) => ({ path: d, ignore })))
+        .onConflict((oc) => oc.column('path').doUpdateSet({ ignore }))
+        .execute();
     }
   }
   const outcomes: FileOutcome[] = importer

@@ -91,7 +91,9 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
     .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.file_size', 'assets.file_mtime', 'assets.checksum', 'asset_offline.asset_id as offline'])
     .where('assets.storage_mode', '=', 'in-place')
     .execute();
-  const recorded = (await ctx.db.selectFrom('in_place_roots').select('path').execute()).map((r) => r.path);
+  const recordedRows = await ctx.db.selectFrom('in_place_roots').select(['path', 'ignore']).execute();
+  const recorded = recordedRows.map((r) => r.path);
+  const ignoreOf = new Map(recordedRows.map((r) => [r.path, r.ignore]));
   if (!assets.length && !recorded.length) return summary;
   // The folders given to import --in-place, and (for libraries imported before they were recorded)
   // the folders of the in-place assets; a folder inside another is covered by its walk.
@@ -159,8 +161,12 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   const known = new Set(assets.map((a) => a.library_path));
   const present = [];
   for (const r of roots) if (await fs.stat(r).then((st) => st.isDirectory(), () => false)) present.push(r);
-  const walked = await walk(present, { excludeDirs: [ctx.library.root] });
-  const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
+  // Each recorded root with the --ignore globs of its import.
+  const fresh: string[] = [];
+  for (const r of present) {
+    const walked = await walk([r], { excludeDirs: [ctx.library.root], ignore: ignoreOf.get(r) });
+    for (const f of walked.files) if (!known.has(f.path)) fresh.push(f.path);
+  }
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);
     const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed, noRoots: true });

@@ -9,6 +9,7 @@ export interface StageEnvironmentTable {
 
 export interface InPlaceRootsTable {
   path: string;
+  ignore: ColumnType<string[], string[] | undefined, string[]>;
   added_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
