@@ -61,6 +61,7 @@ export function buildProgram(registrars: Registrar[]): Command {
     .description('Command-line photo and video library manager: import, index, faces, search, backup, restore, verify.')
     .version(pkg.version, '-V, --version')
     .option('--json', 'print results as JSON on stdout (no progress output)')
+    .option('--wide', 'tables at full width with every column (by default they fit 100 columns)')
     .option('-q, --quiet', 'print only errors: no progress, warnings, tables or summaries (--json still prints its result)')
     .option('-L, --library <dir>', 'library folder (overrides UPLOAD_LOCATION)')
     .option('--wait [time]', 'when another immich process holds the embedded database, wait for it (--wait=<time>: at most 30s, 5m, 2h...; --wait: until it is free) instead of exiting 3 (IMMICH_LOCK_WAIT)')
