@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, UsageError, VectorUnavailableError } from '../errors.js';
 import { faceSettings, queueFaceDetection } from '../services/faces.js';
 import {
   deferredPass,
@@ -85,6 +85,7 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
       run(cmd, 'detect', async (ctx, rt) => {
         // Nothing to do without the face model: exit 3 saying which model and how to install it,
         // rather than skip every photo and exit 0.
+        if (!ctx.database.hasVector) throw new VectorUnavailableError('Face recognition');
         const { requireModel } = await import('../ml/models.js');
         const { faceSettings, FACE_TASK } = await import('../services/faces.js');
         const model = faceSettings(ctx.config.raw).model;
