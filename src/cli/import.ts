@@ -107,13 +107,21 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   let filesDone = 0;
   let filesTotal = 0;
   const stageText = new Map<string, string>();
-  const render = () =>
-    progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+  const stageWork = new Map<string, { done: number; total: number }>();
+  // The bar counts files and stage jobs together: it reaches 100% only once the stages (ML
+  // included) are done too, not when the last file is copied.
+  const render = () => {
+    let done = filesDone;
+    let total = filesTotal;
+    for (const w of stageWork.values()) { done += w.done; total += w.total; }
+    progress.update(done, total, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+  };
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
     onFile: (_o: unknown, done: number) => { filesDone = done; render(); },
     onStage: (p: { stage: string; done: number; failed: number; skipped: number; total: number }) => {
       stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
+      stageWork.set(p.stage, { done: p.done + p.failed + p.skipped, total: p.total });
       render();
     },
   };

@@ -133,7 +133,12 @@ Exit status:
           }
           const per = Object.entries(summary.queued).map(([s, n]) => `${s} ${n}`).join(', ');
           out.line(`${summary.assets} assets, ${summary.jobs} jobs queued${per ? ` (${per})` : ''}`);
-          if (result) out.line(`done: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);
+          if (result) {
+            // Stages that succeed queue their follow-ups: say so, so the counts add up.
+            const ran = result.completed + result.skipped + result.failed;
+            const followUps = ran - summary.jobs;
+            out.line(`ran ${ran} jobs${followUps > 0 ? ` (${summary.jobs} queued + ${followUps} from follow-up stages${summary.inPlace?.new || summary.inPlace?.changed ? ' and new or changed in-place files' : ''})` : ''}: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);
+          }
           else if (!opts.wait) out.line('not waiting (--no-wait): `immich worker` processes run the jobs; see `immich jobs`');
         }
         return failures.length ? 1 : 0;
