@@ -33,6 +33,12 @@ describe('quiet re-runs', () => {
     const lines = first.stderr.split('\n').filter((l) => l.includes('corrupt.jpg'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^immich: .*corrupt\.jpg: probe: /);
+    // Each ML stage without its model says so once, with the command that installs it.
+    for (const [stage, model] of [['face detection', 'facial-recognition/scrfd_2.5g-mobilefacenet'], ['object detection', 'object-detection/yolox_nano'], ['smart search', 'clip/ViT-B-32__openai']]) {
+      const said = first.stderr.split('\n').filter((l) => l.startsWith(`warn: ${stage} skipped: model ${model}/`));
+      expect(said, stage).toHaveLength(1);
+      expect(said[0]).toContain(`install it with: immich models pull ${model}`);
+    }
 
     // Nothing new: the unchanged corrupt file and the stages skipped for want of models are left alone.
     const again = await runCli(['--json', 'import', src], env());
