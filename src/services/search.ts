@@ -66,6 +66,8 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Things the user should know (fallbacks). */
   notes: string[];
+  /** Filters only, and the limit cut the list: how many assets match in all ("20 of 145 shown"). */
+  total?: number;
 }
 
 type AssetQuery = ReturnType<typeof baseQuery>;
@@ -471,6 +473,10 @@ export async function search(ctx: Context, o: SearchOptions): Promise<SearchResu
     mode = 'filters';
     const rows = (await applyFilters(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
+    if (rows.length === limit) {
+      const c = await applyFilters(ctx, baseQuery(ctx), o).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      return { mode, hits: await hydrate(ctx, scored), notes, total: Number(c?.n ?? rows.length) };
+    }
   }
   return { mode, hits: await hydrate(ctx, scored), notes };
 }

@@ -1,7 +1,7 @@
 // Issue 14, in-place folders and --ignore: a glob with "/" matches the path relative to the folder
 // given to import; index finds new folders directly under an imported root; a changed file whose
 // content now equals another asset is one clear line (not a unique-constraint error); offline
-// files leave search results.
+// files leave search results; a --limit that cuts the list says "N of M shown".
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,5 +58,12 @@ describe('in-place folders', () => {
     const paths = found.results.map((h: { path: string }) => h.path);
     expect(paths).toContain(path.join(root, 'new/three.jpg'));
     expect(paths).not.toContain(path.join(root, 'keep/y.jpg'));
+    expect(found.count).toBe(4);
+
+    // A limit that cuts the list says so, with the total; the table fits 100 columns.
+    const cut = await runCli(['search', '--limit', '1'], env);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toBe('1 of 4 shown (--limit <n> shows more)\n');
+    for (const line of cut.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 });
