@@ -28,5 +28,6 @@ COPY migrations ./migrations
 ENV UPLOAD_LOCATION=/data IMMICH_MODELS_DIR=/models
 VOLUME ["/data"]
 # tini forwards SIGTERM to node: `docker compose stop` lets the worker finish its jobs in flight.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/immich"]
+# Through the launcher's shell line, so Node 20 does not take our --env-file for its own.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/immich"]
 CMD ["worker"]

@@ -10,3 +10,12 @@ create table stage_environment (
 );
 alter table import_failures add column file_size bigint;
 alter table import_failures add column file_mtime timestamptz;
+
+-- Folders given to `import --in-place`, with the import's --ignore globs: `immich index` looks for new
+-- files below each of them (the same globs left out), also in folders created directly under it after
+-- the import (not only where in-place assets already are).
+create table in_place_roots (
+  path text primary key,
+  ignore text[] not null default '{}',
+  added_at timestamptz not null default now()
+);

@@ -10,7 +10,12 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExit status:\n  0  printed\n  2  invalid configuration value')
     .action(async (_opts, cmd: Command) => {
       const { config, out } = await loadRuntime(cmd);
-      const rows = describeConfig(config);
+      // Plus the transcoding settings (IMMICH_FFMPEG_*), which their module owns and checks.
+      const { TRANSCODE_ENV } = await import('../media/transcode.js');
+      const rows = [
+        ...describeConfig(config),
+        ...Object.keys(TRANSCODE_ENV).map((name) => ({ name, value: config.raw[name] || null, source: config.raw[name] ? (config.envFileVars?.[name] === config.raw[name] ? '.env' : 'env') : 'default' })),
+      ];
       if (out.json) {
         out.data({
           envFile: config.envFile ?? null,

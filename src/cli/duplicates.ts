@@ -108,6 +108,7 @@ export async function runDuplicates(rt: Runtime, flags: DuplicatesFlags): Promis
           a.thumbnail ?? '',
         ]),
       ),
+      { wideOnly: ['thumbnail'] },
     );
     rt.out.note(`${groups.length} group(s) of near-duplicates (method ${result.method}, threshold ${result.threshold})`);
     return 0;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, UsageError, VectorUnavailableError } from '../errors.js';
 import { faceSettings, queueFaceDetection } from '../services/faces.js';
 import {
   deferredPass,
@@ -85,6 +85,7 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
       run(cmd, 'detect', async (ctx, rt) => {
         // Nothing to do without the face model: exit 3 saying which model and how to install it,
         // rather than skip every photo and exit 0.
+        if (!ctx.database.hasVector) throw new VectorUnavailableError('Face recognition');
         const { requireModel } = await import('../ml/models.js');
         const { faceSettings, FACE_TASK } = await import('../services/faces.js');
         const model = faceSettings(ctx.config.raw).model;
@@ -109,7 +110,7 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
           completed: drained.completed,
           skipped: drained.skipped,
           failed: drained.failed,
-          failures: drained.failures.map((f) => ({ stage: f.job.stage, assetId: f.job.assetId, message: f.message })),
+          failures: await (await import('../services/index.js')).jobFailures(ctx, drained.failures),
           faces: Number(counts?.faces ?? 0),
           assignedFaces: Number(counts?.assigned ?? 0),
           people: people.length,
@@ -117,7 +118,7 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
         };
         if (rt.out.json) rt.out.data(result);
         else {
-          for (const f of result.failures) rt.out.error(`${f.stage} ${f.assetId ?? ''}: ${f.message}`);
+          for (const f of result.failures) rt.out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
           rt.out.line(`${q.queued} photos: ${result.faces} faces, ${result.assignedFaces} in ${result.people} people; ${drained.failed} failed`);
           if (skippedModel?.error && q.queued && !drained.completed) rt.out.note(`face stages were skipped: ${skippedModel.error}`);
         }

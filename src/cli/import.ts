@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('-n, --dry-run', 'report what would be imported, duplicated or refused; write nothing')
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
-    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable): without "/" it matches a name anywhere (*.mov), with "/" the path relative to the folder given (trip/*.jpg)', collect, [])
     .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
     .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
@@ -139,8 +139,15 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   let filesDone = 0;
   let filesTotal = 0;
   const stageText = new Map<string, string>();
-  const render = () =>
-    progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+  const stageWork = new Map<string, { done: number; total: number }>();
+  // The bar counts files and stage jobs together: it reaches 100% only once the stages (ML
+  // included) are done too, not when the last file is copied.
+  const render = () => {
+    let done = filesDone;
+    let total = filesTotal;
+    for (const w of stageWork.values()) { done += w.done; total += w.total; }
+    progress.update(done, total, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+  };
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
     onFile: (o: { path: string; assetId?: string }, done: number) => {
@@ -150,6 +157,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     },
     onStage: (p: { stage: string; done: number; failed: number; skipped: number; total: number }) => {
       stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
+      stageWork.set(p.stage, { done: p.done + p.failed + p.skipped, total: p.total });
       render();
     },
   };

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { ASSET_STAGES, type AssetStage, type DrainResult, type QueueProgress, type Stage } from '../jobs/types.js';
-import { queueIndex } from '../services/index.js';
+import { jobFailures, queueIndex, type ItemFailure } from '../services/index.js';
 import { createProcessor } from '../services/pipeline.js';
 import { loadRuntime, withContext } from './runtime.js';
 
@@ -108,10 +108,11 @@ Exit status:
         }
         progress.stop();
         const inPlaceFailures = summary.inPlace?.failures ?? [];
-        const failures = [
-          ...inPlaceFailures.map((f) => ({ item: f.path, stage: 'in-place', message: f.reason })),
-          ...(summary.sidecars?.failures ?? []).map((f) => ({ item: f.path, stage: 'sidecar', message: f.reason })),
-          ...(result?.failures ?? []).map((f) => ({ item: f.job.assetId ?? '', stage: f.job.stage, message: f.message })),
+        // One failure schema across commands (import's): path, stage, reason (and the asset).
+        const failures: ItemFailure[] = [
+          ...inPlaceFailures.map((f) => ({ path: f.path, stage: 'in-place', reason: f.reason })),
+          ...(summary.sidecars?.failures ?? []).map((f) => ({ path: f.path, stage: 'sidecar', reason: f.reason })),
+          ...(await jobFailures(ctx, result?.failures ?? [])),
         ];
         if (out.json) {
           out.data({
@@ -127,7 +128,7 @@ Exit status:
             failures,
           });
         } else {
-          for (const f of failures) out.error(`${f.stage} ${f.item}: ${f.message}`);
+          for (const f of failures) out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
           const ip = summary.inPlace;
           if (ip && (ip.new || ip.changed || ip.offline || ip.restored || ip.pruned)) {
             out.line(`in-place: ${ip.new} new, ${ip.changed} changed, ${ip.offline} offline, ${ip.restored} back online, ${ip.pruned} pruned`);
@@ -135,7 +136,12 @@ Exit status:
           if (summary.sidecars?.read) out.line(`${summary.sidecars.read} assets updated from XMP sidecars edited outside`);
           const per = Object.entries(summary.queued).map(([s, n]) => `${s} ${n}`).join(', ');
           out.line(`${summary.assets} assets, ${summary.jobs} jobs queued${per ? ` (${per})` : ''}`);
-          if (result) out.line(`done: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);
+          if (result) {
+            // Stages that succeed queue their follow-ups: say so, so the counts add up.
+            const ran = result.completed + result.skipped + result.failed;
+            const followUps = ran - summary.jobs;
+            out.line(`ran ${ran} jobs${followUps > 0 ? ` (${summary.jobs} queued + ${followUps} from follow-up stages${summary.inPlace?.new || summary.inPlace?.changed ? ' and new or changed in-place files' : ''})` : ''}: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);
+          }
           else if (!opts.wait) out.line('not waiting (--no-wait): `immich worker` processes run the jobs; see `immich jobs`');
         }
         return failures.length ? 1 : 0;

@@ -2,6 +2,7 @@
 // immich(1) for the program (global options, commands, environment, exit status) and
 // immich-<command>(1) for each subcommand (its options, arguments, subcommands, and the sections of
 // its help text: examples, exit status, ...). scripts/gen-man.mjs writes or checks man/*.1.
+import { SETTINGS } from '../settings.js';
 import type { Argument, Command, Option, OutputConfiguration } from 'commander';
 import { TRANSCODE_ENV } from '../media/transcode.js';
 
@@ -258,7 +259,10 @@ function sentence(s: string): string {
   return /[.!?]$/.test(s.trim()) ? s.trim() : `${s.trim()}.`;
 }
 
-/** Variables named in a command's help text (IMMICH_FACE_MODEL, ...) that the table above lacks. */
+/**
+ * Variables named in a command's help text (IMMICH_FACE_MODEL, ...) and the settings of
+ * src/settings.ts that the table above lacks.
+ */
 function documentedElsewhere(program: Command): Array<[string, string]> {
   const known = new Set([...ENVIRONMENT.map(([k]) => k), ...Object.keys(TRANSCODE_HELP)]);
   const found = new Map<string, Set<string>>();
@@ -273,9 +277,16 @@ function documentedElsewhere(program: Command): Array<[string, string]> {
     for (const c of cmd.commands) visit(c, top);
   };
   for (const c of program.commands) visit(c, c.name());
+  // Every other setting the code reads (src/settings.ts), with its expected form, mentioned or not.
+  const forms = new Map(SETTINGS.filter((x) => !known.has(x.name)).map((x) => [x.name, x.form]));
+  for (const name of forms.keys()) if (!found.has(name)) found.set(name, new Set());
   return [...found.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, cmds]) => [k, `See ${[...cmds].sort().map((c) => `immich-${c}(1)`).join(', ')}.`]);
+    .map(([k, cmds]) => {
+      const form = forms.get(k);
+      const see = cmds.size ? `See ${[...cmds].sort().map((c) => `immich-${c}(1)`).join(', ')}.` : '';
+      return [k, [form ? `${form[0]!.toUpperCase()}${form.slice(1)}.` : '', see].filter(Boolean).join(' ')];
+    });
 }
 
 /** Every page: immich.1 first, then one per visible subcommand. */

@@ -49,7 +49,7 @@ ${KNOWN_MODELS.map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((
 Examples:
   immich models list
   immich models pull facial-recognition/scrfd_2.5g-mobilefacenet
-  immich models pull scrfd_2.5g-mobilefacenet --from /srv/shared/models
+  immich models pull scrfd_2.5g-mobilefacenet --from /srv/models-mirror
   immich models add clip/ViT-B-32__openai/visual ~/Downloads/visual.onnx
   immich models verify
 
@@ -73,7 +73,7 @@ Exit status:
     .command('pull <model>')
     .description(
       'Download a model from its published source (a pinned commit) and install it after checking its sha256; ' +
-        'with --from, copy it from a mirror folder or URL laid out like ../shared/models. A download that does not ' +
+        'with --from, copy it from a mirror folder or URL laid out like the registry\'s mirror paths (face-detection/scrfd_500m.onnx, ...). A download that does not ' +
         'match the checksum is deleted and nothing is installed.',
     )
     .option('--part <part>', 'only this part (detection, recognition, visual, textual)')

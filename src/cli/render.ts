@@ -28,6 +28,10 @@ export function escapeControl(text: string): string {
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
+  /** --wide: tables at full width with every column; by default they fit TABLE_WIDTH columns. */
+  wide?: boolean;
+  /** Colours in tables on a terminal (off with NO_COLOR). */
+  color?: boolean;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
 }
@@ -45,6 +49,8 @@ const NO_PROGRESS: Progress = { update() {}, text() {}, succeed() {}, fail() {},
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly wide: boolean;
+  readonly color: boolean;
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
   private spinner?: Ora;
@@ -57,6 +63,8 @@ export class Output {
   constructor(opts: OutputOptions) {
     this.json = opts.json;
     this.quiet = opts.quiet;
+    this.wide = Boolean(opts.wide);
+    this.color = opts.color !== false;
     this.stdout = opts.stdout ?? process.stdout;
     this.stderr = opts.stderr ?? process.stderr;
   }
@@ -84,11 +92,25 @@ export class Output {
     this.stdout.write(JSON.stringify(value, null, 2) + '\n');
   }
 
-  table(head: string[], rows: Array<Array<string | number | null | undefined>>): void {
+  /**
+   * A table on stdout. By default it fits TABLE_WIDTH columns: `wideOnly` columns (thumbnail paths)
+   * are left out and the widest columns are shortened with an ellipsis (paths keep their end, the
+   * file name); --wide prints everything in full.
+   */
+  table(head: string[], rows: Array<Array<string | number | null | undefined>>, opts: { wideOnly?: string[] } = {}): void {
     if (this.json || this.quiet) return;
+    let cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+    let heads = head;
+    if (!this.wide && opts.wideOnly?.length) {
+      const keep = head.map((h, i) => (opts.wideOnly!.includes(h) ? -1 : i)).filter((i) => i >= 0);
+      heads = keep.map((i) => head[i]!);
+      cells = cells.map((r) => keep.map((i) => r[i] ?? ''));
+    }
+    if (!this.wide) cells = fitColumns(heads, cells, TABLE_WIDTH);
     const Table = require('cli-table3') as TableCtor;
-    const t = new Table({ head, style: { head: this.stdout.isTTY ? ['cyan'] : [], border: this.stdout.isTTY ? ['grey'] : [] } });
-    for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : escapeControl(String(c)))));
+    const colour = this.stdout.isTTY && this.color;
+    const t = new Table({ head: heads, style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [] } });
+    for (const r of cells) t.push(r.map((c) => escapeControl(c)));
     this.stdout.write(t.toString() + '\n');
   }
 
@@ -155,6 +177,31 @@ export class Output {
       stop: () => end((s) => s.stop()),
     };
   }
+}
+
+/** Default table width (README: tables fit 100 columns); --wide lifts it. */
+export const TABLE_WIDTH = 100;
+const MIN_COLUMN = 8;
+
+/** Shorten the widest columns until a cli-table3 table of these cells fits `width` characters. */
+export function fitColumns(head: string[], rows: string[][], width: number): string[][] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // Each column adds one space either side and a border; the table one more border.
+  const total = () => widths.reduce((a, w) => a + w + 3, 1);
+  while (total() > width) {
+    let widest = 0;
+    for (let i = 1; i < widths.length; i++) if (widths[i]! > widths[widest]!) widest = i;
+    const floor = Math.max(MIN_COLUMN, Math.min(head[widest]!.length, 12));
+    if (widths[widest]! <= floor) break;
+    widths[widest] = Math.max(floor, widths[widest]! - (total() - width));
+  }
+  return rows.map((r) => r.map((c, i) => shorten(c, widths[i]!)));
+}
+
+function shorten(text: string, width: number): string {
+  if (text.length <= width) return text;
+  // A path keeps its end (the file name); other text its start.
+  return text.includes('/') ? `…${text.slice(text.length - width + 1)}` : `${text.slice(0, width - 1)}…`;
 }
 
 function bar(done: number, total?: number, width = 20): string {

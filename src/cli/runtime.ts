@@ -20,6 +20,7 @@ export interface GlobalOptions {
   wait?: string | boolean;
   json?: boolean;
   quiet?: boolean;
+  wide?: boolean;
   envFile?: string;
   library?: string;
   logLevel?: string;
@@ -57,7 +58,8 @@ export async function loadRuntime(cmd: Command): Promise<Runtime> {
   // So are the other IMMICH_* settings (IMMICH_FACE_MIN_SCORE=abc), instead of a silent default.
   validateSettings(config.raw);
   storageTemplateFrom(config.raw); // a bad IMMICH_STORAGE_TEMPLATE: exit 2 before anything runs
-  const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet) });
+  // NO_COLOR (no-color.org): present and not empty turns colours off.
+  const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), wide: Boolean(globals.wide), color: !config.raw.NO_COLOR });
   const logger = new Logger(config.logLevel, []);
   const rt: Runtime = { config, logger, out, globals };
   // --log-format json / --log-file (and IMMICH_LOG_*): JSON lines on stderr and/or a rotated file

@@ -77,7 +77,7 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     const { search } = await import('../services/search.js');
     const result = await search(ctx, opts);
     for (const n of result.notes) rt.out.note(n);
-    printHits(rt, result.hits, flags, { mode: result.mode });
+    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}) }, opts.limit);
     return 0;
   });
 }
@@ -90,7 +90,7 @@ export function quietOnClosedPipe(): void {
   });
 }
 
-export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>): void {
+export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>, limit?: number): void {
   if (flags.null) {
     rt.out.write(hits.map((h) => h.path + '\0').join(''));
     return;
@@ -118,5 +118,10 @@ export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boole
       h.matched.join(' '),
       h.thumbnail ?? '',
     ]),
+    { wideOnly: ['thumbnail'] },
   );
+  // The limit cut the list (or may have): say so, and how to see more.
+  const total = typeof extra.total === 'number' ? extra.total : undefined;
+  if (total !== undefined && total > hits.length) rt.out.note(`${hits.length} of ${total} shown (--limit <n> shows more)`);
+  else if (total === undefined && limit !== undefined && hits.length >= limit) rt.out.note(`first ${hits.length} shown (--limit ${limit}); --limit <n> shows more`);
 }

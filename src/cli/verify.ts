@@ -93,7 +93,7 @@ Exit status:
           });
           progress.stop();
           render(rt, report);
-          process.exitCode = report.exit_code;
+          process.exitCode = report.exitCode;
         } finally {
           progress.stop();
         }
@@ -126,6 +126,6 @@ Exit status:
         report = await verifyWithoutDatabase(rt.config, err.message);
       }
       render(rt, report!);
-      process.exitCode = report!.exit_code;
+      process.exitCode = report!.exitCode;
     });
 }

@@ -79,6 +79,8 @@ export interface ImportOptions {
    * current environment (by default a re-run leaves them alone: they would fail the same way).
    */
   retryFailed?: boolean;
+  /** In-place: do not record the paths as roots (index importing single new files). */
+  noRoots?: boolean;
 }
 
 /** healed: the file put back the missing original of the asset with its checksum. */
@@ -313,6 +315,19 @@ async function importWalked(
   const importer = ctx && !dryRun ? new Importer(ctx, opts, events) : undefined;
   // Interrupted and expired purges first: a re-imported file then never meets a row on its way out.
   if (importer) await trashMaintenance(ctx!);
+  // In-place folders are remembered, so that `immich index` finds new sub-folders of them too.
+  if (importer && opts.mode === 'in-place' && !opts.noRoots) {
+    const dirs = [];
+    for (const p of plain) if (await fsp.stat(p).then((st) => st.isDirectory(), () => false)) dirs.push(p);
+    if (dirs.length) {
+      const ignore = opts.ignore ?? [];
+      await ctx!.db
+        .insertInto('in_place_roots')
+        .values(dirs.map((d) => ({ path: d, ignore })))
+        .onConflict((oc) => oc.column('path').doUpdateSet({ ignore }))
+        .execute();
+    }
+  }
   const outcomes: FileOutcome[] = importer
     ? await importer.run(files)
     : await dryRunFiles(ctx, files, opts, events);

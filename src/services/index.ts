@@ -94,8 +94,13 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
     .select(['assets.id', 'assets.type', 'assets.library_path', 'assets.file_size', 'assets.file_mtime', 'assets.checksum', 'asset_offline.asset_id as offline'])
     .where('assets.storage_mode', '=', 'in-place')
     .execute();
-  if (!assets.length) return summary;
-  const roots = rootFolders(assets.map((a) => a.library_path));
+  const recordedRows = await ctx.db.selectFrom('in_place_roots').select(['path', 'ignore']).execute();
+  const recorded = recordedRows.map((r) => r.path);
+  const ignoreOf = new Map(recordedRows.map((r) => [r.path, r.ignore]));
+  if (!assets.length && !recorded.length) return summary;
+  // The folders given to import --in-place, and (for libraries imported before they were recorded)
+  // the folders of the in-place assets; a folder inside another is covered by its walk.
+  const roots = rootFolders([...assets.map((a) => a.library_path), ...recorded.map((r) => path.join(r, 'any-file'))]); // rootFolders takes files
   summary.folders = roots.length;
   events.onInPlace?.(`checking ${assets.length} in-place files in ${roots.length} folders`);
 
@@ -130,6 +135,16 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
     if (st.size === Number(a.file_size) && Math.abs(st.mtimeMs - mtime) < 1000) continue;
     try {
       const checksum = await sha1File(a.library_path);
+      // Its new content is another asset's: the library holds each content once (assets.checksum is
+      // unique), so say which file it now duplicates instead of failing on the constraint.
+      const twin = checksum === a.checksum ? undefined : await ctx.db.selectFrom('assets').select('library_path').where('checksum', '=', checksum).where('id', '!=', a.id).executeTakeFirst();
+      if (twin) {
+        summary.failures.push({
+          path: a.library_path,
+          reason: `changed, and its content is now the same as ${ctx.library.resolve(twin.library_path)}, which is already in the library: keep one of the two files (or restore the old content)`,
+        });
+        continue;
+      }
       await ctx.db
         .updateTable('assets')
         .set({ checksum, file_size: st.size, file_mtime: st.mtime, updated_at: new Date() })
@@ -149,11 +164,15 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   const known = new Set(assets.map((a) => a.library_path));
   const present = [];
   for (const r of roots) if (await fs.stat(r).then((st) => st.isDirectory(), () => false)) present.push(r);
-  const walked = await walk(present, { excludeDirs: [ctx.library.root] });
-  const fresh = walked.files.map((f) => f.path).filter((p) => !known.has(p));
+  // Each recorded root with the --ignore globs of its import.
+  const fresh: string[] = [];
+  for (const r of present) {
+    const walked = await walk([r], { excludeDirs: [ctx.library.root], ignore: ignoreOf.get(r) });
+    for (const f of walked.files) if (!known.has(f.path)) fresh.push(f.path);
+  }
   if (fresh.length) {
     events.onInPlace?.(`importing ${fresh.length} new files in place`);
-    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed });
+    const r = await importFiles(ctx, { paths: fresh, mode: 'in-place', concurrency: opts.concurrency ?? ctx.concurrency, wait: false, retryFailed: opts.retryFailed, noRoots: true });
     summary.new = r.counts.imported;
     for (const f of r.failures) summary.failures.push({ path: f.path, reason: f.reason });
   }
@@ -197,6 +216,30 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
     if (page.length < pageSize) break;
   }
   return summary;
+}
+
+/** One failure, the same in every command's --json: the file, the stage and the cause (and the asset). */
+export interface ItemFailure {
+  path: string;
+  stage: string;
+  reason: string;
+  assetId?: string;
+}
+
+/** Job failures by file: the asset's library path (absolute for in-place files) instead of its id. */
+export async function jobFailures(ctx: Context, failures: ReadonlyArray<{ job: JobSpec; message: string }>): Promise<ItemFailure[]> {
+  const ids = [...new Set(failures.map((f) => f.job.assetId).filter((id): id is string => Boolean(id)))];
+  const paths = new Map<string, string>();
+  for (let k = 0; k < ids.length; k += INDEX_PAGE_SIZE) {
+    const rows = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', ids.slice(k, k + INDEX_PAGE_SIZE)).execute();
+    for (const r of rows) paths.set(r.id, ctx.library.resolve(r.library_path));
+  }
+  return failures.map((f) => ({
+    path: (f.job.assetId && paths.get(f.job.assetId)) || f.job.assetId || '',
+    stage: f.job.stage,
+    reason: f.message,
+    ...(f.job.assetId ? { assetId: f.job.assetId } : {}),
+  }));
 }
 
 /** In-process `immich jobs retry-failed`: run the failed stages again now. */

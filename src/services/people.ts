@@ -261,9 +261,10 @@ export async function listPeople(ctx: Context, opts: { includeEmpty?: boolean } 
       eb.fn.count<number>('f.id').as('faces'),
       sql<number>`count(distinct f.asset_id)`.as('assets'),
       eb.fn.min(sql<string>`f.asset_id::text`).as('any_asset'),
-      'c.asset_id as cover_asset', 'c.crop_path as cover_crop', 'a.original_path as sample_path',
+      // The library's file (the source may be gone after an import --move or a clean-up).
+      'c.asset_id as cover_asset', 'c.crop_path as cover_crop', 'a.library_path as sample_path',
     ])
-    .groupBy(['p.id', 'c.asset_id', 'c.crop_path', 'a.original_path'])
+    .groupBy(['p.id', 'c.asset_id', 'c.crop_path', 'a.library_path'])
     .execute();
   return rows
     .map((r) => ({
@@ -272,7 +273,7 @@ export async function listPeople(ctx: Context, opts: { includeEmpty?: boolean } 
       faces: Number(r.faces),
       assets: Number(r.assets),
       sampleAssetId: r.cover_asset ?? r.any_asset ?? null,
-      samplePath: r.sample_path ?? null,
+      samplePath: r.sample_path ? ctx.library.resolve(r.sample_path) : null,
       coverCrop: r.cover_crop ?? null,
       created: r.created_at,
     }))
@@ -315,7 +316,9 @@ export async function findFace(ctx: Context, ref: string): Promise<{ id: string;
 
 export interface PersonAsset {
   assetId: string;
+  /** The file in the library (absolute); originalPath: where it was imported from. */
   path: string;
+  originalPath: string;
   takenAt: Date | null;
   faceId: string;
   box: [number, number, number, number];
@@ -327,14 +330,14 @@ export async function personAssets(ctx: Context, personId: string): Promise<Pers
   const rows = await ctx.db
     .selectFrom('asset_faces as f')
     .innerJoin('assets as a', 'a.id', 'f.asset_id')
-    .select(['a.id as asset_id', 'a.original_path', 'a.taken_at', 'f.id as face_id', 'f.box_x1', 'f.box_y1', 'f.box_x2', 'f.box_y2', 'f.score', 'f.assigned_by'])
+    .select(['a.id as asset_id', 'a.original_path', 'a.library_path', 'a.taken_at', 'f.id as face_id', 'f.box_x1', 'f.box_y1', 'f.box_x2', 'f.box_y2', 'f.score', 'f.assigned_by'])
     .where('f.person_id', '=', personId)
     .where('a.deleted_at', 'is', null)
     .orderBy('a.taken_at', 'desc')
     .orderBy('a.original_path')
     .execute();
   return rows.map((r) => ({
-    assetId: r.asset_id, path: r.original_path, takenAt: r.taken_at, faceId: r.face_id,
+    assetId: r.asset_id, path: ctx.library.resolve(r.library_path), originalPath: r.original_path, takenAt: r.taken_at, faceId: r.face_id,
     box: [r.box_x1, r.box_y1, r.box_x2, r.box_y2], score: r.score, assignedBy: r.assigned_by,
   }));
 }

@@ -8,8 +8,8 @@ import type { DB } from '../db/schema.js';
 import type { TagSource } from '../db/schema/search.js';
 import { VectorUnavailableError } from '../errors.js';
 import type { JobOutcome, JobSpec } from '../jobs/types.js';
-import { classifyScenes, encodeImage, findClip, toVector } from '../ml/clip.js';
-import { resolveModel } from '../ml/models.js';
+import { classifyScenes, CLIP_TASK, clipModelName, encodeImage, findClip, toVector } from '../ml/clip.js';
+import { ModelMissingError, modelDirs, resolveModel } from '../ml/models.js';
 import { detectObjects, objectTags } from '../ml/objects.js';
 import { paddleModelFiles, recognizeText } from '../ml/ocr.js';
 import { getModel } from '../ml/runtime.js';
@@ -45,6 +45,19 @@ export async function setTags(
 
 async function placesStep(ctx: Context, assetId: string): Promise<void> {
   await geocodeAssets(ctx, assetId).catch((err) => ctx.logger.warn(`reverse geocoding asset ${assetId} failed: ${(err as Error).message}`));
+}
+
+/**
+ * A stage's model is missing: say once per command which model and the command that installs it
+ * (as the face stages do), then skip quietly; the stage is retried once the model is installed.
+ */
+async function modelMissing(ctx: Context, stage: string, task: string, name: string, part: string, message: string): Promise<JobOutcome> {
+  const warned = await ctx.lazy(`search:model-warned:${task}/${name}`, () => ({ done: false }));
+  if (!warned.done) {
+    warned.done = true;
+    ctx.logger.warn(`${stage} skipped: ${new ModelMissingError(task, name, part, modelDirs(ctx)).message}`);
+  }
+  return { status: 'skipped', message };
 }
 
 /** Warn once per context that CLIP needs pgvector; the stage is then skipped quietly. */
@@ -84,7 +97,7 @@ async function smartSearch(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   // The perceptual hash serves duplicate detection without CLIP; it costs a few milliseconds.
   await hashAsset(ctx, assetId).catch((err) => ctx.logger.warn(`hashing the preview of asset ${assetId} failed: ${(err as Error).message}`));
   const clip = await findClip(ctx);
-  if (!clip) return { status: 'skipped', message: 'no CLIP model installed' };
+  if (!clip) return modelMissing(ctx, 'smart search', CLIP_TASK, clipModelName(ctx), 'visual', 'no CLIP model installed');
   if (!ctx.database.hasVector) return vectorMissing(ctx);
   const embedding = await encodeImage(ctx, clip, file);
   await ensureEmbeddingDimension(ctx, embedding.length);
@@ -102,7 +115,7 @@ async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
   const modelPath = await resolveModel(ctx, OBJECT_TASK, objectModelName(ctx), 'detection');
-  if (!modelPath) return { status: 'skipped', message: `no object detection model installed (${OBJECT_TASK}/${objectModelName(ctx)})` };
+  if (!modelPath) return modelMissing(ctx, 'object detection', OBJECT_TASK, objectModelName(ctx), 'detection', `no object detection model installed (${OBJECT_TASK}/${objectModelName(ctx)})`);
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const model = await getModel(ctx, modelPath);

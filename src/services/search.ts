@@ -40,6 +40,8 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Things the user should know (fallbacks). */
   notes: string[];
+  /** Filters only, and the limit cut the list: how many assets match in all ("20 of 145 shown"). */
+  total?: number;
 }
 
 const fold = (v: string) => sql<string>`immich_fold(${v})`;
@@ -314,6 +316,10 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     mode = 'filters';
     const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
+    if (rows.length === limit) {
+      const c = await applySelection(ctx, baseQuery(ctx), o).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst();
+      return { mode, hits: await hydrate(ctx, scored), notes, total: Number(c?.n ?? rows.length) };
+    }
   }
   return { mode, hits: await hydrate(ctx, scored), notes };
 }

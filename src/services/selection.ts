@@ -464,6 +464,8 @@ export function applySelection(ctx: Context, q: AssetQuery, o: ResolvedSelection
   } else {
     // A Live Photo's video part travels with its still; a stack shows its primary.
     q = q.where('a.is_motion_part', '=', false);
+    // Offline in-place files (gone from disk at the last index) are not results until they are back.
+    q = q.where((eb: Eb) => eb.not(eb.exists(eb.selectFrom('asset_offline as off').select('off.asset_id').whereRef('off.asset_id', '=', 'a.id'))));
     if (!o.expandStacks) {
       q = q.where((eb: Eb) =>
         eb.or([

@@ -32,7 +32,7 @@ export interface Check {
 export interface VerifyReport {
   checks: Check[];
   /** 0 clean (warnings allowed), 1 problems found, 3 a service is unreachable. */
-  exit_code: number;
+  exitCode: number;
 }
 
 export interface VerifyOptions {
@@ -323,7 +323,7 @@ export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Pro
   checks.push(...(await checkStorage(ctx.config)));
   if (opts.models !== false) checks.push(await checkModels(ctx));
   // The checks below read the library's tables, which a database with pending migrations may lack.
-  if (db.pending) return { checks, exit_code: exitCodeFor(checks) };
+  if (db.pending) return { checks, exitCode: exitCodeFor(checks) };
   checks.push(...(await checkOriginals(ctx, opts)));
   checks.push(await checkUntracked(ctx));
   let derived = await findMissingDerived(ctx);
@@ -344,7 +344,7 @@ export async function verifyLibrary(ctx: Context, opts: VerifyOptions = {}): Pro
       ? { name: 'temporary files', status: 'warning', detail: `${temps.length} left by interrupted runs (immich cache clean removes them)`, items: temps.map((t) => t.path) }
       : { name: 'temporary files', status: 'ok', detail: 'none' },
   );
-  return { checks, exit_code: exitCodeFor(checks) };
+  return { checks, exitCode: exitCodeFor(checks) };
 }
 
 /** The checks that need no database, when it cannot be opened. */
@@ -352,7 +352,7 @@ export async function verifyWithoutDatabase(config: Config, dbError: string): Pr
   const checks: Check[] = [{ name: 'database', status: 'unavailable', detail: dbError }];
   checks.push(await checkRedisReachable(config));
   checks.push(...(await checkStorage(config)));
-  return { checks, exit_code: exitCodeFor(checks) };
+  return { checks, exitCode: exitCodeFor(checks) };
 }
 
 // ---- backup repositories ----
@@ -371,7 +371,7 @@ export async function verifyBackup(repository: string, opts: VerifyBackupOptions
   } catch (err) {
     if (!(err instanceof RepositoryError)) throw err;
     checks.push({ name: 'repository', status: 'unavailable', detail: err.message });
-    return { repository, snapshots: 0, objects: 0, checks, exit_code: exitCodeFor(checks) };
+    return { repository, snapshots: 0, objects: 0, checks, exitCode: exitCodeFor(checks) };
   }
   const release = repo.lock('immich verify --backup');
   try {
@@ -445,7 +445,7 @@ export async function verifyBackup(repository: string, opts: VerifyBackupOptions
       const unused = used ? [...stored.keys()].filter((id) => !used.has(id)) : [];
       if (unused.length) checks.push({ name: 'unreferenced', status: 'warning', detail: `${unused.length} object(s) no snapshot uses (removed by \`immich backup forget --prune\`)` });
     }
-    return { repository: repo.root, snapshots: snapshots.length, objects: stored.size, checks, exit_code: exitCodeFor(checks) };
+    return { repository: repo.root, snapshots: snapshots.length, objects: stored.size, checks, exitCode: exitCodeFor(checks) };
   } finally {
     release();
   }

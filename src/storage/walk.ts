@@ -54,6 +54,20 @@ export interface WalkResult {
 
 const isDefaultExcluded = picomatch(DEFAULT_EXCLUDES, { dot: true });
 
+/**
+ * --ignore globs: one without "/" matches a file or folder name anywhere (`*.mov`, `drafts`); one with
+ * "/" matches the path relative to the folder given to import (`trip/*.jpg`, `2019/raw/**`).
+ * (picomatch's basename option alone never matches a pattern that has a slash.)
+ */
+export function ignoreMatcher(globs: string[]): ((rel: string) => boolean) | undefined {
+  if (!globs.length) return undefined;
+  const names = globs.filter((g) => !g.includes('/'));
+  const paths = globs.filter((g) => g.includes('/')).map((g) => g.replace(/^\.\//, ''));
+  const byName = names.length ? picomatch(names, { dot: true, basename: true }) : undefined;
+  const byPath = paths.length ? picomatch(paths, { dot: true }) : undefined;
+  return (rel) => Boolean(byName?.(rel) || byPath?.(rel));
+}
+
 export async function walk(paths: string[], opts: WalkOptions = {}): Promise<WalkResult> {
   const files: WalkEntry[] = [];
   const skipped: WalkSkip[] = [];
@@ -69,7 +83,7 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
   // Real paths of the folders given: a link may lead anywhere inside them, never out.
   const roots: string[] = [];
   const inside = (p: string) => roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
-  const ignore = opts.ignore?.length ? picomatch(opts.ignore, { dot: true, basename: true }) : undefined;
+  const ignore = ignoreMatcher(opts.ignore ?? []);
 
   const addFile = async (abs: string) => {
     if (seen.has(abs)) return;

@@ -139,8 +139,10 @@ describe('immich import survives SIGKILL', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect([...orphanedExiftools()].filter((p) => !orphansBefore.has(p))).toEqual([]);
     const final = await runImport(lib, src);
-    expect(final.code, final.stderr).toBe(1);
-    expect(final.stderr).toContain('not-a-photo.jpg');
+    // The refused text file: reported by this run (exit 1), or already recorded by a killed one and,
+    // unchanged, not tried again (exit 0; issue 14). Either way it is recorded once, below.
+    expect([0, 1], final.stderr).toContain(final.code);
+    if (final.code === 1) expect(final.stderr).toContain('not-a-photo.jpg');
     const got = await snapshot(lib);
     expectSameLibrary(got, reference);
     expect(got.failures).toEqual(reference.failures);
@@ -166,7 +168,8 @@ describe('immich import survives SIGKILL', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(1);
     const final = await runImport(lib, movSrc, ['--move']);
-    expect(final.code, final.stderr).toBe(1);
+    expect([0, 1], final.stderr).toContain(final.code); // see copy mode
+
     const got = await snapshot(lib);
     expectSameLibrary(got, want);
     // What is left in the source: the duplicate and the refused file, as after an uninterrupted move.

@@ -27,12 +27,18 @@ describe('quiet re-runs', () => {
     fs.writeFileSync(path.join(src, 'corrupt.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]));
   });
 
-  it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', async () => {
+  it('a bad file is said once; a re-run with nothing new exits 0, -q prints nothing; --retry-failed tries it again; verify lists it once', { timeout: 300_000 }, async () => {
     const first = await runCli(['import', src], env());
     expect(first.code).toBe(1);
     const lines = first.stderr.split('\n').filter((l) => l.includes('corrupt.jpg'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^immich: .*corrupt\.jpg: probe: /);
+    // Each ML stage without its model says so once, with the command that installs it.
+    for (const [stage, model] of [['face detection', 'facial-recognition/scrfd_2.5g-mobilefacenet'], ['object detection', 'object-detection/yolox_nano'], ['smart search', 'clip/ViT-B-32__openai']]) {
+      const said = first.stderr.split('\n').filter((l) => l.startsWith(`warn: ${stage} skipped: model ${model}/`));
+      expect(said, stage).toHaveLength(1);
+      expect(said[0]).toContain(`install it with: immich models pull ${model}`);
+    }
 
     // Nothing new: the unchanged corrupt file and the stages skipped for want of models are left alone.
     const again = await runCli(['--json', 'import', src], env());
@@ -67,7 +73,7 @@ describe('quiet re-runs', () => {
     const backup = await runCli(['-q', 'backup', path.join(base, 'repo')], env());
     expect(backup).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
-  it('a stage or command that needs a missing model says which and how to install it; verify does not call that ok', async () => {
+  it('a stage or command that needs a missing model says which and how to install it; verify does not call that ok', { timeout: 300_000 }, async () => {
     const noModels = { ...env(), IMMICH_MODELS_DIR: path.join(base, 'no-models'), IMMICH_MODEL_CACHE: path.join(base, 'no-cache') };
     const dup = await runCli(['duplicates', '--method', 'clip'], noModels);
     expect(dup.code).toBe(3);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { Logger } from '../../src/logger.js';
-import { BIN, createPgDatabase, PG_HOST, PG_PORT, PG_USER, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { BIN, createPgDatabase, PG_HOST, ROOT, PG_PORT, PG_USER, pgEnv, runCli, tmpDir } from '../helpers/env.js';
 import { json } from './backup-helpers.js';
 
 /** bin/immich run as a user runs it (its shebang), not through `node bin/immich`. */
@@ -43,7 +43,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
 describe('nothing created by a typo', () => {
-  it('stats, search, verify, index, backup on a mistyped library exit 3 naming it, and create nothing', async () => {
+  it('stats, search, verify, index, backup on a mistyped library exit 3 naming it, and create nothing', { timeout: 300_000 }, async () => {
     const typo = path.join(base, 'libary');
     const env = { UPLOAD_LOCATION: typo, HOME: base };
     for (const args of [['stats'], ['search', 'dog'], ['verify', '--no-models'], ['index'], ['backup', path.join(base, 'repo')]]) {
@@ -85,7 +85,7 @@ describe('nothing created by a typo', () => {
 });
 
 describe('--wait and IMMICH_LOCK_WAIT queue behind a process holding the embedded database', () => {
-  it('waits until it is free (exit 0), or gives up after the time given (exit 3); without it, exit 3 at once', async () => {
+  it('waits until it is free (exit 0), or gives up after the time given (exit 3); without it, exit 3 at once', { timeout: 300_000 }, async () => {
     const lib = path.join(base, 'held');
     const holder = await createContext(loadConfig({ env: { UPLOAD_LOCATION: lib, HOME: base }, cwd: base }), new Logger('error'), { command: 'immich import' });
     let released = false;
@@ -111,8 +111,28 @@ describe('--wait and IMMICH_LOCK_WAIT queue behind a process holding the embedde
   });
 });
 
+describe('help and man pages', () => {
+  it('no help text names a developer folder; man pages install with the package; immich(1) lists every setting', async () => {
+    const { loadProgram } = await import(path.join(ROOT, 'dist/cli/main.js'));
+    const program = await loadProgram();
+    const texts: string[] = [];
+    const visit = (c: { helpInformation(): string; commands: readonly unknown[] }) => {
+      texts.push(c.helpInformation());
+      for (const sub of c.commands) visit(sub as typeof c);
+    };
+    visit(program);
+    for (const t of texts) expect(t).not.toMatch(/\.\.\/shared|\/shared\/|\/work\//);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const pages = fs.readdirSync(path.join(ROOT, 'man')).filter((f) => f.endsWith('.1')).map((f) => `./man/${f}`);
+    expect([...pkg.man].sort()).toEqual(pages.sort());
+    const { SETTINGS } = await import(path.join(ROOT, 'dist/settings.js'));
+    const page = fs.readFileSync(path.join(ROOT, 'man/immich.1'), 'utf8');
+    for (const s of SETTINGS as Array<{ name: string }>) expect(page, s.name).toContain(`.TP\n\\fB${s.name.replace(/-/g, '\\-')}\\fR`);
+  });
+});
+
 describe('usage mistakes are ours, exit 2', () => {
-  it('dates, thresholds, limits and IMMICH_* settings are validated with the expected form', async () => {
+  it('dates, thresholds, limits and IMMICH_* settings are validated with the expected form', { timeout: 300_000 }, async () => {
     const env = { UPLOAD_LOCATION: path.join(base, 'none'), HOME: base };
     for (const d of ['2020-13-45', '2020-02-30', '2020-00-00', '99999', '2021-02-29T10:00', 'yesterday']) {
       const r = await runCli(['search', '--after', d], env);

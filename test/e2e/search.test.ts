@@ -206,11 +206,14 @@ describe.each(['embedded', 'postgres'] as const)('immich search on the %s databa
     expect(fs.existsSync(z.stdout.slice(0, -1))).toBe(true);
   });
 
-  it('prints a table with thumbnail paths on a terminal-less stdout', async () => {
+  it('prints a table that fits 100 columns on a terminal-less stdout; --wide adds thumbnail paths', async () => {
     const r = await runCli(['search', '--make', 'canon'], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/red\.jpg/);
-    expect(r.stdout).toMatch(/thumbnail\.webp|thumbnail\.jpe?g/);
+    expect(r.stdout).not.toMatch(/thumbnail\.webp|thumbnail\.jpe?g/);
+    for (const line of r.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    const wide = await runCli(['--wide', 'search', '--make', 'canon'], env);
+    expect(wide.stdout).toMatch(/thumbnail\.webp|thumbnail\.jpe?g/);
   });
 
   it('--duplicates groups the near-duplicate copy by CLIP distance', async () => {

@@ -7,6 +7,13 @@ export interface StageEnvironmentTable {
   since: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface InPlaceRootsTable {
+  path: string;
+  ignore: ColumnType<string[], string[] | undefined, string[]>;
+  added_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface QuietTables {
   stage_environment: StageEnvironmentTable;
+  in_place_roots: InPlaceRootsTable;
 }
