@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--tag <a/b>', 'add a user tag; "/" nests: Trips/2024/Lisbon (repeatable)', collect, [])
     .option('--untag <a/b>', 'remove a user tag and the tags under it (repeatable)', collect, [])
     .option('--date <iso>', 'set the capture date and time with its offset, e.g. 2024-05-01T10:00:00+01:00')
-    .option('--shift <±duration>', 'move the capture time, e.g. +1h30m, -2d, 45s')
+    .option('--shift <±duration>', 'move the capture time by a duration like +1h30m, 2d or 45s (a leading minus moves it back)')
     .option('--tz <zone>', 'set the time zone (Europe/Lisbon or +01:00); needs --keep-wall-clock or --keep-instant')
     .option('--keep-wall-clock', 'with --tz: the local time stays, the instant moves (the camera clock was set for another zone)')
     .option('--keep-instant', 'with --tz: the instant stays, the local time moves (only the zone was wrong)')

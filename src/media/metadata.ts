@@ -55,8 +55,8 @@ export interface MediaMetadata {
   description: string | null;
   rating: number | null;
   keywords: string[] | null;
-  /** Hierarchical keywords as tag paths (TagsList, HierarchicalSubject); absent when none. */
-  tagPaths?: string[];
+  /** Hierarchical tags ('Trips/2024') from digiKam:TagsList or lr:HierarchicalSubject (organize's user tags, source xmp). */
+  hierarchicalTags: string[];
   /** Named face regions another manager wrote (MWG-RS, MP); absent when none. */
   faceRegions?: FaceRegion[];
   /** Stored (unrotated) dimensions as the file declares them. */
@@ -323,6 +323,7 @@ function optional<K extends string, T>(key: K, values: T[]): { [k in K]?: T[] } 
   return (values.length ? { [key]: values } : {}) as { [k in K]?: T[] };
 }
 
+
 function exposure(v: unknown): string | null {
   if (typeof v === 'number') {
     if (v > 0 && v < 1) return `1/${Math.round(1 / v)}`;
@@ -402,7 +403,7 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     description: str(t.ImageDescription) ?? str(t.Description) ?? str(t['Caption-Abstract']),
     rating: rating !== null ? Math.max(-1, Math.min(5, Math.round(rating))) : null,
     keywords: keywords(t),
-    ...optional('tagPaths', hierarchicalTags(t)),
+    hierarchicalTags: hierarchicalTags(t),
     ...optional('faceRegions', opts.type === 'image' ? faceRegions(t) : []),
     exifImageWidth: exifW !== null ? Math.round(exifW) : null,
     exifImageHeight: exifH !== null ? Math.round(exifH) : null,

@@ -756,8 +756,6 @@ class Importer {
       }
       metaError = inserted.metaError;
       const assetId = inserted.id;
-      // Hierarchical keywords (digiKam, Lightroom) are the asset's tags from its metadata.
-      if (meta?.tagPaths?.length) await setAssetTagsFromSource(this.ctx.db, assetId, meta.tagPaths, 'xmp');
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
@@ -882,6 +880,11 @@ class Importer {
       const metaError = `cannot save metadata: ${errorMessage(err)}`;
       await write(false, metaError);
       return { id, metaError };
+    }
+    // Hierarchical keywords of the file or its sidecar become user tags (source xmp).
+    if (metaOk && meta?.hierarchicalTags?.length) {
+      const { setAssetTagsFromSource } = await import('../db/user-tags.js');
+      await setAssetTagsFromSource(this.ctx.db, id, meta.hierarchicalTags, 'xmp');
     }
     // A Live Photo's still and video: whichever arrives second completes the pair.
     if (metaOk && meta?.livePhotoCid) {
