@@ -19,6 +19,8 @@ interface ImportFlags {
   ignore: string[];
   skipMl?: boolean;
   stack?: string;
+  album?: string;
+  albumFromFolder?: boolean;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
 }
@@ -40,6 +42,8 @@ export function register(program: Command): void {
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
     .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
+    .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
+    .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
     .addHelpText(
@@ -62,6 +66,7 @@ Examples:
   immich import --move /mnt/card/DCIM           move off a memory card
   immich import --in-place /srv/photos          index files where they are
   immich import -n --ignore '*.mov' ~/Downloads show what would happen, skipping .mov files
+  immich import --album-from-folder ~/Trips     one album per folder (Lisbon, Porto, ...)
   immich --json import ~/Pictures | jq .counts  machine-readable summary
 
 Exit status:
@@ -96,6 +101,12 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     onlyStages,
     wait: flags.wait,
   };
+  const wantAlbums = Boolean(flags.album || flags.albumFromFolder);
+  if (flags.album) {
+    const { normaliseAlbumPath } = await import('../services/selection.js');
+    flags.album = normaliseAlbumPath(flags.album, '--album');
+  }
+  const forAlbums: Array<{ path: string; assetId: string }> = [];
   const { out } = rt;
   const progress = out.progress('importing');
   let filesDone = 0;
@@ -105,7 +116,11 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
-    onFile: (_o: unknown, done: number) => { filesDone = done; render(); },
+    onFile: (o: { path: string; assetId?: string }, done: number) => {
+      if (o.assetId && wantAlbums) forAlbums.push({ path: o.path, assetId: o.assetId });
+      filesDone = done;
+      render();
+    },
     onStage: (p: { stage: string; done: number; failed: number; skipped: number; total: number }) => {
       stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
       render();
@@ -124,6 +139,10 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
         { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
+          if (wantAlbums && !flags.dryRun) {
+            const { addImportedToAlbums } = await import('../services/albums.js');
+            await addImportedToAlbums(ctx, forAlbums, { album: flags.album, fromFolder: flags.albumFromFolder });
+          }
           // --stack auto: the stack rules on the new files, with what the library has already.
           if (flags.stack && !flags.dryRun) {
             const { autoStack } = await import('../services/stacks.js');

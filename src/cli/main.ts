@@ -32,6 +32,10 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['rm', () => import('./rm.js')],
   ['trash', () => import('./trash.js')],
   ['stack', () => import('./stack.js')],
+  ['info', () => import('./info.js')],
+  ['edit', () => import('./edit.js')],
+  ['album', () => import('./album.js')],
+  ['metadata', () => import('./metadata.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
