@@ -85,7 +85,7 @@ ${EXIT_HELP}`,
     .option('--raw-jpeg', 'a RAW and a JPEG with the same base name (same folder, or taken within 2 s)')
     .option('--heic-jpeg', 'a HEIC and a JPEG with the same base name')
     .option('--bursts', 'vendor burst names (Pixel, Samsung, Huawei, Sony), the iPhone BurstUUID, and shots of one camera < 1 s apart')
-    .option('--edits', 'edited copies (-edited, -modifié, -bearbeitet, -modificato, -editado ...) with their original')
+    .option('--edits', 'edited copies with their original: IMG_1-edited.jpg with IMG_1.jpg (also the suffixes modifié, bearbeitet, modificato, editado ...)')
     .option('--dry-run', 'list the stacks that would be made; change nothing')
     .addHelpText(
       'after',
