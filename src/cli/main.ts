@@ -170,8 +170,12 @@ export function run(): void {
   main().then(
     (code) => {
       process.exitCode = code;
-      // Libraries (exiftool, onnxruntime, ioredis) may keep handles open; a finished command exits.
-      setTimeout(() => process.exit(code), 0).unref();
+      // Libraries (exiftool, onnxruntime, ioredis) may keep handles open; a finished command exits,
+      // but only once stdout has drained: a pipe takes a large --json result in pieces, and exiting
+      // before the last one cut it (a 15 MB `stack auto --json` arrived as 0.6 MB).
+      const exit = () => setTimeout(() => process.exit(code), 0).unref();
+      if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
+      else exit();
     },
     (err) => {
       process.stderr.write(`immich: ${String(err)}\n`);

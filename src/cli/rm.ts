@@ -92,9 +92,11 @@ async function runRm(rt: Runtime, assets: string[], flags: RmFlags): Promise<num
       return result.purge?.failures.length ? 1 : 0;
     }
     if (flags.dryRun) {
-      const rows = result.trashed.length
-        ? await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', result.trashed).orderBy('library_path').execute()
-        : [];
+      const rows: Array<{ id: string; library_path: string }> = [];
+      for (let k = 0; k < result.trashed.length; k += 5000) {
+        rows.push(...(await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', result.trashed.slice(k, k + 5000)).execute()));
+      }
+      rows.sort((a, b) => (a.library_path < b.library_path ? -1 : 1));
       for (const r of rows) rt.out.line(`would trash ${ctx.library.resolve(r.library_path)} (${r.id})`);
       rt.out.line(`dry run: ${result.trashed.length} asset(s) would be moved to the trash${result.already ? `, ${result.already} already there` : ''}`);
       return 0;

@@ -85,7 +85,7 @@ ${EXIT_HELP}`,
     .option('--raw-jpeg', 'a RAW and a JPEG with the same base name (same folder, or taken within 2 s)')
     .option('--heic-jpeg', 'a HEIC and a JPEG with the same base name')
     .option('--bursts', 'vendor burst names (Pixel, Samsung, Huawei, Sony), the iPhone BurstUUID, and shots of one camera < 1 s apart')
-    .option('--edits', 'edited copies (-edited, -modifié, -bearbeitet, -modificato, -editado ...) with their original')
+    .option('--edits', 'edited copies with their original: IMG_1-edited.jpg with IMG_1.jpg (also the suffixes modifié, bearbeitet, modificato, editado ...)')
     .option('--dry-run', 'list the stacks that would be made; change nothing')
     .addHelpText(
       'after',
@@ -167,6 +167,8 @@ function printStacks(rt: Runtime, stacks: StackView[], members: boolean): void {
   );
 }
 
+const SHOW_STACKS = 50;
+
 async function runAuto(rt: Runtime, flags: { rawJpeg?: boolean; heicJpeg?: boolean; bursts?: boolean; edits?: boolean; dryRun?: boolean }): Promise<number> {
   const rules = stackRules(flags);
   return withContext(rt, { command: 'immich stack auto' }, async (ctx) => {
@@ -176,13 +178,16 @@ async function runAuto(rt: Runtime, flags: { rawJpeg?: boolean; heicJpeg?: boole
       rt.out.data(r);
       return 0;
     }
-    if (r.stacks.length && (flags.dryRun || r.stacks.length <= 50)) {
-      const rows = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', r.stacks.flatMap((s) => s.ids)).execute();
+    // The first stacks as a table; all of them with --json.
+    const shown = r.stacks.slice(0, SHOW_STACKS);
+    if (shown.length) {
+      const rows = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('id', 'in', shown.flatMap((s) => s.ids)).execute();
       const pathOf = new Map(rows.map((x) => [x.id, ctx.library.resolve(x.library_path)]));
       rt.out.table(
         ['rules', 'file', ''],
-        r.stacks.flatMap((s) => s.ids.map((id, i) => [i === 0 ? s.rules.join('+') : '', pathOf.get(id) ?? id, i === 0 ? (s.joins ? 'primary (joins a stack)' : 'primary') : ''])),
+        shown.flatMap((s) => s.ids.map((id, i) => [i === 0 ? s.rules.join('+') : '', pathOf.get(id) ?? id, i === 0 ? (s.joins ? 'primary (joins a stack)' : 'primary') : ''])),
       );
+      if (r.stacks.length > shown.length) rt.out.line(`... and ${r.stacks.length - shown.length} more stack(s) (--json lists them all)`);
     }
     rt.out.line(
       `${r.dryRun ? 'dry run: would make' : 'made'} ${r.created} stack(s)${r.joined ? `, ${r.joined} joined` : ''} of ${r.assetsStacked} asset(s) ` +

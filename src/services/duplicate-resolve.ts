@@ -34,10 +34,14 @@ export interface ResolveResult {
   sidecarFailures: Array<{ file: string; error: string }>;
 }
 
-/** Everything the policy looks at, for the assets of the groups. */
-async function loadDupAssets(ctx: Context, ids: string[]): Promise<Map<string, DupAsset & { path: string }>> {
+/** Everything the policy looks at, for the assets of the groups (a chunk at a time). */
+async function loadDupAssets(ctx: Context, all: string[]): Promise<Map<string, DupAsset & { path: string }>> {
   const out = new Map<string, DupAsset & { path: string }>();
-  if (!ids.length) return out;
+  for (let k = 0; k < all.length; k += 2000) await loadDupChunk(ctx, all.slice(k, k + 2000), out);
+  return out;
+}
+
+async function loadDupChunk(ctx: Context, ids: string[], out: Map<string, DupAsset & { path: string }>): Promise<void> {
   const rows = await ctx.db
     .selectFrom('assets as a')
     .leftJoin('exif as e', 'e.asset_id', 'a.id')
@@ -85,7 +89,6 @@ async function loadDupAssets(ctx: Context, ids: string[]): Promise<Map<string, D
         })),
     });
   }
-  return out;
 }
 
 export async function resolveDuplicates(ctx: Context, opts: ResolveOptions): Promise<ResolveResult> {

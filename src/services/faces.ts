@@ -298,6 +298,8 @@ export async function queueFaceDetection(ctx: Context, opts: { force?: boolean; 
       .innerJoin('asset_files as f', (j) => j.onRef('f.asset_id', '=', 'a.id').on('f.kind', '=', 'preview'))
       .select('a.id')
       .where('a.type', '=', 'image')
+      // Trashed assets are not processed (restored ones are picked up by the next run).
+      .where('a.deleted_at', 'is', null)
       .where(sql<string>`a.id::text`, '>', after)
       .orderBy(sql`a.id::text`)
       .limit(pageSize);

@@ -310,20 +310,19 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     // sidecars under the library); absolute ones sit beside an in-place original and go with it only.
     const deletesOriginal = new Map(marked.map((m) => [m.id, m.delete_original]));
     const ours = (assetId: string, p: string) => (path.isAbsolute(p) ? deletesOriginal.get(assetId) === true : isInside(ctx.library.resolve(p), ctx.library.root));
-    for (const f of [...derived, ...crops.map((c) => ({ asset_id: c.asset_id, path: c.crop_path! })), ...written]) {
-      if (ours(f.asset_id, f.path)) await remove(f.asset_id, f.path);
-    }
-    for (const m of marked) {
+    const extra = [...derived, ...crops.map((c) => ({ asset_id: c.asset_id, path: c.crop_path! })), ...written];
+    await inParallel(extra.filter((f) => ours(f.asset_id, f.path)), (f) => remove(f.asset_id, f.path));
+    await inParallel(marked, async (m) => {
       if (!m.delete_original) {
         summary.originalsKept++;
-        continue;
+        return;
       }
       const inPlace = m.storage_mode === 'in-place';
       if (m.sidecar_path && !shared.has(m.sidecar_path) && ours(m.id, m.sidecar_path)) await remove(m.id, m.sidecar_path);
       // A library copy lives inside the library; anything else is not ours to delete.
-      if (!inPlace && !isInside(ctx.library.resolve(m.library_path), ctx.library.root)) continue;
+      if (!inPlace && !isInside(ctx.library.resolve(m.library_path), ctx.library.root)) return;
       if (await remove(m.id, m.library_path)) summary.originalsDeleted++;
-    }
+    });
     const gone = ids.filter((id) => !failed.has(id));
     if (gone.length) {
       await ctx.db.transaction().execute(async (trx) => {
@@ -339,6 +338,16 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     summary.purged += gone.length;
     for (const id of failed) skip.add(id);
   }
+}
+
+/** Unlinks wait on the file system, not the CPU: a few at once keep the disk busy. */
+const UNLINKS_IN_FLIGHT = 16;
+
+async function inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(UNLINKS_IN_FLIGHT, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
 }
 
 function isInside(child: string, parent: string): boolean {

@@ -32,8 +32,9 @@ describe.skipIf(!CORPUS)('duplicates resolve (corpus)', () => {
     expect(['DSCN0010.jpg', 'DSCN0010_recompressed_q35.jpg']).toContain(path.basename(g.keepPath));
     expect(g.reason).toMatch(/^best: (import|id|all equal)/);
 
-    // Metadata on the copies that go: favorite, ratings, descriptions, albums, a user tag; the kept
-    // copy loses its position so the others' (which agree) is merged back.
+    // Metadata on the copies that go: favorite, ratings, descriptions, albums, a user tag. The two
+    // full-size copies (the kept one and its twin, tied but for the import order) lose their position,
+    // so the resized copy's is merged back; the choice between them stays the same.
     const idOf = await withLibraryDb(lib, async (db) => {
       const rows = await db.selectFrom('assets').select(['id', 'original_name']).execute();
       return new Map(rows.map((r) => [r.original_name, r.id]));
@@ -48,7 +49,8 @@ describe.skipIf(!CORPUS)('duplicates resolve (corpus)', () => {
       await db.insertInto('album_assets').values([{ album_id: a1.id, asset_id: resized }, { album_id: a2.id, asset_id: webp }]).execute();
       const tag = await db.insertInto('user_tags').values({ value: 'Places/Coast' }).returning('id').executeTakeFirstOrThrow();
       await db.insertInto('asset_user_tags').values({ asset_id: webp, tag_id: tag.id, source: 'user' }).execute();
-      await db.updateTable('exif').set({ latitude: null, longitude: null }).where('asset_id', '=', keepId).execute();
+      const twin = ['DSCN0010.jpg', 'DSCN0010_recompressed_q35.jpg'].map((n) => idOf.get(n)!);
+      await db.updateTable('exif').set({ latitude: null, longitude: null }).where('asset_id', 'in', twin).execute();
     });
 
     const r = json(ok(await cli('--json', 'duplicates', 'resolve', '--method', 'phash', '--keep', 'best', '--merge', 'albums,favorite,rating,description,tags,location,people')));
