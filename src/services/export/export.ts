@@ -17,9 +17,9 @@ import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from
 import { tempFileOwner, wallClockOf } from '../import-plan.js';
 import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
 import { loadTemplateValues, type AssetForTemplate } from '../template-values.js';
-import { convertToJpeg, exportTags, writeTags, type ExportMetadata, loadExportMetadata } from './metadata.js';
+import type { ExportMetadata } from './metadata.js';
 import { indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
-import { loadState, saveState, StateLog, type ExportedFile } from './state.js';
+import { loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
 
 export interface ExportOptions {
   dest: string;
@@ -284,8 +284,12 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
 
   await fsp.mkdir(dest, { recursive: true });
   const log = new StateLog(dest);
+  let dirty = false;
   const layout = layoutOf(opts);
   const cleaned = new Set<string>();
+  // sharp, exiftool and the decoders load only for the options that use them: --update starts fast.
+  const needsMedia = Boolean(opts.sidecar || opts.embedMetadata || opts.convert);
+  const { convertToJpeg, exportTags, writeTags, loadExportMetadata } = needsMedia ? await import('./metadata.js') : ({} as typeof import('./metadata.js'));
   const metaCache = new Map<string, Promise<ExportMetadata>>();
   const metadataOf = (assetId: string) => {
     let m = metaCache.get(assetId);
@@ -347,6 +351,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
       await log.append({ put: entry });
       await fsp.rename(tmp, target);
       state.files.set(f.path, entry);
+      dirty = true;
       report(f, 'exported', f.reason ?? null, made.size);
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
@@ -402,6 +407,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           report(s, 'kept', st ? 'changed since it was exported; left in place' : 'already gone');
         }
         state.files.delete(s.path);
+        dirty = true;
       } catch (err) {
         if (isDiskFull(err)) { diskFull ??= err; break; }
         report(s, 'failed', errorMessage(err));
@@ -412,10 +418,11 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // The state matches what is on disk whether the run finished, hit a full disk or failed: files
   // found missing (deleted by the user) and not written again leave the state.
   for (const p of [...plan.files.filter((f) => f.reason === 'missing').map((f) => f.path), ...plan.stale.map((f) => f.path)]) {
-    if (state.files.has(p) && sizeOn(p) === undefined) state.files.delete(p);
+    if (state.files.has(p) && sizeOn(p) === undefined) dirty = state.files.delete(p) || dirty;
   }
   await log.close().catch(() => undefined);
-  await saveState(dest, state).catch((err) => {
+  // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
+  if (dirty || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) await saveState(dest, state).catch((err) => {
     // The log still holds every file; the next run folds it in.
     if (!isDiskFull(err)) throw err;
   });
