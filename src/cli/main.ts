@@ -31,6 +31,10 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['config', () => import('./config.js')],
   ['storage', () => import('./storage.js')],
   ['export', () => import('./export.js')],
+  ['info', () => import('./info.js')],
+  ['edit', () => import('./edit.js')],
+  ['album', () => import('./album.js')],
+  ['metadata', () => import('./metadata.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */
