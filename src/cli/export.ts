@@ -148,7 +148,7 @@ Exit status:
         const progress = rt.out.progress('exporting');
         let result;
         try {
-          result = await runExport(ctx, { ...opts, dest, selection, onProgress: (d, t) => progress.update(d, t) });
+          result = await runExport(ctx, { ...opts, dest, selection, listSkipped: Boolean(flags.report || rt.out.json), onProgress: (d, t) => progress.update(d, t) });
         } finally {
           progress.stop();
         }
