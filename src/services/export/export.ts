@@ -365,7 +365,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
         }
         if (f.kind === 'original' && opts.embedMetadata) {
           if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
-          await writeTags(ctx, tmp, exportTags(await metadataOf(f.assetId), true), { create: false });
+          await writeTags(ctx, tmp, exportTags(await metadataOf(f.assetId), r.type === 'image'), { create: false });
           made = await fileFacts(tmp);
         }
       }
