@@ -442,7 +442,8 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // The state matches what is on disk whether the run finished, hit a full disk or failed: files
   // found missing (deleted by the user) and not written again leave the state.
   for (const p of [...plan.files.filter((f) => f.reason === 'missing').map((f) => f.path), ...plan.stale.map((f) => f.path)]) {
-    if (state.files.has(p) && sizeOn(p) === undefined) dirty = state.files.delete(p) || dirty;
+    // A fresh look (the folder listings are from before this run's writes).
+    if (state.files.has(p) && !fs.existsSync(path.join(dest, p))) dirty = state.files.delete(p) || dirty;
   }
   await log.close().catch(() => undefined);
   // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
