@@ -129,7 +129,10 @@ Exit status:
         const lib = path.resolve(rt.config.uploadLocation);
         if (abs === lib || abs.startsWith(lib + path.sep)) throw new UsageError(`${dest}: the destination is inside the library folder`);
       }
-      process.exitCode = await withContext(rt, { command: 'immich export' }, async (ctx) => {
+      // --update, --dry-run and --template-test mostly run a few queries: start the embedded database
+      // the quick way (see runtime.ts); a full export's time is in the files either way.
+      const quickStart = Boolean(flags.update || flags.dryRun || flags.templateTest);
+      process.exitCode = await withContext(rt, { command: 'immich export', quickStart }, async (ctx) => {
         if (flags.templateTest) {
           let paths: string[];
           try {
@@ -145,7 +148,7 @@ Exit status:
         const progress = rt.out.progress('exporting');
         let result;
         try {
-          result = await runExport(ctx, { ...opts, dest, selection, onProgress: (d, t) => progress.update(d, t) });
+          result = await runExport(ctx, { ...opts, dest, selection, listSkipped: Boolean(flags.report || rt.out.json), onProgress: (d, t) => progress.update(d, t) });
         } finally {
           progress.stop();
         }

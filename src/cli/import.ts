@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .command('import')
     .description(
       'add photos and videos to the library: walk the paths, skip duplicates (SHA-1), copy the files into ' +
-        'uploads/YYYY/YYYY-MM-DD/ by capture date, then extract metadata and make thumbnails, previews and web-playable video',
+        'uploads/ by the storage template (IMMICH_STORAGE_TEMPLATE, default YYYY/YYYY-MM-DD/ by capture date), then extract metadata and make thumbnails, previews and web-playable video',
     )
     .argument('<paths...>', 'files and folders to import (folders are walked recursively)')
     .option('--move', 'move the files into the library instead of copying them (the source is removed once the asset is recorded)')

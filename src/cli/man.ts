@@ -27,6 +27,7 @@ export const ENVIRONMENT: Array<[string, string]> = [
   ['REDIS_DBINDEX', 'Redis database index (0).'],
   ['IMMICH_MODELS_DIR', 'Machine-learning model folder, in Immich\'s cache layout <task>/<model>/<part>/model.onnx.'],
   ['IMMICH_MODEL_CACHE', 'Further model cache folder (default ~/.cache/immich/models).'],
+  ['IMMICH_STORAGE_TEMPLATE', 'Where import puts copied and moved originals under uploads/: Immich\'s template language, default {{y}}/{{y}}-{{MM}}-{{dd}}/{{filename}} (the extension is appended). Checked at start-up; `immich storage migrate` moves existing originals to it. See immich-storage(1).'],
   ['IMMICH_ENV_FILE', 'The .env file to read instead of ./.env (like --env-file).'],
   ['IMMICH_LOG_LEVEL', 'verbose, debug, log (default), warn or error.'],
   ['IMMICH_LOG_FORMAT', 'text (default) or json: the format of log lines on standard error (like --log-format).'],

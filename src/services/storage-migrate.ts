@@ -107,10 +107,13 @@ async function appendLine(file: string, rec: unknown): Promise<void> {
 export async function planMigration(ctx: Context, tpl: Template): Promise<{ moves: PlannedMove[]; unchanged: number }> {
   const rows = await ctx.db
     .selectFrom('assets')
-    .select(['id', 'library_path'])
-    .where('storage_mode', '<>', 'in-place')
-    .orderBy('library_path')
+    .leftJoin('asset_sidecars', 'asset_sidecars.asset_id', 'assets.id')
+    .select(['assets.id', 'assets.library_path', eb => eb.ref('asset_sidecars.path').as('written_sidecar')])
+    .where('assets.storage_mode', '<>', 'in-place')
+    .orderBy('assets.library_path')
     .execute();
+  // The sidecar organize writes edits to (asset_sidecars), else the one the file came with.
+  const writtenSidecar = new Map(rows.map((r) => [r.id, r.written_sidecar]));
   const assets = await loadTemplateValues(ctx, rows.map((r) => r.id), { albums: true });
   const byId = new Map(assets.map((a) => [a.id, a]));
   const stillOf = new Map<string, string>();
@@ -145,8 +148,9 @@ export async function planMigration(ctx: Context, tpl: Template): Promise<{ move
       continue;
     }
     const move: PlannedMove = { assetId: a.id, checksum: a.checksum, from: a.libraryPath, to };
-    if (a.sidecarPath && !path.isAbsolute(a.sidecarPath)) {
-      move.sidecarFrom = a.sidecarPath;
+    const sidecar = writtenSidecar.get(a.id) || a.sidecarPath;
+    if (sidecar && !path.isAbsolute(sidecar) && sidecar.startsWith('uploads/')) {
+      move.sidecarFrom = sidecar;
       move.sidecarTo = `${to}.xmp`;
     }
     moves.push(move);
@@ -217,7 +221,11 @@ async function moveOne(ctx: Context, m: PlannedMove, from: string, to: string, s
       const r = await trx.updateTable('assets').set({ library_path: to, updated_at: new Date() })
         .where('id', '=', m.assetId).where('library_path', '=', from).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new Error('the asset changed meanwhile');
-      if (sidecarTo) await trx.updateTable('exif').set({ sidecar_path: sidecarTo }).where('asset_id', '=', m.assetId).execute();
+      if (sidecarFrom && sidecarTo) {
+        // Both records of the sidecar follow it: the one read at import and the one edits are written to.
+        await trx.updateTable('exif').set({ sidecar_path: sidecarTo }).where('asset_id', '=', m.assetId).where('sidecar_path', '=', sidecarFrom).execute();
+        await trx.updateTable('asset_sidecars').set({ path: sidecarTo }).where('asset_id', '=', m.assetId).where('path', '=', sidecarFrom).execute();
+      }
     });
   }
   // The row names the new path: the old names go (only if the new ones are really there).

@@ -1,6 +1,6 @@
 // `immich export`: templates (tokens, defaults, multi-valued, collisions), --template-test, --update
 // after an edit, --cleanup, --dry-run, --report, hard links, kill -9 and re-run, a full destination
-// disk (tmpfs), and on corpus media: HEIC → JPEG, embedded metadata and sidecars read back, --live.
+// disk (tmpfs). Corpus media (HEIC → JPEG, metadata read back, --live): export-corpus.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -8,32 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExifTool } from 'exiftool-vendored';
-import { BIN, CORPUS, createPgDatabase, noteSkip, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { BIN, createPgDatabase, noteSkip, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import { checkState, cleanEnv, sha1, STATE } from './export-helpers.js';
 import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
-
-const sha1 = (f: string) => crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex');
-const STATE = '.immich-export.json';
-
-function cleanEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || (/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k) && !k.startsWith('IMMICH_TEST_'))) continue;
-    env[k] = v;
-  }
-  return { ...env, CI: 'true', ...extra };
-}
-
-/** Files under dest except the state, and the state's own list: they must always agree. */
-function checkState(dest: string): string[] {
-  const files = listFiles(dest).filter((f) => f !== STATE);
-  expect(files.filter((f) => path.basename(f).startsWith('.immich-tmp-')), 'temp files left').toEqual([]);
-  expect(fs.existsSync(path.join(dest, '.immich-export.log')), 'state log folded').toBe(false);
-  const state = JSON.parse(fs.readFileSync(path.join(dest, STATE), 'utf8')) as { files: Array<{ path: string; sha1: string }> };
-  expect(state.files.map((f) => f.path).sort()).toEqual(files.map((f) => f.split(path.sep).join('/')).sort());
-  for (const f of state.files) expect(sha1(path.join(dest, f.path)), f.path).toBe(f.sha1);
-  return files;
-}
 
 describe('immich export', () => {
   let src: string;
@@ -120,6 +97,11 @@ describe('immich export', () => {
     expect(checkState(dest2)).toEqual(['IMG_1-1.jpg', 'IMG_1.jpg', 'lisbon.jpg', 'porto.png']);
     expect(sha1(path.join(dest2, 'IMG_1.jpg'))).toBe(sha1(path.join(src, 'a/IMG_1.jpg')));
     expect(sha1(path.join(dest2, 'IMG_1-1.jpg'))).toBe(sha1(path.join(src, 'b/IMG_1.jpg')));
+    // A file deleted by hand is written again by --update, under the same name, and stays in the state.
+    fs.rmSync(path.join(dest2, 'IMG_1.jpg'));
+    const back = await runCli(['export', dest2, '--original-names', '--update'], env);
+    expect(back.stdout).toMatch(/exported 1 file\(s\).*, 3 unchanged/);
+    expect(checkState(dest2)).toEqual(['IMG_1-1.jpg', 'IMG_1.jpg', 'lisbon.jpg', 'porto.png']);
     const csv = fs.readFileSync(path.join(dest, '..', 'r.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('assetId,path,kind,action,reason,bytes');
     expect(csv).toHaveLength(6);
@@ -232,60 +214,6 @@ describe('immich export', () => {
     }
   });
 
-  describe.skipIf(!CORPUS)('corpus media', () => {
-    it('HEIC → JPEG, metadata embedded in the copy and in sidecars (read back with exiftool), --live', async () => {
-      const csrc = tmpDir('export-corpus-');
-      fs.copyFileSync(path.join(CORPUS!, 'formats/heic/iphone7_gps_offset+0200.heic'), path.join(csrc, 'iphone7.heic'));
-      fs.copyFileSync(path.join(CORPUS!, 'formats/livephoto/IMG_5195.HEIC'), path.join(csrc, 'IMG_5195.HEIC'));
-      fs.copyFileSync(path.join(CORPUS!, 'formats/livephoto/IMG_5195.MOV'), path.join(csrc, 'IMG_5195.MOV'));
-      const r = await runCli(['import', '--skip-ml', csrc], env);
-      expect(r.code, r.stderr).toBe(0);
-      const [heic] = await byName('iphone7.heic');
-      await withLibraryDb(lib, async (db) => {
-        await db.updateTable('assets').set({ rating: 5, description: 'Segesta', edited_at: new Date() }).where('id', '=', heic!.id).execute();
-        const tag = await db.insertInto('user_tags').values({ value: 'Sicily', parent_id: null }).returning('id').executeTakeFirstOrThrow();
-        await db.insertInto('asset_user_tags').values({ asset_id: heic!.id, tag_id: tag.id, source: 'user' }).execute();
-        const bob = await db.insertInto('people').values({ name: 'Bob' }).returning('id').executeTakeFirstOrThrow();
-        await db.insertInto('asset_faces').values({
-          asset_id: heic!.id, person_id: bob.id, model: 'test', image_width: 1440, image_height: 1080,
-          box_x1: 0.1, box_y1: 0.2, box_x2: 0.3, box_y2: 0.5, score: 0.9, landmarks: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        }).execute();
-      }, env);
-      const dest = path.join(tmpDir('export-heic-'), 'out');
-      const e = await runCli(['export', dest, '--path', 'iphone7.heic', '--convert', 'jpeg', '--quality', '80', '--embed-metadata', '--sidecar', 'xmp', '--original-names'], env);
-      expect(e.code, e.stderr).toBe(0);
-      expect(checkState(dest).sort()).toEqual(['iphone7.jpg', 'iphone7.jpg.xmp']);
-      // A Live Photo: the still and, with --live, its video beside it under the still's name.
-      const live = path.join(tmpDir('export-live-'), 'out');
-      const l = await runCli(['export', live, '--path', 'IMG_5195*', '--live', '--original-names'], env);
-      expect(l.code, l.stderr).toBe(0);
-      expect(checkState(live).sort()).toEqual(['IMG_5195.HEIC', 'IMG_5195.MOV']);
-      expect(sha1(path.join(live, 'IMG_5195.MOV'))).toBe(sha1(path.join(csrc, 'IMG_5195.MOV')));
-      const meta = await sharp(path.join(dest, 'iphone7.jpg')).metadata();
-      expect(meta.format).toBe('jpeg');
-      expect([meta.width, meta.height]).toEqual([4032, 3024]);
-      const et = new ExifTool({ taskTimeoutMillis: 20_000 });
-      try {
-        for (const f of ['iphone7.jpg', 'iphone7.jpg.xmp']) {
-          const tags = (await et.read(path.join(dest, f))) as Record<string, any>;
-          expect(tags.Description ?? tags.ImageDescription, f).toBe('Segesta');
-          expect(tags.Rating, f).toBe(5);
-          expect(String(tags.DateTimeOriginal?.toString?.() ?? tags.DateTimeOriginal), f).toMatch(/2019-10-20T18:34:30(\.000)?\+02:00/);
-          expect(tags.GPSLatitude, f).toBeCloseTo(38.0466, 3);
-          expect(tags.GPSLongitude, f).toBeCloseTo(12.9944, 3);
-          expect([tags.Subject].flat(), f).toContain('Sicily');
-          expect([tags.PersonInImage].flat(), f).toEqual(['Bob']);
-          expect(tags.RegionInfo?.RegionList?.[0], f).toMatchObject({ Name: 'Bob', Type: 'Face', Area: { X: 0.2, Y: 0.35, W: 0.2, H: 0.3 } });
-        }
-        const jpegTags = (await et.read(path.join(dest, 'iphone7.jpg'))) as Record<string, any>;
-        expect([jpegTags.Keywords].flat()).toContain('Sicily');
-        expect(jpegTags.OffsetTimeOriginal).toBe('+02:00');
-      } finally {
-        await et.end();
-      }
-    });
-  });
-  if (!CORPUS) noteSkip('export corpus media', 'corpus');
 });
 
 function spawnSyncOk(cmd: string, args: string[]): boolean {

@@ -73,6 +73,10 @@ describe('storage template', () => {
       const video = await db.selectFrom('assets').select('id').where('original_name', '=', 'IMG_0002.jpg').executeTakeFirstOrThrow();
       await db.updateTable('assets').set({ live_photo_video_id: video.id }).where('id', '=', still.id).execute();
       await db.updateTable('assets').set({ is_motion_part: true }).where('id', '=', video.id).execute();
+      // organize's record of the sidecar edits are written to: it must follow the file too.
+      const first = await db.selectFrom('assets').innerJoin('exif', 'exif.asset_id', 'assets.id').select(['assets.id', 'exif.sidecar_path'])
+        .where('original_name', '=', 'IMG_0000.jpg').executeTakeFirstOrThrow();
+      await db.insertInto('asset_sidecars').values({ asset_id: first.id, path: first.sidecar_path!, state: 'synced' }).execute();
     }, env);
     const tpl = '{{y}}/{{dd}}/{{filename}}';
     const dry = await runCli(['storage', 'migrate', '--dry-run', '--template', tpl, '--json'], env);
@@ -87,6 +91,8 @@ describe('storage template', () => {
     expect(r.stdout).toMatch(new RegExp(`moved ${N} original\\(s\\), 0 already in place; journal `));
     const after = await state(lib, env);
     expect(after.find((l) => l.includes('2021/01/IMG_0000.jpg '))).toMatch(/ uploads\/2021\/01\/IMG_0000\.jpg uploads\/2021\/01\/IMG_0000\.jpg\.xmp$/);
+    const written = await withLibraryDb(lib, (db) => db.selectFrom('asset_sidecars').select('path').executeTakeFirstOrThrow(), env);
+    expect(written.path).toBe('uploads/2021/01/IMG_0000.jpg.xmp');
     // The motion half (taken on the 3rd) sits beside its still (the 2nd), not in its own day.
     expect(after.some((l) => l.includes(' uploads/2021/02/IMG_0002.jpg'))).toBe(true);
     const files = listFiles(lib, 'uploads');

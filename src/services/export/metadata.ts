@@ -94,7 +94,7 @@ function peopleTags(m: ExportMetadata): Record<string, unknown> {
 
 /**
  * exiftool assignments for an exported file. The XMP fields are organize's (the same a library
- * sidecar gets) plus people; `embed` adds the EXIF/IPTC copies that viewers read from a JPEG:
+ * sidecar gets) plus people; `embed` (stills only: videos carry XMP) adds the EXIF/IPTC copies that viewers read from a JPEG:
  * DateTimeOriginal with OffsetTimeOriginal, GPS with its N/S/E/W references, ImageDescription,
  * IPTC Keywords.
  */

@@ -70,9 +70,16 @@ export function attachedPaths(p: string, a: Pick<PlanAsset, 'liveExt'>, sidecar:
  * changed: `--update` then needs no template rendering (nor the metadata it would read) for it.
  */
 export function unchangedBases(byAsset: Map<string, ExportedFile[]>, a: Omit<PlanAsset, 'bases'>, layout: string): string[] | undefined {
-  const prev = byAsset.get(a.id)?.filter((f) => f.kind === 'original' && f.layout === layout);
-  if (!prev?.length || prev.some((f) => f.checksum !== a.checksum || f.editedAt !== a.editedAt)) return undefined;
-  return [...new Set(prev.map((f) => f.base))];
+  const prev = byAsset.get(a.id);
+  if (!prev) return undefined;
+  let bases: string[] | undefined;
+  for (const f of prev) {
+    if (f.kind !== 'original' || f.layout !== layout) continue;
+    if (f.checksum !== a.checksum || f.editedAt !== a.editedAt) return undefined;
+    if (!bases) bases = [f.base];
+    else if (!bases.includes(f.base)) bases.push(f.base);
+  }
+  return bases;
 }
 
 export function indexByAsset(state: ExportState): Map<string, ExportedFile[]> {
