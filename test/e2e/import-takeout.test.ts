@@ -86,6 +86,9 @@ async function buildTakeout(): Promise<Fixture> {
   });
   const p1Entries: ZipFixtureEntry[] = [
     { name: `${ROOT}/archive_browser.html`, data: '<html></html>' },
+    // A zip re-packed on a Mac: resource forks named like photos are not imported.
+    { name: `__MACOSX/${YEAR}/._IMG_0001.jpg`, data: 'AppleDouble' },
+    { name: `${YEAR}/._IMG_0002.jpg`, data: 'AppleDouble' },
     { name: `${YEAR}/IMG_0001.jpg`, data: p1 },
     { name: `${YEAR}/IMG_0002.jpg`, data: p2 },
     { name: `${YEAR}/IMG_0003(1).jpg`, data: p3 },
