@@ -29,6 +29,10 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['stats', () => import('./stats.js')],
   ['cache', () => import('./cache.js')],
   ['config', () => import('./config.js')],
+  ['info', () => import('./info.js')],
+  ['edit', () => import('./edit.js')],
+  ['album', () => import('./album.js')],
+  ['metadata', () => import('./metadata.js')],
 ];
 
 /** Global options that take a value (to find the command name in argv without loading everything). */

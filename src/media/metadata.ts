@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
 import type { VideoProbe } from './transcode.js';
-import { faceRegions, hierarchicalTags, type FaceRegion } from './regions.js';
+import { faceRegions, type FaceRegion } from './regions.js';
 
 /** Date tags in priority order (Immich's EXIF_DATE_TAGS). */
 export const DATE_TAGS = [
@@ -54,8 +54,8 @@ export interface MediaMetadata {
   description: string | null;
   rating: number | null;
   keywords: string[] | null;
-  /** Hierarchical keywords as tag paths (TagsList, HierarchicalSubject); absent when none. */
-  tagPaths?: string[];
+  /** Hierarchical tags ('Trips/2024') from digiKam:TagsList or lr:HierarchicalSubject (organize's user tags, source xmp). */
+  hierarchicalTags: string[];
   /** Named face regions another manager wrote (MWG-RS, MP); absent when none. */
   faceRegions?: FaceRegion[];
   /** Stored (unrotated) dimensions as the file declares them. */
@@ -294,6 +294,14 @@ function optional<K extends string, T>(key: K, values: T[]): { [k in K]?: T[] } 
   return (values.length ? { [key]: values } : {}) as { [k in K]?: T[] };
 }
 
+function hierarchicalTags(tags: Record<string, unknown>): string[] {
+  const list = (v: unknown) => (v === undefined || v === null || v === '' ? [] : (Array.isArray(v) ? v : [v]).map((k) => String(k)));
+  const digikam = list(tags.TagsList);
+  const raw = digikam.length ? digikam : list(tags.HierarchicalSubject).map((k) => k.replace(/\|/g, '/'));
+  const out = raw.map((k) => k.split('/').map((p) => p.trim()).filter(Boolean).join('/')).filter(Boolean);
+  return [...new Set(out)];
+}
+
 function exposure(v: unknown): string | null {
   if (typeof v === 'number') {
     if (v > 0 && v < 1) return `1/${Math.round(1 / v)}`;
@@ -373,7 +381,7 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     description: str(t.ImageDescription) ?? str(t.Description) ?? str(t['Caption-Abstract']),
     rating: rating !== null ? Math.max(-1, Math.min(5, Math.round(rating))) : null,
     keywords: keywords(t),
-    ...optional('tagPaths', hierarchicalTags(t)),
+    hierarchicalTags: hierarchicalTags(t),
     ...optional('faceRegions', opts.type === 'image' ? faceRegions(t) : []),
     exifImageWidth: exifW !== null ? Math.round(exifW) : null,
     exifImageHeight: exifH !== null ? Math.round(exifH) : null,

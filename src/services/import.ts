@@ -24,7 +24,6 @@ import { copyFileVerified, TMP_MARK, writeFileAtomic } from '../storage/atomic.j
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import { addToAlbum, describeAlbum, ensureAlbum } from '../db/albums.js';
-import { setAssetTagsFromSource } from '../db/user-tags.js';
 import type { FaceRegion } from '../media/regions.js';
 import { applyFaceRegions } from './face-regions.js';
 import { loadFolderSidecars } from './import-sources.js';
@@ -617,8 +616,6 @@ class Importer {
       }
       metaError = inserted.metaError;
       const assetId = inserted.id;
-      // Hierarchical keywords (digiKam, Lightroom) are the asset's tags from its metadata.
-      if (meta?.tagPaths?.length) await setAssetTagsFromSource(this.ctx.db, assetId, meta.tagPaths, 'xmp');
       this.touched.set(assetId, file.path);
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
@@ -731,6 +728,11 @@ class Importer {
       const metaError = `cannot save metadata: ${errorMessage(err)}`;
       await write(false, metaError);
       return { id, metaError };
+    }
+    // Hierarchical keywords of the file or its sidecar become user tags (source xmp).
+    if (metaOk && meta?.hierarchicalTags?.length) {
+      const { setAssetTagsFromSource } = await import('../db/user-tags.js');
+      await setAssetTagsFromSource(this.ctx.db, id, meta.hierarchicalTags, 'xmp');
     }
     // A Live Photo's still and video: whichever arrives second completes the pair.
     if (metaOk && meta?.livePhotoCid) {

@@ -8,7 +8,6 @@ import sharp from 'sharp';
 import type { Kysely } from 'kysely';
 import type { ExifTool } from 'exiftool-vendored';
 import type { Config } from '../config.js';
-import { setAssetTagsFromSource } from '../db/user-tags.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { ItemError, errorMessage } from '../errors.js';
@@ -283,7 +282,11 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
     if (meta.width && meta.height) Object.assign(update, { width: meta.width, height: meta.height });
     await trx.updateTable('assets').set(update).where('id', '=', assetId).execute();
     if (meta.livePhotoCid) paired = await pairLivePhoto(trx, assetId, type, meta.livePhotoCid);
-    if (meta.tagPaths?.length) await setAssetTagsFromSource(trx, assetId, meta.tagPaths, 'xmp');
+    // Hierarchical keywords of the file or its sidecar are user tags from the source 'xmp'.
+    if (meta.hierarchicalTags?.length) {
+      const { setAssetTagsFromSource } = await import('../db/user-tags.js');
+      await setAssetTagsFromSource(trx, assetId, meta.hierarchicalTags, 'xmp');
+    }
   });
   // Both halves saved concurrently may each miss the other inside their transactions; look again.
   if (meta.livePhotoCid && !paired) await pairLivePhoto(ctx.db, assetId, type, meta.livePhotoCid);
