@@ -3,7 +3,9 @@
 // Google's structure, album copies) against `immich import` of the same media unpacked into a plain
 // folder, in one run, with the peak RSS of each import process (GNU time's maximum resident size).
 //
-//   node bench/takeout/run.mjs [--items 5000] [--rounds 1] [--concurrency <cores>] [--keep]
+//   node bench/takeout/run.mjs [--items 5000] [--rounds 1] [--concurrency <cores>] [--keep] [--work <dir>]
+//
+// --work: generate into (or reuse the Takeout already generated in) this folder; it is kept.
 //
 // ratio = plain seconds / Takeout seconds (target >= 0.8); RSS target < 600 MB.
 // Both imports use --skip-ml (ML models are not what is measured) into a library whose embedded
@@ -26,7 +28,8 @@ const ROUNDS = Number(opt('--rounds', '1'));
 const CONC = Number(opt('--concurrency', String(os.availableParallelism())));
 const KEEP = args.includes('--keep');
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'immich-bench-takeout-'));
+const WORK = opt('--work', undefined);
+const work = WORK ? (fs.mkdirSync(WORK, { recursive: true }), WORK) : fs.mkdtempSync(path.join(os.tmpdir(), 'immich-bench-takeout-'));
 const PRODUCT = 'Takeout/Google Photos';
 
 function sidecar(title, takenSec, i) {
@@ -42,6 +45,8 @@ function sidecar(title, takenSec, i) {
 }
 
 async function generate() {
+  const done = path.join(work, 'generated.json');
+  if (fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8'));
   // A few hundred distinct base images (640x480 JPEG, ~40 KB), each item made unique by bytes after EOI.
   const bases = [];
   for (let b = 0; b < 64; b++) {
@@ -85,6 +90,7 @@ async function generate() {
   const zips = parts.map((p, k) => path.join(work, `takeout-20240101T000000Z-00${k + 1}.zip`));
   for (let k = 0; k < 2; k++) execFileSync('zip', ['-q', '-r', zips[k], 'Takeout'], { cwd: parts[k] });
   for (const p of parts) fs.rmSync(p, { recursive: true, force: true });
+  fs.writeFileSync(done, JSON.stringify({ zips, plain, media }));
   return { zips, plain, media };
 }
 
@@ -96,14 +102,18 @@ function importRun(label, paths) {
   const empty = fs.mkdtempSync(path.join(work, 'empty-'));
   // Creating the embedded database is a one-off cost of a new library, not part of either import.
   spawnSync(process.execPath, [path.join(ROOT, 'bin/immich'), '-q', 'import', empty], { env: { ...env, UPLOAD_LOCATION: lib } });
+  // The summary (MBs for thousands of files) goes to a file, not a pipe.
+  const outFile = path.join(lib, 'summary.json');
+  const fd = fs.openSync(outFile, 'w');
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'bin/immich'), '--json', 'import', '--skip-ml', '-j', String(CONC), ...paths], {
-    env: { ...env, UPLOAD_LOCATION: lib }, maxBuffer: 1 << 30, encoding: 'utf8',
+    env: { ...env, UPLOAD_LOCATION: lib }, stdio: ['ignore', fd, 'pipe'], maxBuffer: 1 << 30, encoding: 'utf8',
   });
   const seconds = (performance.now() - t0) / 1000;
+  fs.closeSync(fd);
   if (r.status !== 0) throw new Error(`${label}: exit ${r.status}: ${r.stderr.slice(-2000)}`);
   const rssMb = Number(r.stderr.trim().split('\n').pop()) / 1024;
-  const summary = JSON.parse(r.stdout);
+  const summary = JSON.parse(fs.readFileSync(outFile, 'utf8'));
   if (!KEEP) fs.rmSync(lib, { recursive: true, force: true });
   return { label, seconds, rssMb, imported: summary.counts.imported, duplicates: summary.counts.duplicates, albums: summary.takeout?.albums.length ?? 0 };
 }
@@ -130,4 +140,4 @@ const out = {
   load: os.loadavg().map((l) => +l.toFixed(1)),
 };
 console.log(JSON.stringify(out, null, 2));
-if (!KEEP) fs.rmSync(work, { recursive: true, force: true });
+if (!KEEP && !WORK) fs.rmSync(work, { recursive: true, force: true });

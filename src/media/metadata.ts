@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
 import { readSourceFile, SourceFileError } from '../storage/source-read.js';
 import type { VideoProbe } from './transcode.js';
-import { faceRegions, hierarchicalTags, type FaceRegion } from './regions.js';
+import { faceRegions, type FaceRegion } from './regions.js';
 
 /** Date tags in priority order (Immich's EXIF_DATE_TAGS). */
 export const DATE_TAGS = [
@@ -323,6 +323,14 @@ function optional<K extends string, T>(key: K, values: T[]): { [k in K]?: T[] } 
   return (values.length ? { [key]: values } : {}) as { [k in K]?: T[] };
 }
 
+
+function hierarchicalTags(tags: Record<string, unknown>): string[] {
+  const list = (v: unknown) => (v === undefined || v === null || v === '' ? [] : (Array.isArray(v) ? v : [v]).map((k) => String(k)));
+  const digikam = list(tags.TagsList);
+  const raw = digikam.length ? digikam : list(tags.HierarchicalSubject).map((k) => k.replace(/\|/g, '/'));
+  const out = raw.map((k) => k.split('/').map((p) => p.trim()).filter(Boolean).join('/')).filter(Boolean);
+  return [...new Set(out)];
+}
 
 function exposure(v: unknown): string | null {
   if (typeof v === 'number') {

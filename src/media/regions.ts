@@ -1,6 +1,6 @@
-// People and keywords other photo managers leave in a file's metadata: face regions (MWG-RS from
-// Lightroom/digiKam/Picasa, MP from Windows Photo Gallery, Picasa's rect64 in .picasa.ini) and
-// hierarchical keywords (lr:HierarchicalSubject 'A|B|C', digiKam:TagsList 'A/B/C'). Pure parsing.
+// Named faces other photo managers leave in a file's metadata: face regions (MWG-RS from
+// Lightroom/digiKam/Picasa, MP from Windows Photo Gallery) and Picasa's rect64 in .picasa.ini.
+// Pure parsing. (Hierarchical keywords are organize's: src/media/metadata.ts, user tags 'xmp'.)
 
 /** A named face rectangle, normalised to the stored image (0..1, top-left origin). */
 export interface FaceRegion {
@@ -69,26 +69,6 @@ export function parseRect64(hex: string): Omit<FaceRegion, 'name'> | undefined {
   const part = (shift: bigint) => Number((v >> shift) & 0xffffn) / 65535;
   const [l, t, r, b] = [part(48n), part(32n), part(16n), part(0n)];
   return r > l && b > t ? { x: l, y: t, w: r - l, h: b - t } : undefined;
-}
-
-/**
- * Hierarchical keywords as tag paths: digiKam's TagsList ('People/Ada') and Lightroom's
- * HierarchicalSubject ('People|Ada'), merged; flat keywords are not tags (they stay keywords).
- */
-export function hierarchicalTags(tags: Record<string, unknown>): string[] {
-  const out = new Map<string, string>();
-  const add = (path: string) => {
-    const parts = path.split('/').map((p) => p.trim()).filter(Boolean);
-    if (!parts.length) return;
-    const v = parts.join('/');
-    if (!out.has(v.toLowerCase())) out.set(v.toLowerCase(), v);
-  };
-  for (const v of list(tags.TagsList)) add(String(v));
-  // A '/' inside a Lightroom keyword is part of the name, not a level.
-  for (const v of list(tags.HierarchicalSubject)) add(String(v).split('|').map((p) => p.replaceAll('/', '\u2215')).join('/'));
-  // Lightroom lists every level ('Places', 'Places|Lisbon'): an asset carries the leaves.
-  const all = [...out.values()];
-  return all.filter((v) => !all.some((o) => o.toLowerCase().startsWith(`${v.toLowerCase()}/`)));
 }
 
 /** Intersection over union of two normalised rectangles. */

@@ -1,5 +1,8 @@
 // `immich import`: walk → SHA-1 → dedupe (library and batch) → probe → metadata → place in the
 // library (copy by date, move, or reference in place) → asset row → queue the follow-up stages.
+// A Google Takeout (services/takeout/) adds files that live inside zips, copied out to tmp/ only while
+// they are imported, and what their JSON sidecars say (applied before the dated folder is chosen);
+// Picasa/iCloud/XMP albums, tags and named faces are applied after the stages.
 //
 // Kill safety (SIGKILL at any point, then the same import again ends in the same library):
 // - files are placed through atomic temp files; temp files of dead runs are removed from every
@@ -26,7 +29,6 @@ import { applyFacts, type ExternalFacts } from './takeout/facts.js';
 import { scanTakeout, type TakeoutScan } from './takeout/source.js';
 import { applyTakeout, type TakeoutSummary } from './takeout/apply.js';
 import { addToAlbum, describeAlbum, ensureAlbum } from '../db/albums.js';
-import { setAssetTagsFromSource } from '../db/user-tags.js';
 import type { FaceRegion } from '../media/regions.js';
 import { applyFaceRegions } from './face-regions.js';
 import { loadFolderSidecars } from './import-sources.js';

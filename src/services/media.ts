@@ -8,7 +8,6 @@ import sharp from 'sharp';
 import type { Kysely } from 'kysely';
 import type { ExifTool } from 'exiftool-vendored';
 import type { Config } from '../config.js';
-import { setAssetTagsFromSource } from '../db/user-tags.js';
 import type { Context } from '../context.js';
 import type { DB } from '../db/schema.js';
 import { ItemError, errorMessage } from '../errors.js';

@@ -31,12 +31,12 @@ const MWG = `   <mwg-rs:Regions rdf:parseType="Resource">
      <mwg-rs:Area stArea:x="0.5" stArea:y="0.5" stArea:w="0.25" stArea:h="0.5" stArea:unit="normalized"/>
     </rdf:Description></rdf:li></rdf:Bag></mwg-rs:RegionList>
    </mwg-rs:Regions>
-   <lr:hierarchicalSubject><rdf:Bag><rdf:li>Places</rdf:li><rdf:li>Places|Lisbon</rdf:li></rdf:Bag></lr:hierarchicalSubject>
    <digiKam:TagsList><rdf:Seq><rdf:li>People/Ada Lovelace</rdf:li></rdf:Seq></digiKam:TagsList>`;
 
 const MPR = `   <MP:RegionInfo rdf:parseType="Resource"><MPRI:Regions><rdf:Bag><rdf:li rdf:parseType="Resource">
      <MPReg:Rectangle>0.1, 0.2, 0.3, 0.4</MPReg:Rectangle><MPReg:PersonDisplayName>Grace Hopper</MPReg:PersonDisplayName>
-   </rdf:li></rdf:Bag></MPRI:Regions></MP:RegionInfo>`;
+   </rdf:li></rdf:Bag></MPRI:Regions></MP:RegionInfo>
+   <lr:hierarchicalSubject><rdf:Bag><rdf:li>Places|Lisbon</rdf:li></rdf:Bag></lr:hierarchicalSubject>`;
 
 describe('immich import (XMP people and keywords, Picasa, iCloud)', () => {
   it('named faces, user tags, albums, flags and dates from the other managers; a re-run adds nothing', async () => {
@@ -88,7 +88,7 @@ describe('immich import (XMP people and keywords, Picasa, iCloud)', () => {
       ['c.jpg', 'Alan Turing', 'metadata', 'manual', [0.25, 0.25, 0.5, 0.5]], // rect64 0x4000/0xffff...
     ]);
     expect(got.people).toEqual(['Ada Lovelace', 'Alan Turing', 'Grace Hopper']);
-    expect(got.tags).toEqual(['a.jpg:People/Ada Lovelace:xmp', 'a.jpg:Places/Lisbon:xmp']);
+    expect(got.tags).toEqual(['a.jpg:People/Ada Lovelace:xmp', 'b.jpg:Places/Lisbon:xmp']);
     expect(got.albums).toEqual([
       { name: 'Holiday', description: null, original_name: 'e.jpg' },
       { name: 'Holiday', description: null, original_name: 'f.jpg' },

@@ -86,6 +86,9 @@ async function buildTakeout(): Promise<Fixture> {
   });
   const p1Entries: ZipFixtureEntry[] = [
     { name: `${ROOT}/archive_browser.html`, data: '<html></html>' },
+    // A zip re-packed on a Mac: resource forks named like photos are not imported.
+    { name: `__MACOSX/${YEAR}/._IMG_0001.jpg`, data: 'AppleDouble' },
+    { name: `${YEAR}/._IMG_0002.jpg`, data: 'AppleDouble' },
     { name: `${YEAR}/IMG_0001.jpg`, data: p1 },
     { name: `${YEAR}/IMG_0002.jpg`, data: p2 },
     { name: `${YEAR}/IMG_0003(1).jpg`, data: p3 },
@@ -183,6 +186,8 @@ const day = (d: unknown) => new Date(d as string).toISOString().slice(0, 10);
 
 describe('immich import (Google Takeout)', () => {
   let fx: Fixture;
+  /** The library the zips gave, as the first test saw it: the unpacked folder must give the same. */
+  let fromZips: Awaited<ReturnType<typeof libraryRows>> | undefined;
   beforeAll(async () => {
     fx = await buildTakeout();
   }, 120_000);
@@ -205,7 +210,8 @@ describe('immich import (Google Takeout)', () => {
     expect(t.refused.map((x: Row) => x.reason).sort()).toEqual(["'..' in path", 'symbolic link']);
     expect(t.albums).toEqual(expect.arrayContaining([{ name: 'Lisboa ☀', assets: 1, added: 1 }, { name: 'Urlaub 2019', assets: 1, added: 1 }]));
 
-    const { assets, albums, tags, byName } = await libraryRows(lib);
+    fromZips = await libraryRows(lib);
+    const { assets, albums, tags, byName } = fromZips;
     expect(assets).toHaveLength(fx.unique);
     // photoTakenTime, never creationTime; geoDataExif before geoData; favourite, description.
     const a1 = byName.get('IMG_0001.jpg')!;
@@ -285,13 +291,11 @@ describe('immich import (Google Takeout)', () => {
   }, 300_000);
 
   it('the unpacked folder gives the same library; --from google-takeout reads a zip without the layout; bad zips are usage errors', async () => {
-    const zipped = path.join(tmpDir(), 'library');
     const unzipped = path.join(tmpDir(), 'library');
-    const a = await runCli(['--json', 'import', '--skip-ml', fx.part1, fx.part2], { UPLOAD_LOCATION: zipped });
     const b = await runCli(['--json', 'import', '--skip-ml', fx.unpacked], { UPLOAD_LOCATION: unzipped });
-    expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    const ra = await libraryRows(zipped);
+    expect(fromZips, 'the first test ran').toBeDefined();
+    const ra = fromZips!;
     const rb = await libraryRows(unzipped);
     const key = (rows: Row[]) => rows.map((r) => [r.checksum, r.original_name, new Date(r.taken_at).toISOString(), r.library_path, r.is_favorite, r.is_archived, r.description, r.latitude].join('|')).sort();
     expect(key(rb.assets)).toEqual(key(ra.assets));

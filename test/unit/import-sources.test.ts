@@ -1,7 +1,7 @@
 // Other managers' people and keywords, parsed without I/O: XMP face regions (MWG-RS, MP) as
-// exiftool reads them, hierarchical keywords, Picasa's .picasa.ini and rect64, iCloud CSVs.
+// exiftool reads them, Picasa's .picasa.ini and rect64, iCloud CSVs.
 import { describe, expect, it } from 'vitest';
-import { faceRegions, hierarchicalTags, iou, parseRect64 } from '../../src/media/regions.js';
+import { faceRegions, iou, parseRect64 } from '../../src/media/regions.js';
 import { orientBox } from '../../src/services/face-regions.js';
 import { parseAlbumCsv, parseICloudDate, parsePhotoDetails, parsePicasaIni } from '../../src/services/import-sources.js';
 import { applyFacts, classifyTakeoutJson } from '../../src/services/takeout/facts.js';
@@ -26,12 +26,6 @@ describe('other managers (pure)', () => {
     expect(faceRegions({ ...mwg, ...mp }).map((f) => f.name)).toEqual(['Ada Lovelace']);
     // A region reaching past the border is clipped to the image.
     close(faceRegions({ RegionInfo: { RegionList: [{ Area: { X: 0.95, Y: 0.5, W: 0.2, H: 0.2 }, Name: 'Edge', Type: 'Face' }] } })[0] as never, { x: 0.85, w: 0.15 });
-  });
-
-  it('hierarchical keywords: TagsList and HierarchicalSubject merged, leaves only, case kept', () => {
-    expect(hierarchicalTags({ TagsList: ['People/Ada Lovelace', 'Places'], HierarchicalSubject: ['Places', 'Places|Lisbon', 'people|ada lovelace', 'AC/DC'] }))
-      .toEqual(['People/Ada Lovelace', 'Places/Lisbon', 'AC\u2215DC']);
-    expect(hierarchicalTags({ Keywords: ['flat'] })).toEqual([]);
   });
 
   it("Picasa: rect64, the folder's album, contacts, stars and album tokens", () => {

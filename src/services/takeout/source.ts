@@ -113,7 +113,7 @@ async function listFolder(root: string, out: Node[]): Promise<void> {
     const entries = await fsp.readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      if (e.name.startsWith('.') || e.name === '@eaDir' || e.name === '#recycle') continue;
+      if (e.name.startsWith('.') || e.name === '@eaDir' || e.name === '#recycle' || e.name === '__MACOSX') continue;
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) await visit(abs);
       else if (e.isFile()) {
@@ -157,6 +157,8 @@ export async function scanTakeout(paths: string[], opts: TakeoutOptions): Promis
       for (const r of archive.refused) report.refused.push({ path: `${z}/${r.name}`, reason: r.reason });
       const entries = [...archive.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const entry of entries) {
+        // macOS's resource forks (__MACOSX/, ._IMG.jpg) and other hidden files are not media.
+        if (entry.name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX')) continue;
         nodes.push({ display: `${z}/${entry.name}`, name: path.posix.basename(entry.name), size: entry.size, mtime: entry.mtime, zip: { archive, entry } });
       }
     }
