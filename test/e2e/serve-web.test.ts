@@ -129,4 +129,21 @@ describe.skipIf(!haveChromium)('immich serve: the web gallery in Chromium', () =
     await expect.poll(loadedThumbs).toBe(2);
     await shot('album');
   });
+
+  it('trash hides a photo from the timeline (its month count too) and restore brings it back', async () => {
+    await page.getByRole('link', { name: 'Photos' }).click();
+    await expect.poll(loadedThumbs).toBe(4);
+    await page.getByRole('checkbox', { name: /^Select Photo, / }).last().check(); // city.jpg, alone in March
+    await page.getByRole('toolbar', { name: '1 selected' }).getByRole('button', { name: 'Trash' }).click();
+    await expect.poll(loadedThumbs).toBe(3);
+    expect(await page.$$eval('.month', (hs) => hs.length)).toBe(2);
+    await page.getByRole('link', { name: 'Trash' }).click();
+    await expect.poll(loadedThumbs).toBe(1);
+    await shot('trash');
+    await page.getByRole('checkbox', { name: /^Select Photo, / }).first().check();
+    await page.getByRole('toolbar', { name: '1 selected' }).getByRole('button', { name: 'Restore' }).click();
+    await page.getByText('Nothing here.').waitFor();
+    await page.getByRole('link', { name: 'Photos' }).click();
+    await expect.poll(loadedThumbs).toBe(4);
+  });
 });
