@@ -40,7 +40,8 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 const cli = (lib, argv, input) => execFileSync(process.execPath, [BIN, ...argv], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 
 function serve(lib) {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work } });
+  // Its log goes to our stderr (a pipe nobody reads would fill and stall the server).
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (d) => {
@@ -94,6 +95,8 @@ async function timelineAndThumbs() {
   const cold = await firstPage();
   const warm = [];
   for (let i = 0; i < 30; i++) warm.push((await firstPage()).ms);
+  // Warm-up: the first requests compile the server's code paths and fill the page cache.
+  for (let i = 0; i < 50; i++) await (await fetch(`${server.url}/api/assets/${ids[i * 7]}/thumbnail`, { headers })).arrayBuffer();
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
