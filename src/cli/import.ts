@@ -18,6 +18,8 @@ interface ImportFlags {
   includeHidden?: boolean;
   ignore: string[];
   skipMl?: boolean;
+  album?: string;
+  albumFromFolder?: boolean;
   // Redis mode adds `--no-wait` here (wait: false): return once the jobs are queued.
   wait?: boolean;
 }
@@ -38,6 +40,8 @@ export function register(program: Command): void {
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
     .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable; a glob without "/" matches the name)', collect, [])
+    .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
+    .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--skip-ml', 'run only the media stages (metadata, thumbnails, video); no smart search, faces, objects or OCR')
     .option('--no-wait', 'Redis mode (REDIS_HOSTNAME): return once the jobs are queued; `immich worker` processes run them (see `immich jobs`). By default the import works as a worker until its own jobs are done')
     .addHelpText(
@@ -60,6 +64,7 @@ Examples:
   immich import --move /mnt/card/DCIM           move off a memory card
   immich import --in-place /srv/photos          index files where they are
   immich import -n --ignore '*.mov' ~/Downloads show what would happen, skipping .mov files
+  immich import --album-from-folder ~/Trips     one album per folder (Lisbon, Porto, ...)
   immich --json import ~/Pictures | jq .counts  machine-readable summary
 
 Exit status:
@@ -93,6 +98,12 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     onlyStages,
     wait: flags.wait,
   };
+  const wantAlbums = Boolean(flags.album || flags.albumFromFolder);
+  if (flags.album) {
+    const { normaliseAlbumPath } = await import('../services/selection.js');
+    flags.album = normaliseAlbumPath(flags.album, '--album');
+  }
+  const forAlbums: Array<{ path: string; assetId: string }> = [];
   const { out } = rt;
   const progress = out.progress('importing');
   let filesDone = 0;
@@ -102,7 +113,11 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     progress.update(filesDone, filesTotal, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
-    onFile: (_o: unknown, done: number) => { filesDone = done; render(); },
+    onFile: (o: { path: string; assetId?: string }, done: number) => {
+      if (o.assetId && wantAlbums) forAlbums.push({ path: o.path, assetId: o.assetId });
+      filesDone = done;
+      render();
+    },
     onStage: (p: { stage: string; done: number; failed: number; skipped: number; total: number }) => {
       stageText.set(p.stage, `${p.done + p.failed + p.skipped}/${p.total}`);
       render();
@@ -121,6 +136,10 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
         { command: 'immich import', concurrency, processor: (c) => createProcessor(c, { onlyStages }) },
         async (ctx) => {
           result = await importFiles(ctx, options, events);
+          if (wantAlbums && !flags.dryRun) {
+            const { addImportedToAlbums } = await import('../services/albums.js');
+            await addImportedToAlbums(ctx, forAlbums, { album: flags.album, fromFolder: flags.albumFromFolder });
+          }
           // Faces clustered during the import: give deferred faces their second chance and merge
           // people that arrival order split (like `immich faces detect` does at its end).
           if (!flags.dryRun && flags.wait !== false && (result.stages['face-recognition']?.done ?? 0) > 0) {

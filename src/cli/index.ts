@@ -105,6 +105,7 @@ Exit status:
         const inPlaceFailures = summary.inPlace?.failures ?? [];
         const failures = [
           ...inPlaceFailures.map((f) => ({ item: f.path, stage: 'in-place', message: f.reason })),
+          ...(summary.sidecars?.failures ?? []).map((f) => ({ item: f.path, stage: 'sidecar', message: f.reason })),
           ...(result?.failures ?? []).map((f) => ({ item: f.job.assetId ?? '', stage: f.job.stage, message: f.message })),
         ];
         if (out.json) {
@@ -116,6 +117,7 @@ Exit status:
             jobs: summary.jobs,
             queued: summary.queued,
             inPlace: summary.inPlace ? { ...summary.inPlace, failures: undefined } : undefined,
+            sidecarsRead: summary.sidecars?.read ?? 0,
             result: result ? { completed: result.completed, skipped: result.skipped, failed: result.failed } : undefined,
             failures,
           });
@@ -125,6 +127,7 @@ Exit status:
           if (ip && (ip.new || ip.changed || ip.offline || ip.restored || ip.pruned)) {
             out.line(`in-place: ${ip.new} new, ${ip.changed} changed, ${ip.offline} offline, ${ip.restored} back online, ${ip.pruned} pruned`);
           }
+          if (summary.sidecars?.read) out.line(`${summary.sidecars.read} assets updated from XMP sidecars edited outside`);
           const per = Object.entries(summary.queued).map(([s, n]) => `${s} ${n}`).join(', ');
           out.line(`${summary.assets} assets, ${summary.jobs} jobs queued${per ? ` (${per})` : ''}`);
           if (result) out.line(`done: ${result.completed} completed, ${result.skipped} skipped, ${result.failed} failed`);

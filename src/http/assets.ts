@@ -7,7 +7,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assetDetails, assetFilePath, trashAssets, updateAssets, type AssetFileKind } from '../services/gallery.js';
+import { editAssets } from '../services/edit.js';
+import { assetDetails, assetFilePath, trashAssets, type AssetFileKind } from '../services/gallery.js';
 import { assetStatistics, safeFileName, type UploadVisibility } from '../services/upload.js';
 import { httpError, type Services } from './server.js';
 
@@ -115,7 +116,10 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     async (req, reply) => {
       const { ids, isFavorite, visibility } = req.body;
       const isArchived = visibility ? visibility === 'archive' : req.body.isArchived;
-      await updateAssets(ctx, ids, { isFavorite, isArchived });
+      // `immich edit`'s service: one transaction, then the XMP sidecars.
+      if (isFavorite !== undefined || isArchived !== undefined) {
+        await editAssets(ctx, ids.map((i) => i.toLowerCase()), { favorite: isFavorite, archive: isArchived, tag: [], untag: [] });
+      }
       return reply.code(204).send();
     },
   );

@@ -156,7 +156,7 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
       exposureTime: r.exposure_time ?? null,
       focalLength: r.focal_length ?? null,
       duration: r.duration ?? null,
-      description: r.description ?? r.exif_description ?? null,
+      description: (r.description ?? r.exif_description) || null,
       rating: r.rating ?? r.exif_rating ?? null,
       favorite: r.is_favorite,
       archived: r.is_archived,

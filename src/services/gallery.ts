@@ -1,7 +1,8 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
-// archive / trash flags (migration 0060). Albums go through organize's repository (src/db/albums.ts);
-// the flag functions are to give way to the organize/trash areas' services once those land.
+// trash (migration 0060). Albums go through organize's repository (src/db/albums.ts), favorite and
+// archive through its edit service (src/services/edit.ts); trashAssets is to give way to the trash
+// area's service once that lands.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
@@ -177,26 +178,7 @@ function inLibrary(ctx: Context, rel: string, mime: string): { path: string; mim
   return { path: abs, mime };
 }
 
-// ---- flags --------------------------------------------------------------------------------------
-
-export interface AssetFlags {
-  isFavorite?: boolean;
-  isArchived?: boolean;
-}
-
-export async function updateAssets(ctx: Context, ids: string[], flags: AssetFlags): Promise<number> {
-  if (!ids.length || (flags.isFavorite === undefined && flags.isArchived === undefined)) return 0;
-  const r = await ctx.db
-    .updateTable('assets')
-    .set({
-      ...(flags.isFavorite !== undefined ? { is_favorite: flags.isFavorite } : {}),
-      ...(flags.isArchived !== undefined ? { is_archived: flags.isArchived } : {}),
-      edited_at: new Date(),
-    })
-    .where('id', 'in', ids)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
+// ---- trash ---------------------------------------------------------------------------------------
 
 /** Move to the trash (files stay until the trash is emptied), or back out of it. */
 export async function trashAssets(ctx: Context, ids: string[], trashed: boolean): Promise<number> {

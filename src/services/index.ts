@@ -45,6 +45,8 @@ export interface IndexSummary {
   queued: Partial<Record<Stage, number>>;
   jobs: number;
   inPlace?: InPlaceSummary;
+  /** XMP sidecars edited outside since immich wrote or read them, read back (services/sidecars.ts). */
+  sidecars?: { read: number; failures: Array<{ path: string; reason: string }> };
 }
 
 export interface IndexEvents {
@@ -158,6 +160,9 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
 export async function queueIndex(ctx: Context, opts: IndexOptions, events: IndexEvents = {}): Promise<IndexSummary> {
   const summary: IndexSummary = { assets: 0, queued: {}, jobs: 0 };
   if (opts.syncInPlace !== false) summary.inPlace = await syncInPlace(ctx, opts, events);
+  const { readChangedSidecars } = await import('./sidecars.js');
+  const sc = await readChangedSidecars(ctx);
+  summary.sidecars = { read: sc.read.length, failures: sc.failed.map((f) => ({ path: f.file, reason: f.error })) };
   const pageSize = opts.pageSize ?? INDEX_PAGE_SIZE;
   let after: string | undefined;
   for (;;) {

@@ -11,6 +11,7 @@ import { UsageError, VectorUnavailableError } from '../errors.js';
 import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
 import { dhash, hamming } from './duplicates.js';
 import { geocodeAssets } from './places.js';
+import type { AssetInfo } from './asset-info.js';
 import {
   applySelection, baseQuery, foldText, likeEscape, nearPlace, resolveSelection, TAKEN_OR_MTIME,
   type AssetQuery, type ResolvedSelection, type Selection,
@@ -21,19 +22,10 @@ export type SearchOptions = Selection;
 
 export type SearchMode = 'clip' | 'text' | 'ocr' | 'similar-clip' | 'similar-phash' | 'filters';
 
-export interface SearchHit {
-  id: string;
+/** A result: the asset's AssetInfo keys (as `immich info --json`) plus where to find it and why it matched. */
+export interface SearchHit extends AssetInfo {
   /** The file as the library serves it. */
   path: string;
-  originalPath: string;
-  originalName: string;
-  type: 'image' | 'video';
-  takenAt: string | null;
-  make: string | null;
-  model: string | null;
-  city: string | null;
-  state: string | null;
-  country: string | null;
   thumbnail: string | null;
   preview: string | null;
   /** Higher is better: CLIP cosine similarity, words matched, or 1 - hash distance / 64. */
@@ -327,40 +319,19 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
 
 async function hydrate(ctx: Context, scored: Scored[]): Promise<SearchHit[]> {
   if (!scored.length) return [];
-  const rows = await ctx.db
-    .selectFrom('assets as a')
-    .leftJoin('exif as e', 'e.asset_id', 'a.id')
-    .leftJoin('asset_files as t', (j) => j.onRef('t.asset_id', '=', 'a.id').on('t.kind', '=', 'thumbnail'))
-    .leftJoin('asset_files as p', (j) => j.onRef('p.asset_id', '=', 'a.id').on('p.kind', '=', 'preview'))
-    .select([
-      'a.id', 'a.library_path', 'a.original_path', 'a.original_name', 'a.type', 'a.taken_at', 'a.file_mtime',
-      'e.make', 'e.model', 'e.city', 'e.state', 'e.country', 't.path as thumb', 'p.path as preview',
-    ])
-    .where('a.id', 'in', scored.map((s) => s.id))
-    .execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const { describeAssets } = await import('./asset-info.js');
+  const infos = await describeAssets(ctx, scored.map((s) => s.id));
+  const byId = new Map(infos.map((r) => [r.id, r]));
   return scored.flatMap((s) => {
     const r = byId.get(s.id);
     if (!r) return [];
-    const taken = r.taken_at ?? null;
     return [{
-      id: r.id,
-      path: ctx.library.resolve(r.library_path),
-      originalPath: r.original_path,
-      originalName: r.original_name,
-      type: r.type,
-      takenAt: taken ? new Date(taken).toISOString() : null,
-      make: r.make ?? null,
-      model: r.model ?? null,
-      city: r.city ?? null,
-      state: r.state ?? null,
-      country: r.country ?? null,
-      thumbnail: r.thumb ? ctx.library.resolve(r.thumb) : null,
-      preview: r.preview ? ctx.library.resolve(r.preview) : null,
+      ...r,
+      path: r.libraryPath,
+      thumbnail: r.files.find((f) => f.kind === 'thumbnail')?.path ?? null,
+      preview: r.files.find((f) => f.kind === 'preview')?.path ?? null,
       score: Math.round(s.score * 1e4) / 1e4,
       matched: s.matched,
     }];
   });
 }
-
-

@@ -99,6 +99,9 @@ export interface SelectionFlags {
   trashed?: boolean;
   all?: boolean;
   rating?: string;
+  /** edit's names for --tag and --rating (see setsTagAndRating) */
+  hasTag?: string[];
+  hasRating?: string;
   minRating?: string;
   id?: string[];
   idsFrom?: string;
@@ -116,13 +119,18 @@ export interface SelectionOptionsConfig {
   favorite?: boolean;
   /** Default --limit shown in help (search: 20). */
   limitDefault?: number;
+  /**
+   * A command whose own --tag and --rating set values (edit) filters with --has-tag and
+   * --has-rating instead; pass { ...flags, tag: flags.hasTag, rating: flags.hasRating } to parseSelection.
+   */
+  setsTagAndRating?: boolean;
 }
 
 /** Add every selection option to a command. */
 export function addSelectionOptions(cmd: Command, cfg: SelectionOptionsConfig = {}): Command {
   cmd
     .option('--person <name|id>', 'only assets showing this person (repeatable: all of them must appear)', collect, [])
-    .option('--tag <tag>', 'only assets with this object/scene tag or user tag; "Trips" also matches "Trips/2024" (repeatable: all must match)', collect, [])
+    .option(cfg.setsTagAndRating ? '--has-tag <tag>' : '--tag <tag>', 'only assets with this object/scene tag or user tag; "Trips" also matches "Trips/2024" (repeatable: all must match)', collect, [])
     .option('--album <path|id>', 'only assets in this album, e.g. "Trips/2024/Lisbon" (repeatable: in all of them)', collect, [])
     .option('--not-in-album', 'only assets in no album')
     .option('--text <text>', 'only assets whose recognised text (OCR) contains this, ignoring case and accents; close misspellings match too')
@@ -134,7 +142,7 @@ export function addSelectionOptions(cmd: Command, cfg: SelectionOptionsConfig = 
     .option('--type <type>', 'image or video')
     .option('--place <name>', 'taken in this city, state or country ("Paris" or "Paris, France"), from offline reverse geocoding of GPS')
     .option('--near <lat,lon[,km]>', 'taken within km (default 10) of this point, in decimal degrees')
-    .option('--rating <n>', 'rated exactly n (0-5)')
+    .option(cfg.setsTagAndRating ? '--has-rating <n>' : '--rating <n>', 'rated exactly n (0-5)')
     .option('--min-rating <n>', 'rated n or more (1-5)')
     .option('--archived', 'only archived assets (the timeline hides them)')
     .option('--trashed', 'only assets in the trash')

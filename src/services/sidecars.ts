@@ -64,7 +64,7 @@ async function fieldsOf(ctx: Context, ids: string[]): Promise<Map<string, { asse
     .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
     .select([
       'a.id', 'a.library_path', 'a.storage_mode', 'a.taken_at', 'a.time_zone', 'e.sidecar_path', 's.path as state_path',
-      sql<string | null>`coalesce(a.description, e.description)`.as('description'),
+      sql<string | null>`nullif(coalesce(a.description, e.description), '')`.as('description'),
       sql<number | null>`coalesce(a.rating, e.rating)`.as('rating'),
       sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
       'e.latitude', 'e.longitude',
@@ -171,7 +171,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
     .selectFrom('assets as a')
     .leftJoin('exif as e', 'e.asset_id', 'a.id')
     .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
-    .select(['a.id', 'a.library_path', 'e.sidecar_path', 's.path as state_path', 's.mtime', 's.size'])
+    .select(['a.id', 'a.library_path', 'e.sidecar_path', 'e.updated_at as read_at', 's.path as state_path', 's.mtime', 's.size'])
     .where((eb) => eb.or([eb('e.sidecar_path', 'is not', null), eb('s.path', '<>', '')]));
   if (ids) q = q.where(sql<boolean>`a.id = any(${sql.val(ids)}::uuid[])`);
   const rows = await q.execute();
@@ -183,7 +183,10 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
     const abs = ctx.library.resolve(rel);
     const st = await fsp.stat(abs).catch(() => undefined);
     if (!st) continue;
-    const same = r.mtime && new Date(r.mtime).getTime() === st.mtime.getTime() && Number(r.size) === st.size;
+    // Known state: the same mtime and size. A sidecar only read at import: not modified since.
+    const same = r.mtime
+      ? new Date(r.mtime).getTime() === st.mtime.getTime() && Number(r.size) === st.size
+      : Boolean(r.read_at) && st.mtime.getTime() <= new Date(r.read_at!).getTime();
     if (same && !opts.force) continue;
     try {
       const x = await readXmpSidecar(et, abs);
@@ -191,7 +194,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
       const changed: string[] = [];
       const assetSet: Record<string, unknown> = {};
       if ((x.description ?? null) !== before.description) {
-        assetSet.description = x.description ?? null;
+        assetSet.description = x.description ?? '';
         changed.push('description');
       }
       if ((x.rating ?? null) !== before.rating) {

@@ -1,9 +1,11 @@
-// Shared by the backup suites: a small library built with `immich import` plus people and tags rows,
+// Shared by the backup suites: a small library built with `immich import` plus people, tags, albums and edits,
 // and comparisons of two libraries (files by checksum, every table's row count, names).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { addToAlbum, ensureAlbum, listAlbums } from '../../src/db/albums.js';
+import { tagAssets, userTagsOfAssets } from '../../src/db/user-tags.js';
 import { countRows } from '../../src/services/backup.js';
 import { runCli, type CliResult } from '../helpers/env.js';
 import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
@@ -39,6 +41,12 @@ export async function buildLibrary(lib: string, src: string, env: Record<string,
         .insertInto('asset_tags')
         .values(assets.map((a, i) => ({ asset_id: a.id, tag_id: tags[i % 2]!.id, source: 'user' as const, score: 0.5 + i / 10, count: 1, box: [0.1, 0.2, 0.3, 0.4] })))
         .execute();
+      // Organize: nested albums, flags, rating, description, an edited date, hierarchical user tags.
+      const { album } = await ensureAlbum(db, 'Trips/2024/Lisbon');
+      await addToAlbum(db, album.id, assets.slice(0, 2).map((a) => a.id));
+      await tagAssets(db, assets.slice(1).map((a) => a.id), 'Trips/2024/Lisbon');
+      await db.updateTable('assets').set({ is_favorite: true, rating: 5, description: 'Tram 28', edited_at: new Date(), date_source: 'edit' }).where('id', '=', assets[0]!.id).execute();
+      await db.updateTable('assets').set({ is_archived: true }).where('id', '=', assets[1]!.id).execute();
     },
     env,
   );
@@ -50,6 +58,8 @@ export interface LibraryState {
   people: string[];
   tags: string[];
   assetTags: string[];
+  /** Per asset: favorite, archived, rating, description, date source, albums, user tags. */
+  organize: string[];
 }
 
 /** Files (path → SHA-1) under the given folders, row counts of every table, names. */
@@ -66,7 +76,17 @@ export async function libraryState(lib: string, env: Record<string, string> = {}
         await db.selectFrom('asset_tags').innerJoin('assets', 'assets.id', 'asset_tags.asset_id').innerJoin('tags', 'tags.id', 'asset_tags.tag_id')
           .select(['assets.checksum', 'tags.name', 'asset_tags.score']).execute()
       ).map((r) => `${r.checksum}:${r.name}:${r.score}`).sort();
-      return { files, rows, people, tags, assetTags };
+      const albums = new Map((await listAlbums(db)).map((a) => [a.id, a.path]));
+      const assets = await db.selectFrom('assets').select(['id', 'checksum', 'is_favorite', 'is_archived', 'rating', 'description', 'date_source']).execute();
+      const ids = assets.map((a) => a.id);
+      const inAlbums = ids.length ? await db.selectFrom('album_assets').select(['asset_id', 'album_id']).where('asset_id', 'in', ids).execute() : [];
+      const userTags = await userTagsOfAssets(db, ids);
+      const organize = assets.map((a) => [
+        a.checksum, a.is_favorite, a.is_archived, a.rating, a.description, a.date_source,
+        inAlbums.filter((x) => x.asset_id === a.id).map((x) => albums.get(x.album_id)).sort().join('|'),
+        (userTags.get(a.id) ?? []).map((t) => `${t.value}:${t.source}`).join('|'),
+      ].join(' ')).sort();
+      return { files, rows, people, tags, assetTags, organize };
     },
     env,
   );
@@ -79,6 +99,8 @@ export function expectSameLibrary(a: LibraryState, b: LibraryState): void {
   expect(b.people).toEqual(a.people);
   expect(b.tags).toEqual(a.tags);
   expect(b.assetTags).toEqual(a.assetTags);
+  expect(a.organize.some((o) => o.includes('Trips/2024/Lisbon'))).toBe(true);
+  expect(b.organize).toEqual(a.organize);
 }
 
 /** Object files in a repository with their sizes. */

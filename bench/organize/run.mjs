@@ -1,0 +1,156 @@
+// `immich edit --tag X` on 10k and 100k synthetic assets: database time (selection + the one edit
+// transaction) on the embedded database and on PostgreSQL; and XMP sidecar write throughput of
+// the edit's writer against exiftool writing the same tags standalone, with the same process count,
+// measured in the same run. Run after `npm run build`:
+//   node bench/organize/run.mjs [sizes=10000,100000] [backends=embedded,pg] [sidecars=400]
+// Prints a Markdown section for bench/RESULTS.md.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { sql } from 'kysely';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { loadConfig } = await import(path.join(ROOT, 'dist/config.js'));
+const { createContext } = await import(path.join(ROOT, 'dist/context.js'));
+const { Logger } = await import(path.join(ROOT, 'dist/logger.js'));
+const { selectAssetIds, parseSelection } = await import(path.join(ROOT, 'dist/services/selection.js'));
+const { editAssets, parseEditFlags } = await import(path.join(ROOT, 'dist/services/edit.js'));
+const { writeSidecars } = await import(path.join(ROOT, 'dist/services/sidecars.js'));
+const { exiftoolPath } = await import('exiftool-vendored');
+
+const SIZES = (process.argv[2] ?? '10000,100000').split(',').map(Number);
+const BACKENDS = new Set((process.argv[3] ?? 'embedded,pg').split(','));
+const SIDECARS = Number(process.argv[4] ?? 400);
+const PROCS = os.availableParallelism();
+const rows = [];
+
+/** n assets in one statement (the rows the import would make, without files). */
+async function fill(ctx, n) {
+  await sql`insert into assets (checksum, original_path, original_name, library_path, storage_mode, type, mime_type, file_size, file_mtime, taken_at, local_taken_at, time_zone)
+    select md5(i::text), '/src/bench/' || i || '.jpg', i || '.jpg', 'uploads/bench/' || (i % 100) || '/' || i || '.jpg', 'copy', 'image', 'image/jpeg', 1000, now(),
+           timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', timestamp '2020-01-01 01:00:00' + i * interval '1 minute', '+01:00'
+    from generate_series(1, ${n}) i`.execute(ctx.db);
+}
+
+async function timeEdit(ctx, label, n) {
+  const sel = await parseSelection({ all: true });
+  const spec = parseEditFlags({ tag: ['Bench/Run'] });
+  const t0 = performance.now();
+  const ids = await selectAssetIds(ctx, sel, { strict: true });
+  const tSel = performance.now() - t0;
+  const r = await editAssets(ctx, ids, spec, { skipSidecars: true });
+  const total = performance.now() - t0;
+  if (r.changed !== n) throw new Error(`${label}: ${r.changed} changed, expected ${n}`);
+  // again: nothing to change (the re-run case)
+  const t1 = performance.now();
+  const again = await editAssets(ctx, await selectAssetIds(ctx, sel), spec, { skipSidecars: true });
+  const rerun = performance.now() - t1;
+  if (again.changed !== 0) throw new Error('re-run changed assets');
+  rows.push({ label, n, tSel, tEdit: r.dbMs, total, rerun });
+}
+
+async function withEmbedded(n, fn) {
+  const lib = fs.mkdtempSync(path.join(os.tmpdir(), 'organize-bench-'));
+  const ctx = await createContext(loadConfig({ env: { UPLOAD_LOCATION: lib }, cwd: lib }), new Logger('error', []), { command: 'bench', concurrency: PROCS });
+  try {
+    await fn(ctx, lib);
+  } finally {
+    await ctx.close();
+    fs.rmSync(lib, { recursive: true, force: true });
+  }
+}
+
+async function withPg(n, fn) {
+  const name = `organize_bench_${process.pid}_${n}`;
+  const admin = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'postgres' });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const lib = fs.mkdtempSync(path.join(os.tmpdir(), 'organize-bench-'));
+  const env = { UPLOAD_LOCATION: lib, DB_HOSTNAME: '127.0.0.1', DB_USERNAME: 'postgres', DB_DATABASE_NAME: name };
+  const ctx = await createContext(loadConfig({ env, cwd: lib }), new Logger('error', []), { command: 'bench', concurrency: PROCS });
+  try {
+    await fn(ctx, lib);
+  } finally {
+    await ctx.close();
+    await admin.query(`drop database ${name} with (force)`);
+    await admin.end();
+    fs.rmSync(lib, { recursive: true, force: true });
+  }
+}
+
+/** Standalone exiftool: PROCS processes, each writing its share of new sidecars from one argfile. */
+async function standaloneExiftool(dir, count) {
+  const bin = await exiftoolPath();
+  const per = Math.ceil(count / PROCS);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: PROCS }, (_, p) => {
+      const lines = [];
+      for (let i = p * per; i < Math.min(count, (p + 1) * per); i++) {
+        lines.push('-XMP-digiKam:TagsList=Bench/Run', '-XMP-lr:HierarchicalSubject=Bench|Run', '-XMP-dc:Subject=Run',
+          '-XMP-exif:DateTimeOriginal=2020:01:01 01:00:00+01:00', '-XMP-photoshop:DateCreated=2020:01:01 01:00:00+01:00',
+          path.join(dir, `${i}.jpg.xmp`), '-execute');
+      }
+      const args = path.join(dir, `args-${p}.txt`);
+      fs.writeFileSync(args, lines.join('\n') + '\n');
+      return new Promise((resolve, reject) => {
+        const c = spawn(bin, ['-q', '-@', args], { stdio: 'ignore' });
+        c.on('error', reject);
+        c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exiftool exited ${code}`))));
+      });
+    }),
+  );
+  return performance.now() - t0;
+}
+
+async function sidecarThroughput() {
+  // Ours: the edit's writer (exiftool-vendored, PROCS processes), new sidecars for SIDECARS assets.
+  let ours = 0;
+  let theirs = 0;
+  await withEmbedded(SIDECARS, async (ctx, lib) => {
+    await fill(ctx, SIDECARS);
+    const ids = await selectAssetIds(ctx, await parseSelection({ all: true }));
+    await editAssets(ctx, ids, parseEditFlags({ tag: ['Bench/Run'] }), { skipSidecars: true });
+    // warm the exiftool processes, as a long edit has them warm after its first files
+    await writeSidecars(ctx, ids.slice(0, PROCS));
+    const rest = ids.slice(PROCS);
+    const t0 = performance.now();
+    const r = await writeSidecars(ctx, rest);
+    ours = performance.now() - t0;
+    if (r.failed.length) throw new Error(`sidecar failures: ${r.failed[0].error}`);
+    const dir = path.join(lib, 'standalone');
+    fs.mkdirSync(dir);
+    theirs = await standaloneExiftool(dir, rest.length);
+    const made = fs.readdirSync(dir).filter((f) => f.endsWith('.xmp')).length;
+    if (made !== rest.length) throw new Error(`standalone exiftool wrote ${made} of ${rest.length}`);
+    rows.sidecars = { n: rest.length, ours, theirs };
+  });
+}
+
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+const loadBefore = load();
+for (const n of SIZES) {
+  if (BACKENDS.has('embedded')) await withEmbedded(n, async (ctx) => { await fill(ctx, n); await timeEdit(ctx, 'embedded (PGlite)', n); });
+  if (BACKENDS.has('pg')) await withPg(n, async (ctx) => { await fill(ctx, n); await timeEdit(ctx, 'PostgreSQL', n); });
+}
+if (SIDECARS > 0) await sidecarThroughput();
+
+const f = (x) => `${(x / 1000).toFixed(2)} s`;
+const out = [];
+out.push(`## organize: edit --tag and sidecar write-back (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`, '');
+out.push(`Reproduce: \`npm run build && node bench/organize/run.mjs ${SIZES.join(',')} ${[...BACKENDS].join(',')} ${SIDECARS}\``);
+out.push(`Machine: ${os.availableParallelism()} cores, node ${process.version}; load average before ${loadBefore}, after ${load()}.`, '');
+out.push('`immich edit --all --tag Bench/Run` on synthetic asset rows, without sidecars: the selection query, then the edit (read current state, which assets lack the tag, one transaction: tag rows, edited_at, sidecar state). Target < 2 s at 100k.', '');
+out.push('| backend | assets | selection | edit (db) | total | re-run (nothing to change) |', '|---|---|---|---|---|---|');
+for (const r of rows) out.push(`| ${r.label} | ${r.n} | ${f(r.tSel)} | ${f(r.tEdit)} | ${f(r.total)} | ${f(r.rerun)} |`);
+if (rows.sidecars) {
+  const s = rows.sidecars;
+  out.push('', `Sidecar writes: ${s.n} new XMP sidecars (tags + date with offset), ${PROCS} exiftool processes each, warm; baseline: standalone exiftool, ${PROCS} processes each writing its share from one -@ argfile, in the same run.`, '');
+  out.push('| writer | files | wall | files/s | vs standalone |', '|---|---|---|---|---|');
+  out.push(`| standalone exiftool -@ | ${s.n} | ${f(s.theirs)} | ${(s.n / (s.theirs / 1000)).toFixed(1)} | 1.00 |`);
+  out.push(`| immich (edit's writer: copy-if-exists, exiftool-vendored, fsync + rename, state row) | ${s.n} | ${f(s.ours)} | ${(s.n / (s.ours / 1000)).toFixed(1)} | ${(s.theirs / s.ours).toFixed(2)} |`);
+}
+console.log(out.join('\n'));
