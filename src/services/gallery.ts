@@ -1,12 +1,13 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
-// trash (migration 0060). Albums go through organize's repository (src/db/albums.ts), favorite and
+// trash (migration 0060). Albums go through organize's album service and repository, favorite and
 // archive through its edit service (src/services/edit.ts); trashAssets is to give way to the trash
 // area's service once that lands.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import * as albumsRepo from '../db/albums.js';
+import * as albumService from './albums.js';
 import { UsageError } from '../errors.js';
 
 /** The timeline's date: capture time, else the file's time (as `immich search` orders). */
@@ -257,9 +258,8 @@ export async function albumAssets(ctx: Context, id: string): Promise<TimelineAss
 
 /** A new album (its path may nest: 'Trips/2024'); an existing path is refused, as a second album of that name cannot exist. */
 export async function createAlbum(ctx: Context, name: string, opts: { description?: string; assetIds?: string[] } = {}): Promise<AlbumSummary> {
-  if (await albumsRepo.findAlbum(ctx.db, name.trim())) throw new UsageError(`an album named "${name.trim()}" exists already`);
-  const { album } = await albumsRepo.ensureAlbum(ctx.db, name);
-  if (opts.description) await albumsRepo.describeAlbum(ctx.db, album.id, opts.description);
+  const { album, created } = await albumService.createAlbum(ctx, name, opts.description);
+  if (!created) throw new UsageError(`an album named "${album.path}" exists already`);
   if (opts.assetIds?.length) await addToAlbum(ctx, album.id, opts.assetIds);
   return (await getAlbum(ctx, album.id))!;
 }
