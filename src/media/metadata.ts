@@ -53,6 +53,8 @@ export interface MediaMetadata {
   description: string | null;
   rating: number | null;
   keywords: string[] | null;
+  /** Hierarchical tags ('Trips/2024') from digiKam:TagsList or lr:HierarchicalSubject (organize's user tags, source xmp). */
+  hierarchicalTags: string[];
   /** Stored (unrotated) dimensions as the file declares them. */
   exifImageWidth: number | null;
   exifImageHeight: number | null;
@@ -285,6 +287,14 @@ function keywords(tags: Record<string, unknown>): string[] | null {
   return list.length ? [...new Set(list)] : null;
 }
 
+function hierarchicalTags(tags: Record<string, unknown>): string[] {
+  const list = (v: unknown) => (v === undefined || v === null || v === '' ? [] : (Array.isArray(v) ? v : [v]).map((k) => String(k)));
+  const digikam = list(tags.TagsList);
+  const raw = digikam.length ? digikam : list(tags.HierarchicalSubject).map((k) => k.replace(/\|/g, '/'));
+  const out = raw.map((k) => k.split('/').map((p) => p.trim()).filter(Boolean).join('/')).filter(Boolean);
+  return [...new Set(out)];
+}
+
 function exposure(v: unknown): string | null {
   if (typeof v === 'number') {
     if (v > 0 && v < 1) return `1/${Math.round(1 / v)}`;
@@ -364,6 +374,7 @@ export function toMediaMetadata(tags: Tags, opts: MapOptions): MediaMetadata {
     description: str(t.ImageDescription) ?? str(t.Description) ?? str(t['Caption-Abstract']),
     rating: rating !== null ? Math.max(-1, Math.min(5, Math.round(rating))) : null,
     keywords: keywords(t),
+    hierarchicalTags: hierarchicalTags(t),
     exifImageWidth: exifW !== null ? Math.round(exifW) : null,
     exifImageHeight: exifH !== null ? Math.round(exifH) : null,
     duration,

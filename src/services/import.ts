@@ -611,6 +611,11 @@ class Importer {
       await write(false, metaError);
       return { id, metaError };
     }
+    // Hierarchical keywords of the file or its sidecar become user tags (source xmp).
+    if (metaOk && meta?.hierarchicalTags?.length) {
+      const { setAssetTagsFromSource } = await import('../db/user-tags.js');
+      await setAssetTagsFromSource(this.ctx.db, id, meta.hierarchicalTags, 'xmp');
+    }
     // A Live Photo's still and video: whichever arrives second completes the pair.
     if (metaOk && meta?.livePhotoCid) {
       try {

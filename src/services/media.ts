@@ -282,6 +282,11 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
     if (meta.width && meta.height) Object.assign(update, { width: meta.width, height: meta.height });
     await trx.updateTable('assets').set(update).where('id', '=', assetId).execute();
     if (meta.livePhotoCid) paired = await pairLivePhoto(trx, assetId, type, meta.livePhotoCid);
+    // Hierarchical keywords of the file or its sidecar are user tags from the source 'xmp'.
+    if (meta.hierarchicalTags?.length) {
+      const { setAssetTagsFromSource } = await import('../db/user-tags.js');
+      await setAssetTagsFromSource(trx, assetId, meta.hierarchicalTags, 'xmp');
+    }
   });
   // Both halves saved concurrently may each miss the other inside their transactions; look again.
   if (meta.livePhotoCid && !paired) await pairLivePhoto(ctx.db, assetId, type, meta.livePhotoCid);

@@ -31,7 +31,7 @@ beforeAll(async () => {
   await jpeg(path.join(src, 'Rome/forum.jpg'), [30, 200, 30], '2018:03:03 09:00:00');
   await jpeg(path.join(src, 'Rome/pantheon.jpg'), [220, 200, 30], '2018:03:04 12:00:00');
   // A sidecar that came with the photo, with a field immich does not know (xmp:Label).
-  execFileSync(exiftool, ['-q', '-o', path.join(src, 'Rome/forum.jpg.xmp'), '-XMP-xmp:Label=Keep me', '-XMP-dc:Description=From the camera']);
+  execFileSync(exiftool, ['-q', '-o', path.join(src, 'Rome/forum.jpg.xmp'), '-XMP-xmp:Label=Keep me', '-XMP-dc:Description=From the camera', '-XMP-digiKam:TagsList=Places/Italy/Rome']);
 });
 afterAll(() => fs.rmSync(src, { recursive: true, force: true }));
 
@@ -142,8 +142,11 @@ describe.each(backends)('organize (%s)', (name, setup) => {
     const forum = await json(['edit', '--path', 'forum.jpg', '--tag', 'Rome', '--description', 'Forum']);
     expect(forum.sidecarsWritten).toBe(1);
     const fi = (await json(['info', '--path', 'forum.jpg'])).assets[0];
+    // the sidecar's hierarchical tags came in at import (source xmp) and stay in it
+    expect(fi.tags).toEqual(expect.arrayContaining([{ name: 'Places/Italy/Rome', source: 'xmp' }, { name: 'Rome', source: 'user' }]));
     const fx = readXmp(fi.sidecar.path);
-    expect(fx).toMatchObject({ 'XMP-xmp:Label': 'Keep me', 'XMP-dc:Description': 'Forum', 'XMP-digiKam:TagsList': 'Rome' });
+    expect(fx).toMatchObject({ 'XMP-xmp:Label': 'Keep me', 'XMP-dc:Description': 'Forum', 'XMP-digiKam:TagsList': ['Places/Italy/Rome', 'Rome'] });
+    expect(await paths(['search', '--tag', 'places/italy'])).toEqual(['forum.jpg']);
   });
 
   it.runIf(full)('selection: --id prefixes, --ids-from paths, archive and scope, --shift and --tz', async () => {
