@@ -68,7 +68,7 @@ describe.skipIf(!haveChromium)('immich serve: the web gallery in Chromium', () =
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('Incorrect password');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('list', { name: 'Timeline' }).waitFor();
+    await page.getByRole('region', { name: 'Timeline' }).waitFor();
     await expect.poll(loadedThumbs, { timeout: 20_000 }).toBe(4);
     const months = await page.$$eval('.month', (hs) => hs.map((h) => h.textContent));
     expect(months).toHaveLength(3); // May, April, March 2024
