@@ -200,7 +200,7 @@ Machine: ${os.availableParallelism()} cores, Node ${process.version}, embedded d
 | timeline first page, warm, 30 loads | p50 ${f(big.p50)} ms, p95 ${f(big.p95)} ms (target < 100 ms) |
 | baseline: GET /api/users/me (auth + one query), same run | p50 ${f(big.meP50)} ms (the page is 2 such requests: ${f(big.p50 / (2 * big.meP50))}x of 2 baselines) |
 | baseline: GET /api/server/ping (no database), ${CONNECTIONS} connections | p50 ${big.ping.p50} ms, p99 ${big.ping.p99} ms, ${f(big.ping.rps)} req/s |
-| thumbnails, random assets, ${CONNECTIONS} connections, ${SECONDS} s | p50 ${big.thumbs.p50} ms, p99 ${big.thumbs.p99} ms, ${f(big.thumbs.rps)} req/s (non-2xx ${big.thumbs.non2xx}, errors/timeouts ${big.thumbs.errors}); ${f(big.thumbs.rps / big.ping.rps)} of ping's req/s |
+| thumbnails, random assets, ${CONNECTIONS} connections, ${SECONDS} s | p50 ${big.thumbs.p50} ms, p99 ${big.thumbs.p99} ms, ${f(big.thumbs.rps)} req/s (non-2xx ${big.thumbs.non2xx}, errors/timeouts ${big.thumbs.errors}); ${(big.thumbs.rps / big.ping.rps).toFixed(3)} of ping's req/s |
 | \`immich import\` of ${up.files} JPEGs (${f(up.mb)} MB), stages included | ${f(up.importMs / 1000)} s |
 | @immich/cli 3.2.2 \`upload --recursive\` to \`immich serve\` (${up.uploaded} uploaded), until every thumbnail exists | ${f(up.uploadMs / 1000)} s (CLI itself done after ${f(up.uploadedMs / 1000)} s) |
 | upload throughput vs import (import time / upload time) | **${up.ratio.toFixed(2)}** (target >= 0.7) |
