@@ -182,7 +182,8 @@ async function uploadVsImport() {
 const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
 const loadBefore = load();
 const big = await timelineAndThumbs();
-const up = await uploadVsImport();
+// --skip-upload: part 1 only.
+const up = args.includes('--skip-upload') ? undefined : await uploadVsImport();
 const loadAfter = load();
 fs.rmSync(work, { recursive: true, force: true });
 
@@ -190,7 +191,7 @@ const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x));
 const section = `
 ## serve (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
 
-Reproduce: \`npm run build && node bench/serve/run.mjs --assets ${ASSETS} --files ${FILES} --connections ${CONNECTIONS} --seconds ${SECONDS} --append\`.
+Reproduce: \`npm run build && node bench/serve/run.mjs --assets ${ASSETS} --files ${FILES} --connections ${CONNECTIONS} --seconds ${SECONDS}${up ? '' : ' --skip-upload'} --append\`.
 Machine: ${os.availableParallelism()} cores, Node ${process.version}, embedded database; load average before ${loadBefore}, after ${loadAfter}.
 
 | what | figure |
@@ -201,9 +202,9 @@ Machine: ${os.availableParallelism()} cores, Node ${process.version}, embedded d
 | baseline: GET /api/users/me (auth + one query), same run | p50 ${f(big.meP50)} ms (the page is 2 such requests: ${f(big.p50 / (2 * big.meP50))}x of 2 baselines) |
 | baseline: GET /api/server/ping (no database), ${CONNECTIONS} connections | p50 ${big.ping.p50} ms, p99 ${big.ping.p99} ms, ${f(big.ping.rps)} req/s |
 | thumbnails, random assets, ${CONNECTIONS} connections, ${SECONDS} s | p50 ${big.thumbs.p50} ms, p99 ${big.thumbs.p99} ms, ${f(big.thumbs.rps)} req/s (non-2xx ${big.thumbs.non2xx}, errors/timeouts ${big.thumbs.errors}); ${(big.thumbs.rps / big.ping.rps).toFixed(3)} of ping's req/s |
-| \`immich import\` of ${up.files} JPEGs (${f(up.mb)} MB), stages included | ${f(up.importMs / 1000)} s |
+${up ? `| \`immich import\` of ${up.files} JPEGs (${f(up.mb)} MB), stages included | ${f(up.importMs / 1000)} s |
 | @immich/cli 3.2.2 \`upload --recursive\` to \`immich serve\` (${up.uploaded} uploaded), until every thumbnail exists | ${f(up.uploadMs / 1000)} s (CLI itself done after ${f(up.uploadedMs / 1000)} s) |
 | upload throughput vs import (import time / upload time) | **${up.ratio.toFixed(2)}** (target >= 0.7) |
-`;
+` : ''}`;
 process.stdout.write(section);
 if (args.includes('--append')) fs.appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), section);
