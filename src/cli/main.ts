@@ -88,8 +88,12 @@ Exit status:
   3  environment error (database, Redis, storage or model unavailable)`,
     );
   for (const reg of registrars) reg(program);
-  program.exitOverride();
-  for (const c of program.commands) c.exitOverride();
+  // Usage errors of nested subcommands too (`album create`, `backup list`): exit 2, not commander's 1.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub);
+  };
+  override(program);
   return program;
 }
 

@@ -113,7 +113,7 @@ describe.each(backends)('organize (%s)', (name, setup) => {
     expect(tram).toMatchObject({
       takenAt: '2024-05-01T09:00:00.000Z', localTakenAt: '2024-05-01T10:00:00', timeZone: '+01:00', dateSource: 'edit',
       city: 'Lisbon', country: 'Portugal', description: 'Tram 28', rating: 4, favorite: false, archived: false, trashedAt: null,
-      tags: [{ name: 'Trips/2024/Lisbon', source: 'user' }], albums: [{ path: 'Lisbon' }].map((a) => expect.objectContaining(a)),
+      tags: [{ name: 'Trips/2024/Lisbon', source: 'user' }], albums: expect.arrayContaining([expect.objectContaining({ path: 'Lisbon' })]),
       make: 'Canon', model: 'Canon EOS 7D', sidecar: expect.objectContaining({ state: 'synced' }),
     });
     expect(tram.latitude).toBeCloseTo(38.725, 2);
