@@ -66,12 +66,12 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
         } else {
           part.file.resume();
         }
-        if (part.file.truncated) return httpError(reply, 413, `upload larger than the limit`);
+        if (part.file.truncated) throw clientError(413, 'upload larger than the limit');
       }
-      if (!asset) return httpError(reply, 400, 'assetData (the file) is missing');
+      if (!asset) throw clientError(400, 'assetData (the file) is missing');
       const visibility = fields.visibility;
       if (visibility && visibility !== 'timeline' && visibility !== 'archive') {
-        return httpError(reply, 400, `visibility ${visibility} is not supported (timeline or archive)`);
+        throw clientError(400, `visibility ${visibility} is not supported (timeline or archive)`);
       }
       const result = await uploads.upload({
         ...asset,
@@ -160,6 +160,11 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     file((req) => (req.query.size === 'preview' || req.query.size === 'fullsize' ? 'preview' : 'thumbnail')));
   app.get('/api/assets/:id/original', { config: { permission: 'asset.download' }, schema: { params: idParams } }, file(() => 'original'));
   app.get('/api/assets/:id/video/playback', { config: { permission: 'asset.view' }, schema: { params: idParams } }, file(() => 'playback'));
+}
+
+/** Thrown rather than sent inside the upload's try, so its staging folder is gone before the answer leaves. */
+function clientError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode });
 }
 
 /** Stream a request's file part to disk (never held in memory), returning its SHA-1. */
