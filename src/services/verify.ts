@@ -200,6 +200,9 @@ async function checkUntracked(ctx: Context): Promise<Check> {
   const known = new Set((await ctx.db.selectFrom('assets').select('library_path').execute()).map((a) => path.normalize(ctx.library.resolve(a.library_path))));
   const sidecars = await ctx.db.selectFrom('exif').select('sidecar_path').where('sidecar_path', 'is not', null).execute();
   for (const s of sidecars) known.add(path.normalize(ctx.library.resolve(s.sidecar_path!)));
+  // XMP sidecars that edits wrote (services/sidecars.ts)
+  const written = await ctx.db.selectFrom('asset_sidecars').select('path').where('path', '<>', '').execute();
+  for (const s of written) known.add(path.normalize(ctx.library.resolve(s.path)));
   const untracked = (await listFiles(ctx.library.folder('uploads')))
     .filter((f) => !known.has(f) && !path.basename(f).startsWith(TMP_MARK))
     .map((f) => ctx.library.relative(f))

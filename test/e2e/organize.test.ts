@@ -220,5 +220,9 @@ describe.each(backends)('organize (%s)', (name, setup) => {
     expect(back.rating).toBe(2);
     expect(back.tags.map((t: { name: string }) => t.name).sort()).toEqual(['Family', 'Trips/2024/Lisbon']);
     expect((await json(['metadata', 'sync', '--from-files'])).read).toEqual([]);
+    // sidecars that edits wrote are the library's files, not untracked ones
+    const v = await cli(['--json', 'verify', '--no-models']);
+    const checks = JSON.parse(v.stdout).checks as Array<{ name: string; status: string }>;
+    expect(checks.find((c) => c.name === 'untracked files')?.status).toBe('ok');
   });
 });
