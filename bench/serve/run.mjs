@@ -40,7 +40,8 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 const cli = (lib, argv, input) => execFileSync(process.execPath, [BIN, ...argv], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 
 function serve(lib) {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work } });
+  // Its log goes to our stderr (a pipe nobody reads would fill and stall the server).
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], { env: { ...cleanEnv, UPLOAD_LOCATION: lib, HOME: work }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (d) => {
@@ -93,7 +94,16 @@ async function timelineAndThumbs() {
   };
   const cold = await firstPage();
   const warm = [];
-  for (let i = 0; i < 30; i++) warm.push((await firstPage()).ms);
+  const me = [];
+  // Baseline of the same run: one authenticated request with one small query (two of them make a page).
+  for (let i = 0; i < 30; i++) {
+    warm.push((await firstPage()).ms);
+    const t0 = performance.now();
+    await (await fetch(`${server.url}/api/users/me`, { headers })).json();
+    me.push(ms(t0));
+  }
+  // Warm-up: the first requests compile the server's code paths and fill the page cache.
+  for (let i = 0; i < 50; i++) await (await fetch(`${server.url}/api/assets/${ids[i * 7]}/thumbnail`, { headers })).arrayBuffer();
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
@@ -101,9 +111,12 @@ async function timelineAndThumbs() {
     headers,
     requests: [{ setupRequest: (req) => ({ ...req, path: `/api/assets/${ids[Math.floor(Math.random() * ids.length)]}/thumbnail` }) }],
   });
+  // Baseline of the same run: the framework alone (no database, no file) at the same concurrency.
+  const ping = await autocannon({ url: `${server.url}/api/server/ping`, connections: CONNECTIONS, duration: Math.min(SECONDS, 5) });
   await server.stop();
   fs.rmSync(lib, { recursive: true, force: true });
   return {
+    meP50: pct(me, 50), ping: { p50: ping.latency.p50, p99: ping.latency.p99, rps: ping.requests.average },
     seedMs, months: cold.months, firstMonthAssets: cold.first, coldMs: cold.ms, p50: pct(warm, 50), p95: pct(warm, 95),
     thumbs: { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors },
   };
@@ -169,7 +182,8 @@ async function uploadVsImport() {
 const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
 const loadBefore = load();
 const big = await timelineAndThumbs();
-const up = await uploadVsImport();
+// --skip-upload: part 1 only.
+const up = args.includes('--skip-upload') ? undefined : await uploadVsImport();
 const loadAfter = load();
 fs.rmSync(work, { recursive: true, force: true });
 
@@ -177,7 +191,7 @@ const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x));
 const section = `
 ## serve (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
 
-Reproduce: \`npm run build && node bench/serve/run.mjs --assets ${ASSETS} --files ${FILES} --connections ${CONNECTIONS} --seconds ${SECONDS} --append\`.
+Reproduce: \`npm run build && node bench/serve/run.mjs --assets ${ASSETS} --files ${FILES} --connections ${CONNECTIONS} --seconds ${SECONDS}${up ? '' : ' --skip-upload'} --append\`.
 Machine: ${os.availableParallelism()} cores, Node ${process.version}, embedded database; load average before ${loadBefore}, after ${loadAfter}.
 
 | what | figure |
@@ -185,10 +199,12 @@ Machine: ${os.availableParallelism()} cores, Node ${process.version}, embedded d
 | library | ${ASSETS} synthetic assets (seeded in ${f(big.seedMs / 1000)} s), ${big.months} months, newest month ${big.firstMonthAssets} assets |
 | timeline first page (GET /api/timeline/buckets + newest /bucket), cold | ${f(big.coldMs)} ms |
 | timeline first page, warm, 30 loads | p50 ${f(big.p50)} ms, p95 ${f(big.p95)} ms (target < 100 ms) |
-| thumbnails, random assets, ${CONNECTIONS} connections, ${SECONDS} s | p50 ${big.thumbs.p50} ms, p99 ${big.thumbs.p99} ms, ${f(big.thumbs.rps)} req/s (non-2xx ${big.thumbs.non2xx}, errors ${big.thumbs.errors}) |
-| \`immich import\` of ${up.files} JPEGs (${f(up.mb)} MB), stages included | ${f(up.importMs / 1000)} s |
+| baseline: GET /api/users/me (auth + one query), same run | p50 ${f(big.meP50)} ms (the page is 2 such requests: ${f(big.p50 / (2 * big.meP50))}x of 2 baselines) |
+| baseline: GET /api/server/ping (no database), ${CONNECTIONS} connections | p50 ${big.ping.p50} ms, p99 ${big.ping.p99} ms, ${f(big.ping.rps)} req/s |
+| thumbnails, random assets, ${CONNECTIONS} connections, ${SECONDS} s | p50 ${big.thumbs.p50} ms, p99 ${big.thumbs.p99} ms, ${f(big.thumbs.rps)} req/s (non-2xx ${big.thumbs.non2xx}, errors/timeouts ${big.thumbs.errors}); ${(big.thumbs.rps / big.ping.rps).toFixed(3)} of ping's req/s |
+${up ? `| \`immich import\` of ${up.files} JPEGs (${f(up.mb)} MB), stages included | ${f(up.importMs / 1000)} s |
 | @immich/cli 3.2.2 \`upload --recursive\` to \`immich serve\` (${up.uploaded} uploaded), until every thumbnail exists | ${f(up.uploadMs / 1000)} s (CLI itself done after ${f(up.uploadedMs / 1000)} s) |
 | upload throughput vs import (import time / upload time) | **${up.ratio.toFixed(2)}** (target >= 0.7) |
-`;
+` : ''}`;
 process.stdout.write(section);
 if (args.includes('--append')) fs.appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), section);

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assetDetails, assetFilePath, trashAssets, updateAssets, type AssetFileKind } from '../services/gallery.js';
+import { editAssets } from '../services/edit.js';
+import { assetDetails, assetFilePath, trashAssets, type AssetFileKind } from '../services/gallery.js';
 import { assetStatistics, safeFileName, type UploadVisibility } from '../services/upload.js';
 import { httpError, type Services } from './server.js';
 
@@ -65,12 +66,12 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
         } else {
           part.file.resume();
         }
-        if (part.file.truncated) return httpError(reply, 413, `upload larger than the limit`);
+        if (part.file.truncated) throw clientError(413, 'upload larger than the limit');
       }
-      if (!asset) return httpError(reply, 400, 'assetData (the file) is missing');
+      if (!asset) throw clientError(400, 'assetData (the file) is missing');
       const visibility = fields.visibility;
       if (visibility && visibility !== 'timeline' && visibility !== 'archive') {
-        return httpError(reply, 400, `visibility ${visibility} is not supported (timeline or archive)`);
+        throw clientError(400, `visibility ${visibility} is not supported (timeline or archive)`);
       }
       const result = await uploads.upload({
         ...asset,
@@ -115,7 +116,10 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     async (req, reply) => {
       const { ids, isFavorite, visibility } = req.body;
       const isArchived = visibility ? visibility === 'archive' : req.body.isArchived;
-      await updateAssets(ctx, ids, { isFavorite, isArchived });
+      // `immich edit`'s service: one transaction, then the XMP sidecars.
+      if (isFavorite !== undefined || isArchived !== undefined) {
+        await editAssets(ctx, ids.map((i) => i.toLowerCase()), { favorite: isFavorite, archive: isArchived, tag: [], untag: [] });
+      }
       return reply.code(204).send();
     },
   );
@@ -156,6 +160,11 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     file((req) => (req.query.size === 'preview' || req.query.size === 'fullsize' ? 'preview' : 'thumbnail')));
   app.get('/api/assets/:id/original', { config: { permission: 'asset.download' }, schema: { params: idParams } }, file(() => 'original'));
   app.get('/api/assets/:id/video/playback', { config: { permission: 'asset.view' }, schema: { params: idParams } }, file(() => 'playback'));
+}
+
+/** Thrown rather than sent inside the upload's try, so its staging folder is gone before the answer leaves. */
+function clientError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode });
 }
 
 /** Stream a request's file part to disk (never held in memory), returning its SHA-1. */

@@ -1,11 +1,13 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
-// archive / trash flags (migration 0060). Albums go through organize's repository (src/db/albums.ts);
-// the flag functions are to give way to the organize/trash areas' services once those land.
+// trash (migration 0060). Albums go through organize's album service and repository, favorite and
+// archive through its edit service (src/services/edit.ts); trashAssets is to give way to the trash
+// area's service once that lands.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import * as albumsRepo from '../db/albums.js';
+import * as albumService from './albums.js';
 import { UsageError } from '../errors.js';
 
 /** The timeline's date: capture time, else the file's time (as `immich search` orders). */
@@ -177,26 +179,7 @@ function inLibrary(ctx: Context, rel: string, mime: string): { path: string; mim
   return { path: abs, mime };
 }
 
-// ---- flags --------------------------------------------------------------------------------------
-
-export interface AssetFlags {
-  isFavorite?: boolean;
-  isArchived?: boolean;
-}
-
-export async function updateAssets(ctx: Context, ids: string[], flags: AssetFlags): Promise<number> {
-  if (!ids.length || (flags.isFavorite === undefined && flags.isArchived === undefined)) return 0;
-  const r = await ctx.db
-    .updateTable('assets')
-    .set({
-      ...(flags.isFavorite !== undefined ? { is_favorite: flags.isFavorite } : {}),
-      ...(flags.isArchived !== undefined ? { is_archived: flags.isArchived } : {}),
-      edited_at: new Date(),
-    })
-    .where('id', 'in', ids)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}
+// ---- trash ---------------------------------------------------------------------------------------
 
 /** Move to the trash (files stay until the trash is emptied), or back out of it. */
 export async function trashAssets(ctx: Context, ids: string[], trashed: boolean): Promise<number> {
@@ -275,9 +258,8 @@ export async function albumAssets(ctx: Context, id: string): Promise<TimelineAss
 
 /** A new album (its path may nest: 'Trips/2024'); an existing path is refused, as a second album of that name cannot exist. */
 export async function createAlbum(ctx: Context, name: string, opts: { description?: string; assetIds?: string[] } = {}): Promise<AlbumSummary> {
-  if (await albumsRepo.findAlbum(ctx.db, name.trim())) throw new UsageError(`an album named "${name.trim()}" exists already`);
-  const { album } = await albumsRepo.ensureAlbum(ctx.db, name);
-  if (opts.description) await albumsRepo.describeAlbum(ctx.db, album.id, opts.description);
+  const { album, created } = await albumService.createAlbum(ctx, name, opts.description);
+  if (!created) throw new UsageError(`an album named "${album.path}" exists already`);
   if (opts.assetIds?.length) await addToAlbum(ctx, album.id, opts.assetIds);
   return (await getAlbum(ctx, album.id))!;
 }

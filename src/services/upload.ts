@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { ItemError, UsageError } from '../errors.js';
 import { formatOf } from '../media/formats.js';
+import { editAssets } from './edit.js';
 import { importFiles } from './import.js';
 
 export type UploadVisibility = 'timeline' | 'archive';
@@ -94,12 +95,8 @@ export class UploadService {
       this.waiting.push({ upload, resolve, reject });
       this.running ??= this.runBatches();
     });
-    if (upload.visibility === 'archive' || upload.isFavorite) {
-      await this.ctx.db
-        .updateTable('assets')
-        .set({ ...(upload.visibility === 'archive' ? { is_archived: true } : {}), ...(upload.isFavorite ? { is_favorite: true } : {}) })
-        .where('id', '=', result.id)
-        .execute();
+    if (result.status === 'created' && (upload.visibility === 'archive' || upload.isFavorite)) {
+      await editAssets(this.ctx, [result.id], { archive: upload.visibility === 'archive' || undefined, favorite: upload.isFavorite || undefined, tag: [], untag: [] });
     }
     return result;
   }

@@ -36,15 +36,17 @@ export interface TileProps {
   asset: Asset;
   size: number;
   style?: Record<string, string | number>;
+  /** listitem inside a Grid's list; the timeline's tiles sit among month headings. */
+  role?: 'listitem' | 'group';
   selected: boolean;
   onOpen: (a: Asset) => void;
   onSelect: (a: Asset, on: boolean) => void;
 }
 
-export function Tile({ asset, size, style, selected, onOpen, onSelect }: TileProps) {
+export function Tile({ asset, size, style, role = 'listitem', selected, onOpen, onSelect }: TileProps) {
   const ph = placeholder(asset);
   return (
-    <div class={`tile${selected ? ' selected' : ''}`} style={{ width: `${size}px`, height: `${size}px`, ...style }} role="listitem">
+    <div class={`tile${selected ? ' selected' : ''}`} style={{ width: `${size}px`, height: `${size}px`, ...style }} role={role}>
       <button
         class="open"
         aria-label={describe(asset)}

@@ -28,7 +28,7 @@ export function Timeline({ filter, selected, onOpen, onSelect, version }: Timeli
   const [assets, setAssets] = useState<Map<string, Asset[]>>(new Map());
   const [width, setWidth] = useState(800);
   const [view, setView] = useState({ top: 0, bottom: 2000 });
-  const root = useRef<HTMLDivElement>(null);
+  const root = useRef<HTMLElement>(null);
   const loading = useRef(new Set<string>());
 
   useEffect(() => {
@@ -91,7 +91,7 @@ export function Timeline({ filter, selected, onOpen, onSelect, version }: Timeli
   // Viewer order: every loaded month, newest first.
   const open = (a: Asset) => onOpen(a, layout.flatMap((s) => assets.get(s.bucket.timeBucket) ?? []));
   return (
-    <div ref={root} class="timeline" style={{ height: `${total}px` }} role="list" aria-label="Timeline">
+    <section ref={root} class="timeline" style={{ height: `${total}px` }} aria-label="Timeline">
       {visible.map((s) => {
         const list = assets.get(s.bucket.timeBucket);
         const firstRow = Math.max(0, Math.floor((view.top - s.top - HEADER) / (size + GAP)));
@@ -105,7 +105,7 @@ export function Timeline({ filter, selected, onOpen, onSelect, version }: Timeli
             const a = list?.[i];
             tiles.push(
               a ? (
-                <Tile key={a.id} asset={a} size={size} style={style} selected={selected.has(a.id)} onOpen={open} onSelect={onSelect} />
+                <Tile key={a.id} asset={a} size={size} style={style} role="group" selected={selected.has(a.id)} onOpen={open} onSelect={onSelect} />
               ) : (
                 <div key={`${s.bucket.timeBucket}-${i}`} class="tile loading" style={{ ...style, width: `${size}px`, height: `${size}px` }} aria-hidden="true" />
               ),
@@ -119,6 +119,6 @@ export function Timeline({ filter, selected, onOpen, onSelect, version }: Timeli
           ...tiles,
         ];
       })}
-    </div>
+    </section>
   );
 }

@@ -1,8 +1,8 @@
 // Immich's own command-line client (@immich/cli 3.x, unmodified) against `immich serve` on the
 // embedded database: login with a key from `immich keys create`, upload --recursive --album,
 // --json-output, --dry-run, a second upload that finds only duplicates, --delete; the uploads went
-// through the import pipeline (dated folders, sidecar, thumbnails), and `immich search` (also with
-// --album) then sees exactly them.
+// through the import pipeline (dated folders, sidecar, thumbnails), and `immich search` and
+// `immich album show` then see exactly them.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -147,10 +147,10 @@ describe('@immich/cli 3.x against immich serve', () => {
     const ids = JSON.parse(all.stdout).results.map((h: { id: string }) => h.id).sort();
     const card = await withLibraryDb(lib, (db) => db.selectFrom('assets').select('id').where('original_name', '=', 'IMG_0001.jpg').executeTakeFirstOrThrow());
     expect(ids).toEqual([...uploaded.map((u) => u.id), card.id].sort());
-    const summer = await runCli(['--json', 'search', '--album', 'Summer', '--limit', '100'], env);
+    const summer = await runCli(['--json', 'album', 'show', 'Summer'], env);
     expect(summer.code, summer.stderr).toBe(0);
     const inSummer = uploaded.filter((u) => u.filepath.includes('/Summer/')).map((u) => u.id).sort();
-    expect(JSON.parse(summer.stdout).results.map((h: { id: string }) => h.id).sort()).toEqual(inSummer);
+    expect(JSON.parse(summer.stdout).assets.map((a: { id: string }) => a.id).sort()).toEqual(inSummer);
     // Nothing left behind in the staging folder or as temporary files in the library.
     expect(listFiles(lib, 'uploads').filter((f) => !/\.(jpg|png|mp4|xmp)$/.test(f))).toEqual([]);
   });

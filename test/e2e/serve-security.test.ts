@@ -214,6 +214,18 @@ describe('immich serve: web login', () => {
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(60);
   });
 
+  it('the web app is served with a strict CSP; its first page needs far less than 200 KB of gzipped JavaScript', async () => {
+    const index = await call('/some/client/route');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await index.text()).toContain('<script type="module" src="/app.js">');
+    const js = await call('/app.js', { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.headers.get('content-encoding')).toBe('gzip');
+    const gz = Number(js.headers.get('content-length'));
+    expect(gz).toBeGreaterThan(1000);
+    expect(gz).toBeLessThan(200 * 1024);
+  });
+
   it('the log names requests and failed logins but never a key, a password or a session token', () => {
     const log = served.log();
     expect(log).toMatch(/POST \/api\/auth\/login 429/);

@@ -68,7 +68,7 @@ describe.skipIf(!haveChromium)('immich serve: the web gallery in Chromium', () =
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('Incorrect password');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('list', { name: 'Timeline' }).waitFor();
+    await page.getByRole('region', { name: 'Timeline' }).waitFor();
     await expect.poll(loadedThumbs, { timeout: 20_000 }).toBe(4);
     const months = await page.$$eval('.month', (hs) => hs.map((h) => h.textContent));
     expect(months).toHaveLength(3); // May, April, March 2024
@@ -128,5 +128,22 @@ describe.skipIf(!haveChromium)('immich serve: the web gallery in Chromium', () =
     await card.click();
     await expect.poll(loadedThumbs).toBe(2);
     await shot('album');
+  });
+
+  it('trash hides a photo from the timeline (its month count too) and restore brings it back', async () => {
+    await page.getByRole('link', { name: 'Photos' }).click();
+    await expect.poll(loadedThumbs).toBe(4);
+    await page.getByRole('checkbox', { name: /^Select Photo, / }).last().check(); // city.jpg, alone in March
+    await page.getByRole('toolbar', { name: '1 selected' }).getByRole('button', { name: 'Trash' }).click();
+    await expect.poll(loadedThumbs).toBe(3);
+    expect(await page.$$eval('.month', (hs) => hs.length)).toBe(2);
+    await page.getByRole('link', { name: 'Trash' }).click();
+    await expect.poll(loadedThumbs).toBe(1);
+    await shot('trash');
+    await page.getByRole('checkbox', { name: /^Select Photo, / }).first().check();
+    await page.getByRole('toolbar', { name: '1 selected' }).getByRole('button', { name: 'Restore' }).click();
+    await page.getByText('Nothing here.').waitFor();
+    await page.getByRole('link', { name: 'Photos' }).click();
+    await expect.poll(loadedThumbs).toBe(4);
   });
 });
