@@ -211,9 +211,10 @@ describe('total failures are exit 3 with one line', () => {
     cleanups.push(() => void redis.kill('SIGKILL'));
     await up();
     const src = path.join(base, 'redis-src');
-    for (let i = 0; i < 12; i++) await makeImage(path.join(src, `r-${i}.jpg`), { color: '#705030', seed: i + 60 });
+    // Large enough that one thumbnail worker is still busy with the first when Redis restarts.
+    for (let i = 0; i < 12; i++) await makeImage(path.join(src, `r-${i}.jpg`), { color: '#705030', seed: i + 60, width: 3000, height: 2000 });
     const lib = path.join(base, 'redis-lib');
-    const env = { UPLOAD_LOCATION: lib, REDIS_HOSTNAME: '127.0.0.1', REDIS_PORT: String(port), IMMICH_REDIS_PREFIX: `trust-security-${process.pid}`, IMMICH_REDIS_OUTAGE_MS: '3000' };
+    const env = { UPLOAD_LOCATION: lib, REDIS_HOSTNAME: '127.0.0.1', REDIS_PORT: String(port), IMMICH_REDIS_PREFIX: `trust-security-${process.pid}`, IMMICH_REDIS_OUTAGE_MS: '3000', IMMICH_QUEUE_CONCURRENCY_THUMBNAILS: '1' };
     const runs = () => new Set(spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', `trust-security-${process.pid}:run:*:stats`]).stdout?.toString().split('\n').filter(Boolean));
     /** Wait until an import run that is not in `before` has queued jobs. */
     const queued = async (before = new Set<string>()) => {
@@ -226,7 +227,13 @@ describe('total failures are exit 3 with one line', () => {
 
     // Restarted empty mid-import: every photo still gets its stages.
     const restarted = runCli(['--json', 'import', src, '--skip-ml'], env, { timeoutMs: 240_000 });
-    await queued();
+    // Every file's thumbnail job is queued (and most still wait behind the one worker): restart now.
+    for (let i = 0; i < 2400; i++) {
+      const [key] = [...runs()];
+      const total = key ? Number(spawnSync('redis-cli', ['-p', String(port), 'hget', key, 'thumbnails.total']).stdout?.toString().trim() || 0) : 0;
+      if (total >= 12) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     redis.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     redis = start();
