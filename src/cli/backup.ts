@@ -11,6 +11,11 @@ import { repairRepository } from '../services/backup-repair.js';
 import { formatBytes, formatDuration } from './render.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
+/** A snapshot's library (host:folder) in a table cell: the tail, which tells libraries apart, within 24 columns. */
+function libraryCell(key: string): string {
+  return key.length > 24 ? `…${key.slice(-23)}` : key;
+}
+
 const KEY_HELP = 'file holding the repository passphrase (else IMMICH_BACKUP_KEY_FILE or IMMICH_BACKUP_PASSPHRASE)';
 
 export function repositoryPath(rt: Runtime, arg: string | undefined): string {
@@ -145,7 +150,7 @@ Exit status:
         if (snapshots.length) {
           rt.out.table(
             ['id', 'time', 'library', 'files', 'size', 'new', 'database', 'tags'],
-            snapshots.map((s) => [shortId(s.id), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), libraryKey(s), s.files.count, formatBytes(s.files.bytes),
+            snapshots.map((s) => [shortId(s.id), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), libraryCell(libraryKey(s)), s.files.count, formatBytes(s.files.bytes),
               formatBytes(s.stats.stored_bytes), s.database.kind, [...s.tags, ...(s.include_derived ? ['+derived'] : [])].join(',')]),
           );
         }
@@ -206,8 +211,8 @@ Exit status:
         rt.out.table(
           ['id', 'time', 'library', 'decision'],
           [
-            ...result.keep.map((k) => [shortId(k.id), k.time, k.library, `keep (${k.reasons.join(', ')})`]),
-            ...result.remove.map((r) => [shortId(r.id), r.time, r.library, result.dry_run ? 'would remove' : 'removed']),
+            ...result.keep.map((k) => [shortId(k.id), k.time, libraryCell(k.library), `keep (${k.reasons.join(', ')})`]),
+            ...result.remove.map((r) => [shortId(r.id), r.time, libraryCell(r.library), result.dry_run ? 'would remove' : 'removed']),
           ],
         );
         rt.out.line(`${verb} ${result.remove.length} snapshots, kept ${result.keep.length}`);
