@@ -113,8 +113,11 @@ export async function main(argv = process.argv): Promise<number> {
   const entry = name ? COMMANDS.find(([n]) => n === name) : undefined;
   const versionOnly = !entry && argv.slice(2).some((a) => a === '-V' || a === '--version');
   const program = entry ? buildProgram([(await entry[1]()).register]) : versionOnly ? buildProgram([]) : await loadProgram();
-  // `immich` alone is a usage error: help on stderr, exit 2 (a script that lost its arguments must not pass).
-  if (argv.length <= 2) {
+  // `immich` alone (or with global options only) is a usage error: help on stderr, exit 2 (a script
+  // that lost its arguments must not pass).
+  const args = argv.slice(2);
+  const onlyGlobals = args.every((a, i) => a.startsWith('-') || VALUE_OPTIONS.has(args[i - 1] ?? ''));
+  if (onlyGlobals && !args.some((a) => ['-h', '--help', '-V', '--version'].includes(a))) {
     program.outputHelp({ error: true });
     return EXIT.USAGE;
   }

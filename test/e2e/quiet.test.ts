@@ -169,6 +169,7 @@ describe('usage mistakes are ours, exit 2', () => {
     expect(bare.code).toBe(2);
     expect(bare.stdout).toBe('');
     expect(bare.stderr).toContain('Usage: immich [options] [command]');
+    expect((await runCli(['-q', '-L', base], {})).code).toBe(2); // global options only: still no command
 
     const missing = path.join(base, 'nope.env');
     const r = await runDirect(['--env-file', missing, 'config'], {});
