@@ -220,6 +220,10 @@ describe.each(backends)('organize (%s)', (name, setup) => {
     expect(back.rating).toBe(2);
     expect(back.tags.map((t: { name: string }) => t.name).sort()).toEqual(['Family', 'Trips/2024/Lisbon']);
     expect((await json(['metadata', 'sync', '--from-files'])).read).toEqual([]);
+    // immich index notices an outside edit too
+    execFileSync(exiftool, ['-q', '-overwrite_original', '-XMP-xmp:Rating=1', target]);
+    expect((await json(['index', '--jobs', 'thumbnails'])).sidecarsRead).toBe(1);
+    expect((await json(['info', '--path', 'river.jpg'])).assets[0].rating).toBe(1);
     // sidecars that edits wrote are the library's files, not untracked ones
     const v = await cli(['--json', 'verify', '--no-models']);
     const checks = JSON.parse(v.stdout).checks as Array<{ name: string; status: string }>;
