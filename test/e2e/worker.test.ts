@@ -192,6 +192,9 @@ describe('immich worker, jobs and index in Redis mode (PostgreSQL 127.0.0.1, Red
 describe('embedded database and in-process mode', () => {
   it('a worker on an embedded database in use by another process is refused: it is locked to one process', async () => {
     const lib = tmpDir('immich-worker-emb-');
+    // A library must exist (commands other than import/restore never create one).
+    const made = await runCli(['import', tmpDir('immich-worker-empty-')], { UPLOAD_LOCATION: lib });
+    expect(made.code, made.stderr).toBe(0);
     // The same lock an `immich import` holds on the embedded database.
     const release = acquireLock(path.join(lib, '.database.lock'), 'immich import');
     try {
