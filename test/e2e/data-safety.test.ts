@@ -50,10 +50,18 @@ describe('temporary files never match originals', () => {
   }, 400_000);
 });
 
+/** An empty library (only import and restore create one). */
+async function newLibrary(prefix: string): Promise<string> {
+  const lib = tmpDir(prefix);
+  const r = await runCli(['import', tmpDir('immich-safety-empty-')], { UPLOAD_LOCATION: lib });
+  expect(r.code, r.stderr).toBe(0);
+  return lib;
+}
+
 describe('a repository shared by several libraries', () => {
   it('forget and "latest" are per library, safety snapshots are never latest, list names the library', async () => {
-    const a = tmpDir('immich-safety-a-');
-    const b = tmpDir('immich-safety-b-');
+    const a = await newLibrary('immich-safety-a-');
+    const b = await newLibrary('immich-safety-b-');
     const repo = path.join(tmpDir('immich-safety-repo-'), 'repo');
     const json = (r: { code: number; stdout: string; stderr: string }) => {
       expect(r.code, r.stderr).toBe(0);
@@ -82,7 +90,7 @@ describe('a repository shared by several libraries', () => {
     expect(byId.get(b1)).toMatchObject({ library: b, tags: ['nightly'], safety: false });
     expect(byId.get(a2)).toMatchObject({ library: a, safety: false });
     expect(byId.get(r1.safety_snapshot)).toMatchObject({ library: a, safety: true });
-    const human = await runCli(['backup', 'list', repo], {});
+    const human = await runCli(['--wide', 'backup', 'list', repo], {});
     expect(human.stdout).toContain(path.basename(b)); // the tail of host:folder
 
     // Another folder, two libraries in the repository: which one is meant must be said.
@@ -196,7 +204,7 @@ describe('files never left out silently', () => {
 
 describe('models and backups', () => {
   it('a snapshot records the installed models; restore names the ones missing and how to install them', async () => {
-    const lib = tmpDir('immich-safety-models-');
+    const lib = await newLibrary('immich-safety-models-');
     const cache = tmpDir('immich-safety-cache-');
     const repo = path.join(tmpDir('immich-safety-models-repo-'), 'repo');
     for (const part of ['detection', 'recognition']) {
