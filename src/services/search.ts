@@ -165,6 +165,9 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
   const termRows = [...terms].flatMap(([t, idx]) => idx.map((i) => sql`(${fold(t)}, ${Math.min(i, 63)}::int)`));
   const long = words.map((w, i) => ({ w, i: Math.min(i, 63) })).filter((x) => x.w.length >= 3);
   const patterns = long.map((x) => `%${likeEscape(x.w)}%`);
+  // A word and its singular forms ("cats" → "cat"), as whole words; the index prefilter takes any of them.
+  const forms = (w: string) => [...new Set([w, ...singulars(w)])];
+  const prefilter = [...new Set(long.flatMap((x) => forms(x.w)))].map((f) => `%${likeEscape(f)}%`);
 
   const sources = [
     sql`select at.asset_id, q.idx, 0.5 + 0.5 * coalesce(max(at.score), 0.5) as weight, 'tag:' || t.name as label
@@ -182,7 +185,7 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
           and pl.name is distinct from e.city and pl.name is distinct from e.state and pl.name is distinct from e.country`,
   ];
   if (long.length) {
-    const anyLike = (expr: unknown) => sql<SqlBool>`${expr} like any (${sql.val(patterns)}::text[])`;
+    const anyLike = (expr: unknown) => sql<SqlBool>`${expr} like any (${sql.val(prefilter)}::text[])`;
     const keywordsText = sql<string>`immich_fold(array_to_string(e.keywords, ' '))`;
     // Whole words only ("cat" is not in "truncated"); w.re also takes a plural "s"/"es". The
     // `like any` conditions are only the trigram-index prefilters.
@@ -214,10 +217,7 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
           join asset_user_tags ut on ut.tag_id = u.id join w on ${word(foldCol('u.value'))}`,
     );
   }
-  const wordRe = (w: string) => {
-    const forms = [...new Set([w, ...singulars(w)])].map(reEscape).join('|');
-    return `(^|[^[:alnum:]])(${forms})(e?s)?([^[:alnum:]]|$)`;
-  };
+  const wordRe = (w: string) => `(^|[^[:alnum:]])(${forms(w).map(reEscape).join('|')})(e?s)?([^[:alnum:]]|$)`;
   const wordCte = long.length
     ? sql`, w(idx, pat, inside, re) as (values ${sql.join(long.map((x, k) => sql`(${x.i}::int, ${patterns[k]}::text, ${x.w.length >= 6}::boolean, ${wordRe(x.w)}::text)`))})`
     : sql``;
