@@ -15,8 +15,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('search')
     .description(
-      'find photos and videos by words (CLIP smart search when a CLIP model is installed, otherwise object and scene ' +
-        'tags, text in the picture, place names, file names and descriptions), combined with filters on people, tags, ' +
+      'find photos and videos by words (CLIP smart search when a CLIP model is installed, otherwise people, object, ' +
+        'scene and user tags, albums, text in the picture, place names, file names and descriptions), combined with filters on people, tags, ' +
         'OCR text, dates, camera, type and place; or list near-duplicates',
     )
     .argument('[query...]', 'free text, e.g. "dog on the beach" (optional when filters are given)');
@@ -29,7 +29,8 @@ export function register(program: Command): void {
       `
 Results are ranked: by CLIP similarity when a CLIP model (IMMICH_CLIP_MODEL, default ViT-B-32__openai,
 in Immich's layout under IMMICH_MODELS_DIR/clip/) and pgvector are available; otherwise by how many
-query words an asset's tags, recognised text, place, file name, description or keywords match.
+query words an asset's people, tags, albums, recognised text, place, file name, description or
+keywords match, as whole words ("cat" finds "Cat" and "cats", not "truncated").
 Without a query, filtered results are listed newest first. Filters always combine with AND.
 The selection options are the same for info, edit and album add/remove: by default the timeline
 (not archived, not trashed, a stack's primary only); --archived, --trashed or --all widen it.
@@ -41,6 +42,7 @@ originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --pat
 
 Examples:
   immich search dog on the beach
+  immich search Ada                         photos of Ada, or in an album or tag named Ada
   immich search --person Alice --person Bob --after 2023
   immich search --text "no parking"
   immich search --tag horse --place "Tuscany" --limit 5
@@ -53,7 +55,8 @@ Examples:
 
 Exit status:
   0  the search ran (also when nothing matched)
-  2  usage error (bad date, --near, --type, --rating or --limit; unknown album, --id or --ids-from entry)
+  2  usage error (bad date, --near, --type, --rating or --limit; unknown album, --id or --ids-from entry;
+     unknown --person, or a name several people share)
   3  environment error (database unavailable; CLIP asked for without pgvector)`,
     )
     .action(async (words: string[], flags: SearchFlags, cmd: Command) => {

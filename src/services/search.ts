@@ -1,6 +1,7 @@
 // `immich search`: structured filters (people, tags, OCR text, dates, camera, type, place, distance)
 // combined with free text, ranked by CLIP similarity when a CLIP model and pgvector are there, and
-// otherwise by how many query words the asset's tags, OCR text, place and names match; or with
+// otherwise by how many query words (whole words) the asset's people, tags, albums, OCR text, place,
+// names and descriptions match; or with
 // --similar by CLIP distance / perceptual-hash distance to another photo.
 import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
@@ -140,12 +141,13 @@ interface Scored {
 }
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** `matched` lists what matched in this order: tags, OCR, places, then names and texts. */
-const LABEL_ORDER = ['tag:', 'ocr', 'place:', 'name', 'description', 'keywords'];
+/** `matched` lists what matched in this order: people, tags, albums, OCR, places, then names and texts. */
+const LABEL_ORDER = ['person:', 'tag:', 'album:', 'ocr', 'place:', 'name', 'description', 'keywords'];
 const labelRank = (l: string) => LABEL_ORDER.findIndex((p) => l.startsWith(p));
 
 /**
- * Free text without CLIP: tags, OCR text, places, file names, descriptions and keywords. Each
+ * Free text without CLIP: people, tags (object/scene and the user's), albums, OCR text, places, file
+ * names, descriptions and keywords, matched as whole words (an optional plural "s"). Each
  * source credits (asset, query word, weight, label); an asset scores the number of distinct query
  * words it matched plus a fraction for how strongly. The whole ranking runs in one SQL statement:
  * a common word ("paris") can match a third of a 100k library, and moving those rows to JavaScript
@@ -163,6 +165,9 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
   const termRows = [...terms].flatMap(([t, idx]) => idx.map((i) => sql`(${fold(t)}, ${Math.min(i, 63)}::int)`));
   const long = words.map((w, i) => ({ w, i: Math.min(i, 63) })).filter((x) => x.w.length >= 3);
   const patterns = long.map((x) => `%${likeEscape(x.w)}%`);
+  // A word and its singular forms ("cats" → "cat"), as whole words; the index prefilter takes any of them.
+  const forms = (w: string) => [...new Set([w, ...singulars(w)])];
+  const prefilter = [...new Set(long.flatMap((x) => forms(x.w)))].map((f) => `%${likeEscape(f)}%`);
 
   const sources = [
     sql`select at.asset_id, q.idx, 0.5 + 0.5 * coalesce(max(at.score), 0.5) as weight, 'tag:' || t.name as label
@@ -180,25 +185,41 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
           and pl.name is distinct from e.city and pl.name is distinct from e.state and pl.name is distinct from e.country`,
   ];
   if (long.length) {
-    const anyLike = (expr: unknown) => sql<SqlBool>`${expr} like any (${sql.val(patterns)}::text[])`;
+    const anyLike = (expr: unknown) => sql<SqlBool>`${expr} like any (${sql.val(prefilter)}::text[])`;
     const keywordsText = sql<string>`immich_fold(array_to_string(e.keywords, ' '))`;
+    // Whole words only ("cat" is not in "truncated"); w.re also takes a plural "s"/"es". The
+    // `like any` conditions are only the trigram-index prefilters.
+    const word = (expr: unknown) => sql<SqlBool>`${expr} ~ w.re`;
     sources.push(
-      // Words of 4+ letters may sit inside a run-together OCR line ("NOPARKING"); shorter ones must start a word.
+      // Words of 6+ letters may sit inside a run-together OCR line ("NOPARKING"); shorter ones must be whole words.
       sql`select o.asset_id, w.idx, 0.9, 'ocr' from asset_ocr o
-          join w on case when w.inside then ${foldCol('o.text')} like w.pat else ${foldCol('o.text')} ~ w.re end
+          join w on case when w.inside then ${foldCol('o.text')} like w.pat else ${word(foldCol('o.text'))} end
           where ${anyLike(foldCol('o.text'))}`,
       // File names and descriptions through their trigram indexes; keywords (no index:
       // array_to_string is not immutable) only where there are any.
-      sql`select a.id, w.idx, 0.6, 'name' from assets a join w on ${foldCol('a.original_name')} like w.pat
+      sql`select a.id, w.idx, 0.6, 'name' from assets a join w on ${word(foldCol('a.original_name'))}
           where ${anyLike(foldCol('a.original_name'))}`,
-      sql`select e.asset_id, w.idx, 0.8, 'description' from exif e join w on ${foldCol('e.description')} like w.pat
+      sql`select e.asset_id, w.idx, 0.8, 'description' from exif e join w on ${word(foldCol('e.description'))}
           where ${anyLike(foldCol('e.description'))}`,
-      sql`select e.asset_id, w.idx, 0.8, 'keywords' from exif e join w on ${keywordsText} like w.pat
+      // The user's own description (immich edit), beside the one embedded in the file.
+      sql`select a.id, w.idx, 0.8, 'description' from assets a join w on ${word(foldCol('a.description'))}
+          where a.description is not null`,
+      sql`select e.asset_id, w.idx, 0.8, 'keywords' from exif e join w on ${word(keywordsText)}
           where e.keywords is not null and ${anyLike(keywordsText)}`,
+      // People, albums and user tags are few rows: matched word by word, so "Ada" finds "Ada
+      // Lovelace" and "Lisbon" finds the tag "Trips/2024/Lisbon".
+      sql`select distinct f.asset_id, w.idx, 1.0, 'person:' || p.name from people p
+          join asset_faces f on f.person_id = p.id join w on ${word(foldCol('p.name'))}
+          where p.name is not null and p.name <> ''`,
+      sql`select aa.asset_id, w.idx, 0.9, 'album:' || al.name from albums al
+          join album_assets aa on aa.album_id = al.id join w on ${word(foldCol('al.name'))}`,
+      sql`select ut.asset_id, w.idx, 0.9, 'tag:' || u.value from user_tags u
+          join asset_user_tags ut on ut.tag_id = u.id join w on ${word(foldCol('u.value'))}`,
     );
   }
+  const wordRe = (w: string) => `(^|[^[:alnum:]])(${forms(w).map(reEscape).join('|')})(e?s)?([^[:alnum:]]|$)`;
   const wordCte = long.length
-    ? sql`, w(idx, pat, inside, re) as (values ${sql.join(long.map((x, k) => sql`(${x.i}::int, ${patterns[k]}::text, ${x.w.length >= 4}::boolean, ${`(^|[^[:alnum:]])${reEscape(x.w)}`}::text)`))})`
+    ? sql`, w(idx, pat, inside, re) as (values ${sql.join(long.map((x, k) => sql`(${x.i}::int, ${patterns[k]}::text, ${x.w.length >= 6}::boolean, ${wordRe(x.w)}::text)`))})`
     : sql``;
   const scoreDiv = words.length * 2;
   const credits = sql<{ asset_id: string; idx: number; weight: number; label: string }>`(

@@ -280,9 +280,9 @@ export interface ResolvedSelection extends Selection {
 
 export interface ResolveOptions {
   /**
-   * Unknown person or tag names are usage errors (exit 2). Search keeps them as filters that match
-   * nothing ("no matches"); commands that change things say which name was wrong. Unknown albums,
-   * ids and paths are always usage errors.
+   * Unknown tag names are usage errors (exit 2). Search keeps them as filters that match nothing
+   * ("no matches"); commands that change things say which name was wrong. Unknown or ambiguous
+   * people, unknown albums, ids and paths are always usage errors.
    */
   strict?: boolean;
 }
@@ -307,15 +307,19 @@ export async function resolveSelection(ctx: Context, sel: Selection, opts: Resol
       r.albumIds.push(album.id);
     }
   }
+  // A person is named exactly (a misspelt name in search is a mistake, not "no matches"), and a
+  // name two people share would silently pick either: both are usage errors, in search too.
+  for (const p of sel.persons ?? []) {
+    const hits = await ctx.db
+      .selectFrom('people as p')
+      .select('p.id')
+      .where(sql<SqlBool>`(${sql.ref('p.id')}::text = ${p} or ${foldCol('p.name')} = ${fold(p)})`)
+      .orderBy('p.id')
+      .execute();
+    if (!hits.length) throw new UsageError(`--person ${p}: no such person (see immich faces people)`);
+    if (hits.length > 1) throw new UsageError(`--person ${p}: ambiguous: ${hits.length} people have this name (use an id: ${hits.map((h) => h.id).join(', ')})`);
+  }
   if (opts.strict) {
-    for (const p of sel.persons ?? []) {
-      const hit = await ctx.db
-        .selectFrom('people as p')
-        .select('p.id')
-        .where(sql<SqlBool>`(${sql.ref('p.id')}::text = ${p} or ${foldCol('p.name')} = ${fold(p)})`)
-        .executeTakeFirst();
-      if (!hit) throw new UsageError(`--person ${p}: no such person (see immich faces people)`);
-    }
     for (const t of sel.tags ?? []) {
       const user = await ctx.db.selectFrom('user_tags').select('id').where(userTagMatch(t)).executeTakeFirst();
       const label = user ? undefined : await ctx.db.selectFrom('tags as t').select('t.id').where(sql<SqlBool>`${foldCol('t.name')} = ${fold(t)}`).executeTakeFirst();

@@ -142,7 +142,10 @@ describe.each(['embedded', 'postgres'] as const)('immich search on the %s databa
   it('--person (repeatable, AND) by name or id', async () => {
     expect((await search('--person', 'alice')).sort()).toEqual(['green.jpg', 'red.jpg']);
     expect(await search('--person', 'Alice', '--person', 'Bob')).toEqual(['green.jpg']);
-    expect(await search('--person', 'Nobody')).toEqual([]);
+    // an unknown person is a usage error naming them, not "no matches" (issue 21)
+    const nobody = await runCli(['search', '--person', 'Nobody'], env);
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toContain('--person Nobody: no such person');
   });
 
   it('--tag finds CLIP scene tags', async () => {
