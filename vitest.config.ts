@@ -4,8 +4,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // e2e cases spawn several CLI runs each; on a 2-core CI machine running two files at once a
+    // case can take minutes without anything being wrong.
+    testTimeout: 240_000,
+    hookTimeout: 240_000,
     pool: 'forks',
     // Two cores here: integration suites spawn their own processes and databases.
     maxWorkers: 2,
