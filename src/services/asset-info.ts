@@ -1,6 +1,7 @@
 // Everything known about assets, as one record per asset: `immich info` prints it, `immich search
 // --json` and `immich edit --json` carry the same keys (AssetInfo), documented in man immich-info(1).
 import type { Context } from '../context.js';
+import { lastEdited } from '../db/asset-edits.js';
 import { sql } from '../db/kysely.js';
 import { albumsOfAssets } from '../db/albums.js';
 import { userTagsOfAssets } from '../db/user-tags.js';
@@ -89,6 +90,7 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
         'e.rating as exif_rating', 'e.date_time_original', 'e.sidecar_path', 's.primary_asset_id',
         // as text: the driver would read a zone-less timestamp in the process's zone
         sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
+        lastEdited('a').as('last_edited'),
       ])
       .where(anyId('a.id'))
       .execute(),
@@ -161,7 +163,7 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
       favorite: r.is_favorite,
       archived: r.is_archived,
       trashedAt: iso(r.deleted_at),
-      editedAt: iso(r.edited_at),
+      editedAt: iso(r.last_edited),
       tags: [
         ...(userTags.get(id) ?? []).map((t) => ({ name: t.value, source: t.source })),
         ...(labelsBy.get(id) ?? []).map((t) => ({ name: t.name, source: t.source === 'objects' ? 'object' : t.source === 'clip' ? 'scene' : t.source, ...(t.score !== null ? { score: Math.round(t.score * 1000) / 1000 } : {}) })),

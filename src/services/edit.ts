@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import { sql } from '../db/kysely.js';
 import { UsageError } from '../errors.js';
 import { tagAssets, untagAssets, normaliseTag } from '../db/user-tags.js';
+import { markEdited } from '../db/asset-edits.js';
 import { zoneOffsetAt } from '../media/metadata.js';
 import { ensurePlaces, nearestPlace } from './places.js';
 import { markPending, writeSidecars, type SidecarFailure } from './sidecars.js';
@@ -405,7 +406,8 @@ export async function editAssets(
       }
       for (const t of tagAdds) if (t.ids.length) await tagAssets(trx, t.ids, t.tag, 'user');
       for (const t of tagRemoves) if (t.ids.length) await untagAssets(trx, t.ids, t.tag);
-      await inChunks([...touched], (c) => trx.updateTable('assets').set({ edited_at: now, updated_at: now }).where(anyId('id', c)).execute());
+      // In the narrow asset_edits table, not assets.edited_at: see src/db/asset-edits.ts.
+      await markEdited(trx, [...touched], now);
       await markPending(trx, [...xmpChanged]);
     });
   }

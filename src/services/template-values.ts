@@ -1,6 +1,7 @@
 // What the path templates (storage template, export) know about assets, read in bulk: one query per
 // table per chunk of ids, so exporting or migrating 100k assets costs a few hundred statements.
 import type { Context } from '../context.js';
+import { lastEdited } from '../db/asset-edits.js';
 import { userTagsOfAssets } from '../db/user-tags.js';
 import type { TemplateValues } from '../storage/template.js';
 import { wallClockOf } from './import-plan.js';
@@ -34,7 +35,7 @@ export async function loadTemplateValues(ctx: Context, ids: readonly string[], n
       .leftJoin('exif', 'exif.asset_id', 'assets.id')
       .select((eb) => [
         'assets.id', 'assets.checksum', 'assets.library_path', 'assets.storage_mode', 'assets.type', 'assets.original_name',
-        'assets.file_size', 'assets.edited_at', 'assets.live_photo_video_id', 'assets.is_motion_part', 'assets.taken_at', 'assets.file_mtime',
+        'assets.file_size', lastEdited('assets').as('edited_at'), 'assets.live_photo_video_id', 'assets.is_motion_part', 'assets.taken_at', 'assets.file_mtime',
         // As text: a `timestamp` read into a Date would be shifted by this process's time zone.
         eb.cast<string | null>('assets.local_taken_at', 'text').as('local_taken_at'),
         'assets.rating', 'assets.description',

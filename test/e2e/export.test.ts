@@ -117,8 +117,9 @@ describe('immich export', () => {
     const again = await runCli([...args, '--update'], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ exported: 0, skipped: 10, removed: 0 });
 
-    // An edit: porto.png gets a description (edited_at bumped, as every edit does).
-    await withLibraryDb(lib, (db) => db.updateTable('assets').set({ description: 'Ribeira', edited_at: new Date() }).where('id', '=', ids['porto.png']!).execute(), env);
+    // An edit through `immich edit` (which records it in asset_edits, not assets.edited_at).
+    const edit = await runCli(['edit', '--id', ids['porto.png']!, '--description', 'Ribeira'], env);
+    expect(edit.code, edit.stderr).toBe(0);
     const before = fs.statSync(path.join(dest, 'Trips/lisbon.jpg')).mtimeMs;
     const upd = JSON.parse((await runCli([...args, '--update'], env)).stdout);
     expect(upd.files.filter((f: { action: string }) => f.action === 'exported').map((f: { path: string }) => f.path).sort()).toEqual(['Unsorted/porto.png', 'Unsorted/porto.png.xmp']);

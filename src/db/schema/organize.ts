@@ -54,6 +54,12 @@ export interface AssetSidecarsTable {
   synced_at: Date | null;
 }
 
+/** When the user last edited an asset (migration 0111); see lastEdited in src/db/asset-edits.ts. */
+export interface AssetEditsTable {
+  asset_id: string;
+  edited_at: Date;
+}
+
 export interface OrganizeTables {
   albums: AlbumsTable;
   album_assets: AlbumAssetsTable;
@@ -61,4 +67,5 @@ export interface OrganizeTables {
   user_tags: UserTagsTable;
   asset_user_tags: AssetUserTagsTable;
   asset_sidecars: AssetSidecarsTable;
+  asset_edits: AssetEditsTable;
 }

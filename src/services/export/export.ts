@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../context.js';
+import { lastEdited } from '../../db/asset-edits.js';
 import { EnvironmentError, errorMessage } from '../../errors.js';
 import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
@@ -93,7 +94,7 @@ async function selectedRows(ctx: Context, selection: Selection | readonly string
       .selectFrom('assets')
       .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
       .select((eb) => [
-        'assets.id', 'assets.checksum', 'assets.edited_at', 'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
+        'assets.id', 'assets.checksum', lastEdited('assets').as('edited_at'), 'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
         // The capture time only orders new names: compared as text, without 2 × 100k Date parses.
         eb.fn.coalesce(eb.cast<string | null>('assets.local_taken_at', 'text'), eb.cast<string | null>('assets.taken_at', 'text'), eb.cast<string>('assets.file_mtime', 'text')).as('sort_time'),
         eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
