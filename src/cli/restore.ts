@@ -79,7 +79,7 @@ Exit status:
         rt.out.table(
           ['files restored', 'unchanged', 'failed', 'size', 'database', 'tables', 'rows', 'migrations applied', 'safety snapshot'],
           [[result.files.restored, result.files.skipped, result.files.failed, formatBytes(result.files.bytes), result.database.kind,
-            result.database.tables, result.database.rows, result.database.migrations_applied.length, result.safety_snapshot ? shortId(result.safety_snapshot) : '-']],
+            result.database.tables, result.database.rows, result.database.migrationsApplied.length, result.safetySnapshot ? shortId(result.safetySnapshot) : '-']],
         );
       }
       for (const p of result.problems) rt.out.error(`immich restore: ${p.path}: ${p.message}`);

@@ -38,11 +38,11 @@ export interface RestoreResult {
   repository: string;
   snapshot: string;
   target: string;
-  database: { kind: string; target: string; tables: number; rows: number; migrations_applied: string[] };
+  database: { kind: string; target: string; tables: number; rows: number; migrationsApplied: string[] };
   files: { restored: number; skipped: number; failed: number; bytes: number };
-  safety_snapshot: string | null;
+  safetySnapshot: string | null;
   /** Models the backed-up library had installed that this one lacks, with the command that installs each. */
-  models_missing: Array<{ model: string; install: string }>;
+  modelsMissing: Array<{ model: string; install: string }>;
   problems: Array<{ path: string; message: string }>;
 }
 
@@ -501,7 +501,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     }
     if (!snap.include_derived) logger.log('thumbnails and encoded videos are not in this snapshot; run `immich verify --repair` to regenerate them');
     // Models are not in backups: without them faces and objects stop silently on this machine.
-    const modelsMissing: RestoreResult['models_missing'] = [];
+    const modelsMissing: RestoreResult['modelsMissing'] = [];
     for (const ref of snap.models ?? []) {
       const [task, name, part] = ref.split('/') as [string, string, string];
       if (await resolveModel({ config: cfg }, task, name, part)) continue;
@@ -517,11 +517,11 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
         target: cfg.database.kind === 'embedded' ? cfg.database.embeddedPath : `${cfg.database.host ?? 'DB_URL'}/${cfg.database.database}`,
         tables: Object.keys(rows).length,
         rows: Object.values(rows).reduce((a, b) => a + b, 0),
-        migrations_applied: migrationsApplied,
+        migrationsApplied,
       },
       files: counts,
-      safety_snapshot: safety,
-      models_missing: modelsMissing,
+      safetySnapshot: safety,
+      modelsMissing: modelsMissing,
       problems,
     };
     } finally {

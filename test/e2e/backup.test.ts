@@ -266,10 +266,10 @@ describe('immich backup / restore (embedded database)', () => {
     const r = await runCli(['--json', 'restore', plainRepo, '--force'], env());
     expectCode(r, 0);
     const out = json(r);
-    expect(out.safety_snapshot).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.safetySnapshot).toMatch(/^[0-9a-f]{64}$/);
     expect(out.files.skipped).toBeGreaterThan(0); // identical files are left alone
     const list = json(await runCli(['--json', 'backup', 'list', plainRepo], env()));
-    const safety = list.snapshots.find((s: { id: string }) => s.id === out.safety_snapshot);
+    const safety = list.snapshots.find((s: { id: string }) => s.id === out.safetySnapshot);
     expect(safety.tags).toContain('safety');
     expectSameLibrary(before, await libraryState(lib));
   });

@@ -80,7 +80,7 @@ describe('a repository shared by several libraries', () => {
     // B's backup is the newest of the repository; restoring A takes A's.
     const r1 = json(await runCli(['--json', 'restore', repo, '--force'], { UPLOAD_LOCATION: a }));
     expect(r1.snapshot).toBe(a2);
-    expect(r1.safety_snapshot).toMatch(/^[0-9a-f]{64}$/);
+    expect(r1.safetySnapshot).toMatch(/^[0-9a-f]{64}$/);
     // The safety snapshot is now A's newest: never "latest".
     const r2 = json(await runCli(['--json', 'restore', repo, '--force'], { UPLOAD_LOCATION: a }));
     expect(r2.snapshot).toBe(a2);
@@ -89,7 +89,7 @@ describe('a repository shared by several libraries', () => {
     const byId = new Map(list.snapshots.map((s: { id: string }) => [s.id, s]));
     expect(byId.get(b1)).toMatchObject({ library: b, tags: ['nightly'], safety: false });
     expect(byId.get(a2)).toMatchObject({ library: a, safety: false });
-    expect(byId.get(r1.safety_snapshot)).toMatchObject({ library: a, safety: true });
+    expect(byId.get(r1.safetySnapshot)).toMatchObject({ library: a, safety: true });
     const human = await runCli(['--wide', 'backup', 'list', repo], {});
     expect(human.stdout).toContain(path.basename(b)); // the tail of host:folder
 
@@ -217,7 +217,7 @@ describe('models and backups', () => {
     const target = tmpDir('immich-safety-models-new-');
     const r = await runCli(['--json', 'restore', repo], { UPLOAD_LOCATION: target, IMMICH_MODEL_CACHE: cache });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).models_missing.map((m: { model: string }) => m.model)).toEqual([
+    expect(JSON.parse(r.stdout).modelsMissing.map((m: { model: string }) => m.model)).toEqual([
       'facial-recognition/scrfd_2.5g-mobilefacenet/detection',
       'facial-recognition/scrfd_2.5g-mobilefacenet/recognition',
     ]);
