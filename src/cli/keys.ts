@@ -38,7 +38,8 @@ Exit status:
     .action(async (flags: { name: string; permission: string[] }, cmd: Command) => {
       const rt = await loadRuntime(cmd);
       const permissions = parsePermissions(flags.permission);
-      process.exitCode = await withContext(rt, { command: 'immich keys', quickStart: true }, async (ctx) => {
+      // A key is made before the first `immich serve` (and uploads), so creating one may create the library.
+      process.exitCode = await withContext(rt, { command: 'immich keys', quickStart: true, create: true }, async (ctx) => {
         const k = await createApiKey(ctx, flags.name, permissions);
         if (rt.out.json) rt.out.data({ id: k.id, name: k.name, secret: k.secret, permissions: k.permissions });
         else {

@@ -65,7 +65,7 @@ Exit status:
       const { startServer } = await import('../http/server.js');
       const webRoot = fileURLToPath(new URL('../web/', import.meta.url));
 
-      process.exitCode = await withContext(rt, { command: 'immich serve' }, async (ctx) => {
+      process.exitCode = await withContext(rt, { command: 'immich serve', create: true }, async (ctx) => {
         const pump = new JobPump(ctx);
         let server;
         try {

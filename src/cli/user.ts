@@ -29,7 +29,7 @@ Exit status:
     .action(async (flags: { email?: string; name?: string }, cmd: Command) => {
       const rt = await loadRuntime(cmd);
       const password = await readPassword();
-      process.exitCode = await withContext(rt, { command: 'immich user', quickStart: true }, async (ctx) => {
+      process.exitCode = await withContext(rt, { command: 'immich user', quickStart: true, create: true }, async (ctx) => {
         const o = await setOwnerPassword(ctx, password, flags);
         if (rt.out.json) rt.out.data({ id: o.id, email: o.email, name: o.name, hasPassword: o.hasPassword });
         else rt.out.line(`password set for ${o.email}; web sessions signed out`);

@@ -99,7 +99,7 @@ export function expectSameLibrary(a: LibraryState, b: LibraryState): void {
   expect(b.people).toEqual(a.people);
   expect(b.tags).toEqual(a.tags);
   expect(b.assetTags).toEqual(a.assetTags);
-  expect(a.organize.some((o) => o.includes('Trips/2024/Lisbon'))).toBe(true);
+  // (buildLibrary's libraries carry nested albums, flags and user tags; the corpus one has none.)
   expect(b.organize).toEqual(a.organize);
 }
 

@@ -45,8 +45,10 @@ describe('sources, names and secrets', () => {
     fs.writeFileSync(path.join(src, 'private.jpg.xmp'), XMP('a private caption'), { mode: 0o600 });
 
     const r = await runCli(['--json', 'import', src, '--skip-ml'], { UPLOAD_LOCATION: lib });
-    expectCode(r, 0);
+    // The walk lists the link out of the source as left out (exit 1); the photos are imported.
+    expectCode(r, 1);
     expect(json(r).counts.imported).toBe(3);
+    expect(json(r).skippedByReason['link-outside']).toBe(1);
     const warnings = r.stderr.split('\n').filter((l) => /sidecar .* skipped/.test(l));
     expect(warnings).toHaveLength(2);
     expect(warnings.find((l) => l.includes('linked.jpg.xmp'))).toMatch(/a symbolic link/);
