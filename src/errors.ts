@@ -109,7 +109,11 @@ export function environmentCause(err: unknown): string | undefined {
 export function describeError(err: unknown): string {
   const cause = environmentCause(err);
   const message = err instanceof Error ? errorMessage(err) : undefined;
-  if (message && cause && !message.includes(errorCode(err) ?? '\u0000')) return `${cause}: ${message}`;
+  if (message && cause) {
+    // "connect ECONNREFUSED 127.0.0.1:5432" names the code but not what it means: say it first.
+    const human = cause.replace(/ \([A-Z0-9_]+\)$/, '').toLowerCase();
+    return message.toLowerCase().includes(human) ? message : `${cause}: ${message}`;
+  }
   if (message) return message;
   if (cause) return cause;
   const code = errorCode(err);
