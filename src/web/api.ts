@@ -1,4 +1,5 @@
 // The gallery's calls to `immich serve` (same origin; the session cookie goes along by itself).
+import type { TimelineAsset } from '../services/gallery.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -33,18 +34,8 @@ export interface Bucket {
   count: number;
 }
 
-export interface Asset {
-  id: string;
-  type: 'image' | 'video';
-  width: number | null;
-  height: number | null;
-  thumbhash: string | null;
-  takenAt: string;
-  isFavorite: boolean;
-  isArchived: boolean;
-  isTrashed: boolean;
-  duration: number | null;
-}
+/** The timeline's asset as the server sends it (one type for both sides; a type import costs the bundle nothing). */
+export type Asset = TimelineAsset;
 
 export interface AssetDetails extends Asset {
   originalName: string;
