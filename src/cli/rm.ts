@@ -38,6 +38,7 @@ once (library copies deleted; in-place originals only forgotten unless --delete-
 
 When a selected asset is the primary of a stack whose other members are not selected, rm asks on a
 terminal whether to trash the whole stack; elsewhere it trashes the primary alone unless --with-stack.
+The next member shown then leads the stack until the primary is restored from the trash.
 
 Examples:
   immich rm --id 3f2a9c1e                an asset by id (or an unambiguous prefix)

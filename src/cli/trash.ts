@@ -43,7 +43,8 @@ Exit status:
       'after',
       `
 Selects among trashed assets (every stack member, not only primaries). \`immich trash restore --trashed\`
-restores everything.
+restores everything. A restored asset that was the primary of its stack when it was trashed is the
+primary again, unless a primary was chosen with \`immich stack primary\` meanwhile.
 
 Examples:
   immich trash restore ~/Pictures/IMG_0001.jpg

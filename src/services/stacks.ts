@@ -87,7 +87,11 @@ export async function stacksOf(ctx: Context, assetIds?: string[]): Promise<strin
 export async function setPrimary(ctx: Context, assetId: string): Promise<StackView> {
   const row = await ctx.db.selectFrom('assets').select('stack_id').where('id', '=', assetId).executeTakeFirst();
   if (!row?.stack_id) throw new UsageError(`asset ${assetId} is in no stack`);
-  await ctx.db.updateTable('stacks').set({ primary_asset_id: assetId }).where('id', '=', row.stack_id).execute();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.updateTable('stacks').set({ primary_asset_id: assetId }).where('id', '=', row.stack_id!).execute();
+    // The user's choice stands: a trashed former primary restored later does not take the role back.
+    await trx.deleteFrom('stack_former_primaries').where('stack_id', '=', row.stack_id!).execute();
+  });
   return (await showStacks(ctx, [row.stack_id]))[0]!;
 }
 

@@ -148,8 +148,26 @@ async function promoteStackPrimaries(trx: Trx, gone: string[], purge = false): P
       .execute();
     const rest = members.filter((m) => !goneSet.has(m.id));
     const next = rest.find((m) => !m.deleted_at) ?? (purge ? rest[0] : undefined);
-    if (next) await trx.updateTable('stacks').set({ primary_asset_id: next.id }).where('id', '=', s.id).execute();
+    if (!next) continue;
+    await trx.updateTable('stacks').set({ primary_asset_id: next.id }).where('id', '=', s.id).execute();
+    // Trashed (not purged): remember the primary the stack had, so restoring it gives the role back.
+    // The first one counts: a member promoted in its stead and trashed in turn was never chosen.
+    if (!purge) {
+      await trx.insertInto('stack_former_primaries').values({ stack_id: s.id, asset_id: s.primary_asset_id }).onConflict((oc) => oc.column('stack_id').doNothing()).execute();
+    }
   }
+}
+
+/** Restored assets that were the primary of their stack before they were trashed take the role back. */
+async function reinstateStackPrimaries(trx: Trx, restored: string[]): Promise<void> {
+  const back = await trx
+    .selectFrom('stack_former_primaries as f')
+    .innerJoin('assets as a', (j) => j.onRef('a.id', '=', 'f.asset_id').onRef('a.stack_id', '=', 'f.stack_id'))
+    .select(['f.stack_id', 'f.asset_id'])
+    .where('f.asset_id', 'in', restored)
+    .execute();
+  for (const r of back) await trx.updateTable('stacks').set({ primary_asset_id: r.asset_id }).where('id', '=', r.stack_id).execute();
+  await trx.deleteFrom('stack_former_primaries').where('asset_id', 'in', restored).execute();
 }
 
 /** After a purge: these stacks, when left with fewer than two members, are no stacks. */
@@ -178,7 +196,10 @@ export async function restoreFromTrash(ctx: Context, ids: string[], opts: { dryR
   if (opts.dryRun) return { restored, notTrashed };
   const now = clockNow(ctx.config);
   for (const chunk of chunks(restored)) {
-    await ctx.db.updateTable('assets').set({ deleted_at: null, updated_at: now }).where('id', 'in', chunk).execute();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable('assets').set({ deleted_at: null, updated_at: now }).where('id', 'in', chunk).execute();
+      await reinstateStackPrimaries(trx, chunk);
+    });
   }
   return { restored, notTrashed };
 }

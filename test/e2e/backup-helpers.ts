@@ -52,6 +52,19 @@ export async function buildLibrary(lib: string, src: string, env: Record<string,
   );
 }
 
+/**
+ * Trash and stack state on a buildLibrary library, through the CLI: photo-1 and photo-2 (and photo-3
+ * when there is one) stacked with photo-2 as primary, then photo-2 trashed alone, so photo-1 leads the
+ * stack and photo-2 is remembered as its former primary; photo-0 trashed too.
+ */
+export async function trashAndStack(lib: string, src: string, env: Record<string, string>): Promise<void> {
+  const e = { UPLOAD_LOCATION: lib, ...env };
+  const photo = (i: number) => path.join(src, `photo-${i}.jpg`);
+  const members = [1, 2, 3].map(photo).filter((f) => fs.existsSync(f));
+  expectCode(await runCli(['stack', 'create', ...members, '--primary', photo(2)], e), 0);
+  expectCode(await runCli(['rm', '--primary-only', photo(2), photo(0)], e), 0);
+}
+
 export interface LibraryState {
   files: Record<string, string>;
   rows: Record<string, number>;
@@ -60,6 +73,10 @@ export interface LibraryState {
   assetTags: string[];
   /** Per asset: favorite, archived, rating, description, date source, albums, user tags. */
   organize: string[];
+  /** Trashed assets: checksum and when they were trashed. */
+  trash: string[];
+  /** Per stack: primary, members and former (trashed) primary, by checksum. */
+  stacks: string[];
 }
 
 /** Files (path → SHA-1) under the given folders, row counts of every table, names. */
@@ -86,7 +103,17 @@ export async function libraryState(lib: string, env: Record<string, string> = {}
         inAlbums.filter((x) => x.asset_id === a.id).map((x) => albums.get(x.album_id)).sort().join('|'),
         (userTags.get(a.id) ?? []).map((t) => `${t.value}:${t.source}`).join('|'),
       ].join(' ')).sort();
-      return { files, rows, people, tags, assetTags, organize };
+      const checksum = new Map(assets.map((a) => [a.id, a.checksum]));
+      const trash = (await db.selectFrom('assets').select(['checksum', 'deleted_at']).where('deleted_at', 'is not', null).execute())
+        .map((a) => `${a.checksum} ${new Date(a.deleted_at!).toISOString()}`).sort();
+      const members = await db.selectFrom('assets').select(['id', 'stack_id']).where('stack_id', 'is not', null).execute();
+      const former = new Map((await db.selectFrom('stack_former_primaries').select(['stack_id', 'asset_id']).execute()).map((f) => [f.stack_id, f.asset_id]));
+      const stacks = (await db.selectFrom('stacks').select(['id', 'primary_asset_id']).execute()).map((st) => [
+        checksum.get(st.primary_asset_id),
+        members.filter((m) => m.stack_id === st.id).map((m) => checksum.get(m.id)).sort().join('|'),
+        checksum.get(former.get(st.id) ?? '') ?? '-',
+      ].join(' ')).sort();
+      return { files, rows, people, tags, assetTags, organize, trash, stacks };
     },
     env,
   );
@@ -101,6 +128,8 @@ export function expectSameLibrary(a: LibraryState, b: LibraryState): void {
   expect(b.assetTags).toEqual(a.assetTags);
   // (buildLibrary's libraries carry nested albums, flags and user tags; the corpus one has none.)
   expect(b.organize).toEqual(a.organize);
+  expect(b.trash).toEqual(a.trash);
+  expect(b.stacks).toEqual(a.stacks);
 }
 
 /** Object files in a repository with their sizes. */

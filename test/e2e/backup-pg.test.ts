@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
-import { buildLibrary, expectCode, expectSameLibrary, json, libraryState } from './backup-helpers.js';
+import { buildLibrary, expectCode, expectSameLibrary, json, libraryState, trashAndStack } from './backup-helpers.js';
 import { withLibraryDb } from './import-helpers.js';
 
 /** A deterministic unit vector of `dim` numbers for seed `i`, as pgvector text. */
@@ -47,6 +47,7 @@ describe('immich backup / restore with PostgreSQL', () => {
     const src = pgEnv(dbs[0]!.name);
     const dst = pgEnv(dbs[1]!.name);
     await buildLibrary(lib, path.join(base, 'src'), src, 3);
+    await trashAndStack(lib, path.join(base, 'src'), src);
     await withLibraryDb(lib, async (db) => {
       const assets = await db.selectFrom('assets').select('id').orderBy('library_path').execute();
       for (const [i, a] of assets.entries()) {
@@ -71,7 +72,10 @@ describe('immich backup / restore with PostgreSQL', () => {
     const r = await runCli(['--json', 'restore', repo, '--to', restored], { UPLOAD_LOCATION: restored, ...dst });
     expectCode(r, 0);
     expect(json(r).database.kind).toBe('postgres');
-    expectSameLibrary(await libraryState(lib, src), await libraryState(restored, dst));
+    const state = await libraryState(restored, dst);
+    expectSameLibrary(await libraryState(lib, src), state);
+    expect(state.trash).toHaveLength(2);
+    expect(state.stacks).toHaveLength(1);
     expect(await vectorState(restored, dst)).toEqual(vectorsBefore);
 
     const v = await runCli(['--json', 'verify', '--no-models'], { UPLOAD_LOCATION: restored, ...dst });

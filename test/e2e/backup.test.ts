@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Repository } from '../../src/services/backup-repo.js';
 import { runCli, tmpDir } from '../helpers/env.js';
-import { allFiles, buildLibrary, expectCode, expectSameLibrary, json, libraryState, repoObjects, sha1 } from './backup-helpers.js';
+import { allFiles, buildLibrary, expectCode, expectSameLibrary, json, libraryState, repoObjects, sha1, trashAndStack } from './backup-helpers.js';
 import { makeImage, withLibraryDb } from './import-helpers.js';
 
 const PASS = 'tr0ub4dor & 3 photos';
@@ -26,6 +26,7 @@ describe('immich backup / restore (embedded database)', () => {
     repo = path.join(base, 'repo-encrypted');
     plainRepo = path.join(base, 'repo-plain');
     await buildLibrary(lib, path.join(base, 'src'), {});
+    await trashAndStack(lib, path.join(base, 'src'), {});
   });
 
   it('encrypted round trip: restore into a fresh location gives identical files, rows, people and tags; verify is clean', async () => {
@@ -66,11 +67,20 @@ describe('immich backup / restore (embedded database)', () => {
     expect(json(r).files.failed).toBe(0);
     expect(json(r).problems).toEqual([]);
 
-    expectSameLibrary(await libraryState(lib), await libraryState(restored));
+    const state = await libraryState(restored);
+    expectSameLibrary(await libraryState(lib), state);
+    expect(state.trash).toHaveLength(2);
+    expect(state.stacks).toHaveLength(1);
     const verify = await runCli(['--json', 'verify', '--no-models'], { UPLOAD_LOCATION: restored });
     expectCode(verify, 0);
     const checks = json(verify).checks as Array<{ name: string; status: string }>;
     expect(checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    // The restored library still knows the stack's former primary: taking it out of the trash there
+    // gives it the role back.
+    const src = path.join(base, 'src');
+    expectCode(await runCli(['trash', 'restore', path.join(src, 'photo-2.jpg')], { UPLOAD_LOCATION: restored }), 0);
+    const stacks = json(await runCli(['--json', 'stack', 'list'], { UPLOAD_LOCATION: restored })).stacks;
+    expect(path.basename(stacks[0].members.find((m: { primary: boolean }) => m.primary).path)).toBe('photo-2.jpg');
 
     // Restoring again into the now non-empty target is refused without --force.
     const again = await runCli(['restore', repo, '--to', restored, '--key-file', keyFile], env());

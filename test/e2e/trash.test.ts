@@ -113,4 +113,44 @@ describe.each(['embedded', 'postgres'] as const)('trash on %s', (backend) => {
     }), env);
     expect(rows).toEqual({ assets: 3, marks: 0 });
   }, 600_000);
+
+  it('a restored former primary leads its stack again; a primary the user picked meanwhile stands', async () => {
+    const { src } = await fixtures();
+    const lib = tmpDir('immich-trash-primary-');
+    let env: Record<string, string> = { UPLOAD_LOCATION: lib };
+    if (backend === 'postgres') {
+      const pg = await createPgDatabase('trash_e2e');
+      drops.push(pg.drop);
+      env = { ...env, ...pgEnv(pg.name) };
+    }
+    const cli = (...args: string[]) => runCli(args, env);
+    const file = (n: number) => path.join(src, `IMG_${n}.jpg`);
+    const primary = async () => {
+      const stacks = json(ok(await cli('--json', 'stack', 'list'))).stacks as Array<{ count: number; members: Array<{ path: string; primary: boolean }> }>;
+      expect(stacks).toHaveLength(1);
+      expect(stacks[0]!.count).toBe(3);
+      return path.basename(stacks[0]!.members.find((m) => m.primary)!.path);
+    };
+    ok(await cli('import', '--skip-ml', src));
+    ok(await cli('stack', 'create', file(1), file(2), file(3), '--primary', file(1)));
+    expect(await primary()).toBe('IMG_1.jpg');
+    // Trashing the primary hands the stack over; trashing the one promoted hands it on.
+    ok(await cli('rm', '--primary-only', file(1)));
+    expect(await primary()).toBe('IMG_2.jpg');
+    ok(await cli('rm', '--primary-only', file(2)));
+    expect(await primary()).toBe('IMG_3.jpg');
+    // The promoted member was never chosen: restoring it changes nothing; the former primary takes the role back.
+    ok(await cli('trash', 'restore', file(2)));
+    expect(await primary()).toBe('IMG_3.jpg');
+    ok(await cli('trash', 'restore', file(1)));
+    expect(await primary()).toBe('IMG_1.jpg');
+    // A primary picked by the user while the former one is in the trash stands after the restore.
+    ok(await cli('rm', '--primary-only', file(1)));
+    ok(await cli('stack', 'primary', file(3)));
+    ok(await cli('trash', 'restore', file(1)));
+    expect(await primary()).toBe('IMG_3.jpg');
+    // Search shows the stack once, by its primary.
+    const shown = ok(await cli('search', '--paths')).stdout.split('\n').filter(Boolean).map((p) => path.basename(p)).sort();
+    expect(shown).toEqual(['IMG_0.jpg', 'IMG_3.jpg', 'IMG_4.jpg']);
+  }, 600_000);
 });

@@ -7,6 +7,13 @@ export interface AssetPurgeTable {
   marked_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** The primary a stack had before it was trashed (migration 0072): it gets the role back on restore. */
+export interface StackFormerPrimariesTable {
+  stack_id: string;
+  asset_id: string;
+}
+
 export interface TrashTables {
   asset_purge: AssetPurgeTable;
+  stack_former_primaries: StackFormerPrimariesTable;
 }
