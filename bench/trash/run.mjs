@@ -218,8 +218,7 @@ try {
     real.push(run.ms);
     made = Number(/made (\d+) stack/.exec(run.stdout)?.[1]);
     await withDb(S.db, async (c) => {
-      await c.query('update assets set stack_id = null where stack_id is not null');
-      await c.query('delete from stacks');
+      await c.query('delete from stacks'); // membership rows go with them (cascade)
     });
     console.log(`round ${r + 1}: stack auto --dry-run ${fmt(dry.at(-1))}, stack auto ${fmt(real.at(-1))} (${made} stacks)`);
   }

@@ -82,12 +82,13 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
     db
       .selectFrom('assets as a')
       .leftJoin('exif as e', 'e.asset_id', 'a.id')
-      .leftJoin('stacks as s', 's.id', 'a.stack_id')
+      .leftJoin('stack_assets as sa', 'sa.asset_id', 'a.id')
+      .leftJoin('stacks as s', 's.id', 'sa.stack_id')
       .selectAll('a')
       .select([
         'e.make', 'e.model', 'e.lens_model', 'e.iso', 'e.f_number', 'e.exposure_time', 'e.focal_length', 'e.duration',
         'e.latitude', 'e.longitude', 'e.city', 'e.state', 'e.country', 'e.description as exif_description',
-        'e.rating as exif_rating', 'e.date_time_original', 'e.sidecar_path', 's.primary_asset_id',
+        'e.rating as exif_rating', 'e.date_time_original', 'e.sidecar_path', 's.primary_asset_id', 'sa.stack_id',
         // as text: the driver would read a zone-less timestamp in the process's zone
         sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
         lastEdited('a').as('last_edited'),

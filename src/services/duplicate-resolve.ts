@@ -97,8 +97,8 @@ export async function resolveDuplicates(ctx: Context, opts: ResolveOptions): Pro
   // Groups already stacked together (an earlier --stack-instead) are resolved.
   const stackOf = new Map<string, string | null>();
   for (let k = 0; k < found.groups.flat().length; k += 1000) {
-    const rows = await ctx.db.selectFrom('assets').select(['id', 'stack_id']).where('id', 'in', found.groups.flat().slice(k, k + 1000)).execute();
-    for (const r of rows) stackOf.set(r.id, r.stack_id);
+    const rows = await ctx.db.selectFrom('stack_assets').select(['asset_id', 'stack_id']).where('asset_id', 'in', found.groups.flat().slice(k, k + 1000)).execute();
+    for (const r of rows) stackOf.set(r.asset_id, r.stack_id);
   }
   const result: ResolveResult = {
     dryRun: Boolean(opts.dryRun),

@@ -472,10 +472,13 @@ export function applySelection(ctx: Context, q: AssetQuery, o: ResolvedSelection
     q = q.where((eb: Eb) => eb.not(eb.exists(eb.selectFrom('asset_offline as off').select('off.asset_id').whereRef('off.asset_id', '=', 'a.id'))));
     if (!o.expandStacks) {
       q = q.where((eb: Eb) =>
-        eb.or([
-          eb('a.stack_id', 'is', null),
-          eb.exists(eb.selectFrom('stacks as st').select(sql`1`.as('one')).whereRef('st.id', '=', 'a.stack_id').whereRef('st.primary_asset_id', '=', 'a.id')),
-        ]),
+        // No stack, or the primary of its stack (membership: stack_assets, migration 0073).
+        eb.not(
+          eb.exists(
+            eb.selectFrom('stack_assets as sa').innerJoin('stacks as st', 'st.id', 'sa.stack_id').select(sql`1`.as('one'))
+              .whereRef('sa.asset_id', '=', 'a.id').whereRef('st.primary_asset_id', '<>', 'a.id'),
+          ),
+        ),
       );
     }
   }

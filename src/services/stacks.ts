@@ -34,10 +34,11 @@ export async function createStack(ctx: Context, ids: string[], primary?: string)
   if (!unique.includes(lead)) throw new UsageError(`--primary ${lead}: not one of the selected assets`);
   const id = crypto.randomUUID();
   await ctx.db.transaction().execute(async (trx) => {
-    const old = (await trx.selectFrom('assets').select('stack_id').distinct().where('id', 'in', unique).where('stack_id', 'is not', null).execute()).map((r) => r.stack_id!);
+    const old = (await trx.selectFrom('stack_assets').select('stack_id').distinct().where('asset_id', 'in', unique).execute()).map((r) => r.stack_id);
     await trx.insertInto('stacks').values({ id, primary_asset_id: lead }).execute();
-    if (old.length) await trx.updateTable('assets').set({ stack_id: id }).where('stack_id', 'in', old).execute();
-    await trx.updateTable('assets').set({ stack_id: id }).where('id', 'in', unique).execute();
+    if (old.length) await trx.updateTable('stack_assets').set({ stack_id: id }).where('stack_id', 'in', old).execute();
+    await sql`insert into stack_assets (asset_id, stack_id) select unnest(${sql.val(unique)}::uuid[]), ${id}::uuid
+      on conflict (asset_id) do update set stack_id = excluded.stack_id`.execute(trx);
     if (old.length) await trx.deleteFrom('stacks').where('id', 'in', old).execute();
   });
   return (await showStacks(ctx, [id]))[0]!;
@@ -48,11 +49,12 @@ export async function showStacks(ctx: Context, stackIds: string[]): Promise<Stac
   if (!stackIds.length) return [];
   const stacks = await ctx.db.selectFrom('stacks').select(['id', 'primary_asset_id']).where('id', 'in', stackIds).execute();
   const members = await ctx.db
-    .selectFrom('assets')
-    .select(['id', 'stack_id', 'library_path', 'original_name', 'taken_at', 'deleted_at'])
-    .where('stack_id', 'in', stackIds)
-    .orderBy('taken_at')
-    .orderBy('original_name')
+    .selectFrom('stack_assets as sa')
+    .innerJoin('assets as a', 'a.id', 'sa.asset_id')
+    .select(['a.id', 'sa.stack_id', 'a.library_path', 'a.original_name', 'a.taken_at', 'a.deleted_at'])
+    .where('sa.stack_id', 'in', stackIds)
+    .orderBy('a.taken_at')
+    .orderBy('a.original_name')
     .execute();
   return stacks
     .map((s) => {
@@ -77,15 +79,15 @@ export async function stacksOf(ctx: Context, assetIds?: string[]): Promise<strin
   if (!assetIds) return (await ctx.db.selectFrom('stacks').select('id').execute()).map((r) => r.id);
   const out = new Set<string>();
   for (let k = 0; k < assetIds.length; k += CHUNK) {
-    const rows = await ctx.db.selectFrom('assets').select('stack_id').where('id', 'in', assetIds.slice(k, k + CHUNK)).where('stack_id', 'is not', null).execute();
-    for (const r of rows) out.add(r.stack_id!);
+    const rows = await ctx.db.selectFrom('stack_assets').select('stack_id').where('asset_id', 'in', assetIds.slice(k, k + CHUNK)).execute();
+    for (const r of rows) out.add(r.stack_id);
   }
   return [...out];
 }
 
 /** Make an asset the primary of its stack. */
 export async function setPrimary(ctx: Context, assetId: string): Promise<StackView> {
-  const row = await ctx.db.selectFrom('assets').select('stack_id').where('id', '=', assetId).executeTakeFirst();
+  const row = await ctx.db.selectFrom('stack_assets').select('stack_id').where('asset_id', '=', assetId).executeTakeFirst();
   if (!row?.stack_id) throw new UsageError(`asset ${assetId} is in no stack`);
   await ctx.db.transaction().execute(async (trx) => {
     await trx.updateTable('stacks').set({ primary_asset_id: assetId }).where('id', '=', row.stack_id!).execute();
@@ -101,7 +103,7 @@ export async function removeStacks(ctx: Context, stackIds: string[]): Promise<nu
   for (let k = 0; k < stackIds.length; k += CHUNK) {
     const chunk = stackIds.slice(k, k + CHUNK);
     await ctx.db.transaction().execute(async (trx) => {
-      await trx.updateTable('assets').set({ stack_id: null }).where('stack_id', 'in', chunk).execute();
+      // Their membership rows go with them (cascade).
       removed += Number((await trx.deleteFrom('stacks').where('id', 'in', chunk).executeTakeFirst()).numDeletedRows ?? 0);
     });
   }
@@ -121,21 +123,21 @@ export interface AutoStackResult {
 
 /**
  * The assets the rules look at: every asset not trashed, no Live Photo video halves (new files of an
- * import stack with what the library has already).
+ * import stack with what the library has already). One narrow row each: the capture time as epoch
+ * milliseconds (no Date per row), the membership from stack_assets.
  */
 async function loadCandidates(ctx: Context): Promise<StackCandidate[]> {
-  const q = ctx.db
-    .selectFrom('assets as a')
-    .leftJoin('exif as e', 'e.asset_id', 'a.id')
-    .select(['a.id', 'a.original_path', 'a.type', 'a.taken_at', 'a.stack_id', 'e.make', 'e.model', 'e.burst_id'])
-    .where('a.deleted_at', 'is', null)
-    .where('a.is_motion_part', '=', false);
-  const rows = await q.execute();
+  const { rows } = await sql<{ id: string; original_path: string; type: 'image' | 'video'; taken_ms: string | number | null; stack_id: string | null; make: string | null; model: string | null; burst_id: string | null }>`
+    select a.id, a.original_path, a.type, (extract(epoch from a.taken_at) * 1000)::float8 as taken_ms, sa.stack_id, e.make, e.model, e.burst_id
+    from assets a
+    left join exif e on e.asset_id = a.id
+    left join stack_assets sa on sa.asset_id = a.id
+    where a.deleted_at is null and not a.is_motion_part`.execute(ctx.db);
   return rows.map((r) => ({
     id: r.id,
     originalPath: r.original_path,
     type: r.type,
-    takenAt: r.taken_at ? new Date(r.taken_at).getTime() : null,
+    takenAt: r.taken_ms === null ? null : Math.round(Number(r.taken_ms)),
     make: r.make,
     model: r.model,
     burstId: r.burst_id ?? null,
@@ -145,15 +147,19 @@ async function loadCandidates(ctx: Context): Promise<StackCandidate[]> {
 
 /**
  * Apply the stack rules to the library (or, with `only`, to stacks that contain one of those
- * assets: `import --stack auto`).
+ * assets: `import --stack auto`). Writes only what changes: new stacks and the membership rows of
+ * assets that were in no stack (narrow stack_assets rows; assets rows are not touched).
  */
 export async function autoStack(ctx: Context, opts: { rules: ReadonlySet<StackRule>; dryRun?: boolean; only?: string[] }): Promise<AutoStackResult> {
+  const t0 = performance.now();
   const cands = await loadCandidates(ctx);
+  const t1 = performance.now();
   let stacks = proposeStacks(cands, opts.rules);
   if (opts.only) {
     const only = new Set(opts.only);
     stacks = stacks.filter((s) => s.ids.some((id) => only.has(id)));
   }
+  const t2 = performance.now();
   const result: AutoStackResult = {
     dryRun: Boolean(opts.dryRun),
     rules: [...opts.rules],
@@ -163,29 +169,29 @@ export async function autoStack(ctx: Context, opts: { rules: ReadonlySet<StackRu
     joined: stacks.filter((s) => s.joins).length,
     assetsStacked: stacks.reduce((n, s) => n + s.ids.length, 0),
   };
-  if (opts.dryRun || !stacks.length) return result;
-  // Bulk writes: array parameters, so a few statements carry 100k members (a statement per 1000
-  // rows cost twice the bare UPDATE's time on PostgreSQL).
+  if (!opts.dryRun && stacks.length) await writeStacks(ctx, stacks, new Map(cands.map((c) => [c.id, c.stackId ?? null])));
+  ctx.logger.debug('stack auto', { loadMs: Math.round(t1 - t0), rulesMs: Math.round(t2 - t1), writeMs: Math.round(performance.now() - t2), candidates: cands.length, stacks: stacks.length });
+  return result;
+}
+
+/** New stacks and new members of existing ones, a few statements with array parameters. */
+async function writeStacks(ctx: Context, stacks: ProposedStack[], stackOf: Map<string, string | null>): Promise<void> {
   const fresh = stacks.filter((s) => !s.joins).map((s) => ({ ...s, stackId: crypto.randomUUID() }));
   const assign: Array<{ id: string; stackId: string }> = [];
   for (const s of fresh) for (const id of s.ids) assign.push({ id, stackId: s.stackId });
-  for (const s of stacks) if (s.joins) for (const id of s.ids) assign.push({ id, stackId: s.joins });
+  // Joining an existing stack: only the members not in it yet get a row.
+  for (const s of stacks) if (s.joins) for (const id of s.ids) if (stackOf.get(id) !== s.joins) assign.push({ id, stackId: s.joins });
   await ctx.db.transaction().execute(async (trx) => {
     for (let k = 0; k < fresh.length; k += BULK) {
       const part = fresh.slice(k, k + BULK);
-      await trx
-        .insertInto('stacks')
-        .columns(['id', 'primary_asset_id'])
-        .expression(sql`select unnest(${sql.val(part.map((p) => p.stackId))}::uuid[]), unnest(${sql.val(part.map((p) => p.primary))}::uuid[])`)
-        .execute();
+      await sql`insert into stacks (id, primary_asset_id)
+        select unnest(${sql.val(part.map((p) => p.stackId))}::uuid[]), unnest(${sql.val(part.map((p) => p.primary))}::uuid[])`.execute(trx);
     }
     for (let k = 0; k < assign.length; k += BULK) {
       const part = assign.slice(k, k + BULK);
-      // Two array parameters instead of two per row (PostgreSQL allows 65535 per statement).
-      await sql`update assets set stack_id = v.stack_id
-        from (select unnest(${sql.val(part.map((p) => p.id))}::uuid[]) as id, unnest(${sql.val(part.map((p) => p.stackId))}::uuid[]) as stack_id) v
-        where assets.id = v.id`.execute(trx);
+      await sql`insert into stack_assets (asset_id, stack_id)
+        select unnest(${sql.val(part.map((p) => p.id))}::uuid[]), unnest(${sql.val(part.map((p) => p.stackId))}::uuid[])
+        on conflict (asset_id) do update set stack_id = excluded.stack_id`.execute(trx);
     }
   });
-  return result;
 }

@@ -78,10 +78,11 @@ export async function primariesWithOthers(ctx: Context, ids: string[]): Promise<
     const stacks = await ctx.db.selectFrom('stacks').select(['id', 'primary_asset_id']).where('primary_asset_id', 'in', chunk).execute();
     if (!stacks.length) continue;
     const members = await ctx.db
-      .selectFrom('assets')
-      .select(['id', 'stack_id'])
-      .where('stack_id', 'in', stacks.map((s) => s.id))
-      .where('deleted_at', 'is', null)
+      .selectFrom('stack_assets as sa')
+      .innerJoin('assets', 'assets.id', 'sa.asset_id')
+      .select(['assets.id', 'sa.stack_id'])
+      .where('sa.stack_id', 'in', stacks.map((s) => s.id))
+      .where('assets.deleted_at', 'is', null)
       .execute();
     for (const s of stacks) {
       const others = members.filter((m) => m.stack_id === s.id && !selected.has(m.id)).map((m) => m.id);
@@ -140,11 +141,12 @@ async function promoteStackPrimaries(trx: Trx, gone: string[], purge = false): P
   const goneSet = new Set(gone);
   for (const s of stacks) {
     const members = await trx
-      .selectFrom('assets')
-      .select(['id', 'deleted_at'])
-      .where('stack_id', '=', s.id)
-      .orderBy('taken_at')
-      .orderBy('created_at')
+      .selectFrom('stack_assets as sa')
+      .innerJoin('assets', 'assets.id', 'sa.asset_id')
+      .select(['assets.id', 'assets.deleted_at'])
+      .where('sa.stack_id', '=', s.id)
+      .orderBy('assets.taken_at')
+      .orderBy('assets.created_at')
       .execute();
     const rest = members.filter((m) => !goneSet.has(m.id));
     const next = rest.find((m) => !m.deleted_at) ?? (purge ? rest[0] : undefined);
@@ -162,7 +164,7 @@ async function promoteStackPrimaries(trx: Trx, gone: string[], purge = false): P
 async function reinstateStackPrimaries(trx: Trx, restored: string[]): Promise<void> {
   const back = await trx
     .selectFrom('stack_former_primaries as f')
-    .innerJoin('assets as a', (j) => j.onRef('a.id', '=', 'f.asset_id').onRef('a.stack_id', '=', 'f.stack_id'))
+    .innerJoin('stack_assets as sa', (j) => j.onRef('sa.asset_id', '=', 'f.asset_id').onRef('sa.stack_id', '=', 'f.stack_id'))
     .select(['f.stack_id', 'f.asset_id'])
     .where('f.asset_id', 'in', restored)
     .execute();
@@ -173,10 +175,10 @@ async function reinstateStackPrimaries(trx: Trx, restored: string[]): Promise<vo
 /** After a purge: these stacks, when left with fewer than two members, are no stacks. */
 async function dissolveSmallStacks(trx: Trx, stackIds: string[]): Promise<void> {
   if (!stackIds.length) return;
-  const small = trx.selectFrom('assets').select('stack_id').where('stack_id', 'in', stackIds).groupBy('stack_id').having((eb) => eb.fn.countAll(), '<', 2);
-  await trx.updateTable('assets').set({ stack_id: null }).where('stack_id', 'in', small).execute();
-  // Stacks without members (and those whose primary went with the purge's cascade are gone already).
-  await trx.deleteFrom('stacks').where('id', 'in', stackIds).where('id', 'not in', trx.selectFrom('assets').select('stack_id').where('stack_id', 'in', stackIds)).execute();
+  const small = trx.selectFrom('stack_assets').select('stack_id').where('stack_id', 'in', stackIds).groupBy('stack_id').having((eb) => eb.fn.countAll(), '<', 2);
+  // Deleting the stack deletes its membership rows (cascade); those whose primary went with the
+  // purge's cascade are gone already.
+  await trx.deleteFrom('stacks').where('id', 'in', stackIds).where((eb) => eb.or([eb('id', 'in', small), eb('id', 'not in', trx.selectFrom('stack_assets').select('stack_id').where('stack_id', 'in', stackIds))])).execute();
 }
 
 /** Take assets out of the trash (with their Live Photo video halves). Assets being purged stay gone. */
@@ -347,7 +349,7 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     const gone = ids.filter((id) => !failed.has(id));
     if (gone.length) {
       await ctx.db.transaction().execute(async (trx) => {
-        const stackIds = (await trx.selectFrom('assets').select('stack_id').distinct().where('id', 'in', gone).where('stack_id', 'is not', null).execute()).map((r) => r.stack_id!);
+        const stackIds = (await trx.selectFrom('stack_assets').select('stack_id').distinct().where('asset_id', 'in', gone).execute()).map((r) => r.stack_id);
         await promoteStackPrimaries(trx, gone, true);
         await trx.deleteFrom('assets').where('id', 'in', gone).execute();
         await dissolveSmallStacks(trx, stackIds);

@@ -106,7 +106,7 @@ export async function libraryState(lib: string, env: Record<string, string> = {}
       const checksum = new Map(assets.map((a) => [a.id, a.checksum]));
       const trash = (await db.selectFrom('assets').select(['checksum', 'deleted_at']).where('deleted_at', 'is not', null).execute())
         .map((a) => `${a.checksum} ${new Date(a.deleted_at!).toISOString()}`).sort();
-      const members = await db.selectFrom('assets').select(['id', 'stack_id']).where('stack_id', 'is not', null).execute();
+      const members = (await db.selectFrom('stack_assets').select(['asset_id', 'stack_id']).execute()).map((m) => ({ id: m.asset_id, stack_id: m.stack_id }));
       const former = new Map((await db.selectFrom('stack_former_primaries').select(['stack_id', 'asset_id']).execute()).map((f) => [f.stack_id, f.asset_id]));
       const stacks = (await db.selectFrom('stacks').select(['id', 'primary_asset_id']).execute()).map((st) => [
         checksum.get(st.primary_asset_id),

@@ -37,7 +37,6 @@ export interface AssetsTable {
   rating: number | null;
   description: string | null;
   edited_at: Timestamp | null;
-  stack_id: string | null;
   /** 'edit', 'takeout' (migration 0063); null: the file's own metadata. */
   date_source?: string | null;
 }

@@ -13,7 +13,14 @@ export interface StackFormerPrimariesTable {
   asset_id: string;
 }
 
+/** Stack membership (migration 0073; was assets.stack_id): one row per member, the primary included. */
+export interface StackAssetsTable {
+  asset_id: string;
+  stack_id: string;
+}
+
 export interface TrashTables {
+  stack_assets: StackAssetsTable;
   asset_purge: AssetPurgeTable;
   stack_former_primaries: StackFormerPrimariesTable;
 }
