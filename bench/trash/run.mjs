@@ -9,7 +9,7 @@
 // 2. `immich stack auto` over M assets (half RAW+JPEG pairs, bursts, edits, singles) end to end
 //    (process start-up included), dry run and real; target < 10 s.
 //
-//   node bench/trash/run.mjs [--assets 10000] [--stack-assets 100000] [--rounds 3] [--stack-only] [--keep]
+//   node bench/trash/run.mjs [--assets 10000] [--stack-assets 100000] [--rounds 3] [--stack-only] [--keep] [--reuse <db>]
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -48,12 +48,18 @@ function envFor(lib, db) {
   return { ...env, CI: 'true', UPLOAD_LOCATION: lib, DB_HOSTNAME: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_DATABASE_NAME: db };
 }
 
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Runs bin/immich; wall ms, and CPU seconds (user + system, the process and its children) when /usr/bin/time is there. */
 function cli(lib, db, ...a) {
+  const extra = a[0] === '--debug' ? (a.shift(), { IMMICH_LOG_LEVEL: 'debug' }) : {};
+  const cmd = TIME ? [TIME, ['-f', 'cpu %U %S', process.execPath, BIN, ...a]] : [process.execPath, [BIN, ...a]];
   const t = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...a], { env: envFor(lib, db), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(cmd[0], cmd[1], { env: { ...envFor(lib, db), ...extra }, encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = performance.now() - t;
   if (r.status !== 0) throw new Error(`immich ${a.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { ms, stdout: r.stdout, stderr: r.stderr, cpu: m ? Number(m[1]) + Number(m[2]) : NaN };
 }
 
 /** A fresh database (migrated by a first command) and library folder. */
@@ -205,22 +211,39 @@ for (let r = 0; r < (SKIP_PURGE ? 0 : ROUNDS); r++) {
 }
 if (!SKIP_PURGE) console.log(`trash empty: best ${fmt(best(empty))}; baseline best ${fmt(best(base))}; ratio baseline/trash = ${(best(base) / best(empty)).toFixed(2)} (target >= 0.5)`);
 
-const S = await freshLibrary('stack');
+// --reuse <database>: a database seeded by an earlier run with --keep (profiling without re-seeding).
+const REUSE = opt('--reuse', '');
+const S = REUSE
+  ? { db: REUSE, lib: fs.mkdtempSync(path.join(os.tmpdir(), 'immich-bench-trash-reuse-')), drop: async () => {} }
+  : await freshLibrary('stack');
+if (KEEP && !REUSE) console.log(`kept: database ${S.db}, library ${S.lib} (re-run with --reuse ${S.db})`);
 try {
-  const count = await seedStacks(S);
+  const count = REUSE ? await withDb(S.db, async (c) => Number((await c.query('select count(*) n from assets')).rows[0].n)) : await seedStacks(S);
+  // Where the time goes inside PostgreSQL: the candidate query (the only read of stack auto).
+  await withDb(S.db, async (c) => {
+    const plan = (await c.query(`explain (analyze, buffers) select a.id, a.original_path, a.type, (extract(epoch from a.taken_at) * 1000)::float8 as taken_ms, sa.stack_id, e.make, e.model, e.burst_id
+      from assets a left join exif e on e.asset_id = a.id left join stack_assets sa on sa.asset_id = a.id
+      where a.deleted_at is null and not a.is_motion_part`)).rows.map((r) => r['QUERY PLAN']);
+    console.log(`EXPLAIN ANALYZE of the candidate query:\n  ${plan.join('\n  ')}`);
+  });
   const dry = [];
   const real = [];
+  const cpu = [];
   let made = 0;
+  const phases = (stderr) => /stack auto: .*?; (load .*? ms, rules .*? ms, write .*? ms)/.exec(stderr)?.[1] ?? 'no phase line';
   for (let r = 0; r < ROUNDS; r++) {
     dry.push(cli(S.lib, S.db, 'stack', 'auto', '--dry-run').ms);
     // The human summary line: the JSON lists every stack (tens of MB at this size).
-    const run = cli(S.lib, S.db, 'stack', 'auto');
+    const run = cli(S.lib, S.db, '--debug', 'stack', 'auto');
     real.push(run.ms);
+    cpu.push(run.cpu);
     made = Number(/made (\d+) stack/.exec(run.stdout)?.[1]);
+    // A second run finds nothing new (nothing written).
+    const again = cli(S.lib, S.db, 'stack', 'auto');
     await withDb(S.db, async (c) => {
       await c.query('delete from stacks'); // membership rows go with them (cascade)
     });
-    console.log(`round ${r + 1}: stack auto --dry-run ${fmt(dry.at(-1))}, stack auto ${fmt(real.at(-1))} (${made} stacks)`);
+    console.log(`round ${r + 1}: stack auto --dry-run ${fmt(dry.at(-1))}, stack auto ${fmt(real.at(-1))} (${made} stacks; CPU ${run.cpu.toFixed(2)} s; ${phases(run.stderr)}), again ${fmt(again.ms)}; load ${os.loadavg()[0].toFixed(1)}`);
   }
   const ver = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -228,7 +251,7 @@ try {
     spawnSync(process.execPath, [BIN, '--version']);
     ver.push(performance.now() - t);
   }
-  console.log(`stack auto over ${count} assets: best ${fmt(best(real))} (dry run ${fmt(best(dry))}; immich --version alone ${fmt(best(ver))}); target < 10 s`);
+  console.log(`stack auto over ${count} assets: best ${fmt(best(real))}, CPU ${best(cpu).toFixed(2)} s (dry run ${fmt(best(dry))}; immich --version alone ${fmt(best(ver))}); target < 10 s; load ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
 } finally {
   await S.drop();
 }

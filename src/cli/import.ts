@@ -77,7 +77,9 @@ unpacked folder are recognised by their layout. Each media file is matched with 
 (name.ext.json, name.ext.supplemental-metadata.json and their cut forms, moved duplicate index,
 edited copies and Live Photo videos sharing the original's); the sidecar gives the capture date
 (photoTakenTime) and GPS where the file has none, the description, favorite, archive and trash
-state, People/<name> tags and the name of the one face on a photo with one name. A photo in several
+state, People/<name> tags and the name of the one face on a photo with one name. Edited copies
+(IMG_1-edited.jpg, -bearbeitet, -modifié ...) are stacked under their original, which stays the
+primary (as Immich and immich-go do; --stack is not needed). A photo in several
 album folders is imported once and put in every album (title and description from the album's
 metadata file). A report lists media without sidecar, sidecars without media, skipped trashed items
 and dates that disagree with the sidecar by more than a day.
@@ -258,6 +260,7 @@ function renderTakeout(rt: Runtime, t: NonNullable<ImportSummary['takeout']>): v
       ['refused entries', t.refused.length],
       ['People/ tags given', t.peopleTagged],
       ['faces named', t.facesNamed],
+      ['edited copies stacked', t.editsStacked],
     ],
   );
   for (const p of t.mediaWithoutSidecar) out.line(`no sidecar: ${p}`);

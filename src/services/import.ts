@@ -395,7 +395,19 @@ async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: 
     if (created && a.description) await describeAlbum(ctx.db, album.id, a.description);
     albumAdditions += await addToAlbum(ctx.db, album.id, [...a.ids]);
   }
-  return { albumAdditions, namedFaces: regions.size ? await applyFaceRegions(ctx, regions) : 0 };
+  // XMP regions saved with their asset rows, this run's and those a killed run left.
+  const pending = await ctx.db.selectFrom('asset_face_regions_pending').select(['asset_id', 'regions']).execute();
+  for (const p of pending) {
+    const saved = (typeof p.regions === 'string' ? JSON.parse(p.regions) : p.regions) as FaceRegion[];
+    const known = regions.get(p.asset_id);
+    regions.set(p.asset_id, known ? [...known, ...saved.filter((s) => !known.some((k) => JSON.stringify(k) === JSON.stringify(s)))] : saved);
+  }
+  const namedFaces = regions.size ? await applyFaceRegions(ctx, regions) : 0;
+  // Applied (idempotent: a region matching its own face is left alone), so a kill before this line is harmless.
+  for (let k = 0; k < pending.length; k += 1000) {
+    await ctx.db.deleteFrom('asset_face_regions_pending').where('asset_id', 'in', pending.slice(k, k + 1000).map((p) => p.asset_id)).execute();
+  }
+  return { albumAdditions, namedFaces };
 }
 
 /** --dry-run: hash, dedupe and probe, write nothing. */
@@ -864,8 +876,12 @@ class Importer {
         .with('asset_row', (db) => db.insertInto('assets').values(asset).onConflict((oc) => oc.column('checksum').doNothing()).returning('id'))
         .with('status_row', (db) => db.insertInto('asset_job_status').values(status).returning('asset_id'));
       if (!exif || !meta) return q.selectFrom('asset_row').select('id').executeTakeFirst();
-      return q
-        .with('exif_row', (db) => db.insertInto('exif').values({ asset_id: id, ...exifRow(meta, now) }).returning('asset_id'))
+      // XMP face regions wait with the row until the run applies them (a killed run leaves them for the next).
+      const regions = meta.faceRegions?.length ? JSON.stringify(meta.faceRegions) : undefined;
+      const withExif = q.with('exif_row', (db) => db.insertInto('exif').values({ asset_id: id, ...exifRow(meta, now) }).returning('asset_id'));
+      if (!regions) return withExif.selectFrom('asset_row').select('id').executeTakeFirst();
+      return withExif
+        .with('regions_row', (db) => db.insertInto('asset_face_regions_pending').values({ asset_id: id, regions }).returning('asset_id'))
         .selectFrom('asset_row')
         .select('id')
         .executeTakeFirst();

@@ -170,7 +170,7 @@ export async function autoStack(ctx: Context, opts: { rules: ReadonlySet<StackRu
     assetsStacked: stacks.reduce((n, s) => n + s.ids.length, 0),
   };
   if (!opts.dryRun && stacks.length) await writeStacks(ctx, stacks, new Map(cands.map((c) => [c.id, c.stackId ?? null])));
-  ctx.logger.debug('stack auto', { loadMs: Math.round(t1 - t0), rulesMs: Math.round(t2 - t1), writeMs: Math.round(performance.now() - t2), candidates: cands.length, stacks: stacks.length });
+  ctx.logger.debug(`stack auto: ${cands.length} candidates, ${stacks.length} stacks; load ${Math.round(t1 - t0)} ms, rules ${Math.round(t2 - t1)} ms, write ${Math.round(performance.now() - t2)} ms`);
   return result;
 }
 
@@ -194,4 +194,41 @@ async function writeStacks(ctx: Context, stacks: ProposedStack[], stackOf: Map<s
         on conflict (asset_id) do update set stack_id = excluded.stack_id`.execute(trx);
     }
   });
+}
+
+/**
+ * Edited copies under their original (Takeout import): the original is the primary of a new stack,
+ * or the copy joins the stack the original is in already. A copy in a stack already stays where it
+ * is (stacks the user made are not merged), so a re-run changes nothing. Returns the copies stacked.
+ */
+export async function stackEditedCopies(ctx: Context, pairs: Array<{ original: string; edited: string }>): Promise<number> {
+  if (!pairs.length) return 0;
+  const ids = [...new Set(pairs.flatMap((p) => [p.original, p.edited]))];
+  const stackOf = new Map<string, string>();
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    for (const r of await ctx.db.selectFrom('stack_assets').select(['asset_id', 'stack_id']).where('asset_id', 'in', ids.slice(k, k + CHUNK)).execute()) stackOf.set(r.asset_id, r.stack_id);
+  }
+  const copies = new Map<string, string[]>();
+  for (const p of pairs) if (!stackOf.has(p.edited)) (copies.get(p.original) ?? copies.set(p.original, []).get(p.original)!).push(p.edited);
+  const fresh: Array<{ id: string; primary: string }> = [];
+  const rows: Array<{ asset_id: string; stack_id: string }> = [];
+  for (const [original, edited] of copies) {
+    let stackId = stackOf.get(original);
+    if (!stackId) {
+      stackId = crypto.randomUUID();
+      fresh.push({ id: stackId, primary: original });
+      rows.push({ asset_id: original, stack_id: stackId });
+    }
+    for (const e of new Set(edited)) rows.push({ asset_id: e, stack_id: stackId });
+  }
+  if (!rows.length) return 0;
+  await ctx.db.transaction().execute(async (trx) => {
+    for (let k = 0; k < fresh.length; k += CHUNK) {
+      await trx.insertInto('stacks').values(fresh.slice(k, k + CHUNK).map((f) => ({ id: f.id, primary_asset_id: f.primary }))).execute();
+    }
+    for (let k = 0; k < rows.length; k += CHUNK) {
+      await trx.insertInto('stack_assets').values(rows.slice(k, k + CHUNK)).onConflict((oc) => oc.column('asset_id').doNothing()).execute();
+    }
+  });
+  return rows.length - fresh.length;
 }

@@ -2,11 +2,13 @@
 // from Lightroom/digiKam, MP from Windows) and hierarchical keywords, a Picasa folder with its
 // .picasa.ini, and an iCloud Photos export with its CSVs. Without a face model every named region
 // becomes a face of its own, named; a re-run adds nothing.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmpDir } from '../helpers/env.js';
-import { makeImage, withLibraryDb } from './import-helpers.js';
+import { BIN, runCli, tmpDir } from '../helpers/env.js';
+import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
 
 const XMP = (body: string) => `<x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -112,4 +114,48 @@ describe('immich import (XMP people and keywords, Picasa, iCloud)', () => {
     expect(after.albums).toEqual(got.albums);
     expect(after.tags).toEqual(got.tags);
   }, 240_000);
+
+  it('kill -9 during the import: the re-run names the XMP faces of the files the killed run imported', async () => {
+    const src = tmpDir('immich-sources-kill-');
+    const N = 10;
+    const colors = ['#aa3333', '#33aa33', '#3333aa', '#aaaa33', '#33aaaa', '#aa33aa', '#884422', '#228844', '#442288', '#888888'];
+    for (let i = 0; i < N; i++) {
+      await makeImage(path.join(src, `p${i}.jpg`), { color: colors[i]!, seed: i + 1, date: `2019:01:0${(i % 9) + 1} 10:00:00` });
+      fs.writeFileSync(path.join(src, `p${i}.jpg.xmp`), XMP(MWG.replace('Ada Lovelace', `Person ${i}`)));
+    }
+    const lib = path.join(tmpDir(), 'library');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)) env[k] = v;
+    // Killed once a few originals are placed: their rows are in, the run's region pass is not done.
+    const killed = await new Promise<boolean>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'import', '--skip-ml', '-j', '1', src], { env: { ...env, UPLOAD_LOCATION: lib, CI: 'true' }, cwd: os.tmpdir() });
+      child.stdout.resume();
+      child.stderr.resume();
+      let done = false;
+      const timer = setInterval(() => {
+        const placed = listFiles(lib, 'uploads').filter((f) => f.endsWith('.jpg') && !path.basename(f).startsWith('.immich-tmp-')).length;
+        if (placed >= 3 && !done) {
+          done = true;
+          child.kill('SIGKILL');
+        }
+      }, 5);
+      child.on('close', (_code, signal) => {
+        clearInterval(timer);
+        resolve(signal === 'SIGKILL');
+      });
+    });
+    expect(killed).toBe(true);
+    const before = await withLibraryDb(lib, async (db) => (await db.selectFrom('assets').select('id').execute()).length);
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(N);
+    const r = await runCli(['--json', 'import', '--skip-ml', src], { UPLOAD_LOCATION: lib });
+    expect(r.code, r.stderr).toBe(0);
+    const faces = await withLibraryDb(lib, async (db) => db.selectFrom('asset_faces').innerJoin('assets', 'assets.id', 'asset_faces.asset_id')
+      .innerJoin('people', 'people.id', 'asset_faces.person_id').select(['assets.original_name', 'people.name']).orderBy('assets.original_name').execute());
+    expect(faces).toEqual(Array.from({ length: N }, (_, i) => ({ original_name: `p${i}.jpg`, name: `Person ${i}` })));
+    // Nothing waits any more, and a third run adds no face.
+    expect(await withLibraryDb(lib, async (db) => (await db.selectFrom('asset_face_regions_pending').select('asset_id').execute()).length)).toBe(0);
+    expect((await runCli(['import', '--skip-ml', src], { UPLOAD_LOCATION: lib })).code).toBe(0);
+    expect(await withLibraryDb(lib, async (db) => (await db.selectFrom('asset_faces').select('id').execute()).length)).toBe(N);
+  }, 300_000);
 });

@@ -184,6 +184,15 @@ async function libraryRows(lib: string) {
 
 const day = (d: unknown) => new Date(d as string).toISOString().slice(0, 10);
 
+/** Every stack: its primary's and its members' original names. */
+async function editStacks(lib: string) {
+  return withLibraryDb(lib, async (db) => {
+    const stacks = await db.selectFrom('stacks').innerJoin('assets', 'assets.id', 'stacks.primary_asset_id').select(['stacks.id', 'assets.original_name']).execute();
+    const members = await db.selectFrom('stack_assets').innerJoin('assets', 'assets.id', 'stack_assets.asset_id').select(['stack_assets.stack_id', 'assets.original_name']).execute();
+    return stacks.map((s) => ({ primary: s.original_name, members: members.filter((m) => m.stack_id === s.id).map((m) => m.original_name).sort() }));
+  });
+}
+
 describe('immich import (Google Takeout)', () => {
   let fx: Fixture;
   /** The library the zips gave, as the first test saw it: the unpacked folder must give the same. */
@@ -232,6 +241,9 @@ describe('immich import (Google Takeout)', () => {
     // The edited copy takes the original's date.
     expect(day(byName.get('IMG_0004.jpg')!.taken_at)).toBe('2017-06-07');
     expect(day(byName.get('IMG_0004-bearbeitet.jpg')!.taken_at)).toBe('2017-06-07');
+    // ...and is stacked under it without --stack auto, the original as the primary.
+    expect(t.editsStacked).toBe(1);
+    expect(await editStacks(lib)).toEqual([{ primary: 'IMG_0004.jpg', members: ['IMG_0004-bearbeitet.jpg', 'IMG_0004.jpg'] }]);
     // A cut archive name is replaced by the title; names cut at 46 units, emoji included.
     expect(day(byName.get(LONG_TITLE)!.taken_at)).toBe('2016-01-01');
     expect(byName.get(LONG_TITLE)!.library_path).toMatch(/Sunset over the harbour in Lisbon with friends and family\.jpg$/);
@@ -276,6 +288,7 @@ describe('immich import (Google Takeout)', () => {
     expect(after.assets).toHaveLength(fx.unique);
     expect(after.albums).toEqual(albums);
     expect(after.tags.sort((a, b) => a.name.localeCompare(b.name))).toEqual(tags);
+    expect(await editStacks(lib)).toEqual([{ primary: 'IMG_0004.jpg', members: ['IMG_0004-bearbeitet.jpg', 'IMG_0004.jpg'] }]);
     const faces = await withLibraryDb(lib, (db) => db.selectFrom('asset_faces').innerJoin('people', 'people.id', 'asset_faces.person_id')
       .innerJoin('assets', 'assets.id', 'asset_faces.asset_id').select(['assets.original_name', 'people.name']).orderBy('assets.original_name').execute());
     expect(faces).toEqual([{ original_name: 'IMG_0001.jpg', name: 'Ada Lovelace' }, { original_name: 'IMG_0003(1).jpg', name: 'Admiral Hopper' }]);
@@ -351,6 +364,7 @@ describe('immich import (Google Takeout)', () => {
     expect(new Set(assets.map((a) => a.checksum)).size).toBe(fx.unique);
     expect(albums.map((a) => `${a.name}:${a.original_name}`)).toEqual(['Lisboa ☀:IMG_0001.jpg', 'Urlaub 2019:IMG_0002.jpg']);
     expect(tags).toHaveLength(2);
+    expect(await editStacks(lib)).toEqual([{ primary: 'IMG_0004.jpg', members: ['IMG_0004-bearbeitet.jpg', 'IMG_0004.jpg'] }]);
     expect(listFiles(lib, 'uploads')).toHaveLength(fx.unique);
     expect(listFiles(lib, 'tmp')).toEqual([]);
   }, 300_000);

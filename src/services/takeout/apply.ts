@@ -1,11 +1,12 @@
 // After the files of a Takeout are imported (or found already in the library): every asset goes into
 // the albums it was found in, gets its People/<name> tags, and a photo with one detected face and
-// one name has that face named. All of it is idempotent, so a re-run (after a kill -9 too) adds
+// one name has that face named, and edited copies are stacked under their original. All of it is idempotent, so a re-run (after a kill -9 too) adds
 // nothing and finishes what a killed run left.
 import type { Context } from '../../context.js';
 import type { FileOutcome } from '../import.js';
 import { addToAlbum, describeAlbum, ensureAlbum } from '../../db/albums.js';
 import { tagAssets } from '../../db/user-tags.js';
+import { stackEditedCopies } from '../stacks.js';
 import type { TakeoutReport, TakeoutScan } from './source.js';
 
 export interface TakeoutSummary extends TakeoutReport {
@@ -14,6 +15,8 @@ export interface TakeoutSummary extends TakeoutReport {
   peopleTagged: number;
   /** Faces named from the Takeout's people (one face, one name). */
   facesNamed: number;
+  /** Edited copies stacked under their original (the original is the primary). */
+  editsStacked: number;
 }
 
 /** An album name is one path segment: a '/' in a Google album title becomes '∕' (U+2215). */
@@ -21,15 +24,21 @@ const segment = (s: string) => s.replaceAll('/', '\u2215').trim() || 'Untitled';
 
 export async function applyTakeout(ctx: Context | undefined, scan: TakeoutScan, outcomes: FileOutcome[]): Promise<TakeoutSummary> {
   const byPath = new Map(outcomes.map((o) => [o.path, o]));
-  const summary: TakeoutSummary = { ...scan.report, albums: [], peopleTagged: 0, facesNamed: 0 };
+  const summary: TakeoutSummary = { ...scan.report, albums: [], peopleTagged: 0, facesNamed: 0, editsStacked: 0 };
   for (const o of outcomes) if (o.dateConflict) summary.dateConflicts.push({ path: o.path, ...o.dateConflict });
 
   const albumAssets = new Map<string, Set<string>>();
   const people = new Map<string, Set<string>>();
   const namesOf = new Map<string, Set<string>>();
+  const edits: Array<{ original: string; edited: string }> = [];
+  const assetOf = (p: string) => {
+    const o = byPath.get(p);
+    return o?.action !== 'failed' ? o?.assetId : undefined;
+  };
   for (const item of scan.items) {
-    const o = byPath.get(item.path);
-    const assetId = o?.action !== 'failed' ? o?.assetId : undefined;
+    const assetId = assetOf(item.path);
+    const original = item.editOf ? assetOf(item.editOf) : undefined;
+    if (assetId && original && original !== assetId) edits.push({ original, edited: assetId });
     if (item.album) {
       const set = albumAssets.get(item.album) ?? albumAssets.set(item.album, new Set()).get(item.album)!;
       if (assetId) set.add(assetId);
@@ -58,6 +67,8 @@ export async function applyTakeout(ctx: Context | undefined, scan: TakeoutScan, 
 
   for (const [name, ids] of people) summary.peopleTagged += await tagAssets(ctx.db, [...ids], `People/${name.replaceAll('/', '\u2215')}`, 'takeout');
   summary.facesNamed = await nameSingleFaces(ctx, namesOf);
+  // Edited copies with their original, as Immich and immich-go stack them (without --stack auto).
+  summary.editsStacked = await stackEditedCopies(ctx, edits);
   return summary;
 }
 

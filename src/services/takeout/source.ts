@@ -28,6 +28,8 @@ export interface TakeoutItem {
   facts?: ExternalFacts;
   /** The album folder it was found in (a key of TakeoutScan.albums), if that folder is an album. */
   album?: string;
+  /** An edited copy (`IMG_1-edited.jpg`): the path of its original in the same folder, which it is stacked under. */
+  editOf?: string;
 }
 
 export interface TakeoutAlbum {
@@ -229,6 +231,10 @@ async function buildScan(nodes: Node[], opts: TakeoutOptions, report: TakeoutRep
         ? titleFor(name, sidecar.title)
         : name;
       const zip = node.zip;
+      // An edited copy shares its original's sidecar: the original is the media file that owns it.
+      const original = how === 'edited'
+        ? [...media.keys()].find((m) => m !== name && match.sidecarOf.get(m) === sidecarName && (match.how.get(m) === 'name' || match.how.get(m) === 'title'))
+        : undefined;
       items.push({
         path: node.display,
         name: title,
@@ -237,6 +243,7 @@ async function buildScan(nodes: Node[], opts: TakeoutOptions, report: TakeoutRep
         ...(zip ? { extract: (target: string) => zip.archive.extract(zip.entry, target) } : {}),
         ...(sidecar ? { facts: sidecar.facts } : {}),
         album: dir,
+        ...(original ? { editOf: media.get(original)!.display } : {}),
       });
     }
   }
