@@ -394,7 +394,7 @@ export async function editAssets(
         await inChunks(locIds, async (c) => {
           // an asset whose metadata stage has not run yet has no exif row
           await trx.insertInto('exif').columns(['asset_id']).expression(sql`select unnest(${sql.val(c)}::uuid[])`).onConflict((oc) => oc.doNothing()).execute();
-          await trx.updateTable('exif').set({ latitude: coords?.lat ?? null, longitude: coords?.lon ?? null }).where(anyId('asset_id', c)).execute();
+          await trx.updateTable('exif').set({ latitude: coords?.lat ?? null, longitude: coords?.lon ?? null, gps_source: coords ? 'edit' : null }).where(anyId('asset_id', c)).execute();
           // Place names now (one lookup for all), so no search has to geocode these again; a separate
           // update, as the GPS trigger (migration 0027) flags every update of the position as pending.
           await trx

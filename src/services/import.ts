@@ -270,7 +270,7 @@ export async function importFiles(ctx: Context | undefined, opts: ImportOptions,
     }
   }
 
-  const { plain, scan } = await scanTakeout(paths, { force: opts.from === 'google-takeout', includeTrashed: Boolean(opts.includeTrashed) });
+  const { plain, scan } = await scanTakeout(paths, { force: opts.from === 'google-takeout', includeTrashed: Boolean(opts.includeTrashed), ignore: opts.ignore });
   try {
     if (scan && opts.mode !== 'copy' && scan.items.some((i) => i.extract)) {
       throw new UsageError(`--${opts.mode} cannot be used with zip archives: their files are copied into the library`);
@@ -759,7 +759,7 @@ class Importer {
 
       stage = 'database';
       const dbStarted = performance.now();
-      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs, dateFromSidecar: applied?.dateFromSidecar });
+      const inserted = await this.insertAsset({ file, sha1, target, probe, meta, metaError, metaMs, dateFromSidecar: applied?.dateFromSidecar, gpsFromSidecar: applied?.gpsFromSidecar });
       if (!inserted) {
         // Another process imported the same content meanwhile: ours is a duplicate, drop our copy,
         // but only one this run wrote (under its claim of the name): an adopted file is left alone.
@@ -832,6 +832,8 @@ class Importer {
     metaMs: number;
     /** The capture date came from the file's sidecar (a Takeout JSON), not from the file. */
     dateFromSidecar?: boolean;
+    /** So did the position. */
+    gpsFromSidecar?: boolean;
   }): Promise<{ id: string; metaError?: string } | undefined> {
     const { file, sha1, target, probe, meta } = f;
     const id = assetIdFor(sha1);
@@ -878,7 +880,7 @@ class Importer {
       if (!exif || !meta) return q.selectFrom('asset_row').select('id').executeTakeFirst();
       // XMP face regions wait with the row until the run applies them (a killed run leaves them for the next).
       const regions = meta.faceRegions?.length ? JSON.stringify(meta.faceRegions) : undefined;
-      const withExif = q.with('exif_row', (db) => db.insertInto('exif').values({ asset_id: id, ...exifRow(meta, now) }).returning('asset_id'));
+      const withExif = q.with('exif_row', (db) => db.insertInto('exif').values({ asset_id: id, ...exifRow(meta, now), ...(f.gpsFromSidecar ? { gps_source: file.facts?.source ?? 'takeout' } : {}) }).returning('asset_id'));
       if (!regions) return withExif.selectFrom('asset_row').select('id').executeTakeFirst();
       return withExif
         .with('regions_row', (db) => db.insertInto('asset_face_regions_pending').values({ asset_id: id, regions }).returning('asset_id'))

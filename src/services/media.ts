@@ -273,10 +273,17 @@ export async function saveMetadata(ctx: Context, assetId: string, meta: MediaMet
     // A file without a date of its own keeps the one another source gave (a Takeout JSON, an edit):
     // a metadata re-run must not turn it into the file's mtime.
     const keepDate = meta.dateSource === 'file mtime' && asset.date_source !== null && asset.date_source !== undefined;
+    // Likewise a position from another source (exif.gps_source) while the file has none of its own;
+    // once the file has one, it is the file's again.
+    const fileGps = meta.latitude !== null && meta.longitude !== null && !(meta.latitude === 0 && meta.longitude === 0);
+    const row = fileGps ? { ...exif, gps_source: null } : exif;
+    const { latitude: _lat, longitude: _lon, altitude: _alt, ...withoutGps } = row;
+    const kept = fileGps ? undefined : await trx.selectFrom('exif').select('gps_source').where('asset_id', '=', assetId).where('gps_source', 'is not', null).executeTakeFirst();
+    const set = kept ? withoutGps : row;
     await trx
       .insertInto('exif')
       .values({ asset_id: assetId, ...exif })
-      .onConflict((oc) => oc.column('asset_id').doUpdateSet(exif))
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet(set))
       .execute();
     const update: Record<string, unknown> = keepDate
       ? { updated_at: now }

@@ -269,6 +269,18 @@ describe('immich import (Google Takeout)', () => {
     ]);
     expect(listFiles(lib, 'tmp')).toEqual([]);
 
+    // Re-reading every file's metadata keeps what the JSONs gave where the files say nothing:
+    // position (exif.gps_source), capture date (date_source), description, flags.
+    const reindex = await runCli(['index', '--force', '--jobs', 'metadata'], { UPLOAD_LOCATION: lib });
+    expect(reindex.code, reindex.stderr).toBe(0);
+    const reread = (await libraryRows(lib)).byName;
+    for (const name of ['IMG_0001.jpg', 'IMG_0002.jpg', 'IMG_0003(1).jpg', 'IMG_0004-bearbeitet.jpg', LONG_TITLE]) {
+      const [was, now] = [byName.get(name)!, reread.get(name)!];
+      expect([now.latitude, now.longitude, new Date(now.taken_at).toISOString(), now.description, now.date_source, now.is_favorite], name)
+        .toEqual([was.latitude, was.longitude, new Date(was.taken_at).toISOString(), was.description, was.date_source, was.is_favorite]);
+    }
+    expect([reread.get('IMG_0003(1).jpg')!.latitude, reread.get('IMG_0003(1).jpg')!.longitude]).toEqual([41.15, -8.61]);
+
     // One detected face and one name: the face is named on the next run (faces come from the ML
     // stages, here inserted as a detector would); a face the user put with a named person stays.
     await withLibraryDb(lib, async (db) => {
@@ -367,5 +379,42 @@ describe('immich import (Google Takeout)', () => {
     expect(await editStacks(lib)).toEqual([{ primary: 'IMG_0004.jpg', members: ['IMG_0004-bearbeitet.jpg', 'IMG_0004.jpg'] }]);
     expect(listFiles(lib, 'uploads')).toHaveLength(fx.unique);
     expect(listFiles(lib, 'tmp')).toEqual([]);
+  }, 300_000);
+
+  it('zip64 with more than 65535 entries imports; --ignore applies inside the zips, relative to the Takeout root', async () => {
+    const dir = tmpDir('immich-takeout-zip64-');
+    const img = async (color: string, seed: number) => {
+      const f = path.join(dir, `${seed}.jpg`);
+      await makeImage(f, { color, seed });
+      return fs.readFileSync(f);
+    };
+    const [a, b, c] = [await img('#a05050', 21), await img('#50a050', 22), await img('#5050a0', 23)];
+    const filler: ZipFixtureEntry[] = Array.from({ length: 70_000 }, (_, i) => ({ name: `Takeout/Google Photos/print-orders/order-${i}.txt`, data: `${i}`, store: true }));
+    const zip = path.join(dir, 'takeout-20240101T000000Z-001.zip');
+    // The media come after entry 65535: found only through the zip64 end record's count.
+    writeZip(zip, [
+      ...filler,
+      { name: 'Takeout/Google Photos/Photos from 2020/A.jpg', data: a },
+      { name: 'Takeout/Google Photos/Photos from 2020/A.jpg.json', data: sidecar('A.jpg', '2020-02-02T10:00:00Z') },
+      { name: 'Takeout/Google Photos/Photos from 2020/B.jpg', data: b },
+      { name: 'Takeout/Google Photos/Photos from 2020/B.jpg.json', data: sidecar('B.jpg', '2020-02-03T10:00:00Z') },
+      { name: 'Takeout/Google Photos/Screenshots/C.jpg', data: c },
+      { name: 'Takeout/Google Photos/Screenshots/C.jpg.json', data: sidecar('C.jpg', '2020-02-04T10:00:00Z') },
+    ]);
+    expect(fs.readFileSync(zip).includes(Buffer.from([0x50, 0x4b, 0x06, 0x06]))).toBe(true);
+    const lib = path.join(dir, 'library');
+    const r = await runCli(['--json', 'import', '--skip-ml', '--ignore', 'Google Photos/Screenshots/*', zip], { UPLOAD_LOCATION: lib });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.counts).toMatchObject({ imported: 2, failed: 0 });
+    expect(s.takeout.ignored).toBe(2);
+    const { byName } = await libraryRows(lib);
+    expect([...byName.keys()].sort()).toEqual(['A.jpg', 'B.jpg']);
+    expect(day(byName.get('B.jpg')!.taken_at)).toBe('2020-02-03');
+    // With the Takeout/ folder in the glob too; a name glob matches anywhere inside the zip.
+    const lib2 = path.join(dir, 'library2');
+    const r2 = await runCli(['--json', 'import', '--skip-ml', '--ignore', 'Takeout/Google Photos/Photos from 2020/*', '--ignore', 'B.jpg', zip], { UPLOAD_LOCATION: lib2 });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect([...(await libraryRows(lib2)).byName.keys()]).toEqual(['C.jpg']);
   }, 300_000);
 });

@@ -1,5 +1,6 @@
 // A small zip writer for fixtures: deflated entries with UTF-8 names, and the entries real tools
 // refuse to write (names with '..', symbolic links), so the reader's refusals can be tested.
+// More than 65535 entries get zip64's end records (as zip tools write them for large Takeout parts).
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 
@@ -9,6 +10,8 @@ export interface ZipFixtureEntry {
   /** Store as a symbolic link (the data is the link target). */
   symlink?: boolean;
   mtime?: Date;
+  /** Stored, not deflated (fast for many filler entries). */
+  store?: boolean;
 }
 
 const CRC_TABLE = (() => {
@@ -41,14 +44,14 @@ export function writeZip(file: string, entries: ZipFixtureEntry[]): void {
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const raw = Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data, 'utf8');
-    const packed = zlib.deflateRawSync(raw);
+    const packed = e.store ? raw : zlib.deflateRawSync(raw);
     const crc = crc32(raw);
     const { time, date } = dosTime(e.mtime ?? new Date(2024, 0, 15, 12, 0, 0));
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0x800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt16LE(e.store ? 0 : 8, 8); // stored or deflated
     local.writeUInt16LE(time, 10);
     local.writeUInt16LE(date, 12);
     local.writeUInt32LE(crc, 14);
@@ -61,7 +64,7 @@ export function writeZip(file: string, entries: ZipFixtureEntry[]): void {
     central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(0x800, 8);
-    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(e.store ? 0 : 8, 10);
     central.writeUInt16LE(time, 12);
     central.writeUInt16LE(date, 14);
     central.writeUInt32LE(crc, 16);
@@ -75,11 +78,30 @@ export function writeZip(file: string, entries: ZipFixtureEntry[]): void {
     offset += local.length + name.length + packed.length;
   }
   const cd = Buffer.concat(centrals);
+  const zip64 = entries.length > 0xffff;
+  const tail: Buffer[] = [];
+  if (zip64) {
+    // Zip64 end of central directory record and its locator: the real counts, 64-bit.
+    const rec = Buffer.alloc(56);
+    rec.writeUInt32LE(0x06064b50, 0);
+    rec.writeBigUInt64LE(44n, 4);
+    rec.writeUInt16LE((3 << 8) | 45, 12);
+    rec.writeUInt16LE(45, 14);
+    rec.writeBigUInt64LE(BigInt(entries.length), 24);
+    rec.writeBigUInt64LE(BigInt(entries.length), 32);
+    rec.writeBigUInt64LE(BigInt(cd.length), 40);
+    rec.writeBigUInt64LE(BigInt(offset), 48);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+    loc.writeUInt32LE(1, 16);
+    tail.push(rec, loc);
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
-  fs.writeFileSync(file, Buffer.concat([...locals, cd, end]));
+  fs.writeFileSync(file, Buffer.concat([...locals, cd, ...tail, end]));
 }

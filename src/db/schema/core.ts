@@ -71,6 +71,8 @@ export interface ExifTable {
   live_photo_cid: string | null;
   /** Apple BurstUUID of an iPhone burst shot (migration 0071, trash/stacks area). */
   burst_id?: string | null;
+  /** Source of latitude/longitude when not the file's: 'takeout', 'icloud', 'edit' (migration 0081); null: the file. */
+  gps_source?: string | null;
   motion_photo: Generated<boolean>;
   sidecar_path: string | null;
   updated_at: GeneratedTimestamp;

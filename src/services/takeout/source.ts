@@ -7,6 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../../errors.js';
 import { isSupported } from '../../media/formats.js';
+import { ignoreMatcher } from '../../storage/walk.js';
 import { ZipArchive, type ZipEntry } from '../../storage/zip.js';
 import { classifyTakeoutJson, type ExternalFacts } from './facts.js';
 import { matchFolder } from './sidecars.js';
@@ -45,6 +46,8 @@ export interface TakeoutReport {
   refused: Array<{ path: string; reason: string }>;
   /** Filled by the import: media whose own capture date and the sidecar's differ by more than a day. */
   dateConflicts: Array<{ path: string; media: string; sidecar: string }>;
+  /** Files inside the zips and folders left out by --ignore. */
+  ignored: number;
 }
 
 export interface TakeoutScan {
@@ -58,6 +61,19 @@ export interface TakeoutOptions {
   /** `--from google-takeout`: read zips and folders as a Takeout even without its layout. */
   force: boolean;
   includeTrashed: boolean;
+  /** --ignore globs, matched against the path inside the zip or below the folder given. */
+  ignore?: string[];
+}
+
+/**
+ * --ignore inside a Takeout: a glob without '/' matches a name anywhere, one with '/' the path
+ * relative to the archive's root (or to the folder given), with or without the leading `Takeout/`
+ * folder every part has: `'Google Photos/Trash/*'` and `'Takeout/Google Photos/Trash/*'` both work.
+ */
+function takeoutIgnore(globs: string[] | undefined): ((rel: string) => boolean) | undefined {
+  const match = ignoreMatcher(globs ?? []);
+  if (!match) return undefined;
+  return (rel) => match(rel) || (/^takeout\//i.test(rel) && match(rel.slice(rel.indexOf('/') + 1)));
 }
 
 /** One file of the merged tree. */
@@ -145,7 +161,8 @@ export async function scanTakeout(paths: string[], opts: TakeoutOptions): Promis
 
   const archives: ZipArchive[] = [];
   const close = () => { for (const a of archives) a.close(); };
-  const report: TakeoutReport = { sources: [...zips, ...folders], mediaWithoutSidecar: [], sidecarsWithoutMedia: [], skippedTrashed: [], refused: [], dateConflicts: [] };
+  const report: TakeoutReport = { sources: [...zips, ...folders], mediaWithoutSidecar: [], sidecarsWithoutMedia: [], skippedTrashed: [], refused: [], dateConflicts: [], ignored: 0 };
+  const ignored = takeoutIgnore(opts.ignore);
   try {
     const nodes: Node[] = [];
     for (const z of zips) {
@@ -161,10 +178,21 @@ export async function scanTakeout(paths: string[], opts: TakeoutOptions): Promis
       for (const entry of entries) {
         // macOS's resource forks (__MACOSX/, ._IMG.jpg) and other hidden files are not media.
         if (entry.name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX')) continue;
+        if (ignored?.(entry.name)) {
+          report.ignored++;
+          continue;
+        }
         nodes.push({ display: `${z}/${entry.name}`, name: path.posix.basename(entry.name), size: entry.size, mtime: entry.mtime, zip: { archive, entry } });
       }
     }
-    for (const f of folders) await listFolder(f, nodes);
+    for (const f of folders) {
+      const listed: Node[] = [];
+      await listFolder(f, listed);
+      for (const n of listed) {
+        if (ignored?.(path.relative(f, n.abs!).split(path.sep).join('/'))) report.ignored++;
+        else nodes.push(n);
+      }
+    }
     const { scan, sidecars } = await buildScan(nodes, opts, report, close);
     if (!opts.force && zips.length && sidecars === 0) {
       throw new UsageError(`${zips.join(', ')}: not a Google Takeout (no JSON sidecar with photoTakenTime); use --from google-takeout to import its media anyway`);
