@@ -230,7 +230,7 @@ try {
   const real = [];
   const cpu = [];
   let made = 0;
-  const phases = (stderr) => /stack auto: .*?; (load .*? ms, rules .*? ms, write .*? ms)/.exec(stderr)?.[1] ?? 'no phase line';
+  const phases = (stderr) => /stack auto: .*?; (load .*?, rules .*?, write .*?\))/.exec(stderr)?.[1] ?? 'no phase line';
   for (let r = 0; r < ROUNDS; r++) {
     dry.push(cli(S.lib, S.db, 'stack', 'auto', '--dry-run').ms);
     // The human summary line: the JSON lists every stack (tens of MB at this size).

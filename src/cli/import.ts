@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('-n, --dry-run', 'report what would be imported, duplicated or refused; write nothing')
     .option('-j, --concurrency <n>', 'stage workers and exiftool processes (default: number of cores); up to 4 × n files are hashed and copied at once')
     .option('--include-hidden', 'also import hidden files and folders (names starting with a dot)')
-    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable): without "/" it matches a name anywhere (*.mov), with "/" the path relative to the folder given (trip/*.jpg), or inside a Takeout zip relative to its root ('Google Photos/Trash/*')', collect, [])
+    .option('--ignore <glob>', 'skip files and folders matching this glob (repeatable): without "/" it matches a name anywhere (*.mov), with "/" the path relative to the folder given (trip/*.jpg), or inside a Takeout zip relative to its root ("Google Photos/Trash/*")', collect, [])
     .option('--album <path>', 'put the imported files (and those already in the library) into this album, created if needed, e.g. "Trips/2024"')
     .option('--album-from-folder', 'put each file into an album named after its folder (under --album when both are given)')
     .option('--stack <mode>', 'auto: stack the new files like `immich stack auto` (RAW+JPEG, HEIC+JPEG, bursts, edits)')
