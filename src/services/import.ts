@@ -115,8 +115,6 @@ export interface FileOutcome {
   known?: boolean;
   /** The file's capture date and its sidecar's differ by more than a day (the file's is kept). */
   dateConflict?: { media: string; sidecar: string };
-  /** Named face regions found in the file's metadata (XMP), applied once the stages are done. */
-  faceRegions?: FaceRegion[];
 }
 
 export interface ImportFailure {
@@ -386,7 +384,8 @@ async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: 
       const e = albums.get(a.name) ?? albums.set(a.name, { description: a.description, ids: new Set() }).get(a.name)!;
       e.ids.add(o.assetId);
     }
-    const r = [...(f.faceRegions ?? []), ...(o.faceRegions ?? [])];
+    // Picasa's regions come from the folder's .picasa.ini on every run; XMP's were saved with the row (below).
+    const r = f.faceRegions ?? [];
     if (r.length && !regions.has(o.assetId)) regions.set(o.assetId, r);
   });
   let albumAdditions = 0;
@@ -399,8 +398,7 @@ async function applySidecarExtras(ctx: Context, files: ImportEntry[], outcomes: 
   const pending = await ctx.db.selectFrom('asset_face_regions_pending').select(['asset_id', 'regions']).execute();
   for (const p of pending) {
     const saved = (typeof p.regions === 'string' ? JSON.parse(p.regions) : p.regions) as FaceRegion[];
-    const known = regions.get(p.asset_id);
-    regions.set(p.asset_id, known ? [...known, ...saved.filter((s) => !known.some((k) => JSON.stringify(k) === JSON.stringify(s)))] : saved);
+    regions.set(p.asset_id, [...(regions.get(p.asset_id) ?? []), ...saved]);
   }
   const namedFaces = regions.size ? await applyFaceRegions(ctx, regions) : 0;
   // Applied (idempotent: a region matching its own face is left alone), so a kill before this line is harmless.
@@ -788,7 +786,6 @@ class Importer {
       return done({
         path: file.path, action: 'imported', assetId, target,
         ...(applied?.dateConflict ? { dateConflict: applied.dateConflict } : {}),
-        ...(meta?.faceRegions ? { faceRegions: meta.faceRegions } : {}),
       });
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
