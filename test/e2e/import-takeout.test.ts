@@ -313,7 +313,7 @@ describe('immich import (Google Takeout)', () => {
     expect(withTrash.assets).toHaveLength(fx.unique + 1);
     expect(withTrash.byName.get('IMG_0009.jpg')!.deleted_at).not.toBeNull();
     expect(day(withTrash.byName.get('IMG_0009.jpg')!.taken_at)).toBe('2012-02-02');
-  }, 300_000);
+  }, 600_000);
 
   it('the unpacked folder gives the same library; --from google-takeout reads a zip without the layout; bad zips are usage errors', async () => {
     const unzipped = path.join(tmpDir(), 'library');
@@ -416,5 +416,5 @@ describe('immich import (Google Takeout)', () => {
     const r2 = await runCli(['--json', 'import', '--skip-ml', '--ignore', 'Takeout/Google Photos/Photos from 2020/*', '--ignore', 'B.jpg', zip], { UPLOAD_LOCATION: lib2 });
     expect(r2.code, r2.stderr).toBe(0);
     expect([...(await libraryRows(lib2)).byName.keys()]).toEqual(['C.jpg']);
-  }, 300_000);
+  }, 600_000);
 });
