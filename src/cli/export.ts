@@ -95,15 +95,30 @@ Templates use the tokens of the storage template (see immich-storage(1)): {{y}} 
 {{dd}} {{hh}} {{mm}} {{ss}} ... {{filename}} {{ext}} {{filetype}} {{assetId}} {{album}} {{make}}
 {{model}} {{lens}} {{city}} {{country}} {{person}} {{tag}} {{rating}} {{description}}, with a default
 after a comma ({{album,Unsorted}}). {{album}}, {{person}} and {{tag}} give one file per value (a copy,
-or a hard link with --link). The extension is appended. Values never add folders: "/" in a value
-becomes "_". A name taken by another file gets -1, -2... in capture-time order, and keeps it.
+or a hard link with --link). {{album}} is the album's path: a photo in Lisbon under Trips/2024 goes to
+Trips/2024/Lisbon (in --filename its folders become "_"). Other values never add folders: "/" in a
+value becomes "_". The extension is appended. A name taken by another file gets -1, -2... in
+capture-time order, and keeps it.
 
-The destination holds .immich-export.json, the record of which file came from which asset version
-(checksum and last edit). --update copies only what is new or changed; --cleanup removes only files
-this command wrote (and only while they still have the bytes it wrote). Each file is written under a
-temporary name, checked by SHA-1 and renamed: an export killed at any point and run again ends with
-no partial files and no duplicates. A full disk stops the run with one line (exit 3); the state then
-lists exactly the files that are there, and --update carries on once there is room.
+The destination holds .immich-export.json, the record of which file came from which asset version:
+its checksum, its last edit, and a fingerprint of what else its path and bytes used (album paths,
+people's names and face regions, tags, the metadata row; only what the templates and --sidecar or
+--embed-metadata use). --update copies only what is new or changed: an edit, and also a person or an
+album renamed, a tag added, a new reverse-geocoded city when a template or the metadata uses it; a
+file whose path changes is written at the new path (--cleanup removes the old one). --update does
+not read exported files back: a file deleted by hand is written again, one changed by hand is left
+alone. --cleanup removes only files this command wrote (and only while they have the bytes it wrote).
+
+Each file is copied under a temporary name beside its target (a kernel copy, copy_file_range, then
+the SHA-1 of the copy as written, compared with the asset's: a library file that no longer matches
+fails with one line), recorded in the state log and renamed into place. Files are not fsynced one by
+one: when the run ends they are flushed together (an fsync of each for up to 64 files, else one
+syncfs of the destination's filesystem), and only then is the state committed. An export killed at
+any point, or a machine that lost power, leaves no partial file under a final name: the next run
+re-verifies (size, then SHA-1) every file the uncommitted run recorded, writes a damaged one again
+under its name and never numbers around it, so there are no duplicates. A full disk stops the run
+with one line (exit 3); the state then lists exactly the files that are there, and --update carries
+on once there is room.
 
 Examples:
   immich export /mnt/nas/photos --directory '{{y}}/{{y}}-{{MM}}-{{dd}}' --update --cleanup

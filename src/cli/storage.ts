@@ -28,7 +28,7 @@ export function register(program: Command): void {
 Templates use Immich's tokens: {{y}} {{yy}} {{M}} {{MM}} {{MMM}} {{MMMM}} {{d}} {{dd}} {{h}} {{hh}}
 {{H}} {{HH}} {{m}} {{mm}} {{s}} {{ss}} {{a}} (capture time, local to where it was taken), {{filename}}
 (original name without extension), {{ext}}, {{filetype}} (IMG/VID), {{filetypefull}}, {{assetId}},
-{{album}} (first album by name), and {{make}} {{model}} {{lens}} {{city}} {{country}} {{rating}}
+{{album}} (the path of the first album by path, e.g. Trips/2024/Lisbon), and {{make}} {{model}} {{lens}} {{city}} {{country}} {{rating}}
 {{description}}. A default follows a comma: {{album,Unsorted}}. The original's extension is appended.
 Names already taken get +1, +2 before the extension. Files imported --in-place are never moved.
 

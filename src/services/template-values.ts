@@ -1,6 +1,7 @@
 // What the path templates (storage template, export) know about assets, read in bulk: one query per
 // table per chunk of ids, so exporting or migrating 100k assets costs a few hundred statements.
 import type { Context } from '../context.js';
+import { albumPathIndex } from '../db/albums.js';
 import { lastEdited } from '../db/asset-edits.js';
 import { userTagsOfAssets } from '../db/user-tags.js';
 import type { TemplateValues } from '../storage/template.js';
@@ -28,6 +29,8 @@ type Needs = { people?: boolean; tags?: boolean; albums?: boolean };
 /** Template values of these assets (in the order given; unknown ids are left out). */
 export async function loadTemplateValues(ctx: Context, ids: readonly string[], needs: Needs = { people: true, tags: true, albums: true }): Promise<AssetForTemplate[]> {
   const out = new Map<string, AssetForTemplate>();
+  // Albums nest: {{album}} is the album's path ('Trips/2024/Lisbon'). Albums are few: one query.
+  const albumPaths = needs.albums && ids.length ? await albumPathIndex(ctx.db) : undefined;
   for (let k = 0; k < ids.length; k += CHUNK) {
     const chunk = ids.slice(k, k + CHUNK);
     const rows = await ctx.db
@@ -81,14 +84,12 @@ export async function loadTemplateValues(ctx: Context, ids: readonly string[], n
       const a = out.get(id);
       if (a) (a.values[key] as string[]).push(value);
     };
-    if (needs.albums) {
-      const albums = await ctx.db
-        .selectFrom('album_assets')
-        .innerJoin('albums', 'albums.id', 'album_assets.album_id')
-        .select(['album_assets.asset_id', 'albums.name'])
-        .where('album_assets.asset_id', 'in', chunk)
-        .execute();
-      for (const r of albums) push(r.asset_id, 'albums', r.name);
+    if (albumPaths) {
+      const albums = await ctx.db.selectFrom('album_assets').select(['asset_id', 'album_id']).where('asset_id', 'in', chunk).execute();
+      for (const r of albums) {
+        const p = albumPaths.get(r.album_id)?.path;
+        if (p) push(r.asset_id, 'albums', p);
+      }
     }
     if (needs.people) {
       const people = await ctx.db

@@ -4,8 +4,9 @@
 // ({{album,Unsorted}}), and multi-valued tokens (album, person, tag) that expand to one path per
 // value. Pure: no I/O, so every rule below is unit-tested.
 //
-// Output is always a safe relative path: values cannot add separators, `..`, control characters or
-// an absolute root; the template's own literal text is checked once, when it is parsed.
+// Output is always a safe relative path: values cannot add separators (but an album's path keeps its
+// folders: {{album}} of Lisbon in Trips/2024 is 'Trips/2024/Lisbon'), `..`, control characters or an
+// absolute root; the template's own literal text is checked once, when it is parsed.
 import { UsageError } from '../errors.js';
 
 export const DATE_TOKENS = ['y', 'yy', 'M', 'MM', 'MMM', 'MMMM', 'd', 'dd', 'h', 'hh', 'H', 'HH', 'm', 'mm', 's', 'ss', 'a'] as const;
@@ -42,6 +43,7 @@ export interface TemplateValues {
   country?: string | null;
   rating?: number | null;
   description?: string | null;
+  /** Album paths, names joined by '/' ('Trips/2024/Lisbon'). */
   albums?: readonly string[];
   people?: readonly string[];
   tags?: readonly string[];
@@ -163,10 +165,16 @@ function singleValue(token: string, v: TemplateValues): string | undefined {
   throw new TemplateError(`unknown token ${token}`);
 }
 
+/** An album's path ('Trips/2024/Lisbon'): its folders are kept, each name made safe on its own. */
+function albumPathValue(p: string): string {
+  return p.split('/').map(sanitizeValue).filter(Boolean).join('/');
+}
+
 function multiValues(token: MultiToken, v: TemplateValues): string[] {
   const list = token === 'album' ? v.albums : token === 'person' ? v.people : v.tags;
+  const safe = token === 'album' ? albumPathValue : sanitizeValue;
   // Sorted and unique: the expansion (and so collision numbering) does not depend on query order.
-  return [...new Set((list ?? []).map(sanitizeValue).filter(Boolean))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...new Set((list ?? []).map(safe).filter(Boolean))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Split into segments, drop empty ones, refuse what could leave the destination. */

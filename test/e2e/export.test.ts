@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, createPgDatabase, noteSkip, pgEnv, runCli, tmpDir } from '../helpers/env.js';
-import { checkState, cleanEnv, sha1, STATE } from './export-helpers.js';
+import { checkState, cleanEnv, sha1, STATE, stateFiles } from './export-helpers.js';
 import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
 
 describe('immich export', () => {
@@ -144,8 +144,7 @@ describe('immich export', () => {
     expect(fs.readFileSync(path.join(dest, 'Best of/mine.txt'), 'utf8')).toBe('the user\'s');
     expect(fs.existsSync(path.join(dest, 'Best of/lisbon.jpg.xmp'))).toBe(true);
     const files = listFiles(dest).filter((f) => f !== STATE && !f.startsWith('Best of'));
-    const state = JSON.parse(fs.readFileSync(path.join(dest, STATE), 'utf8')) as { files: Array<{ path: string }> };
-    expect(state.files.map((f) => f.path).sort()).toEqual(files.sort());
+    expect(stateFiles(dest).map((f) => f.path).sort()).toEqual(files.sort());
 
     // --link: the library's inode, no copy.
     const linked = path.join(tmpDir('export-link-'), 'out');
@@ -215,6 +214,73 @@ describe('immich export', () => {
     }
   });
 
+
+  it('a crash after the renames but before the flush: the next run re-verifies the logged files and writes a damaged one again under its name', async () => {
+    const dest = path.join(tmpDir('export-crash-'), 'out');
+    const args = ['export', dest, '--original-names', '--id', ids['lisbon.jpg']!, '--id', ids['porto.png']!, '--id', ids['a/IMG_1.jpg']!];
+    const first = await runCli(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    // What a power cut can leave: the renames reached the disk, one file's data did not, and the
+    // run's log (not its committed snapshot) names the files.
+    const files = stateFiles(dest);
+    const logged = files.filter((f) => f.path === 'lisbon.jpg' || f.path === 'porto.png');
+    expect(logged).toHaveLength(2);
+    fs.writeFileSync(path.join(dest, STATE), JSON.stringify({ kind: 'immich-export', version: 1, files: files.filter((f) => !logged.includes(f)) }));
+    fs.writeFileSync(path.join(dest, '.immich-export.log'), logged.map((put) => JSON.stringify({ put })).join('\n') + '\n');
+    fs.truncateSync(path.join(dest, 'lisbon.jpg'), 0);
+    const portoTime = fs.statSync(path.join(dest, 'porto.png')).mtimeMs;
+    const again = await runCli([...args, '--update', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const out = JSON.parse(again.stdout) as { files: Array<{ path: string; action: string }> };
+    expect(out.files.filter((f) => f.action === 'exported').map((f) => f.path)).toEqual(['lisbon.jpg']);
+    expect(checkState(dest).sort()).toEqual(['IMG_1.jpg', 'lisbon.jpg', 'porto.png']);
+    expect(sha1(path.join(dest, 'lisbon.jpg'))).toBe(sha1(path.join(src, 'lisbon.jpg')));
+    expect(fs.statSync(path.join(dest, 'porto.png')).mtimeMs).toBe(portoTime); // verified, not copied again
+  });
+
+  it('{{album}} is a nested album\'s path; --update follows a person renamed, an album renamed and a tag added (none of them edits)', async () => {
+    const ok = async (args: string[]) => {
+      const r = await runCli(args, env);
+      expect(r.code, r.stderr).toBe(0);
+      return r;
+    };
+    await ok(['album', 'create', 'Trips/2024/Lisbon']);
+    await ok(['album', 'add', 'Trips/2024/Lisbon', '--id', ids['porto.png']!]);
+    const dest = path.join(tmpDir('export-deps-'), 'out');
+    const args = ['export', dest, '--directory', '{{album,Unsorted}}/{{person,Nobody}}', '--original-names', '--sidecar', 'xmp', '--update', '--cleanup', '--json', '--id', ids['lisbon.jpg']!, '--id', ids['porto.png']!];
+    type Out = { exported: number; removed: number; files: Array<{ path: string; action: string }> };
+    const run = async () => JSON.parse((await ok(args)).stdout) as Out;
+    const paths = (o: Out, action: string) => o.files.filter((f) => f.action === action).map((f) => f.path).sort();
+    const first = await run();
+    expect(paths(first, 'exported')).toContain('Trips/2024/Lisbon/Nobody/porto.png');
+    expect(paths(first, 'exported')).toContain('Trips/Ada/lisbon.jpg');
+
+    const ada = await withLibraryDb(lib, (db) => db.selectFrom('people').select('id').where('name', '=', 'Ada').executeTakeFirstOrThrow(), env);
+    await ok(['faces', 'name', ada.id, 'Ada Lovelace']);
+    const renamed = await run();
+    expect(paths(renamed, 'exported')).toEqual(['Trips/Ada Lovelace/lisbon.jpg', 'Trips/Ada Lovelace/lisbon.jpg.xmp']);
+    expect(paths(renamed, 'removed')).toEqual(['Trips/Ada/lisbon.jpg', 'Trips/Ada/lisbon.jpg.xmp']);
+    expect(fs.readFileSync(path.join(dest, 'Trips/Ada Lovelace/lisbon.jpg.xmp'), 'utf8')).toContain('Ada Lovelace');
+
+    await ok(['album', 'rename', 'Trips/2024', '2025']);
+    const moved = await run();
+    expect(paths(moved, 'exported')).toEqual(['Trips/2025/Lisbon/Nobody/porto.png', 'Trips/2025/Lisbon/Nobody/porto.png.xmp']);
+    expect(paths(moved, 'removed')).toEqual(['Trips/2024/Lisbon/Nobody/porto.png', 'Trips/2024/Lisbon/Nobody/porto.png.xmp']);
+
+    // A tag that arrives with an XMP sidecar on import (not an edit): the template has no {{tag}},
+    // so only the sidecar, which carries tags, is written again.
+    await withLibraryDb(lib, async (db) => {
+      const tag = await db.insertInto('user_tags').values({ value: 'Azulejo', parent_id: null }).returning('id').executeTakeFirstOrThrow();
+      await db.insertInto('asset_user_tags').values({ asset_id: ids['porto.png']!, tag_id: tag.id, source: 'xmp' }).execute();
+    }, env);
+    const photoTime = fs.statSync(path.join(dest, 'Trips/2025/Lisbon/Nobody/porto.png')).mtimeMs;
+    const tagged = await run();
+    expect(paths(tagged, 'exported')).toEqual(['Trips/2025/Lisbon/Nobody/porto.png.xmp']);
+    expect(fs.readFileSync(path.join(dest, 'Trips/2025/Lisbon/Nobody/porto.png.xmp'), 'utf8')).toContain('Azulejo');
+    expect(fs.statSync(path.join(dest, 'Trips/2025/Lisbon/Nobody/porto.png')).mtimeMs).toBe(photoTime);
+    expect((await run()).exported).toBe(0);
+    checkState(dest);
+  });
 });
 
 function spawnSyncOk(cmd: string, args: string[]): boolean {

@@ -59,4 +59,24 @@ describe('export plan', () => {
     expect(unchangedBases(by, a, 'other layout')).toBeUndefined();
     expect(unchangedBases(by, { ...a, editedAt: '2026-01-01T00:00:00.000Z' }, 'L')).toBeUndefined();
   });
+
+  it('a new path fingerprint renders paths again; a new content fingerprint rewrites sidecars and embedded copies only', () => {
+    const a = asset('a', ['Trips/a.jpg'], { pathDeps: 'p1', contentDeps: 'c1' });
+    const by = indexByAsset(stateOf(file('Trips/a.jpg', a, { pathDeps: 'p1' })));
+    expect(unchangedBases(by, a, 'L')).toEqual(['Trips/a.jpg']);
+    expect(unchangedBases(by, { ...a, pathDeps: 'p2' }, 'L')).toBeUndefined(); // an album renamed
+    const state = stateOf(
+      file('a.jpg', a),
+      file('a.jpg.xmp', a, { kind: 'sidecar', base: 'a.jpg.xmp', variant: 'xmp', deps: 'c1' }),
+      file('e.jpg', a, { variant: 'copy+embed', deps: 'c1' }),
+    );
+    const size = () => 10;
+    const same = planExport([{ ...a, bases: ['a.jpg'] }], state, { ...opts, sidecar: 'xmp' }, size);
+    expect(same.files.map((f) => `${f.path} ${f.action}`)).toEqual(['a.jpg skip', 'a.jpg.xmp skip']);
+    const renamed = { ...a, bases: ['a.jpg'], contentDeps: 'c2' }; // a person renamed
+    const plan = planExport([renamed], state, { ...opts, sidecar: 'xmp' }, size);
+    expect(plan.files.map((f) => `${f.path} ${f.action}`)).toEqual(['a.jpg skip', 'a.jpg.xmp write']);
+    const embed = planExport([{ ...renamed, bases: ['e.jpg'] }], state, { ...opts, variant: 'copy+embed' }, size);
+    expect(embed.files.map((f) => `${f.path} ${f.action} ${f.reason}`)).toEqual(['e.jpg write changed']);
+  });
 });

@@ -41,6 +41,11 @@ describe('template', () => {
     expect(r('{{person}}', { people: ['Ada', 'Ada', ''] })).toEqual(['Ada']);
   });
 
+  it('{{album}} of a nested album is its path; in a file name its folders become "_"', () => {
+    expect(r('{{album}}/{{filename}}', { albums: ['Trips/2024/Lisbon', 'Best of'] })).toEqual(['Best of/IMG_0001', 'Trips/2024/Lisbon/IMG_0001']);
+    expect(renderPaths(undefined, parseTemplate('{{album}}-{{filename}}'), { ...base, albums: ['Trips/2024'] }, 'heic')).toEqual(['Trips_2024-IMG_0001.heic']);
+  });
+
   it('takes defaults after a comma and drops empty segments', () => {
     expect(r('{{album,Unsorted}}/{{filename}}', { albums: [] })).toEqual(['Unsorted/IMG_0001']);
     expect(r('{{make,Unknown camera}}', { make: null })).toEqual(['Unknown camera']);
@@ -50,10 +55,13 @@ describe('template', () => {
   });
 
   it('keeps values inside their segment: no separators, no "..", no control characters', () => {
-    expect(r('{{album}}', { albums: ['../../etc'] })).toEqual(['.._.._etc']);
+    expect(r('{{tag}}', { tags: ['../../etc'] })).toEqual(['.._.._etc']);
+    // An album's path keeps its folders, and nothing else: each name stays inside its own segment.
+    expect(r('{{album}}', { albums: ['../../etc'] })).toEqual(['__/__/etc']);
+    expect(r('{{album}}', { albums: ['a\\b/..'] })).toEqual(['a_b/__']);
     expect(r('{{person}}', { people: ['..'] })).toEqual(['__']);
     expect(r('{{description}}', { description: 'a/b\\c\n\x07d' })).toEqual(['a_b_cd']);
-    expect(r('{{album}}/{{filename}}', { albums: ['/abs'] })).toEqual(['_abs/IMG_0001']);
+    expect(r('{{album}}/{{filename}}', { albums: ['/abs'] })).toEqual(['abs/IMG_0001']);
     const long = r('{{description}}', { description: 'é'.repeat(300) })[0]!;
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(200);
     for (const p of [...r('{{album}}', { albums: ['..'] }), ...r('{{description}}', { description: '/' })]) {

@@ -2,9 +2,13 @@
 // templates, kept in sync by a state file in the destination (see state.ts, plan.ts).
 //
 // Every file is written to a hidden temp name beside its target, checked (SHA-1 of what was written
-// against the asset's, or of the converted/annotated bytes), fsynced, recorded in the state log, and
-// only then renamed: a run killed anywhere leaves no partial file under a final name, and the next run
-// knows every final name it gave. A full disk stops the run with the state matching what is there.
+// against the asset's, or of the converted/annotated bytes), recorded in the state log, and only then
+// renamed: a run killed anywhere leaves no partial file under a final name, and the next run knows
+// every final name it gave. A full disk stops the run with the state matching what is there.
+//
+// Durability (see flushWritten): no fsync per file. What a run wrote is flushed once at its end,
+// before the snapshot that lists it is committed; until then the state log names those files, and
+// the next run re-verifies each (size, then SHA-1) before trusting it (state.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -14,12 +18,15 @@ import { lastEdited } from '../../db/asset-edits.js';
 import { EnvironmentError, errorMessage } from '../../errors.js';
 import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
+import { syncFilesystem } from '../backup-repo.js';
+import { createCopyPool } from './copy-pool.js';
 import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
 import { tempFileOwner } from '../import-plan.js';
 import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
 import { loadTemplateValues, type AssetForTemplate } from '../template-values.js';
 import type { ExportMetadata } from './metadata.js';
-import { indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
+import { depNeeds, loadDeps } from './fingerprint.js';
+import { contentDepsOf, indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
 import { loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
 
 export interface ExportOptions {
@@ -162,12 +169,16 @@ function extFor(r: AssetRow, opts: PathOptions): string {
 async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, byAsset: Map<string, ExportedFile[]>): Promise<PlanAsset[]> {
   const layout = layoutOf(opts);
   const tpl = templatesOf(opts);
+  // Only what the templates and options use (none for Immich's date template and plain copies).
+  const deps = await loadDeps(ctx, rows.map((r) => r.id), depNeeds([tpl.dir, tpl.file], opts));
   const plan: PlanAsset[] = rows.map((r) => ({
     id: r.id,
     checksum: r.checksum,
     editedAt: r.editedAt,
     bases: [],
     liveExt: opts.live && r.live ? extOf(r.live.libraryPath) || undefined : undefined,
+    pathDeps: deps.get(r.id)?.path ?? '',
+    contentDeps: deps.get(r.id)?.content ?? '',
   }));
   const toRender: number[] = [];
   plan.forEach((p, i) => {
@@ -202,33 +213,6 @@ async function cleanStaleTemps(dir: string, cleaned: Set<string>): Promise<void>
   }
 }
 
-/** Copy src to tmp, hashing what is written; refuse the copy unless it has `sha1`. */
-async function copyChecked(src: string, tmp: string, sha1: string): Promise<number> {
-  const hash = crypto.createHash('sha1');
-  const input = await fsp.open(src, 'r');
-  const output = await fsp.open(tmp, 'wx', 0o644);
-  let size = 0;
-  try {
-    const buf = Buffer.allocUnsafe(4 << 20);
-    for (;;) {
-      const { bytesRead } = await input.read(buf, 0, buf.length, null);
-      if (!bytesRead) break;
-      const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
-      let off = 0;
-      while (off < bytesRead) off += (await output.write(chunk, off, bytesRead - off)).bytesWritten;
-      size += bytesRead;
-    }
-    await output.sync();
-  } finally {
-    await input.close();
-    await output.close();
-  }
-  const got = hash.digest('hex');
-  if (got !== sha1) throw new Error(`the library file does not match its checksum (${got} != ${sha1}); run immich verify`);
-  return size;
-}
-
 interface Made {
   sha1: string;
   size: number;
@@ -243,6 +227,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   const rows = await selectedRows(ctx, opts.selection ?? {});
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const assets = await planAssets(ctx, rows, opts, byAsset);
+  const planById = new Map(assets.map((a) => [a.id, a]));
   const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
   const embedVariant = (v: string) => (opts.embedMetadata ? `${v}+embed` : v);
   // What is on disk: one listing per folder instead of a stat per file (100k files: ~0.1 s instead of
@@ -263,7 +248,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   const sizeOn = (p: string) => {
     if (!listed(p)) return undefined;
     const known = state.files.get(p);
-    if (known) return known.size;
+    if (known) return known.damaged ? undefined : known.size;
     try {
       return fs.statSync(path.join(dest, p)).size;
     } catch {
@@ -296,10 +281,15 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     else if (action === 'failed') result.failed++;
   };
   const writes = plan.files.filter((f) => f.action === 'write');
+  /** Unchanged files whose path was rendered again (an album renamed...) and came out the same. */
+  const restamped: ExportedFile[] = [];
   for (const f of plan.files) {
     if (f.action !== 'skip') continue;
     if (opts.listSkipped) report(f, 'skipped', null);
     else result.skipped++;
+    const prev = state.files.get(f.path)!;
+    const pathDeps = planById.get(f.assetId)!.pathDeps || undefined;
+    if (prev.pathDeps !== pathDeps) restamped.push({ ...prev, pathDeps });
   }
   if (opts.dryRun) {
     for (const f of writes) report(f, 'exported', f.reason ?? null);
@@ -310,6 +300,10 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   await fsp.mkdir(dest, { recursive: true });
   const log = new StateLog(dest);
   let dirty = false;
+  // Recorded at once: they are the same files, only their fingerprint is new (no log line needed:
+  // losing it costs one more rendering of their paths).
+  for (const e of restamped) state.files.set(e.path, e);
+  if (restamped.length) dirty = true;
   const layout = layoutOf(opts);
   const cleaned = new Set<string>();
   // sharp, exiftool and the decoders load only for the options that use them: --update starts fast.
@@ -323,6 +317,9 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   };
   let diskFull: unknown;
   let done = 0;
+  const copies = createCopyPool(Math.max(1, opts.concurrency ?? 4));
+  /** Final paths this run renamed into place: flushed before the state is committed. */
+  const written: string[] = [];
 
   /** Write one planned file: temp → check → fsync → state line → final name. */
   const writeOne = async (f: PlannedFile): Promise<void> => {
@@ -362,7 +359,8 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           await writeFileAtomicAt(tmp, data);
           made = { sha1: sha1Of(data), size: data.length };
         } else {
-          made = { sha1: src.checksum, size: await copyChecked(abs, tmp, src.checksum) };
+          made = await copies.run(abs, tmp);
+          if (made.sha1 !== src.checksum) throw new Error(`the library file does not match its checksum (${made.sha1} != ${src.checksum}); run immich verify`);
         }
         if (f.kind === 'original' && opts.embedMetadata) {
           if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
@@ -370,11 +368,14 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           made = await fileFacts(tmp);
         }
       }
+      const a = planById.get(f.assetId)!;
       const entry: ExportedFile = {
-        path: f.path, assetId: f.assetId, kind: f.kind, base: f.base, checksum: r.checksum, editedAt: r.editedAt, variant: f.variant, layout, sha1: made.sha1, size: made.size,
+        path: f.path, assetId: f.assetId, kind: f.kind, base: f.base, checksum: r.checksum, editedAt: r.editedAt, variant: f.variant, layout,
+        pathDeps: a.pathDeps || undefined, deps: contentDepsOf(f, a) || undefined, sha1: made.sha1, size: made.size,
       };
       await log.append({ put: entry });
       await fsp.rename(tmp, target);
+      written.push(target);
       state.files.set(f.path, entry);
       dirty = true;
       report(f, 'exported', f.reason ?? null, made.size);
@@ -414,6 +415,8 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
   } catch (err) {
     fatal = err;
+  } finally {
+    await copies.close();
   }
 
   if (opts.cleanup && diskFull === undefined && fatal === undefined) {
@@ -448,10 +451,17 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   }
   await log.close().catch(() => undefined);
   // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
-  if (dirty || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) await saveState(dest, state).catch((err) => {
-    // The log still holds every file; the next run folds it in.
-    if (!isDiskFull(err)) throw err;
-  });
+  if (dirty || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) {
+    try {
+      // The files first, then the snapshot that lists them: a crash in between leaves the log, and
+      // the next run re-verifies what it names.
+      await flushWritten(dest, written, Boolean(state.uncommitted));
+      await saveState(dest, state);
+    } catch (err) {
+      // The log still holds every file; the next run folds it in.
+      if (!isDiskFull(err)) throw err;
+    }
+  }
   if (fatal) throw fatal;
   if (diskFull !== undefined) {
     const left = writes.length - result.exported - result.failed;
@@ -469,15 +479,46 @@ async function fileFacts(file: string): Promise<Made> {
   return { sha1, size: st.size };
 }
 
-/** Write bytes to a fresh temp file and fsync it (the caller renames it). */
+/** Write bytes to a fresh temp file (the caller renames it; flushWritten makes it durable). */
 async function writeFileAtomicAt(tmp: string, data: Uint8Array): Promise<void> {
   const fh = await fsp.open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(data);
-    await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** Up to this many files are flushed one by one (an --update's few); more, with one syncfs. */
+const FSYNC_EACH_MAX = 64;
+
+/**
+ * Make the files a run renamed into place durable, once, before the snapshot listing them is
+ * committed: an fsync per file made an export a third as fast as `cp -r` (0.21), and the state log
+ * (re-verified after a crash) already covers the window. A few files: fsync each and its folder.
+ * Many, or files left by a killed run that this run adopts: one syncfs of the destination's
+ * filesystem (`sync -f`), which also covers every folder created.
+ */
+async function flushWritten(dest: string, written: readonly string[], leftovers: boolean): Promise<void> {
+  if (!written.length && !leftovers) return;
+  if (written.length <= FSYNC_EACH_MAX && !leftovers) {
+    const dirs = new Set(written.map((p) => path.dirname(p)));
+    dirs.add(dest);
+    const syncPath = async (p: string) => {
+      const fh = await fsp.open(p, 'r');
+      try {
+        await fh.sync().catch((err: NodeJS.ErrnoException) => {
+          // Some filesystems cannot fsync a folder; a file's fsync failing is a real error.
+          if (!dirs.has(p)) throw err;
+        });
+      } finally {
+        await fh.close();
+      }
+    };
+    await Promise.all([...written, ...dirs].map(syncPath));
+    return;
+  }
+  await syncFilesystem(dest);
 }
 
 async function pruneEmptyDirs(root: string, dir: string): Promise<void> {

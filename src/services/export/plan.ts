@@ -17,6 +17,9 @@ export interface PlanAsset {
   bases: string[];
   /** The extension of its Live Photo video when --live and it has one. */
   liveExt?: string;
+  /** Fingerprints of what its paths and its metadata-carrying files use (fingerprint.ts). */
+  pathDeps?: string;
+  contentDeps?: string;
 }
 
 export interface PlanOptions {
@@ -75,11 +78,16 @@ export function unchangedBases(byAsset: Map<string, ExportedFile[]>, a: Omit<Pla
   let bases: string[] | undefined;
   for (const f of prev) {
     if (f.kind !== 'original' || f.layout !== layout) continue;
-    if (f.checksum !== a.checksum || f.editedAt !== a.editedAt) return undefined;
+    if (f.checksum !== a.checksum || f.editedAt !== a.editedAt || (f.pathDeps ?? '') !== (a.pathDeps ?? '')) return undefined;
     if (!bases) bases = [f.base];
     else if (!bases.includes(f.base)) bases.push(f.base);
   }
   return bases;
+}
+
+/** The fingerprint a file's bytes depend on: sidecars' and embedded originals' metadata; '' otherwise. */
+export function contentDepsOf(f: Pick<PlannedFile, 'kind' | 'variant'>, a: Pick<PlanAsset, 'contentDeps'>): string {
+  return f.kind === 'sidecar' || (f.kind === 'original' && f.variant.endsWith('+embed')) ? a.contentDeps ?? '' : '';
 }
 
 export function indexByAsset(state: ExportState): Map<string, ExportedFile[]> {
@@ -114,6 +122,7 @@ export function planExport(
     const size = sizeOn(f.path);
     if (size === undefined || size !== prev.size) return { ...f, action: 'write', reason: 'missing' };
     if (prev.checksum !== a.checksum || prev.editedAt !== a.editedAt || prev.variant !== f.variant) return { ...f, action: 'write', reason: 'changed' };
+    if ((prev.deps ?? '') !== contentDepsOf(f, a)) return { ...f, action: 'write', reason: 'changed' };
     return opts.update ? { ...f, action: 'skip' } : { ...f, action: 'write', reason: 'again' };
   };
 

@@ -1,10 +1,13 @@
 // The export state kept in the destination: which file was written from which asset version.
 //
 // Two files: `.immich-export.json` (a snapshot, replaced atomically at the end of a run) and
-// `.immich-export.log` (one fsynced line per file written or removed since that snapshot). A file's
-// line is appended BEFORE the file takes its final name, so a run killed at any point leaves no file
-// under a final name that the state does not know; lines whose file never appeared are dropped on
-// load. The log is folded into the snapshot when a run ends (even a run stopped by a full disk).
+// `.immich-export.log` (one line per file written or removed since that snapshot). A file's line is
+// appended BEFORE the file takes its final name, so a run killed at any point leaves no file under a
+// final name that the state does not know. The lines are not fsynced one by one: the run flushes its
+// files once, then commits the snapshot and drops the log. A log found on load is an uncommitted
+// run: each file it names is re-verified (size, then SHA-1) before it is trusted; one that never
+// appeared is dropped, and one that appeared damaged (a crash before the flush) is written again
+// under its name. The log is folded into the snapshot when a run ends (even on a full disk).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -31,19 +34,60 @@ export interface ExportedFile {
   variant: string;
   /** Short hash of the path-shaping options it was placed under (see ExportState.layout). */
   layout: string;
+  /** Fingerprint of what its asset's path used besides the asset (album paths, names...; fingerprint.ts). */
+  pathDeps?: string;
+  /** Fingerprint of what its bytes used besides the asset (people, tags... for embed and sidecars). */
+  deps?: string;
   /** SHA-1 and size of the file as written: --cleanup removes only a file that still has them. */
   sha1: string;
   size: number;
+  /** Set on load for a logged file found without its bytes after a crash: written again. */
+  damaged?: boolean;
 }
 
 export interface ExportState {
   files: Map<string, ExportedFile>;
+  /** A log was found: the last run ended before committing; its files are not known durable. */
+  uncommitted?: boolean;
 }
 
-interface Snapshot {
-  kind: typeof STATE_KIND;
-  version: 1;
-  files: ExportedFile[];
+/**
+ * Version 2 keeps each file as an array in FIELDS order, with null for a value it can derive (sha1
+ * = checksum for a plain copy, base = path without a collision number) and trailing nulls dropped:
+ * 100k files are ~11 MB instead of ~28 MB of objects, and parse ~3x faster (--update reads it all).
+ * Version 1 (an object per file) is still read.
+ */
+type Snapshot =
+  | { kind: typeof STATE_KIND; version: 1; files: ExportedFile[] }
+  | { kind: typeof STATE_KIND; version: 2; fields: typeof FIELDS; files: Row[] };
+
+const FIELDS = ['path', 'assetId', 'checksum', 'size', 'kind', 'variant', 'layout', 'sha1', 'base', 'editedAt', 'pathDeps', 'deps', 'damaged'] as const;
+type Row = [string, string, string, number, ExportedKind, string, string, (string | null)?, (string | null)?, (string | null)?, (string | null)?, (string | null)?, (true | null)?];
+
+function toRow(f: ExportedFile): Row {
+  const row: Row = [
+    f.path, f.assetId, f.checksum, f.size, f.kind, f.variant, f.layout,
+    f.sha1 === f.checksum ? null : f.sha1, f.base === f.path ? null : f.base, f.editedAt, f.pathDeps ?? null, f.deps ?? null, f.damaged ? true : null,
+  ];
+  while (row.length > 7 && row[row.length - 1] === null) row.pop();
+  return row;
+}
+
+function fromRow(r: Row): ExportedFile {
+  const f: ExportedFile = {
+    path: r[0], assetId: r[1], checksum: r[2], size: r[3], kind: r[4], variant: r[5], layout: r[6], sha1: r[7] ?? r[2], base: r[8] ?? r[0], editedAt: r[9] ?? null,
+  };
+  if (r[10]) f.pathDeps = r[10];
+  if (r[11]) f.deps = r[11];
+  if (r[12]) f.damaged = true;
+  return f;
+}
+
+/** The files a snapshot lists, whatever its version. */
+export function snapshotFiles(parsed: Snapshot): ExportedFile[] {
+  if (parsed.version === 1) return parsed.files;
+  if (parsed.version === 2 && parsed.fields.join() === FIELDS.join()) return parsed.files.map(fromRow);
+  throw new Error(`version ${String((parsed as { version: unknown }).version)} is not known to this immich`);
 }
 
 export function emptyState(): ExportState {
@@ -62,10 +106,17 @@ export async function loadState(dest: string): Promise<ExportState> {
       throw new Error(`${snap}: not a readable export state (${(err as Error).message})`);
     }
     if (parsed.kind !== STATE_KIND) throw new Error(`${snap} is not an export state file`);
-    for (const f of parsed.files) state.files.set(f.path, f);
+    let files: ExportedFile[];
+    try {
+      files = snapshotFiles(parsed);
+    } catch (err) {
+      throw new Error(`${snap}: ${(err as Error).message}`);
+    }
+    for (const f of files) state.files.set(f.path, f);
   }
   const log = path.join(dest, STATE_LOG);
   if (fs.existsSync(log)) {
+    state.uncommitted = true;
     const lines = (await fsp.readFile(log, 'utf8')).split('\n');
     for (const line of lines) {
       if (!line.trim()) continue;
@@ -79,15 +130,24 @@ export async function loadState(dest: string): Promise<ExportState> {
         // Logged before the rename: the file is ours only if it is there with the logged bytes (a
         // kill between the line and the rename can leave the previous version under that name).
         const abs = path.join(dest, rec.put.path);
-        const st = await fsp.stat(abs).catch(() => undefined);
-        if (st && st.size === rec.put.size && (await sha1File(abs)) === rec.put.sha1) state.files.set(rec.put.path, rec.put);
+        const st = await fsp.lstat(abs).catch(() => undefined);
+        if (st?.isFile() && st.size === rec.put.size && (await sha1File(abs)) === rec.put.sha1) state.files.set(rec.put.path, rec.put);
+        // A name nothing held when the run chose it, now empty or of the logged size with other
+        // bytes: the rename reached the disk and the data did not (a crash before the flush). It is
+        // this tool's file; written again under the same name instead of numbered around.
+        else if (st?.isFile() && !state.files.has(rec.put.path) && (st.size === 0 || st.size === rec.put.size)) {
+          state.files.set(rec.put.path, { ...rec.put, damaged: true });
+        }
       } else if (rec.del) state.files.delete(rec.del);
     }
   }
   return state;
 }
 
-/** Appends log lines; one fsync per line (a line stands for a file that is about to appear). */
+/**
+ * Appends log lines (a line stands for a file that is about to appear). Written before the rename,
+ * so a killed process leaves the line in the page cache; not fsynced (see the top of this file).
+ */
 export class StateLog {
   private fh?: fsp.FileHandle;
   private chain: Promise<void> = Promise.resolve();
@@ -97,7 +157,6 @@ export class StateLog {
   private async write(rec: unknown): Promise<void> {
     this.fh ??= await fsp.open(path.join(this.dest, STATE_LOG), 'a');
     await this.fh.write(`${JSON.stringify(rec)}\n`);
-    await this.fh.datasync();
   }
 
   /** Lines are written one at a time, in call order. */
@@ -117,7 +176,7 @@ export class StateLog {
 /** Fold the log into a new snapshot, then drop the log. */
 export async function saveState(dest: string, state: ExportState): Promise<void> {
   const files = [...state.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const snap: Snapshot = { kind: STATE_KIND, version: 1, files };
+  const snap: Snapshot = { kind: STATE_KIND, version: 2, fields: FIELDS, files: files.map(toRow) };
   await writeFileAtomic(path.join(dest, STATE_FILE), JSON.stringify(snap));
   await fsp.rm(path.join(dest, STATE_LOG), { force: true });
 }
