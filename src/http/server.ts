@@ -121,6 +121,7 @@ export async function startServer(ctx: Context, options: ServeOptions, hooks: { 
     await import('./timeline.js'),
     await import('./search.js'),
     await import('./people.js'),
+    await import('./map.js'),
     await import('./web.js'),
   ]) {
     await group.routes(app, services);

@@ -1,8 +1,7 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
 // trash (migration 0060). Albums go through organize's album service and repository, favorite and
-// archive through its edit service (src/services/edit.ts); trashAssets is to give way to the trash
-// area's service once that lands.
+// archive through its edit service (src/services/edit.ts), the trash through src/services/trash.ts.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
@@ -177,20 +176,6 @@ function inLibrary(ctx: Context, rel: string, mime: string): { path: string; mim
   const inside = path.relative(ctx.library.root, abs);
   if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) return undefined;
   return { path: abs, mime };
-}
-
-// ---- trash ---------------------------------------------------------------------------------------
-
-/** Move to the trash (files stay until the trash is emptied), or back out of it. */
-export async function trashAssets(ctx: Context, ids: string[], trashed: boolean): Promise<number> {
-  if (!ids.length) return 0;
-  const r = await ctx.db
-    .updateTable('assets')
-    .set({ deleted_at: trashed ? new Date() : null })
-    .where('id', 'in', ids)
-    .where('deleted_at', trashed ? 'is' : 'is not', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 // ---- albums (organize's repository, src/db/albums.ts) --------------------------------------------

@@ -93,9 +93,10 @@ function App() {
   else if (parts[0] === 'albums') page = <AlbumsPage version={version} />;
   else if (parts[0] === 'people' && parts[1]) page = <PersonPage id={parts[1]} selected={selected} onOpen={onOpen} onSelect={onSelect} />;
   else if (parts[0] === 'people') page = <PeoplePage />;
+  else if (parts[0] === 'map') page = <MapRoute onOpen={onOpen} />;
   else page = <Timeline filter={filters[parts[0] ?? 'photos'] ?? 'timeline'} selected={selected} onOpen={onOpen} onSelect={onSelect} version={version} />;
 
-  const nav = [['#/photos', 'Photos'], ['#/albums', 'Albums'], ['#/people', 'People'], ['#/favorites', 'Favorites'], ['#/archive', 'Archive'], ['#/trash', 'Trash']];
+  const nav = [['#/photos', 'Photos'], ['#/albums', 'Albums'], ['#/people', 'People'], ['#/map', 'Map'], ['#/favorites', 'Favorites'], ['#/archive', 'Archive'], ['#/trash', 'Trash']];
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -128,6 +129,20 @@ function App() {
       )}
     </>
   );
+}
+
+/** The map's chunk (Leaflet, outlines) is fetched the first time the map is opened, never with the first page. */
+let mapModule: Promise<typeof import('./map.js')> | undefined;
+function MapRoute({ onOpen }: { onOpen: (a: Asset, list: Asset[]) => void }) {
+  const [mod, setMod] = useState<typeof import('./map.js') | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    mapModule ??= import('./map.js');
+    mapModule.then(setMod, (err) => ((mapModule = undefined), setError(`The map could not be loaded: ${(err as Error).message}`)));
+  }, []);
+  if (error) return <p role="alert">{error}</p>;
+  if (!mod) return <p role="status">Loading the map…</p>;
+  return <mod.default onOpen={onOpen} />;
 }
 
 function SelectionBar({ ids, inTrash, albumId, act, onDone }: { ids: string[]; inTrash: boolean; albumId?: string; act: (ids: string[], a: Action) => Promise<void>; onDone: () => void }) {
