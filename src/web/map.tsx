@@ -30,13 +30,18 @@ const MAX_ZOOM = 18;
 /** From this zoom on, the 50m outlines (more detail, ~0.2 MB gzipped) replace the 110m ones. */
 const DETAIL_ZOOM = 4;
 
-function loadStyles(): void {
-  if (document.querySelector('link[data-map-css]')) return;
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = '/map.css';
-  link.dataset.mapCss = '';
-  document.head.append(link);
+/** Leaflet's CSS and ours; the map is made only once it applies (Leaflet measures its container). */
+let styles: Promise<void> | undefined;
+function loadStyles(): Promise<void> {
+  styles ??= new Promise((resolve, reject) => {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = '/map.css';
+    link.onload = () => resolve();
+    link.onerror = () => ((styles = undefined), link.remove(), reject(new Error('map.css did not load')));
+    document.head.append(link);
+  });
+  return styles;
 }
 
 async function countries(scale: '110m' | '50m'): Promise<GeoJSON.FeatureCollection> {
@@ -60,7 +65,19 @@ export default function MapPage({ onOpen }: MapPageProps) {
   const [status, setStatus] = useState('Loading the map…');
 
   useEffect(() => {
-    loadStyles();
+    let stop = () => {};
+    let cancelled = false;
+    loadStyles().then(() => {
+      if (!cancelled) stop = start();
+    }, (err) => setStatus((err as Error).message));
+    return () => {
+      cancelled = true;
+      stop();
+    };
+  }, []);
+
+  // Make the map and its layers; returns what removes them.
+  function start(): () => void {
     const map = L.map(el.current!, {
       worldCopyJump: true,
       minZoom: 1,
@@ -122,17 +139,27 @@ export default function MapPage({ onOpen }: MapPageProps) {
           html: single ? '' : `<span>${idx.length >= 1000 ? `${Math.round(idx.length / 100) / 10}k` : idx.length}</span>`,
           iconSize: [size, size],
         });
-        const m = L.marker(at, { icon, title: name, alt: name, keyboard: true, riseOnHover: true });
-        m.on('add', () => {
-          const node = m.getElement();
-          node?.setAttribute('aria-label', name);
-          node?.setAttribute('role', 'button');
-        });
-        m.on('click', () => {
+        // Leaflet's own marker keyboard handling (keypress) is not relied on: a button answers Enter and Space.
+        const m = L.marker(at, { icon, title: name, keyboard: false, riseOnHover: true });
+        const activate = () => {
           // A cluster splits by zooming in; one that stays together at the last zoom (same spot) opens.
           if (!single && zoom < MAX_ZOOM) map.setView(at, Math.min(MAX_ZOOM, zoom + 2));
           else void open(idx);
+        };
+        m.on('add', () => {
+          const node = m.getElement();
+          if (!node) return;
+          node.tabIndex = 0;
+          node.setAttribute('role', 'button');
+          node.setAttribute('aria-label', name);
+          L.DomEvent.on(node, 'keydown', (e) => {
+            const key = (e as KeyboardEvent).key;
+            if (key !== 'Enter' && key !== ' ') return;
+            L.DomEvent.stop(e);
+            activate();
+          });
         });
+        m.on('click', activate);
         clusters.addLayer(m);
       }
     };
@@ -170,7 +197,7 @@ export default function MapPage({ onOpen }: MapPageProps) {
       cancelled = true;
       map.remove();
     };
-  }, []);
+  }
 
   return (
     <section class="map-page" aria-labelledby="map-title">
