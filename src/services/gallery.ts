@@ -67,9 +67,11 @@ export async function timelineBucket(ctx: Context, timeBucket: string, filter: T
   if (!m) throw new UsageError(`timeBucket must be YYYY-MM-01 (got ${timeBucket})`);
   const start = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
   const end = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1));
+  // The month's range on assets_when_idx; exif is read only for videos (their duration badge), not
+  // joined for every photo.
   const rows = await visible(ctx.db.selectFrom('assets as a'), filter)
-    .leftJoin('exif as e', 'e.asset_id', 'a.id')
-    .select(['a.id', 'a.type', 'a.width', 'a.height', 'a.thumbhash', 'a.is_favorite', 'a.is_archived', 'a.deleted_at', 'e.duration', WHEN.as('when')])
+    .select(['a.id', 'a.type', 'a.width', 'a.height', 'a.thumbhash', 'a.is_favorite', 'a.is_archived', 'a.deleted_at', WHEN.as('when')])
+    .select(sql<number | null>`case when ${sql.ref('a.type')} = 'video' then (select e.duration from exif e where e.asset_id = ${sql.ref('a.id')}) end`.as('duration'))
     .where(WHEN, '>=', start)
     .where(WHEN, '<', end)
     .orderBy(WHEN, 'desc')

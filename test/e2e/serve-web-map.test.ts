@@ -62,7 +62,7 @@ beforeAll(async () => {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('region', { name: 'Timeline' }).waitFor();
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   await browser?.close();
