@@ -47,7 +47,7 @@ beforeAll(async () => {
   for (const a of (JSON.parse(info.stdout) as { assets: Array<{ id: string; originalName: string }> }).assets) ids.set(a.originalName, a.id);
   key = JSON.parse((await runCli(['--json', 'keys', 'create', '--name', 'api'], env)).stdout).secret;
   served = await startServe(env);
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await served?.stop();
