@@ -19,7 +19,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve the library over HTTP: a web gallery (timeline, viewer, search, people, albums) and the part of ' +
+      'serve the library over HTTP: a web gallery (timeline, viewer, search, people, albums, map) and the part of ' +
         "Immich's API that Immich's own clients use (@immich/cli upload); loopback only unless --host says otherwise",
     )
     .option('--host <address>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
@@ -39,6 +39,10 @@ Immich's clients: \`immich login http://HOST:2283 KEY\` then \`immich upload --r
 @immich/cli 3.x. Uploads go through the import pipeline (SHA-1 dedupe, dated folders, metadata, then
 thumbnails and the other stages in the background), staged meanwhile in IMMICH_UPLOAD_STAGING
 (default the system's temporary folder).
+Upload visibility: timeline and archive as given; hidden is kept archived (off the timeline);
+locked is refused (no locked folder here). DELETE /api/assets moves to the trash, or with
+"force": true deletes at once (originals, derived files and rows; in-place originals are forgotten,
+not deleted). The map (#/map) draws Natural Earth outlines shipped with the gallery: no tile server.
 
 With the embedded database, serve holds the library's lock: other immich commands wait for it to
 stop (they say so). With PostgreSQL and Redis (DB_HOSTNAME, REDIS_HOSTNAME) any number of serve and

@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { editAssets } from '../services/edit.js';
-import { assetDetails, assetFilePath, trashAssets, type AssetFileKind } from '../services/gallery.js';
+import { assetDetails, assetFilePath, type AssetFileKind } from '../services/gallery.js';
+import { moveToTrash, purgeAssets, restoreFromTrash } from '../services/trash.js';
 import { assetStatistics, safeFileName, type UploadVisibility } from '../services/upload.js';
 import { httpError, type Services } from './server.js';
 
@@ -69,15 +70,11 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
         if (part.file.truncated) throw clientError(413, 'upload larger than the limit');
       }
       if (!asset) throw clientError(400, 'assetData (the file) is missing');
-      const visibility = fields.visibility;
-      if (visibility && visibility !== 'timeline' && visibility !== 'archive') {
-        throw clientError(400, `visibility ${visibility} is not supported (timeline or archive)`);
-      }
       const result = await uploads.upload({
         ...asset,
         sidecar,
         fileModifiedAt: fields.fileModifiedAt ? new Date(fields.fileModifiedAt) : undefined,
-        visibility: visibility as UploadVisibility | undefined,
+        visibility: uploadVisibility(fields.visibility),
         isFavorite: fields.isFavorite === 'true',
       });
       return reply.code(result.status === 'created' ? 201 : 200).send(result);
@@ -124,7 +121,9 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     },
   );
 
-  // Immich's DELETE /assets moves to the trash; `force` (delete at once) is left to `immich` on the command line.
+  // Immich's DELETE /assets: to the trash, or with `force` deleted at once (files and rows) through the
+  // trash's kill-safe purge, as `immich rm` + `trash empty` do. In-place originals are forgotten, not
+  // deleted (Immich keeps external libraries' files the same way).
   app.delete<{ Body: { ids: string[]; force?: boolean } }>(
     '/api/assets',
     {
@@ -132,8 +131,12 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
       schema: { body: { type: 'object', required: ['ids'], properties: { ids: idList, force: { type: 'boolean' } } } },
     },
     async (req, reply) => {
-      if (req.body.force) return httpError(reply, 400, 'force delete is not offered over HTTP: use the trash');
-      await trashAssets(ctx, req.body.ids, true);
+      const ids = req.body.ids.map((i) => i.toLowerCase());
+      const moved = await moveToTrash(ctx, ids);
+      if (req.body.force) {
+        const purge = await purgeAssets(ctx, [...new Set([...ids, ...moved.trashed])]);
+        for (const f of purge.failures) ctx.logger.warn(`delete: ${f.path}: ${f.reason}`);
+      }
       return reply.code(204).send();
     },
   );
@@ -141,7 +144,7 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
   app.post<{ Body: { ids: string[] } }>(
     '/api/trash/restore/assets',
     { config: { permission: 'asset.delete' }, schema: { body: { type: 'object', required: ['ids'], properties: { ids: idList } } } },
-    async (req) => ({ count: await trashAssets(ctx, req.body.ids, false) }),
+    async (req) => ({ count: (await restoreFromTrash(ctx, req.body.ids.map((i) => i.toLowerCase()))).restored.length }),
   );
 
   app.get<{ Params: { id: string } }>('/api/assets/:id', { config: { permission: 'asset.read' }, schema: { params: idParams } }, async (req, reply) => {
@@ -160,6 +163,19 @@ export async function routes(app: FastifyInstance, { ctx, uploads }: Services): 
     file((req) => (req.query.size === 'preview' || req.query.size === 'fullsize' ? 'preview' : 'thumbnail')));
   app.get('/api/assets/:id/original', { config: { permission: 'asset.download' }, schema: { params: idParams } }, file(() => 'original'));
   app.get('/api/assets/:id/video/playback', { config: { permission: 'asset.view' }, schema: { params: idParams } }, file(() => 'playback'));
+}
+
+/**
+ * Immich's upload `visibility`: timeline and archive as they are; hidden (Immich's for what no view
+ * lists, such as a Live Photo's video half) becomes archive, the nearest we have (kept, found by
+ * search and the Archive view, off the timeline); locked (Immich's PIN-protected folder) is refused,
+ * as we have no locked folder to keep it from the other views.
+ */
+function uploadVisibility(v: string | undefined): UploadVisibility | undefined {
+  if (v === undefined || v === '' || v === 'timeline') return undefined;
+  if (v === 'archive' || v === 'hidden') return 'archive';
+  if (v === 'locked') throw clientError(400, 'visibility locked is not supported: this server has no locked folder (upload with timeline or archive)');
+  throw clientError(400, `visibility ${v.slice(0, 40)} is not one of timeline, archive, hidden, locked`);
 }
 
 /** Thrown rather than sent inside the upload's try, so its staging folder is gone before the answer leaves. */

@@ -1,9 +1,10 @@
 // /api/auth/*: the owner's password login for the web (a session cookie) and logout.
 import type { FastifyInstance } from 'fastify';
 import { getOwner, SESSION_TTL_S, verifyOwnerPassword } from '../services/auth.js';
+import { AuthCache } from './auth-cache.js';
 import { httpError, SESSION_COOKIE, type Services } from './server.js';
 
-export async function routes(app: FastifyInstance, { ctx, sessions, limiter }: Services): Promise<void> {
+export async function routes(app: FastifyInstance, { ctx, sessions, limiter, authCache }: Services): Promise<void> {
   app.post<{ Body: { email?: string; password: string } }>(
     '/api/auth/login',
     {
@@ -40,7 +41,10 @@ export async function routes(app: FastifyInstance, { ctx, sessions, limiter }: S
 
   app.post('/api/auth/logout', async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
-    if (token) await sessions.remove(token);
+    if (token) {
+      authCache?.delete(AuthCache.key('session', token));
+      await sessions.remove(token);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { successful: true, redirectUri: '/' };
   });

@@ -8,6 +8,7 @@ import type { Context } from '../context.js';
 import { ImmichError, EXIT, errorMessage } from '../errors.js';
 import { allows, callerForKey, openSessionStore, type Caller, type Permission, type SessionStore } from '../services/auth.js';
 import { UploadService } from '../services/upload.js';
+import { AuthCache } from './auth-cache.js';
 import { LoginLimiter } from './rate-limit.js';
 
 declare module 'fastify' {
@@ -41,6 +42,8 @@ export interface Services {
   sessions: SessionStore;
   limiter: LoginLimiter;
   options: ServeOptions;
+  /** Set on the embedded database only (see auth-cache.ts). */
+  authCache?: AuthCache;
 }
 
 export const SESSION_COOKIE = 'immich_session';
@@ -73,7 +76,8 @@ export async function startServer(ctx: Context, options: ServeOptions, hooks: { 
   const sessions = await openSessionStore(ctx);
   const uploads = await UploadService.open(ctx, hooks.onQueued);
   const limiter = new LoginLimiter(options.loginAttempts ?? 5, options.loginWindowMs ?? 15 * 60_000);
-  const services: Services = { ctx, uploads, sessions, limiter, options };
+  const authCache = ctx.config.database.kind === 'embedded' ? new AuthCache(10_000) : undefined;
+  const services: Services = { ctx, uploads, sessions, limiter, options, authCache };
 
   await app.register(cookie);
   await app.register(multipart, { limits: { fileSize: options.uploadLimit, files: 2, fields: 20, fieldSize: 1 << 16 } });
@@ -121,6 +125,7 @@ export async function startServer(ctx: Context, options: ServeOptions, hooks: { 
     await import('./timeline.js'),
     await import('./search.js'),
     await import('./people.js'),
+    await import('./map.js'),
     await import('./web.js'),
   ]) {
     await group.routes(app, services);
@@ -143,8 +148,14 @@ export async function startServer(ctx: Context, options: ServeOptions, hooks: { 
 
 async function authenticate(s: Services, req: FastifyRequest): Promise<Caller | undefined> {
   const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key) return callerForKey(s.ctx, key);
   const token = req.cookies[SESSION_COOKIE];
-  if (token && (await s.sessions.valid(token))) return { kind: 'session', permissions: ['all'] };
-  return undefined;
+  const secret = typeof key === 'string' && key ? AuthCache.key('key', key) : token ? AuthCache.key('session', token) : undefined;
+  if (!secret) return undefined;
+  const cached = s.authCache?.get(secret);
+  if (cached) return cached;
+  let caller: Caller | undefined;
+  if (typeof key === 'string' && key) caller = await callerForKey(s.ctx, key);
+  else if (token && (await s.sessions.valid(token))) caller = { kind: 'session', permissions: ['all'] };
+  if (caller) s.authCache?.set(secret, caller);
+  return caller;
 }

@@ -1,5 +1,6 @@
 // The web gallery's files (built by `npm run build` into dist/web/): read once at start into memory,
-// looked up by exact name (no path from a request ever reaches the filesystem), gzipped once.
+// looked up by exact name (no path from a request ever reaches the filesystem), gzipped once when
+// first asked for (the map's country outlines are large and most sessions never open the map).
 // Every other path that is not under /api gets index.html (the app routes in the browser).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,7 @@ const TYPES: Record<string, string> = {
 interface WebFile {
   type: string;
   body: Buffer;
-  gzip: Buffer;
+  gzip?: Buffer;
 }
 
 function loadWebFiles(root: string | undefined): Map<string, WebFile> {
@@ -26,7 +27,7 @@ function loadWebFiles(root: string | undefined): Map<string, WebFile> {
     const abs = path.join(root, name);
     if (!type || !fs.statSync(abs).isFile()) continue;
     const body = fs.readFileSync(abs);
-    files.set(`/${name}`, { type, body, gzip: zlib.gzipSync(body, { level: 9 }) });
+    files.set(`/${name}`, { type, body });
   }
   return files;
 }
@@ -50,7 +51,10 @@ export async function routes(app: FastifyInstance, { options, ctx }: Services): 
       reply.header('content-security-policy', "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
     }
     reply.header('vary', 'accept-encoding');
-    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(file.gzip);
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      file.gzip ??= zlib.gzipSync(file.body, { level: 9 });
+      return reply.header('content-encoding', 'gzip').send(file.gzip);
+    }
     return reply.send(file.body);
   });
 }

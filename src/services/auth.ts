@@ -26,6 +26,7 @@ export const PERMISSIONS = [
   'album.update',
   'albumAsset.create',
   'albumAsset.delete',
+  'map.read',
   'person.read',
   'person.update',
   'person.merge',

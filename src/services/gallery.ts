@@ -1,8 +1,7 @@
 // What the web gallery and Immich's clients read and change that the CLI's other services do not
 // cover yet: the timeline by month, one asset's details and files, albums, and the favorite /
 // trash (migration 0060). Albums go through organize's album service and repository, favorite and
-// archive through its edit service (src/services/edit.ts); trashAssets is to give way to the trash
-// area's service once that lands.
+// archive through its edit service (src/services/edit.ts), the trash through src/services/trash.ts.
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
@@ -68,9 +67,11 @@ export async function timelineBucket(ctx: Context, timeBucket: string, filter: T
   if (!m) throw new UsageError(`timeBucket must be YYYY-MM-01 (got ${timeBucket})`);
   const start = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
   const end = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1));
+  // The month's range on assets_when_idx; exif is read only for videos (their duration badge), not
+  // joined for every photo.
   const rows = await visible(ctx.db.selectFrom('assets as a'), filter)
-    .leftJoin('exif as e', 'e.asset_id', 'a.id')
-    .select(['a.id', 'a.type', 'a.width', 'a.height', 'a.thumbhash', 'a.is_favorite', 'a.is_archived', 'a.deleted_at', 'e.duration', WHEN.as('when')])
+    .select(['a.id', 'a.type', 'a.width', 'a.height', 'a.thumbhash', 'a.is_favorite', 'a.is_archived', 'a.deleted_at', WHEN.as('when')])
+    .select(sql<number | null>`case when ${sql.ref('a.type')} = 'video' then (select e.duration from exif e where e.asset_id = ${sql.ref('a.id')}) end`.as('duration'))
     .where(WHEN, '>=', start)
     .where(WHEN, '<', end)
     .orderBy(WHEN, 'desc')
@@ -177,20 +178,6 @@ function inLibrary(ctx: Context, rel: string, mime: string): { path: string; mim
   const inside = path.relative(ctx.library.root, abs);
   if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) return undefined;
   return { path: abs, mime };
-}
-
-// ---- trash ---------------------------------------------------------------------------------------
-
-/** Move to the trash (files stay until the trash is emptied), or back out of it. */
-export async function trashAssets(ctx: Context, ids: string[], trashed: boolean): Promise<number> {
-  if (!ids.length) return 0;
-  const r = await ctx.db
-    .updateTable('assets')
-    .set({ deleted_at: trashed ? new Date() : null })
-    .where('id', 'in', ids)
-    .where('deleted_at', trashed ? 'is' : 'is not', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 // ---- albums (organize's repository, src/db/albums.ts) --------------------------------------------

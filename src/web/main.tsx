@@ -93,9 +93,10 @@ function App() {
   else if (parts[0] === 'albums') page = <AlbumsPage version={version} />;
   else if (parts[0] === 'people' && parts[1]) page = <PersonPage id={parts[1]} selected={selected} onOpen={onOpen} onSelect={onSelect} />;
   else if (parts[0] === 'people') page = <PeoplePage />;
+  else if (parts[0] === 'map') page = <MapRoute onOpen={onOpen} />;
   else page = <Timeline filter={filters[parts[0] ?? 'photos'] ?? 'timeline'} selected={selected} onOpen={onOpen} onSelect={onSelect} version={version} />;
 
-  const nav = [['#/photos', 'Photos'], ['#/albums', 'Albums'], ['#/people', 'People'], ['#/favorites', 'Favorites'], ['#/archive', 'Archive'], ['#/trash', 'Trash']];
+  const nav = [['#/photos', 'Photos'], ['#/albums', 'Albums'], ['#/people', 'People'], ['#/map', 'Map'], ['#/favorites', 'Favorites'], ['#/archive', 'Archive'], ['#/trash', 'Trash']];
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -128,6 +129,20 @@ function App() {
       )}
     </>
   );
+}
+
+/** The map's chunk (Leaflet, outlines) is fetched the first time the map is opened, never with the first page. */
+let mapModule: Promise<typeof import('./map.js')> | undefined;
+function MapRoute({ onOpen }: { onOpen: (a: Asset, list: Asset[]) => void }) {
+  const [mod, setMod] = useState<typeof import('./map.js') | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    mapModule ??= import('./map.js');
+    mapModule.then(setMod, (err) => ((mapModule = undefined), setError(`The map could not be loaded: ${(err as Error).message}`)));
+  }, []);
+  if (error) return <p role="alert">{error}</p>;
+  if (!mod) return <p role="status">Loading the map…</p>;
+  return <mod.default onOpen={onOpen} />;
 }
 
 function SelectionBar({ ids, inTrash, albumId, act, onDone }: { ids: string[]; inTrash: boolean; albumId?: string; act: (ids: string[], a: Action) => Promise<void>; onDone: () => void }) {
@@ -264,28 +279,36 @@ function PeoplePage() {
   const [picked, setPicked] = useState<string[]>([]);
   const load = () => api<{ people: Person[] }>('/people').then((r) => setPeople(r.people));
   useEffect(() => void load(), []);
+  const [msg, setMsg] = useState('');
   const rename = async (id: string, name: string) => {
-    if (name.trim()) await api(`/people/${id}`, { method: 'PUT', body: { name } });
+    if (name.trim()) {
+      await api(`/people/${id}`, { method: 'PUT', body: { name } });
+      setMsg(`Named ${name.trim()}`);
+    }
     await load();
   };
   const merge = async () => {
     const [into, ...from] = picked;
+    const target = nameOf(into!);
     await api(`/people/${into}/merge`, { method: 'POST', body: { ids: from } });
     setPicked([]);
+    setMsg(`Merged ${from.length} into ${target}`);
     await load();
   };
+  const nameOf = (id: string) => people?.find((x) => x.id === id)?.name || 'the first selected';
   if (!people) return <p role="status">Loading…</p>;
   return (
     <section aria-labelledby="people-title">
       <h1 id="people-title">People</h1>
-      {picked.length > 1 && <button onClick={merge}>Merge {picked.length - 1} into the first selected</button>}
+      <p class="sr-only" role="status">{msg}</p>
+      {picked.length > 1 && <button onClick={merge}>Merge {picked.length - 1} into {nameOf(picked[0]!)}</button>}
       {!people.length && <p>No people yet: face recognition finds them (immich faces detect).</p>}
       <ul class="cards">
-        {people.map((x) => (
-          <li>
-            <a href={`#/people/${x.id}`}>{x.thumbnailAssetId ? <img src={thumbUrl(x.thumbnailAssetId)} alt="" loading="lazy" /> : <span class="empty" />}</a>
-            <input aria-label="Name" defaultValue={x.name} placeholder="Add a name" onKeyDown={(e) => e.key === 'Enter' && rename(x.id, (e.currentTarget as HTMLInputElement).value)} onBlur={(e) => (e.currentTarget as HTMLInputElement).value !== x.name && rename(x.id, (e.currentTarget as HTMLInputElement).value)} />
-            <label><input type="checkbox" checked={picked.includes(x.id)} onChange={(e) => setPicked((e.currentTarget as HTMLInputElement).checked ? [...picked, x.id] : picked.filter((i) => i !== x.id))} /> select ({x.assets})</label>
+        {people.map((x, i) => (
+          <li key={x.id}>
+            <a href={`#/people/${x.id}`} aria-label={`Photos of ${x.name || `unnamed person ${i + 1}`}`}>{x.thumbnailAssetId ? <img src={thumbUrl(x.thumbnailAssetId)} alt="" loading="lazy" /> : <span class="empty" />}</a>
+            <input aria-label={`Name of ${x.name || `unnamed person ${i + 1}`}`} defaultValue={x.name} placeholder="Add a name" onKeyDown={(e) => e.key === 'Enter' && rename(x.id, (e.currentTarget as HTMLInputElement).value)} onBlur={(e) => (e.currentTarget as HTMLInputElement).value !== x.name && rename(x.id, (e.currentTarget as HTMLInputElement).value)} />
+            <label><input type="checkbox" checked={picked.includes(x.id)} onChange={(e) => setPicked((e.currentTarget as HTMLInputElement).checked ? [...picked, x.id] : picked.filter((i) => i !== x.id))} /> Select {x.name || `unnamed person ${i + 1}`} ({x.assets} {x.assets === 1 ? 'photo' : 'photos'})</label>
           </li>
         ))}
       </ul>
