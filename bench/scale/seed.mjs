@@ -146,7 +146,7 @@ await step(`assets (${N})`, () => exec(sql`
   select gen_random_uuid(), md5('scale-' || i) || left(md5('s' || i), 8),
     '/photos/' || (2005 + i % 20) || '/IMG_' || lpad(i::text, 7, '0') || '.jpg', 'IMG_' || lpad(i::text, 7, '0') || '.jpg',
     'scale/' || i || '.jpg', 'copy', case when i % 25 = 0 then 'video' else 'image' end,
-    case when i % 25 = 0 then 'video/mp4' else 'image/jpeg' end, 1000000 + (i * 7919) % 5000000,
+    case when i % 25 = 0 then 'video/mp4' else 'image/jpeg' end, 1000000 + (i::bigint * 7919) % 5000000,
     timestamptz '2005-01-01' + (i::bigint * 631) * interval '1 second',
     timestamptz '2005-01-01' + (i::bigint * 631) * interval '1 second',
     timestamp '2005-01-01' + (i::bigint * 631) * interval '1 second' + interval '1 hour', '+01:00', 4032, 3024,
