@@ -80,7 +80,7 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     const { search } = await import('../services/search.js');
     const result = await search(ctx, opts);
     for (const n of result.notes) rt.out.note(n);
-    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}) }, opts.limit);
+    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}), ...(result.totalEstimated ? { totalEstimated: true } : {}) }, opts.limit);
     return 0;
   });
 }
@@ -125,6 +125,7 @@ export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boole
   );
   // The limit cut the list (or may have): say so, and how to see more.
   const total = typeof extra.total === 'number' ? extra.total : undefined;
-  if (total !== undefined && total > hits.length) rt.out.note(`${hits.length} of ${total} shown (--limit <n> shows more)`);
+  const about = extra.totalEstimated ? 'about ' : '';
+  if (total !== undefined && total > hits.length) rt.out.note(`${hits.length} of ${about}${total.toLocaleString('en')} shown (--limit <n> shows more)`);
   else if (total === undefined && limit !== undefined && hits.length >= limit) rt.out.note(`first ${hits.length} shown (--limit ${limit}); --limit <n> shows more`);
 }

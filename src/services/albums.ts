@@ -38,7 +38,9 @@ export interface AlbumDetail {
 
 export async function showAlbum(ctx: Context, ref: string, recursive: boolean): Promise<AlbumDetail> {
   const a = await requireAlbum(ctx, ref);
-  const all = await repo.listAlbums(ctx.db);
+  // member counts for this album and its children only
+  const shown = [a.id, ...(await repo.listAlbums(ctx.db, [])).filter((x) => x.parentId === a.id).map((x) => x.id)];
+  const all = await repo.listAlbums(ctx.db, shown);
   const album = all.find((x) => x.id === a.id)!;
   const children = all.filter((x) => x.parentId === a.id);
   const ids = recursive ? await repo.albumTree(ctx.db, a.id) : [a.id];
@@ -63,7 +65,7 @@ export async function deleteAlbum(ctx: Context, ref: string, recursive: boolean)
   const a = await requireAlbum(ctx, ref);
   const tree = await repo.albumTree(ctx.db, a.id);
   if (tree.length > 1 && !recursive) throw new UsageError(`album ${a.path} has ${tree.length - 1} sub-albums: delete them too with --recursive`);
-  const all = await repo.listAlbums(ctx.db);
+  const all = await repo.listAlbums(ctx.db, []);
   const paths = all.filter((x) => tree.includes(x.id)).map((x) => x.path);
   await repo.deleteAlbum(ctx.db, a.id);
   return { albums: paths };

@@ -7,7 +7,7 @@ import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from '../db/kysely.js';
-import type { SqlBool } from 'kysely';
+import { CompiledQuery, type SqlBool } from 'kysely';
 import type { Context } from '../context.js';
 import { UsageError, VectorUnavailableError } from '../errors.js';
 import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
@@ -43,6 +43,24 @@ export interface SearchResult {
   notes: string[];
   /** Filters only, and the limit cut the list: how many assets match in all ("20 of 145 shown"). */
   total?: number;
+  /** `total` is the planner's estimate (more than EXACT_COUNT_MAX matches): "20 of about 120,000 shown". */
+  totalEstimated?: boolean;
+}
+
+/**
+ * Above this many matches (as the planner estimates them) the total is that estimate, not a count:
+ * counting every match of a broad filter folds and joins every row (a `--camera` count took 114 s at
+ * 1M assets under load, the 20 results 0.3 s), while the estimate costs one plan.
+ */
+const EXACT_COUNT_MAX = 5000;
+
+async function estimateRows(ctx: Context, q: { compile(): CompiledQuery }): Promise<number | undefined> {
+  const c = q.compile();
+  const r = await ctx.db.executeQuery(CompiledQuery.raw(`explain (format json) ${c.sql}`, [...c.parameters])).catch(() => undefined);
+  const cell = (r?.rows[0] as Record<string, unknown> | undefined)?.['QUERY PLAN'];
+  const plan = typeof cell === 'string' ? JSON.parse(cell) : cell;
+  const rows = Number((plan as Array<{ Plan?: { 'Plan Rows'?: number } }> | undefined)?.[0]?.Plan?.['Plan Rows']);
+  return Number.isFinite(rows) ? rows : undefined;
 }
 
 const fold = (v: string) => sql<string>`immich_fold(${v})`;
@@ -338,6 +356,12 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
     if (rows.length === limit) {
+      const estimate = await estimateRows(ctx, applySelection(ctx, baseQuery(ctx), o).select('a.id'));
+      if (estimate !== undefined && estimate > EXACT_COUNT_MAX) {
+        // two significant digits: it is an estimate, and says so
+        const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
+        return { mode, hits: await hydrate(ctx, scored), notes, total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
+      }
       const c = await applySelection(ctx, baseQuery(ctx), o).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst();
       return { mode, hits: await hydrate(ctx, scored), notes, total: Number(c?.n ?? rows.length) };
     }
