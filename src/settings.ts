@@ -31,6 +31,8 @@ export const SETTINGS: SettingSpec[] = [
   { name: 'IMMICH_FACE_MIN_FACES', form: 'integer >= 1, like 3', check: int(1) },
   { name: 'IMMICH_CLIP_MODEL', form: 'model name, like ViT-B-32__openai' },
   { name: 'IMMICH_OBJECT_MODEL', form: 'model name' },
+  { name: 'IMMICH_MODELS_AUTO_DOWNLOAD', form: 'true or false (default true: a stage downloads its missing model on first use)', check: bool },
+  { name: 'IMMICH_MODELS_BASE_URL', form: 'http(s) URL of huggingface.co or a mirror laid out like it (<org>/<name>/resolve/<commit>/<file>)', check: (v) => /^https?:\/\/[^\s]+$/i.test(v) },
   { name: 'IMMICH_OCR_ENGINE', form: 'auto, paddle or tesseract', check: (v) => /^(auto|paddle|tesseract)$/.test(v) },
   { name: 'IMMICH_ML_PROVIDERS', form: 'comma-separated: cpu, cuda, tensorrt, ...' },
   { name: 'IMMICH_ML_THREADS', form: 'integer >= 1', check: int(1) },
