@@ -42,3 +42,29 @@ export function tinyMatMulModel(n = 4, m = 2, weights?: number[]): Buffer {
   });
   return Buffer.from(Model.encode(msg).finish());
 }
+
+/**
+ * A recogniser with the I/O of Immich's ArcFace exports (buffalo_l recognition: `input.1` [N,3,112,112]
+ * → `683` [N,512]): GlobalAveragePool → Flatten → MatMul, so a 512-d embedding of the crop's mean colour.
+ */
+export function tinyArcFaceModel(dim = 512): Buffer {
+  const w = Array.from({ length: 3 * dim }, (_, i) => Math.sin(i + 1));
+  const Model = root.lookupType('onnx.ModelProto');
+  const msg = Model.fromObject({
+    irVersion: 8,
+    producerName: 'immich-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'tiny-arcface',
+      node: [
+        { input: ['input.1'], output: ['pooled'], name: 'pool', opType: 'GlobalAveragePool' },
+        { input: ['pooled'], output: ['flat'], name: 'flatten', opType: 'Flatten' },
+        { input: ['flat', 'W'], output: ['683'], name: 'proj', opType: 'MatMul' },
+      ],
+      initializer: [{ name: 'W', dims: [3, dim], dataType: FLOAT, floatData: w }],
+      input: [{ name: 'input.1', type: { tensorType: { elemType: FLOAT, shape: shape(['None', 3, 112, 112]) } } }],
+      output: [{ name: '683', type: { tensorType: { elemType: FLOAT, shape: shape(['None', dim]) } } }],
+    },
+  });
+  return Buffer.from(Model.encode(msg).finish());
+}
