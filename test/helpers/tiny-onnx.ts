@@ -68,3 +68,25 @@ export function tinyArcFaceModel(dim = 512): Buffer {
   });
   return Buffer.from(Model.encode(msg).finish());
 }
+
+/** The model with ModelProto.metadata_props (field 14) appended, as rapidocr writes "character" into PP-OCR exports. */
+export function withOnnxMetadata(model: Buffer, props: Record<string, string>): Buffer {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const str = (tag: number, s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    return Buffer.concat([Buffer.from([tag]), varint(b.length), b]);
+  };
+  const entries = Object.entries(props).map(([k, v]) => {
+    const inner = Buffer.concat([str(0x0a, k), str(0x12, v)]);
+    return Buffer.concat([Buffer.from([0x72]), varint(inner.length), inner]);
+  });
+  return Buffer.concat([model, ...entries]);
+}
