@@ -12,5 +12,8 @@ export default defineConfig({
     // Two cores here: integration suites spawn their own processes and databases.
     maxWorkers: 2,
     reporters: ['default'],
+    // Tests never reach the network: a stage's missing model is reported, not downloaded from
+    // huggingface.co (the download tests turn it on against a local server).
+    env: { IMMICH_MODELS_AUTO_DOWNLOAD: '0' },
   },
 });

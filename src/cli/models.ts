@@ -8,9 +8,10 @@ import {
   listInstalled,
   modelDirs,
   parseModelRef,
-  pullModel,
   type HasConfig,
 } from '../ml/models.js';
+import { DownloadError } from '../ml/download.js';
+import { modelsBaseUrl, pullModel } from '../ml/pull.js';
 import { runtimeSettings } from '../ml/runtime.js';
 import { verifyModelFile } from '../ml/verify.js';
 import { formatBytes } from './render.js';
@@ -18,7 +19,15 @@ import { loadRuntime, type Runtime } from './runtime.js';
 
 const LAYOUT = `Models live in Immich's layout, <dir>/<task>/<model>/<part>/model.onnx, looked up in IMMICH_MODELS_DIR
 (default <library>/models), then IMMICH_MODEL_CACHE (default ~/.cache/immich/models), then npm packages
-that ship a model (PP-OCRv4). An existing Immich model cache works as IMMICH_MODELS_DIR.`;
+that ship a model (PP-OCRv4). An existing Immich model cache works as IMMICH_MODELS_DIR.
+
+Immich's model names (buffalo_l, buffalo_m, buffalo_s, antelopev2; ViT-B-32__openai and the other CLIP
+names; PP-OCRv5_mobile) come from the immich-app repositories on huggingface.co, file by file at a pinned
+commit (IMMICH_MODELS_BASE_URL points at a mirror laid out the same way), and are used as they are. A cut
+download resumes (HTTP Range) from its .part file; each file is checked against its published sha256, or
+the one recorded on its first download (<model>/.checksums.json), on every later pull; a model folder
+appears complete or not at all. With IMMICH_MODELS_AUTO_DOWNLOAD on (the default) a stage downloads its
+missing model on first use.`;
 
 function target(rt: Runtime, cache?: boolean): string {
   return cache ? rt.config.modelCacheDir : rt.config.modelsDir;
@@ -43,12 +52,14 @@ Runtime settings (environment or .env; compose examples per accelerator in hwacc
   IMMICH_ML_DEVICE_ID      GPU index for cuda/tensorrt (default 0)
   IMMICH_ML_IDLE_MS        unload a model after this long unused (default 300000; 0 = never)
 
-Known models (immich models list --all):
-${KNOWN_MODELS.map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((p) => p.part).join(', ')}`).join('\n')}
+Known models (immich models list --all shows every one):
+${KNOWN_MODELS.filter((m) => m.task !== 'clip' || m.hub?.revision).map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((p) => p.part).join(', ')}`).join('\n')}
+  clip/<any other CLIP name Immich lists>      visual, textual (pull with --revision <commit>)
 
 Examples:
   immich models list
-  immich models pull facial-recognition/scrfd_2.5g-mobilefacenet
+  immich models pull buffalo_l
+  immich models pull clip/ViT-B-32__openai --from /srv/immich/model-cache
   immich models pull scrfd_2.5g-mobilefacenet --from /srv/models-mirror
   immich models add clip/ViT-B-32__openai/visual ~/Downloads/visual.onnx
   immich models verify
@@ -72,23 +83,31 @@ Exit status:
   models
     .command('pull <model>')
     .description(
-      'Download a model from its published source (a pinned commit) and install it after checking its sha256; ' +
-        'with --from, copy it from a mirror folder or URL laid out like the registry\'s mirror paths (face-detection/scrfd_500m.onnx, ...). A download that does not ' +
-        'match the checksum is deleted and nothing is installed.',
+      'Download a model from its published source (a pinned commit) and install it after checking its sha256 ' +
+        '(published, or recorded on the first download and checked on every later pull); a cut download resumes. ' +
+        'With --from, copy it from a mirror: a folder (an Immich model cache, or the registry\'s mirror paths such as ' +
+        'face-detection/scrfd_500m.onnx) or a URL laid out like huggingface.co. A download that does not match the ' +
+        'checksum is deleted and nothing is installed.',
     )
     .option('--part <part>', 'only this part (detection, recognition, visual, textual)')
     .option('--from <dir-or-url>', 'mirror to fetch from instead of the published source')
     .option('--url <url>', 'download this URL (or copy this file) for a single part: <task>/<name>/<part>')
     .option('--sha256 <hex>', 'expected checksum for --url')
     .option('--no-verify', 'accept a file whose checksum is not pinned (never overrides a pinned checksum)')
+    .option('--revision <commit>', "commit of the model's hub repository (for names with no pinned revision, or to override it)")
     .option('--force', 'download again even when an identical file is installed')
     .option('--cache', 'install into IMMICH_MODEL_CACHE instead of IMMICH_MODELS_DIR')
     .addHelpText(
       'after',
       `
-<model> is <task>/<name>, <task>/<name>/<part>, or a bare registry name (scrfd_2.5g-mobilefacenet).
+<model> is <task>/<name>, <task>/<name>/<part>, or a bare registry name (buffalo_l, scrfd_2.5g-mobilefacenet).
+Progress goes to stderr as one line, on a terminal only. Without network, copy the files from another
+machine's model cache and give that folder with --from.
 
 Examples:
+  immich models pull buffalo_l
+  immich models pull clip/ViT-SO400M-14-SigLIP-384__webli --revision <commit>
+  immich models pull buffalo_l --from /mnt/other-machine/immich-cache
   immich models pull scrfd_2.5g-mobilefacenet
   immich models pull object-detection/yolox_nano --from https://mirror.example/models
   immich models pull clip/my-clip/visual --url http://host/visual.onnx --sha256 3f2a...
@@ -98,7 +117,7 @@ Exit status:
   2  usage error (unknown model, bad reference)
   3  download failed or checksum mismatch`,
     )
-    .action(async (ref: string, opts: { part?: string; from?: string; url?: string; sha256?: string; verify: boolean; force?: boolean; cache?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { part?: string; from?: string; url?: string; sha256?: string; verify: boolean; force?: boolean; cache?: boolean; revision?: string }, cmd: Command) => {
       const rt = await loadRuntime(cmd);
       const r = parseModelRef(ref);
       if (opts.sha256 && !/^[0-9a-f]{64}$/i.test(opts.sha256)) throw new UsageError('--sha256 must be 64 hex digits');
@@ -113,13 +132,19 @@ Exit status:
           sha256: opts.sha256,
           noVerify: !opts.verify,
           force: opts.force,
-          onProgress: (part, done, total) => progress.update(done, total, `${part} ${formatBytes(done)}`),
+          revision: opts.revision,
+          baseUrl: modelsBaseUrl(rt.config.raw),
+          onProgress: (file, done, total) => progress.update(done, total, `${file} ${formatBytes(done)}${total ? ` of ${formatBytes(total)}` : ''}`),
         });
         progress.stop();
         if (rt.out.json) rt.out.data({ models: res });
-        else for (const p of res) rt.out.line(`${p.status === 'installed' ? 'installed' : 'present  '} ${p.task}/${p.name}/${p.part}  ${formatBytes(p.size)}  sha256 ${p.sha256}  ${p.path}`);
+        else for (const p of res) rt.out.line(`${p.status === 'installed' ? 'installed' : 'present  '} ${p.task}/${p.name}/${p.file.replace(/\/model\.onnx$/, '')}  ${formatBytes(p.size)}  sha256 ${p.sha256} (${p.checksum})  ${p.path}`);
       } catch (err) {
         progress.fail();
+        // No network (or no such host): say how to install without it.
+        if (err instanceof DownloadError && !err.status && !opts.from) {
+          throw new EnvironmentError(`${err.message}; without network, copy the model folder from another machine and run: immich models pull ${ref} --from <folder>`);
+        }
         throw err;
       }
     });

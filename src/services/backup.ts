@@ -310,7 +310,7 @@ export { mapLimit };
 
 /** Models installed in the library's models folder, as task/name/part (no checksums: names only). */
 async function installedModels(ctx: Context): Promise<string[]> {
-  const parts = await listInstalled({ config: { modelsDir: ctx.config.modelsDir, modelCacheDir: ctx.config.modelsDir } }, { checksums: false }).catch(() => []);
+  const parts = await listInstalled({ config: { modelsDir: ctx.config.modelsDir, modelCacheDir: ctx.config.modelsDir, raw: ctx.config.raw } }, { checksums: false }).catch(() => []);
   return parts.filter((p) => p.where === 'models').map((p) => `${p.task}/${p.name}/${p.part}`).sort();
 }
 

@@ -9,9 +9,10 @@ import type { TagSource } from '../db/schema/search.js';
 import { VectorUnavailableError } from '../errors.js';
 import type { JobOutcome, JobSpec } from '../jobs/types.js';
 import { classifyScenes, CLIP_TASK, clipModelName, encodeImage, findClip, toVector } from '../ml/clip.js';
-import { ModelMissingError, modelDirs, resolveModel } from '../ml/models.js';
+import { obtainModel, downloadFailure } from '../ml/auto-download.js';
+import { ModelMissingError, modelDirs } from '../ml/models.js';
 import { detectObjects, objectTags } from '../ml/objects.js';
-import { paddleModelFiles, recognizeText } from '../ml/ocr.js';
+import { ocrModelName, paddleModelFiles, recognizeText } from '../ml/ocr.js';
 import { getModel } from '../ml/runtime.js';
 import { groupAssetByClip, hashAsset, previewFile } from './duplicates.js';
 import type { HandlerTable } from './handlers.js';
@@ -55,7 +56,7 @@ async function modelMissing(ctx: Context, stage: string, task: string, name: str
   const warned = await ctx.lazy(`search:model-warned:${task}/${name}`, () => ({ done: false }));
   if (!warned.done) {
     warned.done = true;
-    ctx.logger.warn(`${stage} skipped: ${new ModelMissingError(task, name, part, modelDirs(ctx)).message}`);
+    ctx.logger.warn(`${stage} skipped: ${new ModelMissingError(task, name, part, modelDirs(ctx), downloadFailure(ctx, task, name)).message}`);
   }
   return { status: 'skipped', message };
 }
@@ -114,7 +115,7 @@ async function smartSearch(ctx: Context, job: JobSpec): Promise<JobOutcome> {
 async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
-  const modelPath = await resolveModel(ctx, OBJECT_TASK, objectModelName(ctx), 'detection');
+  const modelPath = await obtainModel(ctx, OBJECT_TASK, objectModelName(ctx), 'detection');
   if (!modelPath) return modelMissing(ctx, 'object detection', OBJECT_TASK, objectModelName(ctx), 'detection', `no object detection model installed (${OBJECT_TASK}/${objectModelName(ctx)})`);
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
@@ -127,7 +128,7 @@ async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
 async function ocr(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
-  if (!(await paddleModelFiles(ctx))) return { status: 'skipped', message: 'no OCR model installed (ocr/PP-OCRv4)' };
+  if (!(await paddleModelFiles(ctx))) return { status: 'skipped', message: `no OCR model installed (ocr/${ocrModelName(ctx)})` };
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const engine = (ctx.config.raw.IMMICH_OCR_ENGINE ?? 'auto') as 'auto' | 'paddle' | 'tesseract';

@@ -263,6 +263,27 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
   }));
 }
 
+/** Labels of what a user named: a person, an album, a tag, a description (not file names, OCR or places). */
+const NAMED = /^(person|album|tag):|^description$/;
+
+/**
+ * Free text in CLIP mode: assets whose people, albums, tags or descriptions match every content word of
+ * the query ("Ada", "Lisbon 2024"). CLIP knows nothing of names, so these exact matches come first
+ * (best text score first) and CLIP's ranking follows; an asset in both keeps its place here.
+ */
+async function namedMatches(ctx: Context, o: ResolvedSelection, query: string, limit: number): Promise<Scored[]> {
+  const words = queryTerms(query).words.length;
+  if (!words) return [];
+  return (await textSearch(ctx, o, query, limit)).filter((s) => Math.floor(s.score) >= words && s.matched.some((l) => NAMED.test(l)));
+}
+
+export function mergeNamed(named: Scored[], clip: Scored[], limit: number): Scored[] {
+  const byId = new Map(clip.map((c) => [c.id, c]));
+  const first = named.map((n) => ({ ...n, matched: [...n.matched.filter((l) => NAMED.test(l)), ...(byId.has(n.id) ? ['clip'] : [])] }));
+  const seen = new Set(first.map((n) => n.id));
+  return [...first, ...clip.filter((c) => !seen.has(c.id))].slice(0, limit);
+}
+
 /** The asset `--similar` names: an asset id, or a file that is in the library. */
 async function resolveAssetRef(ctx: Context, ref: string): Promise<string | undefined> {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
@@ -336,8 +357,8 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     if (clip) {
       mode = 'clip';
       const vector = toVector(await encodeText(ctx, clip, query));
-      const rows = await vectorSearch(ctx, o, clip.name, vector, limit);
-      scored = rows.map((r) => ({ id: r.id, score: 1 - r.distance, matched: ['clip'] }));
+      const [rows, named] = await Promise.all([vectorSearch(ctx, o, clip.name, vector, limit), namedMatches(ctx, o, query, limit)]);
+      scored = mergeNamed(named, rows.map((r) => ({ id: r.id, score: 1 - r.distance, matched: ['clip'] })), limit);
     } else {
       mode = 'text';
       scored = await textSearch(ctx, o, query, limit);

@@ -139,6 +139,20 @@ describe.each(['embedded', 'postgres'] as const)('immich search on the %s databa
     expect(JSON.parse(r.stdout).mode).toBe('clip');
   });
 
+  it("free text in CLIP mode lists a person's photos first, then CLIP's ranking (issue 21)", async () => {
+    const r = await runCli(['--json', 'search', 'Bob'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { mode: string; results: Hit[] };
+    expect(out.mode).toBe('clip');
+    expect(out.results[0]).toMatchObject({ originalName: 'green.jpg' });
+    expect(out.results[0]!.matched).toContain('person:Bob');
+    expect(out.results.length).toBeGreaterThan(1);
+    expect(out.results.slice(1).every((h) => h.matched.includes('clip'))).toBe(true);
+    expect((await search('alice')).slice(0, 2).sort()).toEqual(['green.jpg', 'red.jpg']);
+    // a colour still ranks by CLIP alone
+    expect((await search('red'))[0]).toMatch(/^red/);
+  });
+
   it('--person (repeatable, AND) by name or id', async () => {
     expect((await search('--person', 'alice')).sort()).toEqual(['green.jpg', 'red.jpg']);
     expect(await search('--person', 'Alice', '--person', 'Bob')).toEqual(['green.jpg']);

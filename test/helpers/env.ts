@@ -111,7 +111,8 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     if (/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k) && !k.startsWith('IMMICH_TEST_')) continue;
     base[k] = v;
   }
-  const fullEnv: Record<string, string> = { ...base, CI: 'true' };
+  // No automatic model downloads from the network in tests (models-download.test turns it on locally).
+  const fullEnv: Record<string, string> = { ...base, CI: 'true', IMMICH_MODELS_AUTO_DOWNLOAD: '0' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) fullEnv[k] = v;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, cwd: opts.cwd ?? os.tmpdir() });

@@ -42,3 +42,51 @@ export function tinyMatMulModel(n = 4, m = 2, weights?: number[]): Buffer {
   });
   return Buffer.from(Model.encode(msg).finish());
 }
+
+/**
+ * A recogniser with the I/O of Immich's ArcFace exports (buffalo_l recognition: `input.1` [N,3,112,112]
+ * → `683` [N,512]): GlobalAveragePool → Flatten → MatMul, so a 512-d embedding of the crop's mean colour.
+ */
+export function tinyArcFaceModel(dim = 512): Buffer {
+  const w = Array.from({ length: 3 * dim }, (_, i) => Math.sin(i + 1));
+  const Model = root.lookupType('onnx.ModelProto');
+  const msg = Model.fromObject({
+    irVersion: 8,
+    producerName: 'immich-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'tiny-arcface',
+      node: [
+        { input: ['input.1'], output: ['pooled'], name: 'pool', opType: 'GlobalAveragePool' },
+        { input: ['pooled'], output: ['flat'], name: 'flatten', opType: 'Flatten' },
+        { input: ['flat', 'W'], output: ['683'], name: 'proj', opType: 'MatMul' },
+      ],
+      initializer: [{ name: 'W', dims: [3, dim], dataType: FLOAT, floatData: w }],
+      input: [{ name: 'input.1', type: { tensorType: { elemType: FLOAT, shape: shape(['None', 3, 112, 112]) } } }],
+      output: [{ name: '683', type: { tensorType: { elemType: FLOAT, shape: shape(['None', dim]) } } }],
+    },
+  });
+  return Buffer.from(Model.encode(msg).finish());
+}
+
+/** The model with ModelProto.metadata_props (field 14) appended, as rapidocr writes "character" into PP-OCR exports. */
+export function withOnnxMetadata(model: Buffer, props: Record<string, string>): Buffer {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const str = (tag: number, s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    return Buffer.concat([Buffer.from([tag]), varint(b.length), b]);
+  };
+  const entries = Object.entries(props).map(([k, v]) => {
+    const inner = Buffer.concat([str(0x0a, k), str(0x12, v)]);
+    return Buffer.concat([Buffer.from([0x72]), varint(inner.length), inner]);
+  });
+  return Buffer.concat([model, ...entries]);
+}

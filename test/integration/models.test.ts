@@ -44,7 +44,7 @@ const tiny = tinyMatMulModel(4, 2, [1, 0, 0, 1, 1, 1, 2, -1]);
 describe('models registry and runtime', () => {
   it('resolves IMMICH_MODELS_DIR first, then the user cache, and says how to install a missing model', async () => {
     const lib = tmpDir();
-    const config = loadConfig({ env: { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'm'), IMMICH_MODEL_CACHE: path.join(lib, 'c') } });
+    const config = loadConfig({ env: { UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: path.join(lib, 'm'), IMMICH_MODEL_CACHE: path.join(lib, 'c'), IMMICH_MODELS_AUTO_DOWNLOAD: '0' } });
     const ctx = { config };
     expect(await resolveModel(ctx, 'clip', 'tiny', 'visual')).toBeUndefined();
     await expect(requireModel(ctx, 'facial-recognition', 'scrfd_2.5g-mobilefacenet', 'detection')).rejects.toThrow(

@@ -12,6 +12,9 @@ export interface EmbedOptions {
 /** Preprocessing for a recognition model, chosen by its name (user-added models default to RGB, 127.5/128). */
 export function embedOptionsFor(modelName: string): EmbedOptions {
   if (/faceplugin/i.test(modelName)) return { channels: 'bgr', mean: 127, std: 128 };
+  // Immich's InsightFace packs (ArcFace w600k_r50, w600k_mbf, glintr100): RGB, (x − 127.5) / 127.5, as
+  // Immich's recognition.py and InsightFace's ArcFaceONNX feed them.
+  if (/^(buffalo_[lms]|antelopev2)$/.test(modelName)) return { channels: 'rgb', mean: 127.5, std: 127.5 };
   return { channels: 'rgb', mean: 127.5, std: 128 };
 }
 
