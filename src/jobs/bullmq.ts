@@ -223,8 +223,12 @@ export interface WorkOptions {
 }
 
 export interface WorkerHandle {
-  /** Stop taking jobs, let the in-flight ones finish. */
-  close(): Promise<void>;
+  /**
+   * Stop taking jobs, let the in-flight ones finish. `force` (Redis gone for good) does not wait:
+   * a graceful close waits for the in-flight jobs' Redis writes and for its own QUIT, which with
+   * no Redis and unlimited retries never come.
+   */
+  close(force?: boolean): Promise<void>;
 }
 
 export class RedisJobQueue implements JobQueue {
@@ -402,8 +406,9 @@ export class RedisJobQueue implements JobQueue {
     }
     this.workers.push(...started);
     return {
-      close: async () => {
-        await Promise.all(started.map((w) => w.close()));
+      close: async (force = false) => {
+        if (force) for (const w of started) void w.close(true).catch(() => {});
+        else await Promise.all(started.map((w) => w.close()));
         this.workers = this.workers.filter((w) => !started.includes(w));
       },
     };
@@ -485,18 +490,25 @@ export class RedisJobQueue implements JobQueue {
         if (status.pending === 0) break;
         if (Date.now() - lastSweep > 5000) {
           lastSweep = Date.now();
-          await this.sweep(suspects).catch((err) => this.redisError(err));
+          // Bounded like every Redis wait of a command: a sweep caught by the outage would wait for ever.
+          await this.bounded(this.sweep(suspects)).catch((err) => {
+            if (this.dead) throw this.dead;
+            this.redisError(err);
+          });
         }
         await sleep(pollMs);
       }
     } catch (err) {
-      await this.local?.close();
+      // Redis gone for good (the watchdog fired): end now. Awaiting a graceful close here left the
+      // command sleeping for ever between reconnect attempts, its outage error never reported.
+      const local = this.local;
       this.local = undefined;
+      await local?.close(Boolean(this.dead));
       throw err;
     }
     // Like the in-process runner, each drain() reports what finished since the previous one.
-    const { stages } = await this.runStatus();
-    const failures = (await this.redis.lrange(this.key('run', this.runId, 'failures'), this.reported.failures, -1)).map((s) => {
+    const { stages } = await this.bounded(this.runStatus());
+    const failures = (await this.bounded(this.redis.lrange(this.key('run', this.runId, 'failures'), this.reported.failures, -1))).map((s) => {
       const f = JSON.parse(s) as { stage: Stage; assetId?: string; message: string };
       return { job: { stage: f.stage, assetId: f.assetId }, message: f.message };
     });

@@ -56,8 +56,13 @@ export interface BackupResult {
   parent: string | null;
   database: { kind: string; tables: number; rows: number; dump_bytes: number };
   stats: BackupStats;
+  /** Repository objects re-read this run (first use, written since the parent, the rolling sample) and found damaged (stored again). */
+  objectChecks: { checked: number; damaged: number };
   problems: BackupProblem[];
 }
+
+/** The most of the rolling sample (see runBackup) one backup re-reads: bounds an incremental's cost. */
+const SAMPLE_BYTES = 256 * 1024 * 1024;
 
 interface Candidate {
   path: string;
@@ -350,22 +355,37 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
     }
     const objects = await listing;
     phase('parent + objects');
-    // An object is reused as it is only when its size is right and nothing wrote to it since the
-    // parent snapshot (objects are written once, before the snapshot that needs them); any other is
-    // re-read and checked first, and stored again when damaged. Silent decay of the bytes without a
-    // write is what \`immich backup repair\` (a full read) is for.
+    // An object is reused as it is only when its size is right (every reused object is stat'ed) and
+    // nothing wrote to it since the parent snapshot (objects are written once, before the snapshot
+    // that needs them); any other is re-read and checked first, and stored again when damaged. So is
+    // an object this snapshot is the first to reference (`firstUse`), and a rolling sample of the
+    // reused ones: the objects whose id starts with this backup's hex digit (the count of snapshots
+    // in the repository, mod 16), up to SAMPLE_BYTES. Silent decay of the rest is found by a later
+    // backup's sample or by \`immich backup repair\` (a full read).
+    const stats: BackupStats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: 0, duration_ms: 0 };
     const parentTime = parent ? Date.parse(parent.time) : -Infinity;
+    const sampleDigit = ((await repo.snapshotIds()).length % 16).toString(16);
+    let sampleBudget = SAMPLE_BYTES;
+    const objectChecks = { checked: 0, damaged: 0 };
     const checked = new Map<string, Promise<boolean>>();
-    const intact = (id: string, plainSize: number): boolean | Promise<boolean> => {
+    const referenced = new Set([...prevFiles.values()].map((f) => f.object));
+    const intact = (id: string, plainSize: number, firstUse = false): boolean | Promise<boolean> => {
       const st = fs.statSync(repo.objectPath(id), { throwIfNoEntry: false });
       if (!st) return false;
-      if (st.size === repo.storedSize(plainSize) && st.mtimeMs < parentTime) return true;
+      let reread = firstUse || st.size !== repo.storedSize(plainSize) || st.mtimeMs >= parentTime;
+      if (!reread && id[0] === sampleDigit && sampleBudget > 0 && !checked.has(id)) {
+        sampleBudget -= st.size;
+        reread = true;
+      }
+      if (!reread && !checked.has(id)) return true;
       let p = checked.get(id);
       if (!p) {
         p = (async () => {
+          objectChecks.checked++;
           const problem = st.size === repo.storedSize(plainSize) ? await repo.checkObject(id) : 'wrong size';
           if (!problem) return true;
           ctx.logger.warn(`object data/${id.slice(0, 2)}/${id} in the repository is damaged (${problem}): storing it again`);
+          objectChecks.damaged++;
           await repo.removeObject(id);
           objects.delete(id);
           return false;
@@ -377,7 +397,6 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
 
     const problems: BackupProblem[] = [];
     let fatal: EnvironmentError | undefined;
-    const stats: BackupStats = { files: 0, bytes: 0, new_files: 0, new_bytes: 0, stored_bytes: 0, duration_ms: 0 };
     let entries: Array<FileEntry | undefined> = [];
 
     // Runs while the database is dumped: every file is stat'ed here in one synchronous pass (no
@@ -419,7 +438,10 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
           return;
         }
         const store = async (): Promise<void> => {
-          const put = await repo.putFile(c.abs);
+          let put = await repo.putFile(c.abs);
+          // Already stored (same content under another path, a derived file): the repository kept
+          // the object it had without reading it; check it as any object used for the first time.
+          if (!put.written && !(await intact(put.object, put.size, true))) put = await repo.putFile(c.abs);
           objects.set(put.object, -1);
           if (c.checksum && put.sha1 !== c.checksum) {
             problems.push({ path: c.path, message: `content differs from the checksum recorded at import (${put.sha1} != ${c.checksum}); backed up as it is now` });
@@ -443,7 +465,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
           // Stored already (another path, an earlier snapshot): confirm the file still has that content.
           const checksum = c.checksum;
           job = sha1File(c.abs).then(async (sha1) => {
-            if (sha1 === checksum && (await intact(repo.objectIdFor(sha1), st.size))) {
+            if (sha1 === checksum && (await intact(repo.objectIdFor(sha1), st.size, !referenced.has(repo.objectIdFor(sha1))))) {
               entries[i] = { ...base, checksum: sha1, size: st.size, object: repo.objectIdFor(sha1) };
             } else return store();
           });
@@ -519,6 +541,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
         dump_bytes: capture.dump.size,
       },
       stats,
+      objectChecks,
       problems,
     };
   } finally {

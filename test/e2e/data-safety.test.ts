@@ -147,6 +147,70 @@ describe('a damaged object in a backup repository', () => {
   }, 400_000);
 });
 
+describe('the next backup re-checks what it reuses', () => {
+  it('finds a decayed object in its rolling sample and an object it references for the first time, and stores both again', async () => {
+    const src = tmpDir('immich-safety-sample-src-');
+    const repo = path.join(tmpDir('immich-safety-sample-repo-'), 'repo');
+    const libA = tmpDir('immich-safety-sample-a-');
+    const libB = tmpDir('immich-safety-sample-b-');
+    const sha1 = (file: string) => crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex');
+    const objectOf = (file: string) => path.join(repo, 'data', sha1(file).slice(0, 2), sha1(file));
+    /** A photo whose SHA-1 (its object id, unencrypted) starts with a digit `want` accepts. */
+    const photo = async (dir: string, name: string, want: (digit: string) => boolean, seed: number) => {
+      const file = path.join(dir, name);
+      for (let s = seed; s < seed + 200; s++) {
+        await makeImage(file, { color: '#604020', seed: s });
+        if (want(sha1(file)[0]!)) return file;
+      }
+      throw new Error('no photo with such a checksum');
+    };
+    const decay = (file: string) => {
+      const st = fs.statSync(file);
+      fs.chmodSync(file, 0o600);
+      const fd = fs.openSync(file, 'r+');
+      const b = Buffer.alloc(1);
+      fs.readSync(fd, b, 0, 1, 100);
+      b[0] = b[0]! ^ 0xff;
+      fs.writeSync(fd, b, 0, 1, 100);
+      fs.closeSync(fd);
+      fs.utimesSync(file, st.atime, st.mtime); // bit rot: same size, same mtime
+    };
+    const backup = async (lib: string) => {
+      const r = await runCli(['--json', 'backup', repo], { UPLOAD_LOCATION: lib });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { objectChecks: { checked: number; damaged: number } };
+    };
+    const intact = (file: string) => sha1(objectOf(file) /* content */) === path.basename(objectOf(file));
+
+    // The second snapshot of the repository samples the objects whose id starts with 1.
+    const sampled = await photo(path.join(src, 'a'), 'sampled.jpg', (d) => d === '1', 100);
+    await makeImage(path.join(src, 'a', 'other.jpg'), { color: '#206040', seed: 7 });
+    expect((await runCli(['import', '--skip-ml', path.join(src, 'a')], { UPLOAD_LOCATION: libA })).code).toBe(0);
+    await backup(libA);
+    decay(objectOf(sampled));
+    expect(intact(sampled)).toBe(false);
+    const second = await backup(libA);
+    expect(second.objectChecks.damaged).toBe(1);
+    expect(intact(sampled)).toBe(true);
+
+    // Library B's second backup references a decayed object of library A for the first time (and
+    // that backup, the fifth snapshot, samples digit 4, which that object does not start with).
+    const shared = await photo(path.join(src, 'shared'), 'shared.jpg', (d) => d !== '4', 400);
+    expect((await runCli(['import', '--skip-ml', shared], { UPLOAD_LOCATION: libA })).code).toBe(0);
+    await backup(libA);
+    await makeImage(path.join(src, 'b', 'own.jpg'), { color: '#402060', seed: 9 });
+    expect((await runCli(['import', '--skip-ml', path.join(src, 'b')], { UPLOAD_LOCATION: libB })).code).toBe(0);
+    await backup(libB);
+    decay(objectOf(shared));
+    expect((await runCli(['import', '--skip-ml', shared], { UPLOAD_LOCATION: libB })).code).toBe(0);
+    const firstUse = await backup(libB);
+    expect(firstUse.objectChecks.damaged).toBe(1);
+    expect(intact(shared)).toBe(true);
+    const v = await runCli(['--json', 'verify', '--backup', repo, '--read-data'], { UPLOAD_LOCATION: libB });
+    expect(v.code, v.stdout).toBe(0);
+  }, 600_000);
+});
+
 describe('files never left out silently', () => {
   it('unreadable folders, non-UTF-8 names and links out of the source are reported; --move never leaves a dangling link; a library reached by a link does not import itself', async () => {
     const src = tmpDir('immich-safety-walk-');

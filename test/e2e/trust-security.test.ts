@@ -247,24 +247,37 @@ describe('total failures are exit 3 with one line', () => {
     expect(stages.thumbnails?.done).toBe(12);
   });
 
-  // KNOWN BUG (seen once in a full-suite run on 2026-12-06, passed in the engineer's runs): a Redis
-  // killed for good right after the import queued its jobs left `immich import` sleeping with no
-  // socket open and the outage watchdog not firing (the process had to be killed). Skipped until the
-  // watchdog also covers that state, so the suite does not hang on it; see the closing note.
-  it.skip('Redis gone for good during an import: exit 3 with one line naming Redis, in bounded time', { timeout: 300_000 }, async () => {
-    // The steps, run at the end of the test above (they need its private redis-server and helpers):
-    // // Gone for good: exit 3 with one line naming Redis, in bounded time.
-    // const src2 = path.join(base, 'redis-src-2');
-    // for (let i = 0; i < 12; i++) await makeImage(path.join(src2, `s-${i}.jpg`), { color: '#307050', seed: i + 90 });
-    // const earlier = runs();
-    // const gone = runCli(['import', src2, '--skip-ml', '-q'], env, { timeoutMs: 240_000 });
-    // await queued(earlier);
-    // redis.kill('SIGKILL');
-    // const started = Date.now();
-    // const r2 = await gone;
-    // expectCode(r2, 3);
-    // const lines = r2.stderr.trim().split('\n').filter((l) => l.startsWith('immich:'));
-    // expect(lines.at(-1)).toMatch(/^immich: Redis at 127\.0\.0\.1:\d+: unreachable for \d+ s .*giving up/);
-    // expect(Date.now() - started).toBeLessThan(60_000);
+  // Was a known bug (seen in a full-suite run on 2026-12-06): the import slept for ever with no
+  // socket open. Two waits ignored the outage watchdog: drain() closed its local workers gracefully
+  // after the watchdog fired (a BullMQ close waits for the in-flight jobs' Redis writes and its QUIT),
+  // and drain's periodic sweep of the pending set was not bounded by the watchdog.
+  it('Redis gone for good during an import: exit 3 with one line naming Redis, in bounded time', { timeout: 300_000 }, async () => {
+    const port = 20000 + ((process.pid + 7919) % 20000);
+    const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    cleanups.push(() => void redis.kill('SIGKILL'));
+    for (let i = 0; ; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') break;
+      if (i > 100) throw new Error('redis-server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const prefix = `trust-gone-${process.pid}`;
+    const src = path.join(base, 'redis-gone-src');
+    // Big enough that the thumbnail jobs are still running (and the drain sweeping) when Redis dies.
+    for (let i = 0; i < 12; i++) await makeImage(path.join(src, `s-${i}.jpg`), { color: '#307050', seed: i + 90, width: 2400, height: 1600 });
+    const env = { UPLOAD_LOCATION: path.join(base, 'redis-gone-lib'), REDIS_HOSTNAME: '127.0.0.1', REDIS_PORT: String(port), IMMICH_REDIS_PREFIX: prefix, IMMICH_REDIS_OUTAGE_MS: '3000', IMMICH_QUEUE_CONCURRENCY_THUMBNAILS: '1' };
+    const gone = runCli(['import', src, '--skip-ml', '-q'], env, { timeoutMs: 240_000 });
+    for (let i = 0; ; i++) {
+      const keys = spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', `${prefix}:run:*:stats`]).stdout?.toString().trim();
+      if (keys) break;
+      if (i > 4000) throw new Error('the import queued nothing');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    redis.kill('SIGKILL');
+    const started = Date.now();
+    const r = await gone;
+    expectCode(r, 3);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('immich:'));
+    expect(lines.at(-1)).toMatch(/^immich: Redis at 127\.0\.0\.1:\d+: unreachable for \d+ s .*giving up/);
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
