@@ -97,7 +97,10 @@ export async function readXmpSidecar(et: ExifTool, file: string): Promise<Partia
   const lat = typeof t.GPSLatitude === 'number' ? t.GPSLatitude : undefined;
   const lon = typeof t.GPSLongitude === 'number' ? t.GPSLongitude : undefined;
   const rating = typeof t.Rating === 'number' ? t.Rating : undefined;
-  const date = xmpDate(t.DateTimeOriginal) ?? xmpDate(t.DateCreated);
+  // By group, without MWG's composite DateTimeOriginal (it takes photoshop:DateCreated's value): another
+  // program may have changed only one of the two (exif's wins; we write both).
+  const raw = (await et.readRaw(file, { readArgs: ['-G1', '-XMP-exif:DateTimeOriginal', '-XMP-photoshop:DateCreated'], useMWG: false })) as Record<string, unknown>;
+  const date = xmpDate(raw['XMP-exif:DateTimeOriginal']) ?? xmpDate(raw['XMP-photoshop:DateCreated']);
   return {
     ...(date ? { localTakenAt: date.local, offset: date.offset } : {}),
     description: typeof t.Description === 'string' ? t.Description : t.Description !== undefined ? String(t.Description) : null,
