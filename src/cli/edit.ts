@@ -84,20 +84,23 @@ async function runEdit(rt: Runtime, words: string[], flags: Flags): Promise<numb
   const sel = await parseSelection({ ...flags, favorite: undefined, tag: flags.hasTag, rating: flags.hasRating }, { words });
   if (!isSelective(sel)) throw new UsageError('nothing selected: give a selection (e.g. --album, --id, --ids-from, a query) or --all for every asset');
   return withContext(rt, { command: 'immich edit' }, async (ctx) => {
-    const { selectAssetIds } = await import('../services/selection.js');
+    const { selectionIdsQuery } = await import('../services/selection.js');
     const { editAssets } = await import('../services/edit.js');
-    const ids = await selectAssetIds(ctx, sel, { strict: true });
-    if (!ids.length) {
+    // The selection runs inside the edit's statement (no id list read first); it is counted only
+    // when a person must confirm.
+    const target = await selectionIdsQuery(ctx, sel, { strict: true });
+    if (!flags.dryRun && !flags.yes && process.stdin.isTTY && process.stderr.isTTY) {
+      const { n } = await ctx.db.selectFrom(target.as('s')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (!(await confirmCount(`Edit ${n} assets?`, { yes: flags.yes, count: Number(n) }))) throw new UsageError('not confirmed; nothing changed');
+    }
+    const progress = rt.out.progress('writing sidecars');
+    const result = await editAssets(ctx, target, spec, { dryRun: flags.dryRun, onSidecarProgress: (d, t) => progress.update(d, t) });
+    progress.stop();
+    if (!result.selected) {
       if (rt.out.json) rt.out.data({ selected: 0, changed: 0, dryRun: Boolean(flags.dryRun), changes: [], sidecarsWritten: 0, sidecarFailures: [] });
       else rt.out.note('no assets selected');
       return 0;
     }
-    if (!flags.dryRun && !(await confirmCount(`Edit ${ids.length} assets?`, { yes: flags.yes, count: ids.length }))) {
-      throw new UsageError('not confirmed; nothing changed');
-    }
-    const progress = rt.out.progress('writing sidecars');
-    const result = await editAssets(ctx, ids, spec, { dryRun: flags.dryRun, onSidecarProgress: (d, t) => progress.update(d, t) });
-    progress.stop();
     if (rt.out.json) {
       const { dbMs: _dbMs, ...rest } = result;
       rt.out.data(rest);

@@ -34,6 +34,7 @@ const COMMANDS: Array<[string, () => Promise<{ register: Registrar }>]> = [
   ['edit', () => import('./edit.js')],
   ['album', () => import('./album.js')],
   ['metadata', () => import('./metadata.js')],
+  ['tags', () => import('./tags.js')],
   ['serve', () => import('./serve.js')],
   ['keys', () => import('./keys.js')],
   ['user', () => import('./user.js')],

@@ -8,14 +8,18 @@ import type { DB } from './schema.js';
 
 const CHUNK = 20000;
 
-/** Record that these assets were edited at `at`: one upsert per 20k ids (one array parameter each). */
-export async function markEdited(db: Kysely<DB>, ids: string[], at: Date): Promise<void> {
+/**
+ * Record that these assets were edited at `at`: one upsert per 20k ids (one array parameter each).
+ * With xmp, an XMP field changed too: their sidecars are behind until written (pendingSidecars).
+ */
+export async function markEdited(db: Kysely<DB>, ids: string[], at: Date, opts: { xmp?: boolean } = {}): Promise<void> {
+  const xmpAt = opts.xmp ? at : null;
   for (let i = 0; i < ids.length; i += CHUNK) {
     await db
       .insertInto('asset_edits')
-      .columns(['asset_id', 'edited_at'])
-      .expression(sql`select unnest(${sql.val(ids.slice(i, i + CHUNK))}::uuid[]), ${at}::timestamptz`)
-      .onConflict((oc) => oc.column('asset_id').doUpdateSet({ edited_at: at }))
+      .columns(['asset_id', 'edited_at', 'xmp_edited_at'])
+      .expression(sql`select unnest(${sql.val(ids.slice(i, i + CHUNK))}::uuid[]), ${at}::timestamptz, ${xmpAt}::timestamptz`)
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet({ edited_at: at, xmp_edited_at: sql`coalesce(excluded.xmp_edited_at, asset_edits.xmp_edited_at)` }))
       .execute();
   }
 }

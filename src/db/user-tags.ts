@@ -128,15 +128,29 @@ export async function userTagsOfAssets(db: Db, assetIds: string[]): Promise<Map<
   return out;
 }
 
-/** Every user tag with how many assets carry it or a tag below it. */
-export async function listUserTags(db: Db): Promise<Array<{ id: string; value: string; assetCount: number }>> {
-  const rows = await db
-    .selectFrom('user_tags as t')
-    .select([
-      't.id', 't.value',
-      (eb) => eb.selectFrom('asset_user_tags as at').select(sql<number>`count(*)::int`.as('n')).whereRef('at.tag_id', '=', 't.id').as('n'),
-    ])
-    .orderBy('t.value')
-    .execute();
-  return rows.map((r) => ({ id: r.id, value: r.value, assetCount: Number(r.n ?? 0) }));
+export interface UserTagCount {
+  id: string;
+  /** Full path, e.g. 'Trips/2024'. */
+  value: string;
+  parentId: string | null;
+  /** Assets (not in the trash) carrying this very tag. */
+  assetCount: number;
+  /** Assets (not in the trash) carrying it or a tag below it, each once. */
+  totalCount: number;
+}
+
+/** Every user tag, sorted by path, with how many assets carry it and it or a tag below it. */
+export async function listUserTags(db: Db): Promise<UserTagCount[]> {
+  // Each tag joined to itself and the tags below it, then to the (untrashed) assets carrying those.
+  const rows = await sql<{ id: string; value: string; parent_id: string | null; n: number; total: number }>`
+    select t.id, t.value, t.parent_id,
+      count(distinct c.asset_id) filter (where c.tag_id = t.id)::int as n,
+      count(distinct c.asset_id)::int as total
+    from user_tags t
+    join user_tags u on lower(u.value) = lower(t.value)
+      or lower(u.value) like replace(replace(replace(lower(t.value), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%'
+    left join (asset_user_tags c join assets a on a.id = c.asset_id and a.deleted_at is null) on c.tag_id = u.id
+    group by t.id, t.value, t.parent_id
+    order by t.value`.execute(db);
+  return rows.rows.map((r) => ({ id: r.id, value: r.value, parentId: r.parent_id, assetCount: Number(r.n), totalCount: Number(r.total) }));
 }

@@ -151,9 +151,14 @@ export async function findSidecar(file: string): Promise<{ path: string | null; 
 
 const FILE_LEVEL = /^(SourceFile|File|Directory|MIMEType|ExifToolVersion|errors|warnings|Warning|Error|ImageWidth|ImageHeight|ImageSize)/;
 
-/** Read a file's tags and merge its XMP sidecar over them (the sidecar wins; its dates replace the file's). */
-export async function readTags(et: ExifTool, file: string): Promise<{ tags: Tags; sidecarPath: string | null; sidecarSkipped?: string }> {
-  const { path: sidecarPath, skipped: sidecarSkipped } = await findSidecar(file);
+/**
+ * Read a file's tags and merge its XMP sidecar over them (the sidecar wins; its dates replace the file's).
+ * `written`: the sidecar our edits were written to (it may live under the library, away from the
+ * file: IMMICH_SIDECAR_LOCATION=library); it comes first when it is there.
+ */
+export async function readTags(et: ExifTool, file: string, written?: string): Promise<{ tags: Tags; sidecarPath: string | null; sidecarSkipped?: string }> {
+  const ours = written ? await readSidecarFile(written).then(() => written, () => undefined) : undefined;
+  const { path: sidecarPath, skipped: sidecarSkipped } = ours ? { path: ours, skipped: undefined } : await findSidecar(file);
   const [media, sidecar] = await Promise.all([et.read(file), sidecarPath ? et.read(sidecarPath) : undefined]);
   if (!sidecar) return { tags: media, sidecarPath: null, sidecarSkipped };
   const merged: Record<string, unknown> = { ...media };

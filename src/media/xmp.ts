@@ -73,6 +73,19 @@ export async function writeXmpSidecar(et: ExifTool, target: string, fields: XmpF
   }
 }
 
+/** '2024:05:01 10:00:00+01:00' (exiftool's form, or ExifDateTime's rawValue) → wall clock and offset (null: none given). */
+export function xmpDate(v: unknown): { local: string; offset: string | null } | undefined {
+  const raw = v && typeof v === 'object' && 'rawValue' in v ? (v as { rawValue?: unknown }).rawValue : v;
+  if (typeof raw !== 'string') return undefined;
+  const m = /^(\d{4})[:-](\d{2})[:-](\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
+  if (!m) return undefined;
+  const local = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`;
+  if (Number.isNaN(Date.parse(`${local}Z`))) return undefined;
+  let offset: string | null = null;
+  if (m[7]) offset = m[7].toUpperCase() === 'Z' ? '+00:00' : `${m[7].slice(0, 3)}:${m[7].slice(-2)}`;
+  return { local, offset };
+}
+
 /** Read our fields back from a sidecar (metadata sync --from-files). */
 export async function readXmpSidecar(et: ExifTool, file: string): Promise<Partial<XmpFields> & { hasDate: boolean; hasGps: boolean }> {
   const t = (await et.read(file, { readArgs: ['-n'] } as never)) as Record<string, unknown>;
@@ -84,7 +97,12 @@ export async function readXmpSidecar(et: ExifTool, file: string): Promise<Partia
   const lat = typeof t.GPSLatitude === 'number' ? t.GPSLatitude : undefined;
   const lon = typeof t.GPSLongitude === 'number' ? t.GPSLongitude : undefined;
   const rating = typeof t.Rating === 'number' ? t.Rating : undefined;
+  // By group, without MWG's composite DateTimeOriginal (it takes photoshop:DateCreated's value): another
+  // program may have changed only one of the two (exif's wins; we write both).
+  const raw = (await et.readRaw(file, { readArgs: ['-G1', '-XMP-exif:DateTimeOriginal', '-XMP-photoshop:DateCreated'], useMWG: false })) as Record<string, unknown>;
+  const date = xmpDate(raw['XMP-exif:DateTimeOriginal']) ?? xmpDate(raw['XMP-photoshop:DateCreated']);
   return {
+    ...(date ? { localTakenAt: date.local, offset: date.offset } : {}),
     description: typeof t.Description === 'string' ? t.Description : t.Description !== undefined ? String(t.Description) : null,
     rating: rating ?? null,
     latitude: lat ?? null,

@@ -5,6 +5,7 @@ import { lastEdited } from '../db/asset-edits.js';
 import { sql } from '../db/kysely.js';
 import { albumsOfAssets } from '../db/albums.js';
 import { userTagsOfAssets } from '../db/user-tags.js';
+import { sidecarState, sidecarTarget } from './sidecars.js';
 
 export interface AssetTagInfo {
   name: string;
@@ -92,6 +93,7 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
         // as text: the driver would read a zone-less timestamp in the process's zone
         sql<string | null>`to_char(a.local_taken_at, 'YYYY-MM-DD"T"HH24:MI:SS')`.as('local_iso'),
         lastEdited('a').as('last_edited'),
+        sql<Date | null>`(select ae.xmp_edited_at from asset_edits ae where ae.asset_id = a.id)`.as('xmp_edited_at'),
       ])
       .where(anyId('a.id'))
       .execute(),
@@ -115,7 +117,7 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
     db.selectFrom('asset_ocr').select(['asset_id', 'text']).where(anyId('asset_id')).execute(),
     db.selectFrom('asset_files').select(['asset_id', 'kind', 'path']).where(anyId('asset_id')).orderBy('kind').execute(),
     db.selectFrom('asset_job_status').select(['asset_id', 'stage', 'status', 'error']).where(anyId('asset_id')).orderBy('stage').execute(),
-    db.selectFrom('asset_sidecars').select(['asset_id', 'path', 'state', 'error']).where(anyId('asset_id')).execute(),
+    db.selectFrom('asset_sidecars').select(['asset_id', 'path', 'state', 'error', 'synced_at']).where(anyId('asset_id')).execute(),
   ]);
   const group = <T extends { asset_id: string }>(list: T[]) => {
     const m = new Map<string, T[]>();
@@ -176,7 +178,19 @@ async function describeChunk(ctx: Context, ids: string[]): Promise<AssetInfo[]> 
       livePhotoVideoId: r.live_photo_video_id,
       files: (filesBy.get(id) ?? []).map((f) => ({ kind: f.kind, path: ctx.library.resolve(f.path) })),
       stages: (stagesBy.get(id) ?? []).map((s) => ({ stage: s.stage, status: s.status, error: s.error })),
-      sidecar: sc ? { path: ctx.library.resolve(sc.path), state: sc.state, error: sc.error } : null,
+      sidecar: sidecarInfo(ctx, r, sc),
     }];
   });
+}
+
+/** The sidecar line of info: where it is (or will be written) and whether it has every edit (see pendingSidecars). */
+function sidecarInfo(
+  ctx: Context,
+  r: { id: string; library_path: string; storage_mode: string; sidecar_path: string | null; xmp_edited_at: Date | null },
+  sc: { path: string; state: string; error: string | null; synced_at: Date | null } | undefined,
+): AssetInfo['sidecar'] {
+  if (!sc && !r.xmp_edited_at) return null;
+  const state = sidecarState({ state: sc?.state ?? null, synced_at: sc?.synced_at ?? null }, r.xmp_edited_at);
+  const rel = sc?.path || sidecarTarget(ctx, { id: r.id, library_path: r.library_path, storage_mode: r.storage_mode, sidecar_path: r.sidecar_path, state_path: null });
+  return { path: ctx.library.resolve(rel), state, error: sc?.error ?? null };
 }

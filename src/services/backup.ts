@@ -159,7 +159,15 @@ async function listCandidates(ctx: Context, db: Kysely<DB> | Transaction<DB>, in
     const e = entryPath(a.library_path);
     out.push({ path: e.path, abs: ctx.library.resolve(a.library_path), checksum: a.checksum, kind: e.kind === 'external' ? 'external' : 'original', source: e.kind === 'external' ? a.library_path : undefined });
   }
-  const sidecars = await db.selectFrom('exif').select('sidecar_path').where('sidecar_path', 'is not', null).execute();
+  // The sidecars photos came with, and the ones edits were written to (asset_sidecars: beside the
+  // file, or under sidecars/ with IMMICH_SIDECAR_LOCATION=library): a restored library has its edits
+  // in its files too, without a metadata sync.
+  const sidecars = await db
+    .selectFrom('exif')
+    .select('sidecar_path')
+    .where('sidecar_path', 'is not', null)
+    .union(db.selectFrom('asset_sidecars').select('path as sidecar_path').where('path', '<>', ''))
+    .execute();
   for (const s of sidecars) {
     const e = entryPath(s.sidecar_path!);
     out.push({ path: e.path, abs: ctx.library.resolve(s.sidecar_path!), kind: e.kind === 'external' ? 'external' : 'sidecar', source: e.kind === 'external' ? s.sidecar_path! : undefined });

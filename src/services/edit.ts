@@ -2,13 +2,15 @@
 // location; for many assets at once, in one transaction, then written to each asset's XMP sidecar.
 // The decisions (what each asset's new values are) are pure functions below; editAssets applies them.
 import type { Context } from '../context.js';
+import type { RawBuilder, SelectQueryBuilder } from 'kysely';
 import { sql } from '../db/kysely.js';
 import { UsageError } from '../errors.js';
-import { tagAssets, untagAssets, normaliseTag } from '../db/user-tags.js';
+import { ensureTags, findUserTag, normaliseTag } from '../db/user-tags.js';
 import { markEdited } from '../db/asset-edits.js';
 import { zoneOffsetAt } from '../media/metadata.js';
 import { ensurePlaces, nearestPlace } from './places.js';
-import { markPending, writeSidecars, type SidecarFailure } from './sidecars.js';
+import { likeEscape } from './selection.js';
+import { writeSidecars, type SidecarFailure } from './sidecars.js';
 
 export type LocationEdit = { lat: number; lon: number } | { name: string } | null;
 
@@ -254,7 +256,19 @@ export function newDate(cur: DateState, spec: Pick<EditSpec, 'date' | 'shiftMs' 
 const CHUNK = 20000;
 const anyId = (col: string, ids: string[]) => sql<boolean>`${sql.ref(col)} = any(${sql.val(ids)}::uuid[])`;
 
-async function loadCurrent(ctx: Context, ids: string[]): Promise<Current[]> {
+/**
+ * What an edit acts on: asset ids (the server, uploads), or the selection as a query of `a.id` over
+ * `assets a` (the CLI: it runs inside the edit's own statement, so no id list travels from Node).
+ */
+export type EditTarget = string[] | SelectQueryBuilder<any, any, { id: string }>;
+
+/** The target as SQL yielding `id`, each asset locked FOR KEY SHARE (a concurrent delete waits; see migration 0112). */
+function targetSql(target: EditTarget): RawBuilder<unknown> {
+  if (Array.isArray(target)) return sql`select a.id from assets a where a.id = any(${sql.val(target)}::uuid[]) for key share of a`;
+  return sql`${target.forKeyShare(['a'] as never)}`;
+}
+
+async function loadCurrent(ctx: Context | { db: Context['db'] }, ids: string[]): Promise<Current[]> {
   const out: Current[] = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const rows = await ctx.db
@@ -273,143 +287,165 @@ async function loadCurrent(ctx: Context, ids: string[]): Promise<Current[]> {
   return out;
 }
 
-/** Assets among `ids` that carry a user tag (or, with below, one under it). */
-async function taggedWith(ctx: Context, ids: string[], tag: string, below: boolean): Promise<Set<string>> {
-  const v = tag.toLowerCase();
-  const out = new Set<string>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await ctx.db
-      .selectFrom('asset_user_tags as at')
-      .innerJoin('user_tags as t', 't.id', 'at.tag_id')
-      .select('at.asset_id')
-      .distinct()
-      .where(anyId('at.asset_id', ids.slice(i, i + CHUNK)))
-      .where((eb) => {
-        const exact = eb(sql`lower(t.value)`, '=', v);
-        return below ? eb.or([exact, eb(sql`lower(t.value)`, 'like', v.replace(/[\\%_]/g, (m) => '\\' + m) + '/%')]) : exact;
-      })
-      .execute();
-    for (const r of rows) out.add(r.asset_id);
-  }
-  return out;
+/** Rows of the combined statement: one per change kind and asset, plus the selection's size. */
+interface CombinedRow {
+  n: number;
+  id: string | null;
+  k: string | null;
+  library_path: string | null;
+  is_favorite: boolean | null;
+  is_archived: boolean | null;
+  rating: number | null;
+  description: string | null;
 }
 
 /**
- * Apply an edit to the selected assets: one transaction for the database, then the sidecars of the
- * assets whose XMP fields changed. A sidecar that cannot be written is listed; the database change stands.
+ * Favorite, archive, rating, description, tags and untags of every selected asset in ONE statement:
+ * the selection (locked), each change as a data-modifying CTE that returns the assets it changed,
+ * and the edit mark (asset_edits, with xmp_edited_at when an XMP field changed: the sidecar is then
+ * behind) for all of them. One snapshot, one round trip, no per-row triggers.
+ */
+function combinedEdit(sel: RawBuilder<unknown>, spec: EditSpec, tagIds: string[], now: Date): RawBuilder<CombinedRow> {
+  const newDesc = spec.description === undefined ? undefined : spec.description.trim() || null;
+  const sets: RawBuilder<unknown>[] = [];
+  const diffs: RawBuilder<unknown>[] = [];
+  const xmpDiffs: RawBuilder<unknown>[] = [];
+  if (spec.favorite !== undefined) {
+    sets.push(sql`is_favorite = ${spec.favorite}`);
+    diffs.push(sql`o.is_favorite <> ${spec.favorite}`);
+  }
+  if (spec.archive !== undefined) {
+    sets.push(sql`is_archived = ${spec.archive}`);
+    diffs.push(sql`o.is_archived <> ${spec.archive}`);
+  }
+  if (spec.rating !== undefined) {
+    sets.push(sql`rating = ${spec.rating}::smallint`);
+    diffs.push(sql`coalesce(o.rating, 0) <> ${spec.rating}`);
+    xmpDiffs.push(sql`coalesce(o.rating, 0) <> ${spec.rating}`);
+  }
+  if (newDesc !== undefined) {
+    // '' (not null) records "cleared by the user": null would fall back to the file's description
+    sets.push(sql`description = ${newDesc ?? ''}::text`);
+    diffs.push(sql`o.description is distinct from ${newDesc}::text`);
+    xmpDiffs.push(sql`o.description is distinct from ${newDesc}::text`);
+  }
+  const ctes: RawBuilder<unknown>[] = [];
+  const kinds: RawBuilder<unknown>[] = [];
+  if (sets.length) {
+    ctes.push(sql`flags as (update assets a set ${sql.join(sets)} from old o where a.id = o.id and (${sql.join(diffs, sql` or `)})
+      returning a.id, ${xmpDiffs.length ? sql`(${sql.join(xmpDiffs, sql` or `)})` : sql`false`} as xmp)`);
+    kinds.push(sql`select id, 'flags' as k, xmp from flags`);
+  }
+  spec.tag.forEach((_, i) => {
+    const tagId = tagIds[i]!;
+    ctes.push(sql`${sql.raw(`tag${i}`)} as (insert into asset_user_tags (asset_id, tag_id, source)
+      select o.id, ${tagId}::uuid, 'user' from old o
+      where not exists (select 1 from asset_user_tags x where x.asset_id = o.id and x.tag_id = ${tagId}::uuid)
+      on conflict do nothing returning asset_id)`);
+    kinds.push(sql`select asset_id, ${`tag${i}`}::text, true from ${sql.raw(`tag${i}`)}`);
+  });
+  spec.untag.forEach((tag, i) => {
+    const v = tag.toLowerCase();
+    ctes.push(sql`${sql.raw(`untag${i}`)} as (delete from asset_user_tags t using old o
+      where t.asset_id = o.id and t.tag_id in (select id from user_tags where lower(value) = ${v} or lower(value) like ${likeEscape(v) + '/%'})
+      returning t.asset_id)`);
+    kinds.push(sql`select distinct asset_id, ${`untag${i}`}::text, true from ${sql.raw(`untag${i}`)}`);
+  });
+  const old = sets.length
+    ? sql`select a.id, a.library_path, a.is_favorite, a.is_archived, coalesce(a.rating, e.rating) as rating,
+        nullif(coalesce(a.description, e.description), '') as description from sel join assets a on a.id = sel.id left join exif e on e.asset_id = a.id`
+    : sql`select a.id, a.library_path, null::boolean as is_favorite, null::boolean as is_archived, null::int as rating,
+        null::text as description from sel join assets a on a.id = sel.id`;
+  return sql<CombinedRow>`with sel as materialized (select s.id from (${sel}) s),
+    old as materialized (${old}),
+    ${sql.join(ctes)},
+    ch (id, k, xmp) as (${sql.join(kinds, sql` union all `)}),
+    mark as (insert into asset_edits (asset_id, edited_at, xmp_edited_at)
+      select id, ${now}::timestamptz, case when bool_or(xmp) then ${now}::timestamptz end from ch group by id
+      on conflict (asset_id) do update set edited_at = excluded.edited_at, xmp_edited_at = coalesce(excluded.xmp_edited_at, asset_edits.xmp_edited_at))
+    select c.n, ch.id, ch.k, o.library_path, o.is_favorite, o.is_archived, o.rating, o.description
+      from (select count(*)::int as n from sel) c left join (ch join old o on o.id = ch.id) on true`;
+}
+
+/** Tells the transaction of a dry run to roll back once the changes are known. */
+class DryRun extends Error {}
+
+/**
+ * Apply an edit to the selected assets: one transaction for the database (a dry run rolls it back),
+ * then the sidecars of the assets whose XMP fields changed. A sidecar that cannot be written is
+ * listed; the database change stands.
  */
 export async function editAssets(
   ctx: Context,
-  ids: string[],
+  target: EditTarget,
   spec: EditSpec,
   opts: { dryRun?: boolean; onSidecarProgress?: (done: number, total: number) => void; skipSidecars?: boolean } = {},
 ): Promise<EditResult> {
   const place = spec.location && 'name' in spec.location ? await resolvePlaceName(ctx, spec.location.name) : undefined;
   const coords = spec.location === null ? null : place ? { lat: place.lat, lon: place.lon } : (spec.location as { lat: number; lon: number } | undefined);
   const geo = coords ? place ?? (await ensurePlaces(ctx).then(() => nearestPlace(ctx, coords.lat, coords.lon))) : undefined;
+  // Removing a tag nobody has is a mistake in the name (exit 2, nothing changed), as for --has-tag.
+  for (const tag of spec.untag) {
+    if (!(await findUserTag(ctx.db, tag))) throw new UsageError(`--untag ${tag}: no such tag (see immich tags list)`);
+  }
   const t0 = performance.now();
-  const cur = await loadCurrent(ctx, ids);
+  const now = new Date();
   const changes: Change[] = [];
-  const fileOf = new Map(cur.map((c) => [c.id, ctx.library.resolve(c.library_path)]));
-  const push = (id: string, field: string, from: unknown, to: unknown) => changes.push({ id, file: fileOf.get(id)!, field, from, to });
   const xmpChanged = new Set<string>();
   const touched = new Set<string>();
-
-  const favIds = spec.favorite === undefined ? [] : cur.filter((c) => c.is_favorite !== spec.favorite).map((c) => c.id);
-  for (const id of favIds) push(id, 'favorite', !spec.favorite, spec.favorite);
-  const archIds = spec.archive === undefined ? [] : cur.filter((c) => c.is_archived !== spec.archive).map((c) => c.id);
-  for (const id of archIds) push(id, 'archived', !spec.archive, spec.archive);
-  const ratingIds = spec.rating === undefined ? [] : cur.filter((c) => (c.rating ?? 0) !== spec.rating).map((c) => c.id);
-  const ratingSet = new Set(ratingIds);
-  for (const c of cur) if (ratingSet.has(c.id)) push(c.id, 'rating', c.rating, spec.rating);
+  let selected = 0;
   const newDesc = spec.description === undefined ? undefined : spec.description.trim() || null;
-  const descIds = spec.description === undefined ? [] : cur.filter((c) => c.description !== newDesc).map((c) => c.id);
-  const descSet = new Set(descIds);
-  for (const c of cur) if (descSet.has(c.id)) push(c.id, 'description', c.description, newDesc);
+  const combined = spec.favorite !== undefined || spec.archive !== undefined || spec.rating !== undefined || newDesc !== undefined || spec.tag.length > 0 || spec.untag.length > 0;
+  const perAsset = Boolean(spec.date || spec.shiftMs || spec.tz) || spec.location !== undefined;
 
-  const dates: Array<{ id: string; s: DateState }> = [];
-  if (spec.date || spec.shiftMs || spec.tz) {
-    for (const c of cur) {
-      const takenAt = new Date(c.taken_at ?? c.file_mtime);
-      const before: DateState = { takenAt, local: c.local_iso ?? takenAt.toISOString().slice(0, 19), zone: c.time_zone };
-      const after = newDate(before, spec);
-      if (after.takenAt.getTime() !== before.takenAt.getTime() || after.local !== before.local || after.zone !== before.zone) {
-        dates.push({ id: c.id, s: after });
-        push(c.id, 'takenAt', `${before.local}${before.zone ? ` ${before.zone}` : ''}`, `${after.local} ${after.zone ?? ''}`.trim());
+  const run = async (trx: Context['db']) => {
+    const tagIds: string[] = [];
+    if (spec.tag.length) {
+      const byPath = await ensureTags(trx, spec.tag);
+      for (const t of spec.tag) tagIds.push(byPath.get(t.toLowerCase())!);
+    }
+    let sel = targetSql(target);
+    let ids: string[] = [];
+    if (perAsset) {
+      // Dates and places are computed per asset here: read the selection once, then act on these ids.
+      ids = (await sql<{ id: string }>`select s.id from (${sel}) s`.execute(trx)).rows.map((r) => r.id);
+      sel = sql`select unnest(${sql.val(ids)}::uuid[]) as id`;
+      selected = ids.length;
+    }
+    if (combined) {
+      const rows = (await combinedEdit(sel, spec, tagIds, now).execute(trx)).rows;
+      selected = rows[0]?.n ?? 0;
+      for (const r of rows) {
+        if (!r.id) continue;
+        const file = ctx.library.resolve(r.library_path!);
+        const push = (field: string, from: unknown, to: unknown) => changes.push({ id: r.id!, file, field, from, to });
+        if (r.k === 'flags') {
+          if (spec.favorite !== undefined && r.is_favorite !== spec.favorite) push('favorite', r.is_favorite, spec.favorite);
+          if (spec.archive !== undefined && r.is_archived !== spec.archive) push('archived', r.is_archived, spec.archive);
+          const rating = r.rating === null ? null : Number(r.rating);
+          if (spec.rating !== undefined && (rating ?? 0) !== spec.rating) push('rating', rating, spec.rating);
+          if (newDesc !== undefined && r.description !== newDesc) push('description', r.description, newDesc);
+        } else if (r.k!.startsWith('untag')) push('untag', spec.untag[Number(r.k!.slice(5))], null);
+        else push('tag', null, spec.tag[Number(r.k!.slice(3))]);
       }
     }
-  }
-  const locIds =
-    spec.location === undefined ? [] : cur.filter((c) => (coords ? c.latitude !== coords.lat || c.longitude !== coords.lon : c.latitude !== null)).map((c) => c.id);
-  const locSet = new Set(locIds);
-  for (const c of cur) {
-    if (!locSet.has(c.id)) continue;
-    push(c.id, 'location', c.latitude === null ? null : `${c.latitude},${c.longitude}`, coords ? `${coords.lat},${coords.lon}${geo ? ` (${[geo.city, geo.country].filter(Boolean).join(', ')})` : ''}` : null);
-  }
-  const tagAdds: Array<{ tag: string; ids: string[] }> = [];
-  for (const tag of spec.tag) {
-    const have = await taggedWith(ctx, ids, tag, false);
-    const add = ids.filter((id) => !have.has(id));
-    tagAdds.push({ tag, ids: add });
-    for (const id of add) push(id, 'tag', null, tag);
-  }
-  const tagRemoves: Array<{ tag: string; ids: string[] }> = [];
-  for (const tag of spec.untag) {
-    const have = await taggedWith(ctx, ids, tag, true);
-    const rm = ids.filter((id) => have.has(id));
-    tagRemoves.push({ tag, ids: rm });
-    for (const id of rm) push(id, 'untag', tag, null);
-  }
-  for (const ch of changes) {
-    touched.add(ch.id);
-    if (ch.field !== 'favorite' && ch.field !== 'archived') xmpChanged.add(ch.id);
-  }
-
-  if (!opts.dryRun && touched.size) {
-    const now = new Date();
-    await ctx.db.transaction().execute(async (trx) => {
-      const inChunks = async (list: string[], fn: (chunk: string[]) => Promise<unknown>) => {
-        for (let i = 0; i < list.length; i += CHUNK) await fn(list.slice(i, i + CHUNK));
-      };
-      await inChunks(favIds, (c) => trx.updateTable('assets').set({ is_favorite: spec.favorite! }).where(anyId('id', c)).execute());
-      await inChunks(archIds, (c) => trx.updateTable('assets').set({ is_archived: spec.archive! }).where(anyId('id', c)).execute());
-      await inChunks(ratingIds, (c) => trx.updateTable('assets').set({ rating: spec.rating! }).where(anyId('id', c)).execute());
-      // '' (not null) records "cleared by the user": null would fall back to the file's description
-      await inChunks(descIds, (c) => trx.updateTable('assets').set({ description: newDesc ?? '' }).where(anyId('id', c)).execute());
-      for (let i = 0; i < dates.length; i += CHUNK) {
-        const d = dates.slice(i, i + CHUNK);
-        await trx
-          .updateTable('assets')
-          .from(
-            sql<{ id: string; t: Date; l: string; z: string | null }>`(select unnest(${sql.val(d.map((x) => x.id))}::uuid[]) as id,
-              unnest(${sql.val(d.map((x) => x.s.takenAt.toISOString()))}::timestamptz[]) as t,
-              unnest(${sql.val(d.map((x) => x.s.local))}::timestamp[]) as l,
-              unnest(${sql.val(d.map((x) => x.s.zone))}::text[]) as z)`.as('v'),
-          )
-          .set({ taken_at: sql`v.t`, local_taken_at: sql`v.l`, time_zone: sql`v.z`, date_source: 'edit' })
-          .whereRef('assets.id', '=', sql`v.id`)
-          .execute();
-      }
-      if (locIds.length) {
-        await inChunks(locIds, async (c) => {
-          // an asset whose metadata stage has not run yet has no exif row
-          await trx.insertInto('exif').columns(['asset_id']).expression(sql`select unnest(${sql.val(c)}::uuid[])`).onConflict((oc) => oc.doNothing()).execute();
-          await trx.updateTable('exif').set({ latitude: coords?.lat ?? null, longitude: coords?.lon ?? null, gps_source: coords ? 'edit' : null }).where(anyId('asset_id', c)).execute();
-          // Place names now (one lookup for all), so no search has to geocode these again; a separate
-          // update, as the GPS trigger (migration 0027) flags every update of the position as pending.
-          await trx
-            .updateTable('exif')
-            .set({ city: geo?.city ?? null, state: geo?.state ?? null, country: geo?.country ?? null, geocode_pending: false })
-            .where(anyId('asset_id', c))
-            .execute();
-        });
-      }
-      for (const t of tagAdds) if (t.ids.length) await tagAssets(trx, t.ids, t.tag, 'user');
-      for (const t of tagRemoves) if (t.ids.length) await untagAssets(trx, t.ids, t.tag);
-      // In the narrow asset_edits table, not assets.edited_at: see src/db/asset-edits.ts.
-      await markEdited(trx, [...touched], now);
-      await markPending(trx, [...xmpChanged]);
-    });
+    if (perAsset && ids.length) await editPerAsset(ctx, trx, ids, spec, { coords, geo, now, changes });
+    for (const ch of changes) {
+      touched.add(ch.id);
+      if (ch.field !== 'favorite' && ch.field !== 'archived') xmpChanged.add(ch.id);
+    }
+  };
+  if (!opts.dryRun) await ctx.db.transaction().execute(run);
+  else {
+    await ctx.db
+      .transaction()
+      .execute(async (trx) => {
+        await run(trx);
+        throw new DryRun();
+      })
+      .catch((err) => {
+        if (!(err instanceof DryRun)) throw err;
+      });
   }
   const dbMs = performance.now() - t0;
   let sidecarsWritten = 0;
@@ -419,6 +455,71 @@ export async function editAssets(
     sidecarsWritten = r.written;
     sidecarFailures = r.failed;
   }
-  return { selected: ids.length, changed: touched.size, changes, dryRun: Boolean(opts.dryRun), sidecarsWritten, sidecarFailures, dbMs };
+  return { selected, changed: touched.size, changes, dryRun: Boolean(opts.dryRun), sidecarsWritten, sidecarFailures, dbMs };
 }
 
+/** --date/--shift/--tz and --location: new values computed per asset (newDate), written with one array per column. */
+async function editPerAsset(
+  ctx: Context,
+  trx: Context['db'],
+  ids: string[],
+  spec: EditSpec,
+  o: { coords: { lat: number; lon: number } | null | undefined; geo: { city: string | null; state: string | null; country: string | null } | undefined; now: Date; changes: Change[] },
+): Promise<void> {
+  const { coords, geo } = o;
+  const cur = await loadCurrent({ db: trx }, ids);
+  const changed = new Set<string>();
+  const push = (c: Current, field: string, from: unknown, to: unknown) => {
+    changed.add(c.id);
+    o.changes.push({ id: c.id, file: ctx.library.resolve(c.library_path), field, from, to });
+  };
+  const dates: Array<{ id: string; s: DateState }> = [];
+  if (spec.date || spec.shiftMs || spec.tz) {
+    for (const c of cur) {
+      const takenAt = new Date(c.taken_at ?? c.file_mtime);
+      const before: DateState = { takenAt, local: c.local_iso ?? takenAt.toISOString().slice(0, 19), zone: c.time_zone };
+      const after = newDate(before, spec);
+      if (after.takenAt.getTime() !== before.takenAt.getTime() || after.local !== before.local || after.zone !== before.zone) {
+        dates.push({ id: c.id, s: after });
+        push(c, 'takenAt', `${before.local}${before.zone ? ` ${before.zone}` : ''}`, `${after.local} ${after.zone ?? ''}`.trim());
+      }
+    }
+  }
+  const locIds: string[] = [];
+  if (spec.location !== undefined) {
+    for (const c of cur) {
+      if (coords ? c.latitude === coords.lat && c.longitude === coords.lon : c.latitude === null) continue;
+      locIds.push(c.id);
+      push(c, 'location', c.latitude === null ? null : `${c.latitude},${c.longitude}`, coords ? `${coords.lat},${coords.lon}${geo ? ` (${[geo.city, geo.country].filter(Boolean).join(', ')})` : ''}` : null);
+    }
+  }
+  for (let i = 0; i < dates.length; i += CHUNK) {
+    const d = dates.slice(i, i + CHUNK);
+    await trx
+      .updateTable('assets')
+      .from(
+        sql<{ id: string; t: Date; l: string; z: string | null }>`(select unnest(${sql.val(d.map((x) => x.id))}::uuid[]) as id,
+          unnest(${sql.val(d.map((x) => x.s.takenAt.toISOString()))}::timestamptz[]) as t,
+          unnest(${sql.val(d.map((x) => x.s.local))}::timestamp[]) as l,
+          unnest(${sql.val(d.map((x) => x.s.zone))}::text[]) as z)`.as('v'),
+      )
+      .set({ taken_at: sql`v.t`, local_taken_at: sql`v.l`, time_zone: sql`v.z`, date_source: 'edit' })
+      .whereRef('assets.id', '=', sql`v.id`)
+      .execute();
+  }
+  for (let i = 0; i < locIds.length; i += CHUNK) {
+    const c = locIds.slice(i, i + CHUNK);
+    // an asset whose metadata stage has not run yet has no exif row
+    await trx.insertInto('exif').columns(['asset_id']).expression(sql`select unnest(${sql.val(c)}::uuid[])`).onConflict((oc) => oc.doNothing()).execute();
+    await trx.updateTable('exif').set({ latitude: coords?.lat ?? null, longitude: coords?.lon ?? null, gps_source: coords ? 'edit' : null }).where(anyId('asset_id', c)).execute();
+    // Place names now (one lookup for all), so no search has to geocode these again; a separate
+    // update, as the GPS trigger (migration 0027) flags every update of the position as pending.
+    await trx
+      .updateTable('exif')
+      .set({ city: geo?.city ?? null, state: geo?.state ?? null, country: geo?.country ?? null, geocode_pending: false })
+      .where(anyId('asset_id', c))
+      .execute();
+  }
+  // In the narrow asset_edits table, not assets.edited_at: see src/db/asset-edits.ts. Both are XMP fields.
+  await markEdited(trx, [...changed], o.now, { xmp: true });
+}

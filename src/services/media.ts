@@ -164,7 +164,13 @@ async function checkedHeader(absPath: string, s: Sniffed, head: Buffer, maxPixel
 export async function extractMetadata(
   ctx: Context,
   absPath: string,
-  opts: { probe?: ProbeResult; /** The file's mtime when the caller has it (with `probe`: no need to open the file again). */ mtime?: Date } = {},
+  opts: {
+    probe?: ProbeResult;
+    /** The file's mtime when the caller has it (with `probe`: no need to open the file again). */
+    mtime?: Date;
+    /** The sidecar edits were written to (absolute), read before the ones beside the file. */
+    sidecar?: string;
+  } = {},
 ): Promise<MediaMetadata> {
   let s: Pick<Sniffed, 'type' | 'mime'>;
   let mtime: Date;
@@ -185,7 +191,7 @@ export async function extractMetadata(
   const et = await getExifTool(ctx);
   let probe: VideoProbe | undefined = opts.probe?.video;
   const [tagsResult] = await Promise.all([
-    readTags(et, absPath).catch((err) => {
+    readTags(et, absPath, opts.sidecar).catch((err) => {
       throw new ItemError(absPath, `${absPath}: cannot read metadata: ${errorMessage(err)}`, { cause: err });
     }),
     s.type === 'video' && !probe
@@ -327,7 +333,9 @@ export async function runMetadata(ctx: Context, assetId: string, given?: StageAs
   let meta: MediaMetadata;
   try {
     await requireFile(abs);
-    meta = await extractMetadata(ctx, abs);
+    // A re-read (index --force) must see the edits: the sidecar we wrote them to, wherever it lives.
+    const written = await ctx.db.selectFrom('asset_sidecars').select('path').where('asset_id', '=', assetId).where('path', '<>', '').executeTakeFirst();
+    meta = await extractMetadata(ctx, abs, written ? { sidecar: ctx.library.resolve(written.path) } : {});
   } catch (err) {
     if (err instanceof MediaFailure) return { status: 'failed', message: `${abs}: ${err.message}` };
     if (err instanceof ItemError) return { status: 'failed', message: err.message };

@@ -59,7 +59,8 @@ async function relinkExternal(db: Kysely<DB>, files: FileEntry[], root: string):
     if (!fs.existsSync(path.join(root, ...f.path.split('/')))) continue; // failed to restore: reported already
     const a = await db.updateTable('assets').set({ library_path: f.path, storage_mode: 'copy' }).where('library_path', '=', f.source).executeTakeFirst();
     const s = await db.updateTable('exif').set({ sidecar_path: f.path }).where('sidecar_path', '=', f.source).executeTakeFirst();
-    if (Number(a.numUpdatedRows) + Number(s.numUpdatedRows) > 0) n++;
+    const w = await db.updateTable('asset_sidecars').set({ path: f.path }).where('path', '=', f.source).executeTakeFirst();
+    if (Number(a.numUpdatedRows) + Number(s.numUpdatedRows) + Number(w.numUpdatedRows) > 0) n++;
   }
   return n;
 }

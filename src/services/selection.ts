@@ -464,7 +464,8 @@ export function applySelection(ctx: Context, q: AssetQuery, o: ResolvedSelection
   else if (scope === 'trashed') q = q.where('a.deleted_at', 'is not', null);
   if (o.assetIds) {
     // An empty list (an empty --ids-from) selects nothing.
-    q = o.assetIds.length ? q.where('a.id', 'in', o.assetIds) : q.where(sql<SqlBool>`false`);
+    // One array parameter: an --ids-from of 100k lines would pass PostgreSQL's 65535 parameters as a list.
+    q = o.assetIds.length ? q.where(sql<SqlBool>`${sql.ref('a.id')} = any(${sql.val(o.assetIds)}::uuid[])`) : q.where(sql<SqlBool>`false`);
   } else {
     // A Live Photo's video part travels with its still; a stack shows its primary.
     q = q.where('a.is_motion_part', '=', false);
@@ -613,6 +614,17 @@ export async function selectionQuery(ctx: Context, sel: Selection, opts: Resolve
     r.rankedIds = result.hits.map((h) => h.id);
   }
   return { query: applySelection(ctx, baseQuery(ctx), r), rankedIds: r.rankedIds };
+}
+
+/**
+ * The selection as a query of `a.id` (with --limit's order and limit), for commands that act on it
+ * in SQL without reading the ids first (immich edit).
+ */
+export async function selectionIdsQuery(ctx: Context, sel: Selection, opts: ResolveOptions = {}) {
+  const { query, rankedIds } = await selectionQuery(ctx, sel, opts);
+  let built = query.select('a.id');
+  if (sel.limit !== undefined && !rankedIds) built = built.orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(sel.limit);
+  return built;
 }
 
 /** The selected asset ids: newest first, or in search's rank order for a free-text query or --similar. */

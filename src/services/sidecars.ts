@@ -25,7 +25,7 @@ export interface SidecarFailure {
   error: string;
 }
 
-interface AssetForSidecar {
+export interface AssetForSidecar {
   id: string;
   library_path: string;
   storage_mode: string;
@@ -34,6 +34,10 @@ interface AssetForSidecar {
 }
 
 /** Where an asset's sidecar is written: where we wrote it before, the sidecar it came with, or the default. */
+export function sidecarTarget(ctx: Context, a: AssetForSidecar): string {
+  return targetFor(ctx, a, sidecarLocation(ctx));
+}
+
 function targetFor(ctx: Context, a: AssetForSidecar, location: 'beside' | 'library'): string {
   if (a.state_path) return a.state_path;
   if (a.sidecar_path) return a.sidecar_path;
@@ -151,9 +155,25 @@ export async function writeSidecars(
   return { written, failed };
 }
 
-/** Assets whose sidecar is behind the database (a failed write). */
+/**
+ * Assets whose sidecar is behind the database: a failed write (state 'pending'), or an XMP field
+ * edited after the sidecar was last written or read (asset_edits.xmp_edited_at, migration 0112: an
+ * edit killed before its sidecar writes, or one that never wrote them).
+ */
 export async function pendingSidecars(ctx: Context): Promise<string[]> {
-  return (await ctx.db.selectFrom('asset_sidecars').select('asset_id').where('state', '=', 'pending').execute()).map((r) => r.asset_id);
+  const rows = await sql<{ asset_id: string }>`
+    select asset_id from asset_sidecars where state = 'pending'
+    union
+    select ae.asset_id from asset_edits ae left join asset_sidecars s on s.asset_id = ae.asset_id
+     where ae.xmp_edited_at is not null and (s.synced_at is null or s.synced_at < ae.xmp_edited_at)`.execute(ctx.db);
+  return rows.rows.map((r) => r.asset_id);
+}
+
+/** The sidecar state an asset shows (info): the row's, or 'pending' while an XMP edit is newer than its last sync. */
+export function sidecarState(row: { state: string | null; synced_at: Date | null }, xmpEditedAt: Date | null): 'synced' | 'pending' {
+  if (row.state === 'pending') return 'pending';
+  if (xmpEditedAt && (!row.synced_at || new Date(row.synced_at).getTime() < new Date(xmpEditedAt).getTime())) return 'pending';
+  return 'synced';
 }
 
 export interface SidecarReadResult {
@@ -203,6 +223,17 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
       }
       const tagsBefore = [...before.tags].sort().join('\n');
       const tagsAfter = [...new Set(x.tags ?? [])].sort().join('\n');
+      // A date changed in the sidecar: its wall clock, with its offset (else the zone known so far).
+      if (x.localTakenAt && (x.localTakenAt !== before.localTakenAt || (x.offset && x.offset !== before.offset))) {
+        const offset = x.offset ?? before.offset;
+        const minutes = offset ? (offset.startsWith('-') ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6))) : 0;
+        assetSet.taken_at = new Date(Date.parse(`${x.localTakenAt}Z`) - minutes * 60_000);
+        assetSet.local_taken_at = x.localTakenAt;
+        if (x.offset) assetSet.time_zone = x.offset;
+        // null: the file's metadata or its sidecar gave the date (migration 0063)
+        assetSet.date_source = null;
+        changed.push('takenAt');
+      }
       await ctx.db.transaction().execute(async (trx) => {
         if (changed.length) await trx.updateTable('assets').set({ ...assetSet, edited_at: new Date() }).where('id', '=', r.id).execute();
         if (x.hasGps && (x.latitude !== before.latitude || x.longitude !== before.longitude)) {

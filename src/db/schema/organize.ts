@@ -58,6 +58,8 @@ export interface AssetSidecarsTable {
 export interface AssetEditsTable {
   asset_id: string;
   edited_at: Date;
+  /** The last edit of an XMP field (migration 0112): the sidecar is behind when this is after its synced_at. */
+  xmp_edited_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface OrganizeTables {
