@@ -180,6 +180,19 @@ export class Output {
 }
 
 /** Default table width (README: tables fit 100 columns); --wide lifts it. */
+/**
+ * camelCase keys, recursively, for --json: services keep the repository manifest's snake_case
+ * (new_files, stored_bytes: the on-disk format) and the command's output speaks camelCase. Only
+ * keys made of lower-case words joined by "_" change; data-keyed maps must not pass through here.
+ */
+export function camelKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => camelKeys(v)) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/.test(k) ? k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : k, camelKeys(v)]),
+  ) as T;
+}
+
 export const TABLE_WIDTH = 100;
 const MIN_COLUMN = 8;
 
