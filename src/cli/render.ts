@@ -149,7 +149,8 @@ export class Output {
     let ended = false;
     void import('ora').then(({ default: ora }) => {
       if (ended) return;
-      spinner = ora({ text, stream: this.stderr, discardStdin: false }).start();
+      // ora colours its spinner (and ✔/✖) whatever NO_COLOR says: tell it.
+      spinner = ora({ text, stream: this.stderr, discardStdin: false, ...(this.color ? {} : { color: false }) }).start();
       this.spinner = spinner;
     }, () => undefined); // no spinner then: the final line is still printed by end()
     const setText = (t: string) => {
@@ -172,8 +173,8 @@ export class Output {
         setText(`${label} ${bar(done, total)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
       },
       text: (t) => setText(`${label} ${t}`),
-      succeed: (t) => end((s) => s.succeed(t ?? label), `✔ ${t ?? label}`),
-      fail: (t) => end((s) => s.fail(t ?? label), `✖ ${t ?? label}`),
+      succeed: (t) => end((s) => (this.color ? s.succeed(t ?? label) : s.stopAndPersist({ symbol: '✔', text: t ?? label })), `✔ ${t ?? label}`),
+      fail: (t) => end((s) => (this.color ? s.fail(t ?? label) : s.stopAndPersist({ symbol: '✖', text: t ?? label })), `✖ ${t ?? label}`),
       stop: () => end((s) => s.stop()),
     };
   }
