@@ -37,7 +37,8 @@ export interface OutputOptions {
 }
 
 export interface Progress {
-  update(done: number, total?: number, detail?: string): void;
+  /** `open`: more work may still be announced (an import whose stages are not all queued): never 100%. */
+  update(done: number, total?: number, detail?: string, open?: boolean): void;
   text(text: string): void;
   succeed(text?: string): void;
   fail(text?: string): void;
@@ -166,11 +167,12 @@ export class Output {
     };
     const started = Date.now();
     return {
-      update: (done, total, detail) => {
+      update: (done, total, detail, open) => {
         const secs = (Date.now() - started) / 1000;
         const rate = secs > 0 ? ` ${(done / secs).toFixed(1)}/s` : '';
-        const pct = total ? ` ${Math.floor((done / total) * 100)}%` : '';
-        setText(`${label} ${bar(done, total)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
+        const ratio = total ? Math.min(open ? 0.99 : 1, done / total) : 0;
+        const pct = total ? ` ${Math.floor(ratio * 100)}%` : '';
+        setText(`${label} ${bar(ratio, total ? 1 : 0)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
       },
       text: (t) => setText(`${label} ${t}`),
       succeed: (t) => end((s) => (this.color ? s.succeed(t ?? label) : s.stopAndPersist({ symbol: '✔', text: t ?? label })), `✔ ${t ?? label}`),
