@@ -101,11 +101,11 @@ export const OCR_CASES = [
   },
   {
     file: 'close-up.jpg',
-    kind: 'close-up: letters 75% of the frame height, cut by the frame edges',
+    kind: 'close-up: letters 60% of the frame height',
     text: 'OPEN',
     keywords: ['OPEN'],
-    width: 1600, height: 900, bg: [undefined, ['#b71c1c', '#7f0000']],
-    svg: (w, h) => texts([['OPEN', w / 2, h * 0.86, h * 0.95, '#fff59d']]),
+    width: 2400, height: 900, bg: [undefined, ['#b71c1c', '#7f0000']],
+    svg: (w, h) => texts([['OPEN', w / 2, h * 0.8, h * 0.8, '#fff59d']]),
   },
   {
     file: 'poster-small-text.jpg',
