@@ -8,7 +8,7 @@ import { applyPolicy, policyIsEmpty, type RetentionPolicy } from '../services/ba
 import { libraryKey, readPassphrase, Repository, shortId } from '../services/backup-repo.js';
 import { forgetSnapshots } from '../services/backup-forget.js';
 import { repairRepository } from '../services/backup-repair.js';
-import { formatBytes, formatDuration } from './render.js';
+import { camelKeys, formatBytes, formatDuration } from './render.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
 
 /** A snapshot's library (host:folder) in a table cell: the tail, which tells libraries apart, within 24 columns. */
@@ -96,7 +96,7 @@ Exit status:
         }
         result.created = !existed;
         if (rt.out.json) {
-          rt.out.data(result);
+          rt.out.data(camelKeys(result));
         } else {
           if (result.created) rt.out.line(`created ${result.encrypted ? 'encrypted' : 'unencrypted'} repository ${result.repository}`);
           const s = result.stats;
@@ -139,9 +139,9 @@ Exit status:
           repository: repo.root,
           encrypted: repo.encrypted,
           snapshots: snapshots.map((s) => ({
-            id: s.id, short_id: shortId(s.id), time: s.time, hostname: s.hostname, library: s.library, safety: Boolean(s.safety), tags: s.tags,
-            files: s.files.count, bytes: s.files.bytes, database: s.database.kind, include_derived: s.include_derived,
-            new_files: s.stats.new_files, stored_bytes: s.stats.stored_bytes,
+            id: s.id, shortId: shortId(s.id), time: s.time, hostname: s.hostname, library: s.library, safety: Boolean(s.safety), tags: s.tags,
+            files: s.files.count, bytes: s.files.bytes, database: s.database.kind, includeDerived: s.include_derived,
+            newFiles: s.stats.new_files, storedBytes: s.stats.stored_bytes,
           })),
           damaged,
         });
@@ -205,7 +205,7 @@ Exit status:
       const repo = await Repository.open(repositoryPath(rt, repoArg), { passphrase: passphraseFor(rt, keyFileOf(cmd, opts as { keyFile?: string })) });
       const result = await forgetSnapshots(repo, policy, { prune: Boolean(opts.prune), dryRun: Boolean(opts.dryRun), applyPolicy });
       if (rt.out.json) {
-        rt.out.data(result);
+        rt.out.data(camelKeys(result));
       } else {
         const verb = result.dry_run ? 'would remove' : 'removed';
         rt.out.table(
@@ -258,7 +258,7 @@ Exit status:
         } finally {
           progress.stop();
         }
-        if (rt.out.json) rt.out.data(result);
+        if (rt.out.json) rt.out.data(camelKeys(result));
         else {
           rt.out.line(`checked ${result.checked} objects: ${result.damaged.length} damaged, removed and stored again from the library where it has them`);
           for (const d of result.damaged) rt.out.line(`  data/${d.object.slice(0, 2)}/${d.object}: ${d.problem}`);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
 import { cleanCache } from '../services/cache.js';
-import { formatBytes } from './render.js';
+import { camelKeys, formatBytes } from './render.js';
 import { loadRuntime, withContext } from './runtime.js';
 
 export function register(program: Command): void {
@@ -31,7 +31,7 @@ Exit status:
       const rt = await loadRuntime(cmd);
       process.exitCode = await withContext(rt, { command: 'immich cache clean' }, async (ctx) => {
         const result = await cleanCache(ctx, { dryRun: opts.dryRun });
-        if (rt.out.json) rt.out.data(result);
+        if (rt.out.json) rt.out.data(camelKeys(result));
         else {
           for (const r of result.removed) rt.out.line(`${result.dry_run ? 'would remove' : 'removed'} ${r.path} (${r.kind})`);
           rt.out.line(`${result.dry_run ? 'would remove' : 'removed'} ${result.removed.length} file(s), ${formatBytes(result.bytes)}`);

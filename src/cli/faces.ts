@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { EnvironmentError, UsageError, VectorUnavailableError } from '../errors.js';
-import { faceSettings, queueFaceDetection } from '../services/faces.js';
+import { detectOutcomes, faceSettings, queueFaceDetection } from '../services/faces.js';
 import {
   deferredPass,
   exportCrops,
@@ -90,6 +90,8 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
         const { faceSettings, FACE_TASK } = await import('../services/faces.js');
         const model = faceSettings(ctx.config.raw).model;
         for (const part of ['detection', 'recognition']) await requireModel(ctx, FACE_TASK, model, part);
+        // Job history is written with this process's clock: a second back covers any rounding.
+        const started = new Date(Date.now() - 1000);
         const q = await queueFaceDetection(ctx, { force: opts.force });
         if (q.noPreview) rt.out.note(`${q.noPreview} photo${q.noPreview === 1 ? ' has' : 's have'} no preview yet: run immich index first`);
         if (!opts.wait && ctx.queue.kind === 'redis') {
@@ -103,6 +105,7 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
         const second = await deferredPass(ctx);
         const people = await listPeople(ctx);
         const counts = await ctx.db.selectFrom('asset_faces').select((eb) => [eb.fn.countAll<number>().as('faces'), eb.fn.count<number>('person_id').as('assigned')]).executeTakeFirst();
+        const photos = await detectOutcomes(ctx, started);
         const skippedModel = await ctx.db.selectFrom('asset_job_status').select('error').where('stage', '=', 'face-detection').where('status', '=', 'skipped').limit(1).executeTakeFirst();
         const result = {
           queued: q.queued,
@@ -111,15 +114,21 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
           skipped: drained.skipped,
           failed: drained.failed,
           failures: await (await import('../services/index.js')).jobFailures(ctx, drained.failures),
+          // Per photo (the job counts above are per job: detection and recognition each count).
+          photos: { done: photos.done, skipped: photos.skipped, failed: photos.failed },
           faces: Number(counts?.faces ?? 0),
           assignedFaces: Number(counts?.assigned ?? 0),
+          unassignedFaces: Number(counts?.faces ?? 0) - Number(counts?.assigned ?? 0),
           people: people.length,
           deferredPass: second,
         };
         if (rt.out.json) rt.out.data(result);
         else {
           for (const f of result.failures) rt.out.error(`immich: ${f.path}: ${f.stage}: ${f.reason}`);
-          rt.out.line(`${q.queued} photos: ${result.faces} faces, ${result.assignedFaces} in ${result.people} people; ${drained.failed} failed`);
+          rt.out.line(
+            `${q.queued} photos: ${photos.done} done, ${photos.skipped} skipped, ${photos.failed} failed; ` +
+              `library: ${result.faces} faces, ${result.assignedFaces} in ${result.people} people, ${result.unassignedFaces} without a person`,
+          );
           if (skippedModel?.error && q.queued && !drained.completed) rt.out.note(`face stages were skipped: ${skippedModel.error}`);
         }
         return drained.failed > 0 ? 1 : 0;
@@ -224,7 +233,11 @@ ${exit('  0  done\n  1  some assets failed (listed)\n  2  usage error\n  3  envi
         const r = await recluster(ctx);
         const people = await listPeople(ctx);
         if (rt.out.json) rt.out.data({ ...r, people: people.length, maxDistance: s.maxDistance, minFaces: s.minFaces });
-        else rt.out.line(`${r.faces} faces clustered: ${r.created} new people, ${r.assigned} assigned, ${r.unmatched + r.deferred} left alone; ${people.length} people in all`);
+        else {
+          rt.out.line(
+            `${r.faces} faces clustered: ${r.assigned} joined existing people, ${r.inNewPeople} in ${r.newPeople} new people, ${r.unassigned} without a person yet; ${people.length} people in all`,
+          );
+        }
       }),
     );
 

@@ -143,12 +143,15 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
   const stageText = new Map<string, string>();
   const stageWork = new Map<string, { done: number; total: number }>();
   // The bar counts files and stage jobs together: it reaches 100% only once the stages (ML
-  // included) are done too, not when the last file is copied.
+  // included) are done too, not when the last file is copied. Stages are announced as they are
+  // queued, so until the import returns more work may come: the bar stays below 100% (a 3/3 frame
+  // with no stage queued yet said 100% on a terminal; test/e2e/quiet-tty.test.ts).
+  let finished = false;
   const render = () => {
     let done = filesDone;
     let total = filesTotal;
     for (const w of stageWork.values()) { done += w.done; total += w.total; }
-    progress.update(done, total, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '));
+    progress.update(done, total, [...stageText.entries()].map(([s, t]) => `${s} ${t}`).join(' '), !finished);
   };
   const events = {
     onWalked: (n: number) => { filesTotal = n; render(); },
@@ -202,6 +205,8 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     progress.fail();
     throw err;
   }
+  finished = true;
+  render();
   progress.stop();
   render_(rt, summary);
   return summary.failures.length ? EXIT.ITEMS_FAILED : EXIT.OK;

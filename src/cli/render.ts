@@ -37,7 +37,8 @@ export interface OutputOptions {
 }
 
 export interface Progress {
-  update(done: number, total?: number, detail?: string): void;
+  /** `open`: more work may still be announced (an import whose stages are not all queued): never 100%. */
+  update(done: number, total?: number, detail?: string, open?: boolean): void;
   text(text: string): void;
   succeed(text?: string): void;
   fail(text?: string): void;
@@ -149,7 +150,8 @@ export class Output {
     let ended = false;
     void import('ora').then(({ default: ora }) => {
       if (ended) return;
-      spinner = ora({ text, stream: this.stderr, discardStdin: false }).start();
+      // ora colours its spinner (and ✔/✖) whatever NO_COLOR says: tell it.
+      spinner = ora({ text, stream: this.stderr, discardStdin: false, ...(this.color ? {} : { color: false }) }).start();
       this.spinner = spinner;
     }, () => undefined); // no spinner then: the final line is still printed by end()
     const setText = (t: string) => {
@@ -165,21 +167,35 @@ export class Output {
     };
     const started = Date.now();
     return {
-      update: (done, total, detail) => {
+      update: (done, total, detail, open) => {
         const secs = (Date.now() - started) / 1000;
         const rate = secs > 0 ? ` ${(done / secs).toFixed(1)}/s` : '';
-        const pct = total ? ` ${Math.floor((done / total) * 100)}%` : '';
-        setText(`${label} ${bar(done, total)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
+        const ratio = total ? Math.min(open ? 0.99 : 1, done / total) : 0;
+        const pct = total ? ` ${Math.floor(ratio * 100)}%` : '';
+        setText(`${label} ${bar(ratio, total ? 1 : 0)} ${done}${total ? `/${total}` : ''}${pct}${rate}${detail ? ` ${detail}` : ''}`);
       },
       text: (t) => setText(`${label} ${t}`),
-      succeed: (t) => end((s) => s.succeed(t ?? label), `✔ ${t ?? label}`),
-      fail: (t) => end((s) => s.fail(t ?? label), `✖ ${t ?? label}`),
+      succeed: (t) => end((s) => (this.color ? s.succeed(t ?? label) : s.stopAndPersist({ symbol: '✔', text: t ?? label })), `✔ ${t ?? label}`),
+      fail: (t) => end((s) => (this.color ? s.fail(t ?? label) : s.stopAndPersist({ symbol: '✖', text: t ?? label })), `✖ ${t ?? label}`),
       stop: () => end((s) => s.stop()),
     };
   }
 }
 
 /** Default table width (README: tables fit 100 columns); --wide lifts it. */
+/**
+ * camelCase keys, recursively, for --json: services keep the repository manifest's snake_case
+ * (new_files, stored_bytes: the on-disk format) and the command's output speaks camelCase. Only
+ * keys made of lower-case words joined by "_" change; data-keyed maps must not pass through here.
+ */
+export function camelKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => camelKeys(v)) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/.test(k) ? k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : k, camelKeys(v)]),
+  ) as T;
+}
+
 export const TABLE_WIDTH = 100;
 const MIN_COLUMN = 8;
 

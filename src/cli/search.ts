@@ -41,6 +41,9 @@ once and uses the other sources.
 
 Output: a table with each result's file and thumbnail; --json for the full records (id, path,
 originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --paths or -0 for xargs.
+When --limit cuts the list, stderr says "20 of 145 shown" (filters, free text without CLIP, --text;
+--json: total); a similarity search (CLIP, --similar) ranks every photo, so it says "the 20 most
+similar shown" instead (--json: ranked).
 
 Examples:
   immich search dog on the beach
@@ -82,7 +85,7 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     const { search } = await import('../services/search.js');
     const result = await search(ctx, opts);
     for (const n of result.notes) rt.out.note(n);
-    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}), ...(result.totalEstimated ? { totalEstimated: true } : {}) }, opts.limit);
+    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}), ...(result.totalEstimated ? { totalEstimated: true } : {}), ...(result.ranked ? { ranked: true } : {}) }, opts.limit, result.ranked);
     return 0;
   });
 }
@@ -95,7 +98,7 @@ export function quietOnClosedPipe(): void {
   });
 }
 
-export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>, limit?: number): void {
+export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>, limit?: number, ranked?: boolean): void {
   if (flags.null) {
     rt.out.write(hits.map((h) => h.path + '\0').join(''));
     return;
@@ -129,5 +132,7 @@ export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boole
   const total = typeof extra.total === 'number' ? extra.total : undefined;
   const about = extra.totalEstimated ? 'about ' : '';
   if (total !== undefined && total > hits.length) rt.out.note(`${hits.length} of ${about}${total.toLocaleString('en')} shown (--limit <n> shows more)`);
-  else if (total === undefined && limit !== undefined && hits.length >= limit) rt.out.note(`first ${hits.length} shown (--limit ${limit}); --limit <n> shows more`);
+  // Similarity ranks every photo (there is no count of "matches"): say what the list is.
+  else if (total === undefined && (ranked || (limit !== undefined && hits.length >= limit)))
+    rt.out.note(`the ${hits.length} most similar shown (similarity ranks every photo; --limit <n> shows more)`);
 }

@@ -183,17 +183,128 @@ function keepLine(text: string, confidence: number): boolean {
   return t.length > 1 || confidence >= 0.8;
 }
 
-export async function runPaddle(ctx: Context, img: RgbImage): Promise<OcrResult> {
+/** One Paddle pass over an image; boxes normalised to that image. */
+async function paddleLines(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
   const service = await paddleService(ctx);
   const raw = await service.recognize({ width: img.width, height: img.height, data: img.data });
-  const lines: OcrLine[] = raw
+  return raw
     .filter((r) => keepLine(r.text, r.confidence))
     .map((r) => ({
       text: r.text.trim(),
       confidence: r.confidence,
       box: [clamp01(r.box.x / img.width), clamp01(r.box.y / img.height), clamp01(r.box.width / img.width), clamp01(r.box.height / img.height)],
     }));
-  return finish('paddle', mergeRows(lines));
+}
+
+export async function runPaddle(ctx: Context, img: RgbImage): Promise<OcrResult> {
+  return finish('paddle', mergeRows(await paddleLines(ctx, img)));
+}
+
+/** Detection sees at most this many pixels on the long side (the model's input limit, above). */
+const DET_SIDE = 960;
+
+/**
+ * Text the single 960 px detection pass misses, found by looking at other scales:
+ * - zoomed out: the photo shrunk into a canvas twice its size (mirrored edges), so letters that fill
+ *   the frame (a close-up of a sign) become a size the detector knows; at 960 px the detector sees
+ *   only strokes of them ("OPEN" read as "P");
+ * - tiles: 2x2 overlapping tiles of the original (or the preview when the original cannot be
+ *   decoded), so small text in a large photo is seen at 2-4x the scale of the whole-frame pass (a
+ *   poster 34 px high in a 4000 px photo is 8 px at 960).
+ * Each pass's boxes are mapped back to the whole image; lines found twice keep the better reading.
+ */
+export async function runPaddleMultiScale(ctx: Context, img: RgbImage, original?: string): Promise<OcrResult> {
+  const passes = [await paddleLines(ctx, img), await zoomedOut(ctx, img), await tiles(ctx, img, original)];
+  return finish('paddle', mergeRows(pickLines(passes)));
+}
+
+async function zoomedOut(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
+  const scale = Math.min(1, DET_SIDE / 2 / Math.max(img.width, img.height));
+  const w = Math.max(1, Math.round(img.width * scale));
+  const h = Math.max(1, Math.round(img.height * scale));
+  const padX = Math.round(w / 2);
+  const padY = Math.round(h / 2);
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, h)
+    .extend({ top: padY, bottom: padY, left: padX, right: padX, extendWith: 'mirror' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const found = await paddleLines(ctx, { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  // Only what lies in the photo itself (the mirrored border repeats it), mapped back.
+  return found
+    .map((l) => {
+      const x = (l.box[0] * info.width - padX) / w;
+      const y = (l.box[1] * info.height - padY) / h;
+      return { ...l, box: [x, y, (l.box[2] * info.width) / w, (l.box[3] * info.height) / h] as OcrLine['box'] };
+    })
+    .filter((l) => l.box[0] > -0.05 && l.box[1] > -0.05 && l.box[0] + l.box[2] < 1.05 && l.box[1] + l.box[3] < 1.05)
+    .map((l) => ({ ...l, box: l.box.map(clamp01) as OcrLine['box'] }));
+}
+
+async function tiles(ctx: Context, img: RgbImage, original?: string): Promise<OcrLine[]> {
+  let src: RgbImage = img;
+  if (original) {
+    // The original pays off when it is larger than the preview; a format sharp cannot decode (RAW)
+    // falls back to the preview's tiles.
+    const meta = await sharp(original, { failOn: 'none' }).metadata().catch(() => undefined);
+    const long = Math.max(meta?.width ?? 0, meta?.height ?? 0);
+    if (long > Math.max(img.width, img.height) * 1.2) {
+      const limit = Math.min(long, DET_SIDE * 4);
+      src = await sharp(original, { failOn: 'none' }).rotate().resize(limit, limit, { fit: 'inside', withoutEnlargement: true }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
+        .then(({ data, info }) => ({ width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }))
+        .catch(() => img);
+    }
+  }
+  // Below ~1.3x the detection size a tile shows nothing the whole pass missed.
+  if (Math.max(src.width, src.height) < DET_SIDE * 1.3) return [];
+  const out: OcrLine[] = [];
+  const tw = Math.ceil(src.width * 0.6);
+  const th = Math.ceil(src.height * 0.6);
+  for (const [x0, y0] of [[0, 0], [src.width - tw, 0], [0, src.height - th], [src.width - tw, src.height - th]] as const) {
+    const crop = cropRgb(src, x0, y0, tw, th);
+    for (const l of await paddleLines(ctx, crop)) {
+      const [x, y, w, h] = l.box;
+      // A line cut by the tile's inner edge is read whole by the neighbouring tile or the whole pass.
+      const cut = (x <= 0.005 && x0 > 0) || (y <= 0.005 && y0 > 0) || (x + w >= 0.995 && x0 + tw < src.width) || (y + h >= 0.995 && y0 + th < src.height);
+      if (cut) continue;
+      out.push({ ...l, box: [clamp01((x0 + x * tw) / src.width), clamp01((y0 + y * th) / src.height), clamp01((w * tw) / src.width), clamp01((h * th) / src.height)] });
+    }
+  }
+  return out;
+}
+
+function cropRgb(img: RgbImage, x0: number, y0: number, w: number, h: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { width: w, height: h, data };
+}
+
+/**
+ * Lines from several passes, the whole-frame pass first: its readings stand (the other passes see
+ * parts of words at tile edges and drop spaces more often); a line of another pass is added where it
+ * overlaps nothing kept, and replaces what it overlaps only when it reads clearly more (a quarter more
+ * characters at 0.9 of the confidence: "OPEN" over "P").
+ */
+export function pickLines(passes: OcrLine[][]): OcrLine[] {
+  const area = (b: OcrLine['box']) => Math.max(1e-9, b[2] * b[3]);
+  const overlap = (a: OcrLine['box'], b: OcrLine['box']) => {
+    const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
+    const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
+    return w > 0 && h > 0 ? (w * h) / Math.min(area(a), area(b)) : 0;
+  };
+  const chars = (l: OcrLine) => l.text.replace(/\s+/g, '').length;
+  let kept = [...(passes[0] ?? [])];
+  for (const pass of passes.slice(1)) {
+    const byLength = [...pass].sort((a, b) => chars(b) - chars(a) || b.confidence - a.confidence);
+    for (const l of byLength) {
+      const hit = kept.filter((k) => overlap(k.box, l.box) > 0.5);
+      if (!hit.length) kept.push(l);
+      else if (chars(l) >= 1.25 * hit.reduce((n, k) => n + chars(k), 0) && l.confidence >= 0.9 * Math.max(...hit.map((k) => k.confidence))) {
+        kept = [...kept.filter((k) => !hit.includes(k)), l];
+      }
+    }
+  }
+  return kept;
 }
 
 export async function runTesseract(ctx: Context, file: string, width: number, height: number): Promise<OcrResult> {
@@ -278,6 +389,10 @@ function imageStats(img: RgbImage): { meanLuma: number; meanSaturation: number }
 export interface RecognizeOptions {
   /** 'auto' (default): Paddle, plus tesseract for document-like images. */
   engine?: 'auto' | 'paddle' | 'tesseract';
+  /** The original beside the preview: small text in a large photo is read from its tiles. */
+  original?: string;
+  /** Only the whole-frame pass (the reading before the other scales were added; for bench/search). */
+  singlePass?: boolean;
 }
 
 /** OCR one image file (the preview). */
@@ -285,7 +400,7 @@ export async function recognizeText(ctx: Context, file: string, opts: RecognizeO
   const engine = opts.engine ?? 'auto';
   const img = await loadRgb(file);
   if (engine === 'tesseract') return runTesseract(ctx, file, img.width, img.height);
-  const paddle = await runPaddle(ctx, img);
+  const paddle = opts.singlePass ? await runPaddle(ctx, img) : await runPaddleMultiScale(ctx, img, opts.original);
   if (engine === 'paddle' || !looksLikeDocument(paddle, imageStats(img))) return paddle;
   const tess = await runTesseract(ctx, file, img.width, img.height);
   // Tesseract's confidence runs lower than Paddle's for the same quality; trust it when it is sure.

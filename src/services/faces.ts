@@ -324,3 +324,23 @@ export async function queueFaceDetection(ctx: Context, opts: { force?: boolean; 
     .executeTakeFirst();
   return { queued, noPreview: Number(np?.n ?? 0) };
 }
+
+/**
+ * What happened to the photos a `faces detect` run queued, from the job history since it started:
+ * each photo is counted once (its latest run of each face stage), failed when either stage failed,
+ * skipped when detection was skipped, done otherwise. done + skipped + failed = photos.
+ */
+export async function detectOutcomes(ctx: Context, since: Date): Promise<{ photos: number; done: number; skipped: number; failed: number }> {
+  const rows = (
+    await sql<{ failed: boolean; skipped: boolean }>`
+      with last as (
+        select distinct on (asset_id, stage) asset_id, stage, status from job_runs
+        where stage in ('face-detection', 'face-recognition') and finished_at >= ${since} and asset_id is not null
+        order by asset_id, stage, finished_at desc, id desc)
+      select bool_or(status = 'failed') as failed, bool_or(stage = 'face-detection' and status = 'skipped') as skipped
+      from last group by asset_id`.execute(ctx.db)
+  ).rows;
+  const failed = rows.filter((r) => r.failed).length;
+  const skipped = rows.filter((r) => !r.failed && r.skipped).length;
+  return { photos: rows.length, done: rows.length - failed - skipped, skipped, failed };
+}

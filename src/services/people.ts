@@ -207,12 +207,30 @@ export async function mergeSplitPeople(trx: Kysely<DB>, settings: { model: strin
  * Full pass: clustering's own assignments to unnamed people are undone, those people removed, and every
  * face not assigned by hand is clustered again, then the deferred pass. Named people keep their faces.
  */
-export async function recluster(ctx: Context): Promise<ClusterSummary & { faces: number }> {
+/**
+ * What `faces recluster` did to the faces it took up, by where each one ended (after the deferred
+ * pass and the merge of split people): every face is counted once, so
+ * assigned + inNewPeople + unassigned = faces, and newPeople is how many people the run made that
+ * still exist. (The clustering events themselves count a deferred face twice, once when it waits and
+ * once when the second pass places it; they are not a summary.)
+ */
+export interface ReclusterSummary {
+  faces: number;
+  /** Joined a person who existed before the run (a named person, or one with manual faces). */
+  assigned: number;
+  /** In a person this run made. */
+  inNewPeople: number;
+  newPeople: number;
+  /** Still without a person: too few similar faces yet (deferred ones included). */
+  unassigned: number;
+}
+
+export async function recluster(ctx: Context): Promise<ReclusterSummary> {
   const settings = faceSettings(ctx.config.raw);
   const summary = emptySummary();
   const vec = await faceModelsOrSkip(ctx, settings);
   if (isOutcome(vec)) throw new (await import('../errors.js')).EnvironmentError(`cannot recluster: ${vec.message}`);
-  let faces = 0;
+  let result: ReclusterSummary = { faces: 0, assigned: 0, inNewPeople: 0, newPeople: 0, unassigned: 0 };
   await withClusterLock(ctx, async (trx) => {
     const unnamed = trx.selectFrom('people').select('id').where('name', '=', '');
     await trx.updateTable('asset_faces').set({ person_id: null, deferred: false }).where('assigned_by', '=', 'cluster').where('person_id', 'in', unnamed).execute();
@@ -220,18 +238,30 @@ export async function recluster(ctx: Context): Promise<ClusterSummary & { faces:
     await trx.deleteFrom('people').where('name', '=', '').where(({ not, exists, selectFrom }) =>
       not(exists(selectFrom('asset_faces').select('asset_faces.id').whereRef('asset_faces.person_id', '=', 'people.id'))),
     ).execute();
+    const before = new Set((await trx.selectFrom('people').select('id').execute()).map((r) => r.id));
     const ids = (await trx.selectFrom('asset_faces').select('id').where('person_id', 'is', null).where('assigned_by', '=', 'cluster').where('model', '=', settings.model).orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
-    faces = ids.length;
     const store = new DbFaceStore(trx);
     await clusterIds(store, trx, ids, settings, false, summary);
     const deferred = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').execute()).map((r) => r.id);
-    const second = emptySummary();
-    await clusterIds(store, trx, deferred, settings, true, second);
-    summary.assigned += second.assigned;
-    summary.unmatched += second.unmatched;
+    await clusterIds(store, trx, deferred, settings, true, emptySummary());
     await mergeSplitPeople(trx, settings);
+    // Where each face ended, in pages (a large library has many faces).
+    result = { faces: ids.length, assigned: 0, inNewPeople: 0, newPeople: 0, unassigned: 0 };
+    const made = new Set<string>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const rows = await trx.selectFrom('asset_faces').select('person_id').where('id', 'in', ids.slice(i, i + 1000)).execute();
+      for (const r of rows) {
+        if (!r.person_id) result.unassigned++;
+        else if (before.has(r.person_id)) result.assigned++;
+        else {
+          result.inNewPeople++;
+          made.add(r.person_id);
+        }
+      }
+    }
+    result.newPeople = made.size;
   });
-  return { ...summary, faces };
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------

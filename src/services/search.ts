@@ -41,10 +41,18 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Things the user should know (fallbacks). */
   notes: string[];
-  /** Filters only, and the limit cut the list: how many assets match in all ("20 of 145 shown"). */
+  /**
+   * The limit cut the list: how many assets match in all ("20 of 145 shown"). Known for filters,
+   * free text without CLIP (assets that matched a word) and --text (assets with OCR text).
+   */
   total?: number;
   /** `total` is the planner's estimate (more than EXACT_COUNT_MAX matches): "20 of about 120,000 shown". */
   totalEstimated?: boolean;
+  /**
+   * Similarity searches (CLIP text, --similar) rank every asset with an embedding or hash: there is
+   * no "match count", only "the N most similar". True when the limit was reached.
+   */
+  ranked?: boolean;
 }
 
 /**
@@ -171,12 +179,12 @@ const labelRank = (l: string) => LABEL_ORDER.findIndex((p) => l.startsWith(p));
  * a common word ("paris") can match a third of a 100k library, and moving those rows to JavaScript
  * to score them cost 300 ms there. Each source keeps its index lookup (migration 0026) as a prefilter.
  */
-async function textSearch(ctx: Context, o: ResolvedSelection, query: string, limit: number): Promise<Scored[]> {
+async function textSearch(ctx: Context, o: ResolvedSelection, query: string, limit: number): Promise<{ scored: Scored[]; total: number }> {
   const { words, terms } = queryTerms(query);
-  if (!words.length) return [];
+  if (!words.length) return { scored: [], total: 0 };
   const termList = [...terms.keys()];
   // Only one-letter words: nothing to match (and `in ()` would not be valid SQL).
-  if (!termList.length) return [];
+  if (!termList.length) return { scored: [], total: 0 };
   const termIn = (col: string) => sql<SqlBool>`${foldCol(col)} in (${sql.join(termList.map((t) => fold(t)))})`;
   // (term, word index) pairs: "sand dunes" covers two words.
   // Word indexes are bits of an int8 in the score: a 64th word and beyond count as one.
@@ -249,18 +257,20 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
   const score = sql<number>`bit_count(bit_or(1::int8 << ${sql.ref('c.idx')})::bit(64)) + least(0.99, sum(${sql.ref('c.weight')}) / ${scoreDiv}::float8)`;
   const rows = (await applySelection(ctx, baseQuery(ctx), o)
     .innerJoin(credits.as('c'), 'c.asset_id', 'a.id')
-    .select(['a.id', score.as('score'), sql<string[]>`array_agg(${sql.ref('c.label')})`.as('matched')])
+    // Every matching asset is grouped before the sort anyway: counting them costs nothing more.
+    .select(['a.id', score.as('score'), sql<string[]>`array_agg(${sql.ref('c.label')})`.as('matched'), sql<number>`count(*) over ()`.as('total')])
     .groupBy('a.id')
     .orderBy('score', 'desc')
     .orderBy(TAKEN_OR_MTIME, 'desc')
     .orderBy('a.id')
     .limit(limit)
-    .execute()) as Array<{ id: string; score: number | string; matched: string[] }>;
-  return rows.map((r) => ({
+    .execute()) as Array<{ id: string; score: number | string; matched: string[]; total: number | string }>;
+  const scored = rows.map((r) => ({
     id: r.id,
     score: Number(r.score),
     matched: [...new Set(r.matched)].sort((x, y) => labelRank(x) - labelRank(y) || (x < y ? -1 : x > y ? 1 : 0)),
   }));
+  return { scored, total: rows.length ? Number(rows[0]!.total) : 0 };
 }
 
 /** Labels of what a user named: a person, an album, a tag, a description (not file names, OCR or places). */
@@ -274,7 +284,7 @@ const NAMED = /^(person|album|tag):|^description$/;
 async function namedMatches(ctx: Context, o: ResolvedSelection, query: string, limit: number): Promise<Scored[]> {
   const words = queryTerms(query).words.length;
   if (!words) return [];
-  return (await textSearch(ctx, o, query, limit)).filter((s) => Math.floor(s.score) >= words && s.matched.some((l) => NAMED.test(l)));
+  return (await textSearch(ctx, o, query, limit)).scored.filter((s) => Math.floor(s.score) >= words && s.matched.some((l) => NAMED.test(l)));
 }
 
 export function mergeNamed(named: Scored[], clip: Scored[], limit: number): Scored[] {
@@ -349,6 +359,7 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
   if (o.place || o.query) await geocodeAssets(ctx).catch((err) => notes.push(`reverse geocoding failed: ${(err as Error).message}`));
   let mode: SearchMode;
   let scored: Scored[];
+  let total: number | undefined;
   const query = o.query?.trim();
   if (o.similar) {
     ({ mode, scored } = await similarSearch(ctx, o, limit, notes));
@@ -361,17 +372,18 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
       scored = mergeNamed(named, rows.map((r) => ({ id: r.id, score: 1 - r.distance, matched: ['clip'] })), limit);
     } else {
       mode = 'text';
-      scored = await textSearch(ctx, o, query, limit);
+      ({ scored, total } = await textSearch(ctx, o, query, limit));
     }
   } else if (o.text) {
     mode = 'ocr';
     const rows = (await applySelection(ctx, baseQuery(ctx), o)
       .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
-      .select(['a.id', sql<number>`word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s')])
+      .select(['a.id', sql<number>`word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s'), sql<number>`count(*) over ()`.as('total')])
       .orderBy('s', 'desc')
       .limit(limit)
-      .execute()) as Array<{ id: string; s: number }>;
+      .execute()) as Array<{ id: string; s: number; total: number | string }>;
     scored = rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] }));
+    total = rows.length ? Number(rows[0]!.total) : 0;
   } else {
     mode = 'filters';
     const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
@@ -387,7 +399,10 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
       return { mode, hits: await hydrate(ctx, scored), notes, total: Number(c?.n ?? rows.length) };
     }
   }
-  return { mode, hits: await hydrate(ctx, scored), notes };
+  const hits = await hydrate(ctx, scored);
+  if (total !== undefined) return { mode, hits, notes, total };
+  // kNN and hash ranking: every candidate "matches"; a full page only means the limit was reached.
+  return { mode, hits, notes, ...(scored.length >= limit ? { ranked: true } : {}) };
 }
 
 async function hydrate(ctx: Context, scored: Scored[]): Promise<SearchHit[]> {

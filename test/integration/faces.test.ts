@@ -156,6 +156,10 @@ describe.skipIf(!CORPUS || !SHARED_MODELS)('faces on the corpus (import → face
     expect(detect.code).toBe(0);
     const result = JSON.parse(detect.stdout);
     expect(result).toMatchObject({ queued: 40, failed: 0 });
+    // Counts that add up (issue 14): each queued photo once, each face once.
+    expect(result.photos.done + result.photos.skipped + result.photos.failed).toBe(result.queued);
+    expect(result.photos).toMatchObject({ done: 40, failed: 0 });
+    expect(result.assignedFaces + result.unassignedFaces).toBe(result.faces);
     let labelled = 0;
     let found = 0;
     const misses: string[] = [];
@@ -256,8 +260,20 @@ describe.skipIf(!CORPUS || !SHARED_MODELS)('faces on the corpus (import → face
     expect(JSON.parse(split.stdout)).toMatchObject({ moved: 1, name: 'Jack (split)' });
     expect((await runCli(['faces', 'unassign', f2], env)).code).toBe(0);
 
+    const peopleBefore = JSON.parse((await runCli(['faces', 'people', '--json'], env)).stdout) as Array<{ id: string; name: string }>;
     const rc = await runCli(['faces', 'recluster', '--json'], env);
     expect(rc.code).toBe(0);
+    // Every face it took up ends in one place (issue 14): joined a kept person, in a new person, or none.
+    const sum = JSON.parse(rc.stdout);
+    expect(sum.faces).toBeGreaterThan(0);
+    expect(sum.assigned + sum.inNewPeople + sum.unassigned).toBe(sum.faces);
+    expect(sum.newPeople).toBeGreaterThan(0);
+    expect(sum.newPeople).toBeLessThanOrEqual(sum.inNewPeople);
+    const peopleAfter = JSON.parse((await runCli(['faces', 'people', '--json'], env)).stdout) as Array<{ id: string; name: string }>;
+    const kept = peopleBefore.filter((p) => p.name).length;
+    expect(peopleAfter.filter((p) => !peopleBefore.some((b) => b.id === p.id)).length).toBe(sum.newPeople);
+    expect(sum.people).toBe(peopleAfter.length);
+    expect(kept).toBeGreaterThan(0);
     const after = await readFaces();
     expect(after.find((f) => f.id === f2)).toMatchObject({ person_id: null, assigned_by: 'manual' });
     expect(after.filter((f) => f.person_id === jack.person_id)).toHaveLength(3);
