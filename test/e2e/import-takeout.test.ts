@@ -416,5 +416,20 @@ describe('immich import (Google Takeout)', () => {
     const r2 = await runCli(['--json', 'import', '--skip-ml', '--ignore', 'Takeout/Google Photos/Photos from 2020/*', '--ignore', 'B.jpg', zip], { UPLOAD_LOCATION: lib2 });
     expect(r2.code, r2.stderr).toBe(0);
     expect([...(await libraryRows(lib2)).byName.keys()]).toEqual(['C.jpg']);
+
+    // A part over 4 GiB (a sparse 4.5 GiB video first): the media's sizes and offsets are zip64 fields.
+    const big = path.join(dir, 'takeout-20240101T000000Z-002.zip');
+    writeZip(big, [
+      { name: 'Takeout/Google Photos/Photos from 2020/huge.bin', data: '', sparse: 4.5 * 2 ** 30 },
+      { name: 'Takeout/Google Photos/Photos from 2020/D.jpg', data: a },
+      { name: 'Takeout/Google Photos/Photos from 2020/D.jpg.json', data: sidecar('D.jpg', '2020-03-03T10:00:00Z') },
+    ]);
+    expect(fs.statSync(big).size).toBeGreaterThan(2 ** 32);
+    const lib3 = path.join(dir, 'library3');
+    const r3 = await runCli(['--json', 'import', '--skip-ml', big], { UPLOAD_LOCATION: lib3 });
+    expect(r3.code, r3.stderr).toBe(0);
+    const d = (await libraryRows(lib3)).byName.get('D.jpg')!;
+    expect(day(d.taken_at)).toBe('2020-03-03');
+    fs.rmSync(big);
   }, 600_000);
 });
