@@ -338,10 +338,10 @@ function combinedEdit(sel: RawBuilder<unknown>, spec: EditSpec, tagIds: string[]
   }
   spec.tag.forEach((_, i) => {
     const tagId = tagIds[i]!;
+    // ON CONFLICT alone (a primary-key probe per row): a NOT EXISTS here was planned, on a table with
+    // no rows yet, as a nested loop re-scanning the very pages this statement fills (quadratic).
     ctes.push(sql`${sql.raw(`tag${i}`)} as (insert into asset_user_tags (asset_id, tag_id, source)
-      select o.id, ${tagId}::uuid, 'user' from old o
-      where not exists (select 1 from asset_user_tags x where x.asset_id = o.id and x.tag_id = ${tagId}::uuid)
-      on conflict do nothing returning asset_id)`);
+      select o.id, ${tagId}::uuid, 'user' from old o on conflict do nothing returning asset_id)`);
     kinds.push(sql`select asset_id, ${`tag${i}`}::text, true from ${sql.raw(`tag${i}`)}`);
   });
   spec.untag.forEach((tag, i) => {
