@@ -52,7 +52,7 @@ beforeAll(async () => {
   page.on('response', (r) => {
     if (r.url().includes('/video/playback')) ranges.push(r.status());
   });
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
