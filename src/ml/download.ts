@@ -3,6 +3,8 @@
 // that ignores the range (200) is read from the start again; a 206 that starts elsewhere is refused.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import { EnvironmentError } from '../errors.js';
 
 export interface FetchOptions {
@@ -37,6 +39,37 @@ async function sizeOf(file: string): Promise<number> {
   return fsp.stat(file).then((s) => s.size, () => 0);
 }
 
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+/**
+ * One GET with node:http(s), following redirects (huggingface.co answers a resolve URL with a redirect
+ * to its CDN). Not fetch(): a WHATWG body stream that errors drops the bytes it had queued, so a cut
+ * connection would lose what did arrive; a Node stream delivers them before the error.
+ */
+function get(url: string, headers: Record<string, string>, timeoutMs: number, redirects = 5): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
+    if (!mod) return reject(new Error(`unsupported protocol ${u.protocol}`));
+    const req = mod.get(u, { headers: { 'user-agent': 'immich-cli', ...headers } }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        if (redirects <= 0) return reject(new Error('too many redirects'));
+        return resolve(get(new URL(res.headers.location, u).toString(), headers, timeoutMs, redirects - 1));
+      }
+      resolve({ status, statusText: res.statusMessage ?? '', headers: res.headers, body: res });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${Math.round(timeoutMs / 1000)} s`)));
+    req.on('error', reject);
+  });
+}
+
 /** Fetch `url` into `partFile` (resuming what it holds); resolves once the server's whole body is there. */
 export async function fetchToPart(url: string, partFile: string, opts: FetchOptions = {}): Promise<{ size: number; resumedFrom: number }> {
   const attempts = opts.attempts ?? 3;
@@ -45,73 +78,80 @@ export async function fetchToPart(url: string, partFile: string, opts: FetchOpti
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const have = await sizeOf(partFile);
     if (firstResume < 0) firstResume = have;
-    const ac = new AbortController();
-    const headerTimer = setTimeout(() => ac.abort(new Error(`no answer in ${Math.round((opts.headerTimeoutMs ?? 30_000) / 1000)} s`)), opts.headerTimeoutMs ?? 30_000);
-    let res: Response;
+    let res: Answer;
     try {
-      res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, redirect: 'follow', signal: ac.signal });
+      res = await get(url, have > 0 ? { range: `bytes=${have}-` } : {}, opts.headerTimeoutMs ?? 30_000);
     } catch (err) {
-      clearTimeout(headerTimer);
-      lastCause = ac.signal.aborted ? String((ac.signal.reason as Error)?.message ?? 'timed out') : causeOf(err);
+      lastCause = causeOf(err);
       if (PERMANENT.test(lastCause)) break;
       continue;
-    } finally {
-      clearTimeout(headerTimer);
     }
     let append: boolean;
     let total: number | undefined;
+    const header = (name: string) => {
+      const v = res.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
     if (res.status === 416 && have > 0) {
       // Nothing left to send: the part may already be whole.
-      const whole = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
-      await res.body?.cancel().catch(() => undefined);
+      const whole = Number(/\/(\d+)$/.exec(header('content-range') ?? '')?.[1]);
+      res.body.resume();
       if (whole === have) return { size: have, resumedFrom: firstResume };
       await fsp.truncate(partFile, 0);
       continue;
     } else if (res.status === 206 && have > 0) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header('content-range') ?? '');
       if (!m || Number(m[1]) !== have) {
-        await res.body?.cancel().catch(() => undefined);
+        res.body.resume();
         await fsp.truncate(partFile, 0);
         lastCause = `the server answered the range request with bytes ${m?.[1] ?? '?'}- instead of ${have}-`;
         continue;
       }
       append = true;
       total = m[3] === '*' ? undefined : Number(m[3]);
-    } else if (res.ok) {
+    } else if (res.status >= 200 && res.status < 300) {
       append = false; // a full body: the server ignored the range, or there was nothing to resume
-      const len = Number(res.headers.get('content-length'));
-      total = Number.isFinite(len) && len >= 0 && res.headers.get('content-length') !== null ? len : undefined;
+      const len = header('content-length');
+      total = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
     } else {
-      await res.body?.cancel().catch(() => undefined);
+      res.body.resume();
       throw new DownloadError(url, `HTTP ${res.status} ${res.statusText}`.trim(), res.status);
     }
-    if (!res.body) throw new DownloadError(url, 'empty response');
     let done = append ? have : 0;
-    const fh = await fsp.open(partFile, append ? 'a' : 'w', 0o644);
-    let stallTimer: NodeJS.Timeout | undefined;
-    const reader = res.body.getReader();
-    const stall = () => {
-      clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => void reader.cancel(new Error(`no data for ${Math.round((opts.stallMs ?? 60_000) / 1000)} s`)), opts.stallMs ?? 60_000);
-    };
-    try {
-      stall();
-      opts.onBytes?.(done, total);
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        stall();
-        await fh.write(value);
-        done += value.byteLength;
+    const stallMs = opts.stallMs ?? 60_000;
+    opts.onBytes?.(done, total);
+    // 'data' events, not an async iterator: a stream destroyed by the cut would drop its buffered bytes.
+    const failure = await new Promise<unknown>((resolve) => {
+      const ws = fs.createWriteStream(partFile, { flags: append ? 'a' : 'w', mode: 0o644 });
+      let settled = false;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        ws.end(() => resolve(err));
+      };
+      ws.on('error', (err) => {
+        settled = true;
+        res.body.destroy();
+        resolve(err);
+      });
+      res.body.setTimeout(stallMs, () => res.body.destroy(new Error(`no data for ${Math.round(stallMs / 1000)} s`)));
+      res.body.on('data', (chunk: Buffer) => {
+        done += chunk.byteLength;
+        if (!ws.write(chunk)) {
+          res.body.pause();
+          ws.once('drain', () => res.body.resume());
+        }
         opts.onBytes?.(done, total);
-      }
-      await fh.sync();
-    } catch (err) {
-      lastCause = `connection cut after ${done} bytes${total ? ` of ${total}` : ''} (${causeOf(err)})`;
+      });
+      res.body.on('end', () => settle(res.body.complete ? undefined : new Error('connection closed early')));
+      res.body.on('error', (err) => settle(err));
+      res.body.on('close', () => settle(res.body.complete ? undefined : new Error('connection closed early')));
+    });
+    const fh = await fsp.open(partFile, 'r+');
+    await fh.sync().finally(() => fh.close());
+    if (failure) {
+      lastCause = `connection cut after ${done} bytes${total ? ` of ${total}` : ''} (${causeOf(failure)})`;
       continue;
-    } finally {
-      clearTimeout(stallTimer);
-      await fh.close();
     }
     if (total !== undefined && done !== total) {
       lastCause = `connection cut after ${done} of ${total} bytes`;

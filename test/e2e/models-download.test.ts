@@ -248,7 +248,7 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     const out = JSON.parse(s.stdout);
     expect(out.mode).toBe('clip');
     expect(out.results[0].originalName).toBe('red.jpg');
-  });
+  }, 600_000);
 
   it('off, the stage says once which command installs the model and fetches nothing', async () => {
     const lib = path.join(root, 'lib-off');
@@ -259,7 +259,7 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/not installed .*install it with: immich models pull clip\/ViT-B-32__openai/);
     expect(hub.log).toEqual([]);
-  });
+  }, 600_000);
 
   describe.skipIf(!SHARED_MODELS)('faces detect with an Immich face model name', () => {
     it('downloads antelopev2 (SCRFD detection + a 512-d ArcFace-shaped recogniser) and stores 512-d faces', async () => {
@@ -285,7 +285,7 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
       );
       expect(dims.length).toBeGreaterThan(0);
       expect(new Set(dims)).toEqual(new Set([512]));
-    });
+    }, 600_000);
   });
   if (!SHARED_MODELS) noteSkip('models-download faces', '../shared/models');
 });
