@@ -109,11 +109,11 @@ export const OCR_CASES = [
   },
   {
     file: 'poster-small-text.jpg',
-    kind: 'poster in a 4000 px photo, letters 34 px (12 px in the preview)',
+    kind: 'poster in a 4000 px photo, letters 20 px high (7 px in the preview, 4 px at 960)',
     text: 'JAZZ NIGHT\nFRIDAY 9PM',
     keywords: ['JAZZ', 'NIGHT', 'FRIDAY'],
     width: 4000, height: 3000, bg: ['objects/el_torcal_rocks.jpg', ['#4e342e', '#8d6e63']],
-    svg: () => `<rect x="1700" y="1300" width="420" height="200" fill="#fafafa"/>${texts([['JAZZ NIGHT', 1910, 1385, 50, '#111111'], ['FRIDAY 9PM', 1910, 1460, 40, '#c62828']])}`,
+    svg: () => `<rect x="1760" y="1330" width="260" height="110" fill="#fafafa"/>${texts([['JAZZ NIGHT', 1890, 1378, 28, '#111111'], ['FRIDAY 9PM', 1890, 1420, 24, '#c62828']])}`,
   },
   {
     file: 'low-contrast.jpg',
