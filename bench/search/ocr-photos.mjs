@@ -125,11 +125,11 @@ export const OCR_CASES = [
   },
 ];
 
-/** Write every case into `dir` (JPEG, quality 90); returns [{ file, ...case }]. */
-export async function makeOcrPhotos(dir, corpus) {
+/** Write every case (or those named in `only`) into `dir` (JPEG, quality 90); returns [{ path, ...case }]. */
+export async function makeOcrPhotos(dir, corpus, only) {
   fs.mkdirSync(dir, { recursive: true });
   const out = [];
-  for (const c of OCR_CASES) {
+  for (const c of OCR_CASES.filter((k) => !only || only.includes(k.file))) {
     const base = await backdrop(corpus, c.bg[0], c.width, c.height, c.bg[1]);
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${c.width}" height="${c.height}">${c.svg(c.width, c.height)}</svg>`;
     const file = path.join(dir, c.file);
