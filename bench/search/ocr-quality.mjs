@@ -28,13 +28,13 @@ async function preview(file) {
 }
 
 const normalise = (s) => s.replace(/\s+/g, ' ').trim();
-async function measure(items, singlePass) {
+async function measure(items, multiScale) {
   let kw = 0, kwFound = 0, errs = 0, chars = 0, cpu = 0;
   const lines = [];
   for (const it of items) {
     const p = await preview(it.path);
     const t0 = process.cpuUsage();
-    const r = await recognizeText(ctx, p, { original: it.path, singlePass });
+    const r = await recognizeText(ctx, p, { original: it.path, multiScale });
     const c = process.cpuUsage(t0);
     cpu += (c.user + c.system) / 1e6;
     const got = foldKey(r.text);
@@ -64,10 +64,10 @@ const newItems = made.map((c) => ({ name: c.file, path: c.path, keywords: c.keyw
 
 const rows = [];
 const sets = [['corpus', corpusItems], ['generated, unlike the corpus', newItems]].filter(([n]) => !(process.env.OCR_ONLY_NEW && n === 'corpus'));
-// Before: the whole-frame pass alone (as the ocr stage read until now); after: with the zoomed-out
-// and tiled passes. Same photos, same run.
+// The ocr stage's reading (one whole-frame pass) against the multi-scale reading (+ zoomed out,
+// + tiles of the original; RecognizeOptions.multiScale). Same photos, same run.
 for (const [name, items] of sets) {
-  for (const [label, single] of [['before (one 960 px pass)', true], ['after (+ zoomed out, tiles of the original)', false]]) {
+  for (const [label, single] of [['one 960 px pass (the ocr stage)', false], ['multi-scale (+ zoomed out, tiles of the original)', true]]) {
     const m = await measure(items, single);
     process.stderr.write(`[${name}, ${label}]\n  ${m.lines.join('\n  ')}\n`);
     rows.push(`| ${name} (${items.length} photos) | ${label} | ${m.kwFound}/${m.kw} = **${(m.kwFound / m.kw).toFixed(2)}** | ${m.chars ? `${(m.errs / m.chars).toFixed(3)} (${m.errs}/${m.chars})` : '-'} | ${m.cpu.toFixed(1)} s |`);

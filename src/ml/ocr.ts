@@ -389,10 +389,14 @@ function imageStats(img: RgbImage): { meanLuma: number; meanSaturation: number }
 export interface RecognizeOptions {
   /** 'auto' (default): Paddle, plus tesseract for document-like images. */
   engine?: 'auto' | 'paddle' | 'tesseract';
-  /** The original beside the preview: small text in a large photo is read from its tiles. */
+  /**
+   * Also read zoomed out and in tiles (of `original` when given). Off by default: on the corpus and
+   * the generated photos of bench/search/ocr-photos.mjs it found nothing the whole-frame pass
+   * missed, at about 3x the CPU (bench/RESULTS.md, "OCR quality").
+   */
+  multiScale?: boolean;
+  /** The original beside the preview, for the tiles of `multiScale`. */
   original?: string;
-  /** Only the whole-frame pass (the reading before the other scales were added; for bench/search). */
-  singlePass?: boolean;
 }
 
 /** OCR one image file (the preview). */
@@ -400,7 +404,7 @@ export async function recognizeText(ctx: Context, file: string, opts: RecognizeO
   const engine = opts.engine ?? 'auto';
   const img = await loadRgb(file);
   if (engine === 'tesseract') return runTesseract(ctx, file, img.width, img.height);
-  const paddle = opts.singlePass ? await runPaddle(ctx, img) : await runPaddleMultiScale(ctx, img, opts.original);
+  const paddle = opts.multiScale ? await runPaddleMultiScale(ctx, img, opts.original) : await runPaddle(ctx, img);
   if (engine === 'paddle' || !looksLikeDocument(paddle, imageStats(img))) return paddle;
   const tess = await runTesseract(ctx, file, img.width, img.height);
   // Tesseract's confidence runs lower than Paddle's for the same quality; trust it when it is sure.

@@ -1,7 +1,6 @@
 // Job handlers for stages: smart-search (CLIP embedding + scene tags), objects (YOLOX tags), ocr,
 // duplicates. Every stage reads the preview. Reverse geocoding (places) runs as a first step of
 // each, since it needs the metadata that is complete by the time previews exist.
-import fs from 'node:fs';
 import { sql } from '../db/kysely.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Context } from '../context.js';
@@ -133,13 +132,7 @@ async function ocr(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const engine = (ctx.config.raw.IMMICH_OCR_ENGINE ?? 'auto') as 'auto' | 'paddle' | 'tesseract';
-  // The original too (images only): small text in a large photo is read from its tiles.
-  const asset = await ctx.db.selectFrom('assets').select(['type', 'library_path']).where('id', '=', assetId).executeTakeFirst();
-  const original = asset?.type === 'image' ? ctx.library.resolve(asset.library_path) : undefined;
-  const result = await recognizeText(ctx, file, {
-    engine: ['paddle', 'tesseract'].includes(engine) ? engine : 'auto',
-    ...(original && fs.existsSync(original) ? { original } : {}),
-  });
+  const result = await recognizeText(ctx, file, { engine: ['paddle', 'tesseract'].includes(engine) ? engine : 'auto' });
   await ctx.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('asset_ocr').where('asset_id', '=', assetId).execute();
     if (!result.lines.length) return;
