@@ -383,21 +383,22 @@ async function prepareAsAdmin(adminUrl: string, env: NodeJS.ProcessEnv): Promise
  * undo (vector is untrusted).
  */
 async function emptyPublicSchema(client: { query: (q: string) => Promise<{ rows: unknown[] }> }): Promise<void> {
+  await client.query('create schema if not exists public');
   const { rows } = await client.query(`
     with objs as (
       select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence'
                             when 'f' then 'foreign table' else 'table' end as kind,
              c.oid::regclass::text as name, 'pg_class'::regclass as cat, c.oid as oid, 1 as ord
         from pg_class c
-       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+       where c.relnamespace = (select oid from pg_namespace where nspname = 'public') and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
       union all
       select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
              p.oid::regprocedure::text, 'pg_proc'::regclass, p.oid, 2
-        from pg_proc p where p.pronamespace = 'public'::regnamespace
+        from pg_proc p where p.pronamespace = (select oid from pg_namespace where nspname = 'public')
       union all
       select case t.typtype when 'd' then 'domain' else 'type' end, t.oid::regtype::text, 'pg_type'::regclass, t.oid, 3
         from pg_type t
-       where t.typnamespace = 'public'::regnamespace
+       where t.typnamespace = (select oid from pg_namespace where nspname = 'public')
          and (t.typtype in ('e', 'r', 'm', 'd') or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c'))
     )
     select format('drop %s if exists %s cascade', kind, name) as stmt from objs o
