@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
-import type { Config } from '../config.js';
+import { maskUrlCredentials, type Config } from '../config.js';
 import type { DB } from '../db/schema.js';
 import { createContext } from '../context.js';
 import { loadPg, openDatabase } from '../db/connect.js';
@@ -337,14 +337,86 @@ async function buildEmbedded(cfg: Config, statements: AsyncIterable<{ text: stri
   };
 }
 
+/** The extensions our migrations use; a non-superuser cannot create vector (untrusted). */
+const PG_EXTENSIONS = ['vector', 'pg_trgm', 'unaccent'];
+
+/**
+ * IMMICH_RESTORE_ADMIN_URL: the one step that may need a superuser. Creates the database (owned by
+ * DB_USERNAME) when missing and the extensions in it; the dump itself is loaded as DB_USERNAME.
+ */
+async function prepareAsAdmin(adminUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const pg = await loadPg();
+  const connect = async (database: string) => {
+    const u = new URL(adminUrl);
+    u.pathname = `/${encodeURIComponent(database)}`;
+    const c = new pg.Client({ connectionString: u.toString() });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+    } catch (err) {
+      throw new EnvironmentError(`cannot connect to PostgreSQL as IMMICH_RESTORE_ADMIN_URL (${maskUrlCredentials(adminUrl)}): ${errorMessage(err)}`);
+    }
+    return c;
+  };
+  const db = env.PGDATABASE!;
+  const server = await connect(new URL(adminUrl).pathname.replace(/^\//, '') || 'postgres');
+  try {
+    const exists = await server.query('select 1 from pg_database where datname = $1', [db]);
+    if (!exists.rowCount) await server.query(`create database ${pg.escapeIdentifier(db)} owner ${pg.escapeIdentifier(env.PGUSER ?? 'postgres')}`);
+  } finally {
+    await server.end().catch(() => {});
+  }
+  const target = await connect(db);
+  try {
+    const available = await target.query('select name from pg_available_extensions where name = any($1)', [PG_EXTENSIONS]);
+    for (const { name } of available.rows as Array<{ name: string }>) await target.query(`create extension if not exists ${pg.escapeIdentifier(name)} with schema public`);
+  } catch (err) {
+    throw new EnvironmentError(`preparing the PostgreSQL database ${db} as IMMICH_RESTORE_ADMIN_URL failed: ${errorMessage(err)}`);
+  } finally {
+    await target.end().catch(() => {});
+  }
+}
+
+/**
+ * Drop every object of the public schema except the extensions' own: the dump's CREATE EXTENSION
+ * IF NOT EXISTS then finds them in place. Dropping the schema itself would drop the extensions
+ * too, which a non-superuser owner can neither do (vector belongs to the admin who created it) nor
+ * undo (vector is untrusted).
+ */
+async function emptyPublicSchema(client: { query: (q: string) => Promise<{ rows: unknown[] }> }): Promise<void> {
+  await client.query('create schema if not exists public');
+  const { rows } = await client.query(`
+    with objs as (
+      select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence'
+                            when 'f' then 'foreign table' else 'table' end as kind,
+             c.oid::regclass::text as name, 'pg_class'::regclass as cat, c.oid as oid, 1 as ord
+        from pg_class c
+       where c.relnamespace = (select oid from pg_namespace where nspname = 'public') and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+      union all
+      select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
+             p.oid::regprocedure::text, 'pg_proc'::regclass, p.oid, 2
+        from pg_proc p where p.pronamespace = (select oid from pg_namespace where nspname = 'public')
+      union all
+      select case t.typtype when 'd' then 'domain' else 'type' end, t.oid::regtype::text, 'pg_type'::regclass, t.oid, 3
+        from pg_type t
+       where t.typnamespace = (select oid from pg_namespace where nspname = 'public')
+         and (t.typtype in ('e', 'r', 'm', 'd') or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c'))
+    )
+    select format('drop %s if exists %s cascade', kind, name) as stmt from objs o
+     where not exists (select 1 from pg_depend d where d.classid = o.cat and d.objid = o.oid and d.deptype = 'e')
+     order by ord`);
+  for (const r of rows as Array<{ stmt: string }>) await client.query(r.stmt);
+}
+
 /**
  * PostgreSQL: one transaction replaces the public schema and loads the dump; the row counts are
  * checked inside it and it commits only by commit(). A killed restore is a dropped connection, so
  * the server rolls it back and leaves the old database as it was.
  */
-async function buildPostgres(cfg: Config['database'], statements: AsyncIterable<{ text: string; kind: StatementKind }>, snap: Snapshot): Promise<PendingDatabase> {
-  await ensurePgDatabase(cfg);
+async function buildPostgres(cfg: Config['database'], statements: AsyncIterable<{ text: string; kind: StatementKind }>, snap: Snapshot, adminUrl?: string): Promise<PendingDatabase> {
   const env = pgClientEnv(cfg);
+  if (adminUrl) await prepareAsAdmin(adminUrl, env);
+  await ensurePgDatabase(cfg);
   const pg = await loadPg();
   const client = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database: env.PGDATABASE });
   try {
@@ -355,8 +427,7 @@ async function buildPostgres(cfg: Config['database'], statements: AsyncIterable<
   client.on('error', () => {}); // reported by the query that fails
   try {
     await client.query('begin');
-    await client.query('drop schema if exists public cascade');
-    await client.query('create schema public');
+    await emptyPublicSchema(client);
     await loadStatements(
       statements,
       {
@@ -443,7 +514,7 @@ export async function runRestore(logger: Logger, opts: RestoreOptions): Promise<
     let pending: PendingDatabase | undefined;
     if (dumpRef) {
       const statements = dumpStatements(repo, dumpRef, rules!);
-      pending = cfg.database.kind === 'embedded' ? await buildEmbedded(cfg, statements, snap) : await buildPostgres(cfg.database, statements, snap);
+      pending = cfg.database.kind === 'embedded' ? await buildEmbedded(cfg, statements, snap) : await buildPostgres(cfg.database, statements, snap, cfg.raw.IMMICH_RESTORE_ADMIN_URL || undefined);
     }
     try {
     const problems: RestoreResult['problems'] = [];

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
+import pg from 'pg';
+import { createPgDatabase, PG_HOST, PG_NOVECTOR_ROLE, PG_PORT, PG_USER, pgEnv, pgHasVector, runCli, tmpDir } from '../helpers/env.js';
 import { buildLibrary, expectCode, expectSameLibrary, json, libraryState, trashAndStack } from './backup-helpers.js';
 import { withLibraryDb } from './import-helpers.js';
 
@@ -88,5 +89,45 @@ describe('immich backup / restore with PostgreSQL', () => {
     expectCode(again, 2);
     expect(again.stderr).toMatch(/rows in the PostgreSQL database/);
     expect(fs.existsSync(path.join(base, 'other'))).toBe(false);
+  });
+
+  it('restore as the library\'s own non-superuser role keeps the extensions; IMMICH_RESTORE_ADMIN_URL prepares a new database', { timeout: 1_200_000 }, async (t) => {
+    if (!(await pgHasVector())) return t.skip();
+    const lib = path.join(base, 'nosu-library');
+    const srcDb = await createPgDatabase('immich_bk_nosu_src');
+    const owned = await createPgDatabase('immich_bk_nosu', { vector: false });
+    dbs.push(srcDb, owned);
+    const admin = async (database: string, q: string) => {
+      const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database });
+      await c.connect();
+      try {
+        return await c.query(q);
+      } finally {
+        await c.end();
+      }
+    };
+    // An administrator made the extensions once; the library's role cannot create vector itself.
+    await admin(owned.name, 'create extension if not exists vector; create extension if not exists pg_trgm; create extension if not exists unaccent');
+    await buildLibrary(lib, path.join(base, 'nosu-src'), srcDb.env, 2);
+    const repo = path.join(base, 'nosu-repo');
+    expectCode(await runCli(['backup', repo], { UPLOAD_LOCATION: lib, ...srcDb.env }), 0);
+
+    const restored = path.join(base, 'nosu-restored');
+    const r = await runCli(['--json', 'restore', repo, '--to', restored], { UPLOAD_LOCATION: restored, ...owned.env });
+    expectCode(r, 0);
+    expectSameLibrary(await libraryState(lib, srcDb.env), await libraryState(restored, owned.env));
+    const again = await runCli(['--json', 'restore', repo, '--to', restored, '--force'], { UPLOAD_LOCATION: restored, ...owned.env });
+    expectCode(again, 0);
+
+    // A database that does not exist yet: created (owned by the role) with its extensions by the admin URL.
+    const fresh = `immich_bk_nosu_new_${process.pid}`;
+    dbs.push({ name: fresh, drop: async () => void (await admin('postgres', `drop database if exists ${fresh} with (force)`)) });
+    const adminUrl = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres`;
+    const freshLib = path.join(base, 'nosu-fresh');
+    const f = await runCli(['--json', 'restore', repo, '--to', freshLib], { UPLOAD_LOCATION: freshLib, ...pgEnv(fresh, PG_NOVECTOR_ROLE), IMMICH_RESTORE_ADMIN_URL: adminUrl });
+    expectCode(f, 0);
+    const owner = await admin('postgres', `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${fresh}'`);
+    expect(owner.rows[0].owner).toBe(PG_NOVECTOR_ROLE);
+    expectSameLibrary(await libraryState(lib, srcDb.env), await libraryState(freshLib, pgEnv(fresh, PG_NOVECTOR_ROLE)));
   });
 });
