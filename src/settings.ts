@@ -50,7 +50,7 @@ export const SETTINGS: SettingSpec[] = [
   { name: 'IMMICH_BACKUP_PASSPHRASE', form: 'backup passphrase', secret: true },
   { name: 'FFMPEG_PATH', form: 'path of ffmpeg' },
   { name: 'FFPROBE_PATH', form: 'path of ffprobe' },
-  { name: 'IMMICH_RESTORE_ADMIN_URL', form: 'postgres://admin@host/postgres: restore creates the database and extensions with it, loads as DB_USERNAME', check: (v) => /^postgres(ql)?:\/\//.test(v), secret: true },
+  { name: 'IMMICH_RESTORE_ADMIN_URL', form: 'URL of a PostgreSQL administrator (postgres://admin@host/postgres): restore creates a missing database and the extensions with it, and loads the dump as DB_USERNAME', check: (v) => /^postgres(ql)?:\/\//.test(v), secret: true },
   { name: 'IMMICH_LOCK_WAIT', form: 'a duration like 30s, 5m, 2h or forever', check: (v) => /^(\d+(\.\d+)?(ms|s|m|h)?|forever|inf|infinity)$/i.test(v.trim()) },
   { name: 'REDIS_DBINDEX', form: 'integer >= 0', check: int(0) },
 ];

@@ -383,7 +383,8 @@ export function describeStatement(text: string): string {
   return JSON.stringify(head.length < text.replace(/\s+/g, ' ').length ? head + '…' : head);
 }
 
-export type StatementKind = 'insert' | 'other';
+/** 'skip': allowed but not run (COMMENT ON EXTENSION). */
+export type StatementKind = 'insert' | 'other' | 'skip';
 
 /** Throws DumpRejectedError unless `text` is a statement kind our backups write; returns its kind. */
 export function checkStatement(text: string, rules: DumpRules): StatementKind {
@@ -447,7 +448,9 @@ export function checkStatement(text: string, rules: DumpRules): StatementKind {
   if (head === 'comment') {
     // COMMENT ON EXTENSION x IS '...' (pg_dump of a server), COMMENT ON TABLE/COLUMN public.x IS '...'.
     if (w(1) === 'on' && ['extension', 'table', 'column', 'index', 'schema'].includes(w(2)) && w(words.length - 2) === 'is' && toks.at(-1)!.t === 'str') {
-      if (toks.slice(3, -2).every((t) => t.t === 'ident' || t.t === 'qident' || t.v === '.')) return 'other';
+      // An extension's comment is its own (CREATE EXTENSION sets it) and only its owner, maybe not
+      // the restoring role, may set it: not run.
+      if (toks.slice(3, -2).every((t) => t.t === 'ident' || t.t === 'qident' || t.v === '.')) return w(2) === 'extension' ? 'skip' : 'other';
     }
     reject('COMMENT');
   }

@@ -251,6 +251,7 @@ async function loadStatements(
     for await (const s of statements) {
       n++;
       last = s.text;
+      if (s.kind === 'skip') continue;
       if (s.kind === 'insert' && exec.batch) {
         batch.push(s.text);
         batchChars += s.text.length;

@@ -110,7 +110,7 @@ describe('immich backup / restore with PostgreSQL', () => {
     await admin(owned.name, 'create extension if not exists vector; create extension if not exists pg_trgm; create extension if not exists unaccent');
     await buildLibrary(lib, path.join(base, 'nosu-src'), srcDb.env, 2);
     const repo = path.join(base, 'nosu-repo');
-    expectCode(await runCli(['backup', repo], { UPLOAD_LOCATION: lib, ...srcDb.env }), 0);
+    expectCode(await runCli(['backup', repo, '--include-derived'], { UPLOAD_LOCATION: lib, ...srcDb.env }), 0);
 
     const restored = path.join(base, 'nosu-restored');
     const r = await runCli(['--json', 'restore', repo, '--to', restored], { UPLOAD_LOCATION: restored, ...owned.env });

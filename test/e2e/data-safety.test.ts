@@ -208,7 +208,7 @@ describe('the next backup re-checks what it reuses', () => {
     expect(intact(shared)).toBe(true);
     const v = await runCli(['--json', 'verify', '--backup', repo, '--read-data'], { UPLOAD_LOCATION: libB });
     expect(v.code, v.stdout).toBe(0);
-  }, 600_000);
+  }, 1_500_000);
 });
 
 describe('files never left out silently', () => {

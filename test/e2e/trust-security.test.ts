@@ -251,7 +251,7 @@ describe('total failures are exit 3 with one line', () => {
   // socket open. Two waits ignored the outage watchdog: drain() closed its local workers gracefully
   // after the watchdog fired (a BullMQ close waits for the in-flight jobs' Redis writes and its QUIT),
   // and drain's periodic sweep of the pending set was not bounded by the watchdog.
-  it('Redis gone for good during an import: exit 3 with one line naming Redis, in bounded time', { timeout: 300_000 }, async () => {
+  it('Redis gone for good during an import: exit 3 with one line naming Redis, in bounded time', { timeout: 900_000 }, async () => {
     const port = 20000 + ((process.pid + 7919) % 20000);
     const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     cleanups.push(() => void redis.kill('SIGKILL'));
