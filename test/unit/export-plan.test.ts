@@ -66,11 +66,11 @@ describe('export plan', () => {
     expect(unchangedBases(by, a, 'L')).toEqual(['Trips/a.jpg']);
     expect(unchangedBases(by, { ...a, pathDeps: 'p2' }, 'L')).toBeUndefined(); // an album renamed
     const state = stateOf(
-      file('a.jpg', a),
+      file('a.jpg', a, { base: 'a.jpg' }),
       file('a.jpg.xmp', a, { kind: 'sidecar', base: 'a.jpg.xmp', variant: 'xmp', deps: 'c1' }),
-      file('e.jpg', a, { variant: 'copy+embed', deps: 'c1' }),
+      file('e.jpg', a, { base: 'e.jpg', variant: 'copy+embed', deps: 'c1' }),
     );
-    const size = () => 10;
+    const size = (p: string) => (state.files.has(p) ? 10 : undefined);
     const same = planExport([{ ...a, bases: ['a.jpg'] }], state, { ...opts, sidecar: 'xmp' }, size);
     expect(same.files.map((f) => `${f.path} ${f.action}`)).toEqual(['a.jpg skip', 'a.jpg.xmp skip']);
     const renamed = { ...a, bases: ['a.jpg'], contentDeps: 'c2' }; // a person renamed
