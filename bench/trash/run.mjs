@@ -230,6 +230,19 @@ try {
       : `explain (analyze, buffers) select a.id, a.original_path, a.type, a.taken_at, a.stack_id, e.make, e.model, e.burst_id
       from assets a left join exif e on e.asset_id = a.id where a.deleted_at is null and not a.is_motion_part`)).rows.map((r) => r['QUERY PLAN']);
     console.log(`EXPLAIN ANALYZE of the candidate query:\n  ${plan.join('\n  ')}`);
+    // The membership write for 90% of the assets, in a transaction rolled back: narrow stack_assets
+    // rows (this tree) or the wide assets rows' stack_id (a tree before migration 0073).
+    await c.query('begin');
+    try {
+      const stack = (await c.query(`insert into stacks (primary_asset_id) select id from assets limit 1 returning id`)).rows[0].id;
+      const write = narrow
+        ? `explain (analyze, buffers) insert into stack_assets (asset_id, stack_id) select id, '${stack}'::uuid from assets where random() < 0.9`
+        : `explain (analyze, buffers) update assets set stack_id = '${stack}'::uuid where random() < 0.9`;
+      const wplan = (await c.query(write)).rows.map((r) => r['QUERY PLAN']);
+      console.log(`EXPLAIN ANALYZE of the membership write (${narrow ? 'insert into stack_assets' : 'update assets set stack_id'}), rolled back:\n  ${wplan.join('\n  ')}`);
+    } finally {
+      await c.query('rollback');
+    }
   });
   const dry = [];
   const real = [];

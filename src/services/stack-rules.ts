@@ -66,9 +66,10 @@ function stemOf(file: string): string {
   return base.slice(0, base.length - ext.length).toLowerCase();
 }
 
-/** A candidate with its name parts, split once (100k assets: not once per rule). */
+/** A candidate with its name parts, split once (100k assets: not once per rule), and its index. */
 interface Item {
   c: StackCandidate;
+  idx: number;
   stem: string;
   ext: string;
   dir: string;
@@ -115,26 +116,31 @@ function editedStem(stem: string): string | undefined {
   return m ? m[1]! : undefined;
 }
 
-class UnionFind {
-  private readonly parent = new Map<string, string>();
-  find(x: string): string {
-    let p = this.parent.get(x) ?? x;
-    while (p !== (this.parent.get(p) ?? p)) p = this.parent.get(p) ?? p;
-    // Path compression.
-    let y = x;
-    while (y !== p) {
-      const next = this.parent.get(y) ?? y;
-      this.parent.set(y, p);
-      y = next;
+/**
+ * Union-find over candidate indices (typed arrays: at 100k candidates a Map of uuid strings cost
+ * most of the rules' CPU time in lookups and garbage).
+ */
+function unionFind(n: number): { find: (x: number) => number; union: (a: number, b: number) => void } {
+  const parent = new Int32Array(n);
+  for (let i = 0; i < n; i++) parent[i] = i;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!; // path halving
+      x = parent[x]!;
     }
-    return p;
-  }
-  union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(rb, ra);
-  }
+    return x;
+  };
+  return {
+    find,
+    union: (a, b) => {
+      const ra = find(a);
+      const rb = find(b);
+      if (ra !== rb) parent[rb] = ra;
+    },
+  };
 }
+
+const RULE_BIT: Record<StackRule, number> = { 'raw-jpeg': 1, 'heic-jpeg': 2, burst: 4, edit: 8 };
 
 function groupBy<T>(items: T[], key: (t: T) => string | undefined): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -149,7 +155,7 @@ function groupBy<T>(items: T[], key: (t: T) => string | undefined): Map<string, 
 }
 
 /** Pairs RAW+display format within one base name: same folder, or both dated within 2 s. */
-function pairByName(items: Item[], isOther: (ext: string) => boolean, edge: (a: string, b: string) => void): void {
+function pairByName(items: Item[], isOther: (ext: string) => boolean, edge: (a: number, b: number) => void): void {
   for (const group of groupBy(items, (i) => i.stem).values()) {
     if (group.length < 2) continue;
     const left = group.filter((i) => isOther(i.ext));
@@ -157,7 +163,7 @@ function pairByName(items: Item[], isOther: (ext: string) => boolean, edge: (a: 
     for (const a of left) {
       for (const b of right) {
         const close = a.c.takenAt !== null && b.c.takenAt !== null && Math.abs(a.c.takenAt - b.c.takenAt) <= PAIR_MAX_MS;
-        if (a.dir === b.dir || close) edge(a.c.id, b.c.id);
+        if (a.dir === b.dir || close) edge(a.idx, b.idx);
       }
     }
   }
@@ -169,17 +175,18 @@ function pairByName(items: Item[], isOther: (ext: string) => boolean, edge: (a: 
  * component spanning two existing stacks is left as it is (stacks the user made are not merged).
  */
 export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet<StackRule> = new Set(STACK_RULES)): ProposedStack[] {
-  const uf = new UnionFind();
-  const ruleOf = new Map<string, Set<StackRule>>();
-  const edgeFor = (rule: StackRule) => (a: string, b: string) => {
-    uf.union(a, b);
-    for (const id of [a, b]) {
-      let set = ruleOf.get(id);
-      if (!set) ruleOf.set(id, (set = new Set<StackRule>()));
-      set.add(rule);
-    }
+  const uf = unionFind(candidates.length);
+  // Per candidate: the rules that gave it an edge (bits of RULE_BIT); 0 = in no stack.
+  const ruleBits = new Uint8Array(candidates.length);
+  const edgeFor = (rule: StackRule) => {
+    const bit = RULE_BIT[rule];
+    return (a: number, b: number) => {
+      uf.union(a, b);
+      ruleBits[a] |= bit;
+      ruleBits[b] |= bit;
+    };
   };
-  const all: Item[] = candidates.map((c) => ({ c, stem: stemOf(c.originalPath), ext: extOf(c.originalPath), dir: path.dirname(c.originalPath) }));
+  const all: Item[] = candidates.map((c, idx) => ({ c, idx, stem: stemOf(c.originalPath), ext: extOf(c.originalPath), dir: path.dirname(c.originalPath) }));
   const images = all.filter((i) => i.c.type === 'image');
 
   if (enabled.has('raw-jpeg')) {
@@ -190,19 +197,19 @@ export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet
     const pool = images.filter((i) => HEIC_EXTENSIONS.has(i.ext) || JPEG_EXTENSIONS.has(i.ext));
     pairByName(pool, (e) => HEIC_EXTENSIONS.has(e), edgeFor('heic-jpeg'));
   }
-  const covers = new Set<string>();
+  const covers = new Uint8Array(candidates.length);
   if (enabled.has('burst')) {
     const edge = edgeFor('burst');
-    const named = new Map<string, BurstName>();
+    const named = new Map<number, BurstName>();
     for (const i of images) {
       const b = burstName(i.c.originalPath);
       if (b) {
-        named.set(i.c.id, b);
-        if (b.cover) covers.add(i.c.id);
+        named.set(i.idx, b);
+        if (b.cover) covers[i.idx] = 1;
       }
     }
-    const chain = (group: Item[]) => { for (const i of group.slice(1)) edge(group[0]!.c.id, i.c.id); };
-    for (const group of groupBy(images, (i) => named.get(i.c.id)?.key).values()) chain(group);
+    const chain = (group: Item[]) => { for (let k = 1; k < group.length; k++) edge(group[0]!.idx, group[k]!.idx); };
+    for (const group of groupBy(images, (i) => named.get(i.idx)?.key).values()) chain(group);
     for (const group of groupBy(images, (i) => i.c.burstId ?? undefined).values()) chain(group);
     // One camera, consecutive shots less than BURST_MAX_GAP_MS apart.
     const timed = images.filter((i) => i.c.takenAt !== null && i.c.make && i.c.model);
@@ -212,11 +219,11 @@ export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet
         const [a, b] = [group[k - 1]!, group[k]!];
         // A RAW and its JPEG share the instant: a pair of one shot, not a burst.
         if (a.stem === b.stem) continue;
-        if (b.c.takenAt! - a.c.takenAt! < BURST_MAX_GAP_MS) edge(a.c.id, b.c.id);
+        if (b.c.takenAt! - a.c.takenAt! < BURST_MAX_GAP_MS) edge(a.idx, b.idx);
       }
     }
   }
-  const edited = new Set<string>();
+  const edited = new Uint8Array(candidates.length);
   if (enabled.has('edit')) {
     const edge = edgeFor('edit');
     const byStem = groupBy(all, (i) => i.stem);
@@ -227,17 +234,22 @@ export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet
       // Several files with the original's name: the one in the edited copy's folder.
       const same = originals.filter((o) => o.dir === i.dir);
       const pick = same.length ? same : originals.length === 1 ? originals : [];
-      for (const o of pick) edge(o.c.id, i.c.id);
-      if (pick.length) edited.add(i.c.id);
+      for (const o of pick) edge(o.idx, i.idx);
+      if (pick.length) edited[i.idx] = 1;
     }
   }
 
-  const byId = new Map(all.map((i) => [i.c.id, i]));
-  const components = groupBy([...ruleOf.keys()], (id) => uf.find(id));
+  const components = new Map<number, Item[]>();
+  for (const i of all) {
+    if (!ruleBits[i.idx]) continue;
+    const root = uf.find(i.idx);
+    const list = components.get(root);
+    if (list) list.push(i);
+    else components.set(root, [i]);
+  }
   const out: ProposedStack[] = [];
-  for (const ids of components.values()) {
-    if (ids.length < 2) continue;
-    const members = ids.map((id) => byId.get(id)!);
+  for (const members of components.values()) {
+    if (members.length < 2) continue;
     const existing = [...new Set(members.map((m) => m.c.stackId).filter((s): s is string => Boolean(s)))];
     if (existing.length > 1) continue;
     if (existing.length === 1 && members.every((m) => m.c.stackId === existing[0])) continue;
@@ -248,7 +260,9 @@ export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet
         (a.c.takenAt ?? Infinity) - (b.c.takenAt ?? Infinity) ||
         (a.c.originalPath < b.c.originalPath ? -1 : a.c.originalPath > b.c.originalPath ? 1 : 0),
     );
-    const rules = STACK_RULES.filter((r) => ids.some((id) => ruleOf.get(id)?.has(r)));
+    let bits = 0;
+    for (const m of members) bits |= ruleBits[m.idx]!;
+    const rules = STACK_RULES.filter((r) => bits & RULE_BIT[r]);
     out.push({ ids: ordered.map((m) => m.c.id), primary: ordered[0]!.c.id, rules, ...(existing[0] ? { joins: existing[0] } : {}) });
   }
   return out.sort((a, b) => (a.primary < b.primary ? -1 : 1));
@@ -258,9 +272,9 @@ export function proposeStacks(candidates: StackCandidate[], enabled: ReadonlySet
  * Lower is a better primary: the burst's cover, then an edited copy (what the user made), then the
  * displayable formats (JPEG, HEIC) over RAW.
  */
-function primaryRank({ c, ext }: Item, covers: Set<string>, edited: Set<string>): number {
-  if (covers.has(c.id)) return 0;
-  if (edited.has(c.id)) return 1;
+function primaryRank({ idx, ext }: Item, covers: Uint8Array, edited: Uint8Array): number {
+  if (covers[idx]) return 0;
+  if (edited[idx]) return 1;
   if (HEIC_EXTENSIONS.has(ext)) return 2;
   if (JPEG_EXTENSIONS.has(ext)) return 3;
   if (RAW_EXTENSIONS.has(ext)) return 5;

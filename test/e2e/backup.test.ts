@@ -27,7 +27,7 @@ describe('immich backup / restore (embedded database)', () => {
     plainRepo = path.join(base, 'repo-plain');
     await buildLibrary(lib, path.join(base, 'src'), {});
     await trashAndStack(lib, path.join(base, 'src'), {});
-  });
+  }, 600_000);
 
   it('encrypted round trip: restore into a fresh location gives identical files, rows, people and tags; verify is clean', async () => {
     const backup = await runCli(['--json', 'backup', repo, '--include-derived', '--key-file', keyFile], env());
