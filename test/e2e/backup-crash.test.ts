@@ -86,8 +86,8 @@ describe('immich backup killed with SIGKILL', () => {
     expectCode(r, 0);
     const s = json(r).stats;
     expect(s.files).toBe(FILES);
-    expect(s.new_files).toBeLessThan(FILES);
-    expect(s.new_files).toBeGreaterThanOrEqual(FILES - storedBefore);
+    expect(s.newFiles).toBeLessThan(FILES);
+    expect(s.newFiles).toBeGreaterThanOrEqual(FILES - storedBefore);
     expect(fs.readdirSync(path.join(repo, 'tmp'))).toEqual([]);
     expect(fs.existsSync(path.join(repo, 'lock'))).toBe(false);
     const full = await runCli(['--json', 'verify', '--backup', repo, '--read-data'], { UPLOAD_LOCATION: lib });

@@ -96,8 +96,8 @@ describe('immich backup / restore (embedded database)', () => {
     const r = await runCli(['--json', 'backup', repo, '--key-file', keyFile], env());
     expectCode(r, 0);
     const s = json(r).stats;
-    expect(s.new_files).toBe(1);
-    expect(s.new_bytes).toBe(fs.statSync(extra).size);
+    expect(s.newFiles).toBe(1);
+    expect(s.newBytes).toBe(fs.statSync(extra).size);
     // Measured on disk: the new objects are that photo (+ 33 bytes of encryption framing), the new
     // file list and the new database dump; nothing else was written.
     const after = repoObjects(repo);
@@ -105,7 +105,7 @@ describe('immich backup / restore (embedded database)', () => {
     expect(added).toHaveLength(3);
     const photoObject = added.filter(([, size]) => size === fs.statSync(extra).size + 33);
     expect(photoObject).toHaveLength(1);
-    expect(s.stored_bytes).toBe(added.reduce((n, [, size]) => n + size, 0));
+    expect(s.storedBytes).toBe(added.reduce((n, [, size]) => n + size, 0));
     expect(json(r).parent).not.toBeNull();
   });
 

@@ -278,7 +278,7 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
       expect(imp.code, imp.stderr).toBe(0);
       const r = await runCli(['faces', 'detect'], env);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout + r.stderr).toMatch(/1 photos: 1 faces/);
+      expect(r.stdout + r.stderr).toMatch(/1 photos: 1 done, 0 skipped, 0 failed; library: 1 faces/);
       expect(r.stderr.split('\n').filter((l) => /downloading model facial-recognition\/antelopev2/.test(l))).toHaveLength(1);
       const dims = await withLibraryDb(lib, async (db) =>
         (await db.selectFrom('face_search' as never).select('embedding' as never).execute()).map((x) => String((x as { embedding: string }).embedding).split(',').length),
