@@ -49,7 +49,13 @@ export function allows(caller: Caller, permission: Permission): boolean {
 }
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
-const newSecret = () => crypto.randomBytes(32).toString('base64url');
+// Never a leading '-': a secret is passed on command lines (`immich login <url> <key>`), where it would read as an option.
+const newSecret = (): string => {
+  for (;;) {
+    const s = crypto.randomBytes(32).toString('base64url');
+    if (!s.startsWith('-')) return s;
+  }
+};
 
 // ---- API keys ----------------------------------------------------------------------------------
 
