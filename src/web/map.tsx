@@ -10,15 +10,10 @@ import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Asset, type AssetDetails } from './api.js';
+import type { MapMarker } from '../services/map.js';
 
-interface Marker {
-  id: string;
-  lat: number;
-  lon: number;
-  city: string | null;
-  state: string | null;
-  country: string | null;
-}
+// The server's marker type (a type import: nothing of the server lands in the bundle).
+type Marker = MapMarker;
 
 export interface MapPageProps {
   onOpen: (a: Asset, list: Asset[]) => void;
