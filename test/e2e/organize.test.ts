@@ -6,25 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { exiftoolPath } from 'exiftool-vendored';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDatabase, pgEnv, runCli, tmpDir } from '../helpers/env.js';
-
-let exiftool = '';
-const readXmp = (file: string): Record<string, unknown> => JSON.parse(execFileSync(exiftool, ['-j', '-n', '-G1', '-a', file], { encoding: 'utf8' }))[0];
-
-async function jpeg(file: string, color: [number, number, number], date: string): Promise<void> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: color[0], g: color[1], b: color[2] } } })
-    .withExif({ IFD0: { Make: 'Canon', Model: 'Canon EOS 7D' }, IFD2: { DateTimeOriginal: date } })
-    .jpeg()
-    .toFile(file);
-}
+import { exiftool, jpeg, readXmp } from './organize-helpers.js';
 
 let src = '';
 beforeAll(async () => {
-  exiftool = await exiftoolPath();
   src = tmpDir('organize-src-');
   await jpeg(path.join(src, 'Lisbon/tram.jpg'), [200, 30, 30], '2019:05:01 10:00:00');
   await jpeg(path.join(src, 'Lisbon/river.jpg'), [30, 30, 200], '2019:05:02 11:00:00');
