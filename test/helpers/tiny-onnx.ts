@@ -24,23 +24,22 @@ const root = protobuf.Root.fromJSON({
 const FLOAT = 1;
 const shape = (dims: Array<number | string>) => ({ dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) });
 
+/** A ModelProto (opset 13) around `graph`, encoded. */
+function encodeModel(graph: Record<string, unknown>): Buffer {
+  const Model = root.lookupType('onnx.ModelProto');
+  return Buffer.from(Model.encode(Model.fromObject({ irVersion: 8, producerName: 'immich-test', opsetImport: [{ domain: '', version: 13 }], graph })).finish());
+}
+
 /** MatMul model: input `x` [batch, n] float32 → output `y` [batch, m]; `weights` is n×m row-major. */
 export function tinyMatMulModel(n = 4, m = 2, weights?: number[]): Buffer {
   const w = weights ?? Array.from({ length: n * m }, (_, i) => (i % (m + 1) === 0 ? 1 : 0.5));
-  const Model = root.lookupType('onnx.ModelProto');
-  const msg = Model.fromObject({
-    irVersion: 8,
-    producerName: 'immich-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny',
-      node: [{ input: ['x', 'W'], output: ['y'], name: 'matmul', opType: 'MatMul' }],
-      initializer: [{ name: 'W', dims: [n, m], dataType: FLOAT, floatData: w }],
-      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: shape(['batch', n]) } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: shape(['batch', m]) } } }],
-    },
+  return encodeModel({
+    name: 'tiny',
+    node: [{ input: ['x', 'W'], output: ['y'], name: 'matmul', opType: 'MatMul' }],
+    initializer: [{ name: 'W', dims: [n, m], dataType: FLOAT, floatData: w }],
+    input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: shape(['batch', n]) } } }],
+    output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: shape(['batch', m]) } } }],
   });
-  return Buffer.from(Model.encode(msg).finish());
 }
 
 /**
@@ -49,24 +48,17 @@ export function tinyMatMulModel(n = 4, m = 2, weights?: number[]): Buffer {
  */
 export function tinyArcFaceModel(dim = 512): Buffer {
   const w = Array.from({ length: 3 * dim }, (_, i) => Math.sin(i + 1));
-  const Model = root.lookupType('onnx.ModelProto');
-  const msg = Model.fromObject({
-    irVersion: 8,
-    producerName: 'immich-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny-arcface',
-      node: [
-        { input: ['input.1'], output: ['pooled'], name: 'pool', opType: 'GlobalAveragePool' },
-        { input: ['pooled'], output: ['flat'], name: 'flatten', opType: 'Flatten' },
-        { input: ['flat', 'W'], output: ['683'], name: 'proj', opType: 'MatMul' },
-      ],
-      initializer: [{ name: 'W', dims: [3, dim], dataType: FLOAT, floatData: w }],
-      input: [{ name: 'input.1', type: { tensorType: { elemType: FLOAT, shape: shape(['None', 3, 112, 112]) } } }],
-      output: [{ name: '683', type: { tensorType: { elemType: FLOAT, shape: shape(['None', dim]) } } }],
-    },
+  return encodeModel({
+    name: 'tiny-arcface',
+    node: [
+      { input: ['input.1'], output: ['pooled'], name: 'pool', opType: 'GlobalAveragePool' },
+      { input: ['pooled'], output: ['flat'], name: 'flatten', opType: 'Flatten' },
+      { input: ['flat', 'W'], output: ['683'], name: 'proj', opType: 'MatMul' },
+    ],
+    initializer: [{ name: 'W', dims: [3, dim], dataType: FLOAT, floatData: w }],
+    input: [{ name: 'input.1', type: { tensorType: { elemType: FLOAT, shape: shape(['None', 3, 112, 112]) } } }],
+    output: [{ name: '683', type: { tensorType: { elemType: FLOAT, shape: shape(['None', dim]) } } }],
   });
-  return Buffer.from(Model.encode(msg).finish());
 }
 
 /** The model with ModelProto.metadata_props (field 14) appended, as rapidocr writes "character" into PP-OCR exports. */
