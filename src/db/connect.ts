@@ -9,6 +9,7 @@ import { describeError, EnvironmentError, NoLibraryError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { recoverEmbeddedSwap } from './embedded-swap.js';
+import { createFromTemplate } from './embedded-template.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { loadBundled } from '../vendor.js';
 import type { DB } from './schema.js';
@@ -90,6 +91,7 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
   try {
     // Under the lock: undo a restore killed mid-swap before the folder is created empty.
     recoverEmbeddedSwap(dir);
+    createFromTemplate(dir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     release();
