@@ -15,6 +15,8 @@ let tuned = false;
 export function tuneWasmTiering(): void {
   if (tuned) return;
   tuned = true;
+  // A budget given on node's command line (to compare, or to tune) is kept.
+  if (process.execArgv.some((a) => a.startsWith('--wasm-tiering-budget') || a.startsWith('--liftoff'))) return;
   v8.setFlagsFromString('--wasm-tiering-budget=100000000');
 }
 
