@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../dist/db/connect.js';
-import { TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../dist/db/embedded-template.js';
+import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../dist/db/embedded-template.js';
+import { loadPGlite } from '../dist/db/pglite-engine.js';
 import { installedVersion } from '../dist/vendor.js';
 
 process.env.IMMICH_DB_TEMPLATE = '0'; // built by initdb, never from an older template
@@ -20,9 +21,15 @@ try {
   const migrations = database.migrations?.applied ?? [];
   if (database.migrations?.pending.length) throw new Error(`migrations left pending: ${database.migrations.pending.join(', ')}`);
   await database.close();
-  fs.rmSync(TEMPLATE_DIR, { recursive: true, force: true });
   fs.rmSync(TEMPLATE_MANIFEST, { force: true });
+  fs.rmSync(TEMPLATE_DIR, { recursive: true, force: true });
   fs.cpSync(dir, TEMPLATE_DIR, { recursive: true });
+  // initdb's output alone, for restores (they load a dump into an empty database).
+  const bare = path.join(work, 'bare');
+  const { PGlite, extensions } = await loadPGlite();
+  await (await PGlite.create(bare, { extensions })).close();
+  fs.rmSync(BARE_TEMPLATE_DIR, { recursive: true, force: true });
+  fs.cpSync(bare, BARE_TEMPLATE_DIR, { recursive: true });
   // The manifest last: a template without it is never used.
   fs.writeFileSync(TEMPLATE_MANIFEST, JSON.stringify({ pglite: installedVersion('@electric-sql/pglite'), migrations }, null, 1) + '\n');
   process.stdout.write(`embedded database template: ${migrations.length} migrations -> ${path.relative(process.cwd(), TEMPLATE_DIR)}\n`);

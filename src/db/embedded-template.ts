@@ -16,6 +16,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
  */
 export const TEMPLATE_DIR = path.resolve(HERE, '../../dist/embedded-template');
 export const TEMPLATE_MANIFEST = `${TEMPLATE_DIR}.json`;
+/** initdb's output alone (no schema): what a restore loads a dump into. */
+export const BARE_TEMPLATE_DIR = `${TEMPLATE_DIR}-bare`;
 
 export interface TemplateManifest {
   pglite: string;
@@ -25,7 +27,7 @@ export interface TemplateManifest {
 const creatingPath = (dir: string): string => `${dir}.creating`;
 
 /** The template's manifest when it fits this installation (same PGlite, only known migrations). */
-function usableTemplate(): TemplateManifest | undefined {
+function usableTemplate(bare: boolean): TemplateManifest | undefined {
   if (process.env.IMMICH_DB_TEMPLATE === '0') return undefined;
   let manifest: TemplateManifest;
   try {
@@ -33,8 +35,9 @@ function usableTemplate(): TemplateManifest | undefined {
   } catch {
     return undefined; // not built (a tsc-only build, sources run by vitest)
   }
-  if (!fs.existsSync(path.join(TEMPLATE_DIR, 'PG_VERSION'))) return undefined;
+  if (!fs.existsSync(path.join(bare ? BARE_TEMPLATE_DIR : TEMPLATE_DIR, 'PG_VERSION'))) return undefined;
   if (manifest.pglite !== installedVersion('@electric-sql/pglite')) return undefined;
+  if (bare) return manifest;
   const known = new Set(migrationNames());
   // A template with a migration this checkout no longer has would claim a schema it does not have.
   if (!manifest.migrations.every((m) => known.has(m))) return undefined;
@@ -46,7 +49,7 @@ function usableTemplate(): TemplateManifest | undefined {
  * The copy is made beside it and renamed into place, so a process killed halfway leaves only
  * <dir>.creating (removed by the next call) and never a half-copied database. Call with the lock held.
  */
-export function createFromTemplate(dir: string): boolean {
+export function createFromTemplate(dir: string, opts: { bare?: boolean } = {}): boolean {
   const staging = creatingPath(dir);
   fs.rmSync(staging, { recursive: true, force: true });
   if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return false;
@@ -58,9 +61,9 @@ export function createFromTemplate(dir: string): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
   }
   if (entries.length) return false;
-  if (!usableTemplate()) return false;
+  if (!usableTemplate(opts.bare ?? false)) return false;
   try {
-    fs.cpSync(TEMPLATE_DIR, staging, { recursive: true });
+    fs.cpSync(opts.bare ? BARE_TEMPLATE_DIR : TEMPLATE_DIR, staging, { recursive: true });
     fs.chmodSync(staging, 0o700);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(staging, dir);

@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/db/connect.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listMigrations } from '../../src/db/migrate.js';
-import { TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
+import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
 
@@ -73,6 +73,7 @@ describe('database backends', () => {
   it('a new embedded library is a copy of the built template; a killed copy or a foreign folder is never used', async () => {
     // `npm run build` (and the suites' global setup) makes it: a new library must not pay for initdb.
     expect(fs.existsSync(path.join(TEMPLATE_DIR, 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(BARE_TEMPLATE_DIR, 'PG_VERSION'))).toBe(true); // restores start from it
     const manifest = JSON.parse(fs.readFileSync(TEMPLATE_MANIFEST, 'utf8')) as { migrations: string[] };
     expect(manifest.migrations).toEqual(listMigrations().map((m) => m.name));
     const lib = tmpDir();
