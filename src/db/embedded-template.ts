@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { environmentCause } from '../errors.js';
 import { installedVersion } from '../vendor.js';
 import { migrationNames } from './migrate.js';
 
@@ -69,8 +70,9 @@ export function createFromTemplate(dir: string, opts: { bare?: boolean } = {}): 
     fs.renameSync(staging, dir);
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
-    // A full disk or a read-only folder: say so as initdb would have.
-    throw err;
+    // A full disk or a read-only folder: one line naming the folder and the cause, not the template's path.
+    const e = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot create the database in ${dir}: ${environmentCause(err) ?? e.message}`), { code: e.code, cause: err });
   }
   return true;
 }
