@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import type { SearchHit, SearchOptions } from '../services/search.js';
 import { addSelectionOptions, parseSelection, type SelectionFlags } from '../services/selection.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
+import { bytesFromText } from '../storage/raw-path.js';
+
 
 interface SearchFlags extends SelectionFlags {
   paths?: boolean;
@@ -100,11 +102,12 @@ export function quietOnClosedPipe(): void {
 
 export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>, limit?: number, ranked?: boolean): void {
   if (flags.null) {
-    rt.out.write(hits.map((h) => h.path + '\0').join(''));
+    // The files' bytes (a name that is not UTF-8 included), as xargs needs them.
+    rt.out.write(Buffer.concat(hits.map((h) => Buffer.concat([bytesFromText(h.path), Buffer.from('\0')]))));
     return;
   }
   if (flags.paths) {
-    rt.out.write(hits.map((h) => h.path + '\n').join(''));
+    rt.out.write(Buffer.concat(hits.map((h) => Buffer.concat([bytesFromText(h.path), Buffer.from('\n')]))));
     return;
   }
   if (rt.out.json) {

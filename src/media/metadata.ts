@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
 import { readSourceFile, SourceFileError } from '../storage/source-read.js';
-import { fsPath, isRawPath, withToolPath } from '../storage/raw-path.js';
+import { fsPath, needsToolLink, withToolPath } from '../storage/raw-path.js';
 import type { VideoProbe } from './transcode.js';
 import { faceRegions, type FaceRegion } from './regions.js';
 
@@ -161,7 +161,7 @@ export async function readTags(et: ExifTool, file: string, written?: string, tmp
   const ours = written ? await readSidecarFile(written).then(() => written, () => undefined) : undefined;
   const { path: sidecarPath, skipped: sidecarSkipped } = ours ? { path: ours, skipped: undefined } : await findSidecar(file);
   // exiftool takes UTF-8 names: a file (or sidecar) whose name is not is read through a UTF-8 link.
-  const read = (f: string) => (tmpDir && isRawPath(f) ? withToolPath(f, tmpDir, (p) => et.read(p)) : et.read(f));
+  const read = (f: string) => (tmpDir && needsToolLink(f) ? withToolPath(f, tmpDir, (p) => et.read(p)) : et.read(f));
   const [media, sidecar] = await Promise.all([read(file), sidecarPath ? read(sidecarPath) : undefined]);
   if (!sidecar) return { tags: media, sidecarPath: null, sidecarSkipped };
   const merged: Record<string, unknown> = { ...media };

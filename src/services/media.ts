@@ -22,7 +22,7 @@ import {
 } from '../media/transcode.js';
 import { findFfmpeg, posterFrame, probeVideo, runFfmpegPasses, type FfmpegPaths } from '../media/video.js';
 import { tempPathFor, writeFileAtomic } from '../storage/atomic.js';
-import { fsPath, isRawPath, withToolPath } from '../storage/raw-path.js';
+import { fsPath, needsToolLink, withToolPath } from '../storage/raw-path.js';
 
 export type { MediaMetadata } from '../media/metadata.js';
 
@@ -109,7 +109,7 @@ function sniffedOrThrow(file: string, head: Buffer, size: number): Sniffed {
  * stream. Throws ItemError whose message is one line naming the file and the cause.
  */
 export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  if (opts.tmpDir && isRawPath(absPath)) return withToolPath(absPath, opts.tmpDir, (p) => probeFile(p, { ...opts, tmpDir: undefined }));
+  if (opts.tmpDir && needsToolLink(absPath)) return withToolPath(absPath, opts.tmpDir, (p) => probeFile(p, { ...opts, tmpDir: undefined }));
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   let head: Buffer;
   let size: number;
@@ -383,7 +383,7 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
  * to it (raw-path.ts: libvips, exiftool and ffmpeg take UTF-8 names); its messages name the file.
  */
 async function viaToolPath(ctx: Context, abs: string, fn: (abs: string) => Promise<JobOutcome>): Promise<JobOutcome> {
-  if (!isRawPath(abs)) return fn(abs);
+  if (!needsToolLink(abs)) return fn(abs);
   let link = '';
   const outcome = await withToolPath(abs, ctx.library.folder('tmp'), (p) => fn((link = p)));
   return outcome.message ? { ...outcome, message: outcome.message.replaceAll(link, abs) } : outcome;

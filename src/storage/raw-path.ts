@@ -105,13 +105,26 @@ export function fsPath(p: string): string | Buffer {
  */
 export function displayPath(p: string): string {
   if (!isRawPath(p)) return p;
-  return p.replaceAll(`${MARK}EF${MARK}BF${MARK}BD`, '\u0000').replace(ESCAPED, (_m, h: string) => `\\x${h.toLowerCase()}`).replaceAll('\u0000', MARK);
+  return p.replace(/(\uFFFDEF\uFFFDBF\uFFFDBD)|\uFFFD([0-9A-F]{2})/g, (_m, mark: string | undefined, h: string) => (mark ? MARK : `\\x${h.toLowerCase()}`));
 }
 
-/** A name that is valid UTF-8 and no escape: for a copy the library makes (`caf\xe9.jpg` → `caf%E9.jpg`). */
+/**
+ * A name for a copy the library makes: valid UTF-8 without U+FFFD or control characters, which
+ * every tool takes (`caf\xe9.jpg` → `caf%E9.jpg`, a newline → `%0A`). Not one-to-one: the library
+ * numbers a name that is taken (+1), and the original name stays in original_path/original_name.
+ */
 export function plainName(p: string): string {
-  if (!isRawPath(p)) return p;
-  return p.replaceAll(`${MARK}EF${MARK}BF${MARK}BD`, '\u0000').replace(ESCAPED, '%$1').replaceAll('\u0000', MARK);
+  return p
+    .replace(ESCAPED, '%$1')
+    .replace(/[\u0000-\u001f\u007f\uFFFD]/g, (c) => (c === MARK ? '%EF%BF%BD' : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`));
+}
+
+/**
+ * Whether an external program needs a link to the file (`withToolPath`): its name holds bytes that
+ * are not UTF-8, or a control character (exiftool reads its arguments one per line).
+ */
+export function needsToolLink(p: string): boolean {
+  return /[\u0000-\u001f\u007f\uFFFD]/.test(p);
 }
 
 /**
@@ -121,7 +134,7 @@ export function plainName(p: string): string {
  * like its other temp files. The extension is kept: the tools go by it.
  */
 export async function withToolPath<T>(p: string, tmpDir: string, fn: (toolPath: string) => Promise<T>): Promise<T> {
-  if (!isRawPath(p)) return fn(p);
+  if (!needsToolLink(p)) return fn(p);
   await fsp.mkdir(tmpDir, { recursive: true });
   const ext = plainName(path.extname(p)).replace(/[^\w.]/g, '_');
   const link = path.join(tmpDir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-link${ext}`);
