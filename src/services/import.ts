@@ -240,7 +240,7 @@ async function sameContent(file: string, sha1: string): Promise<boolean> {
 /** Where a file inside a zip is copied while it is imported: a temp name of this process (cleaned after a kill). */
 function extractTarget(dir: string, file: ImportEntry): string {
   // The extension stays last: probing and exiftool go by it.
-  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${path.basename(file.name ?? file.path)}`);
+  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${plainName(path.basename(file.name ?? file.path))}`);
 }
 
 function isInside(child: string, parent: string): boolean {
