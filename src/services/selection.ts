@@ -199,8 +199,9 @@ export async function readRefs(source: string, stdin: NodeJS.ReadableStream = pr
   }
   // As bytes: a path whose name is not UTF-8 (`search --paths` writes its bytes) is found by its text form.
   const text = textFromBytes(data);
-  // `search -0` output works too
-  return text.split(/[\n\0]/).map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
+  // `search -0` output works too: NUL-separated, each entry as it is (a name may hold a newline).
+  if (text.includes('\0')) return text.split('\0').filter((l) => l);
+  return text.split('\n').map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
 }
 
 /** Flags (and the query words) → a Selection. Reads --ids-from. Throws UsageError (exit 2) on bad values. */
