@@ -43,6 +43,8 @@ once and uses the other sources.
 
 Output: a table with each result's file and thumbnail; --json for the full records (id, path,
 originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --paths or -0 for xargs.
+--paths and -0 print each file's bytes; in --json a name that is not valid UTF-8 is in the lossless
+form that immich-import(1) describes (a raw byte as U+FFFD and its two hex digits).
 When --limit cuts the list, stderr says "20 of 145 shown" (filters, free text without CLIP, --text;
 --json: total); a similarity search (CLIP, --similar) ranks every photo, so it says "the 20 most
 similar shown" instead (--json: ranked).
