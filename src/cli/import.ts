@@ -10,6 +10,7 @@ import { DEFAULT_EXCLUDES } from '../storage/walk.js';
 import { formatDuration } from './render.js';
 import { libraryExists } from '../context.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
+import { fsPath } from '../storage/raw-path.js';
 
 interface ImportFlags {
   move?: boolean;
@@ -123,7 +124,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
   }
   const concurrency = intOption('--concurrency', flags.concurrency, os.availableParallelism());
-  for (const p of paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
+  for (const p of paths) if (!fs.existsSync(fsPath(p))) throw new UsageError(`${p}: no such file or folder`);
   const onlyStages = flags.skipMl ? MEDIA_STAGES : undefined;
   if (flags.from !== undefined && flags.from !== 'google-takeout') throw new UsageError(`--from ${flags.from}: unknown source (known: google-takeout)`);
   const options = {

@@ -165,6 +165,11 @@ describe('file names that are not UTF-8, and hostile ones', () => {
     const info = runBytes(['--json', 'info', '--ids-from', '-'], env, found.stdout);
     expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout.toString()).count).toBe(7);
+    // A name given on the command line as bytes (Node decodes argv lossily; the kernel's copy is used).
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)));
+    const named = spawnSync('/bin/sh', ['-c', 'exec "$0" "$1" --json info "$(printf "%s/caf\\351.jpg" "$2")"', process.execPath, BIN, placeSrc], { env: { ...clean, ...env, IMMICH_MODELS_AUTO_DOWNLOAD: '0' } });
+    expect(named.status, named.stderr.toString()).toBe(0);
+    expect(bytesOf(JSON.parse(named.stdout.toString()).assets[0].originalPath).equals(join(placeSrc, b('caf\xe9.jpg')))).toBe(true);
     // Human lines: \xHH for a raw byte (as \x1b for ESC), never a raw ESC or a line of its own.
     const human = runBytes(['info', '--ids-from', '-'], env, found.stdout);
     expect(human.code, human.stderr).toBe(0);

@@ -71,3 +71,15 @@ describe('walk and tools by bytes', () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('command-line arguments', () => {
+  it('an argument Node decoded with U+FFFD gets its bytes back from the kernel\'s copy', async () => {
+    const { rawArguments } = await import('../../src/cli/main.js');
+    const cmdline = Buffer.concat([Buffer.from('node\0--no-warnings\0/x/main.js\0info\0'), L('/p/caf\xe9.jpg'), Buffer.from('\0/p/ok.jpg\0')]);
+    const argv = ['/usr/bin/node', '/x/main.js', 'info', L('/p/caf\xe9.jpg').toString('utf8'), '/p/ok.jpg'];
+    expect(rawArguments(argv, cmdline)).toEqual(['/usr/bin/node', '/x/main.js', 'info', '/p/caf\uFFFDE9.jpg', '/p/ok.jpg']);
+    // Without U+FFFD nothing is read; bytes that do not match the argument are not used.
+    expect(rawArguments(['n', 's', 'a'], Buffer.from('zzz\0'))).toEqual(['n', 's', 'a']);
+    expect(rawArguments(['n', 's', 'x\uFFFD'], Buffer.concat([Buffer.from('n\0s\0y'), L('\xe9'), Buffer.from('\0')]))).toEqual(['n', 's', 'x\uFFFD']);
+  });
+});

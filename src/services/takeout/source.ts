@@ -154,7 +154,7 @@ export async function scanTakeout(paths: string[], opts: TakeoutOptions): Promis
   const folders: string[] = [];
   const plain: string[] = [];
   for (const p of paths) {
-    const st = fs.statSync(p);
+    const st = fs.statSync(fsPath(p));
     if (st.isFile() && isZip(p)) zips.push(p);
     else if (st.isDirectory() && (opts.force || (await folderLooksLikeTakeout(p)))) folders.push(p);
     else plain.push(p);
