@@ -34,13 +34,14 @@ export interface WalkEntry {
   mtime: Date;
 }
 
-export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file' | 'bad-name' | 'link-outside';
+export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file' | 'link-outside';
 
 /**
- * Skips the user must hear about (each listed, exit 1): files that exist but could not be looked at,
- * names the walk cannot pass on, and links that lead out of the imported folders.
+ * Skips the user must hear about (each listed, exit 1): files and folders that exist but could not be
+ * looked at, and links that lead out of the imported folders. (A name that is not UTF-8 is walked by
+ * its bytes, raw-path.ts: never a skip.)
  */
-export const REPORTED_SKIPS: ReadonlySet<SkipReason> = new Set(['unreadable', 'bad-name', 'link-outside']);
+export const REPORTED_SKIPS: ReadonlySet<SkipReason> = new Set(['unreadable', 'link-outside']);
 
 export interface WalkSkip {
   path: string;
