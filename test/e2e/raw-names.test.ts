@@ -218,3 +218,28 @@ describe('file names that are not UTF-8, and hostile ones', () => {
     }
   }, 300_000);
 });
+
+describe('folders that cannot be read', () => {
+  it('are listed as failures (exit 1), also when the tests run as root (the import then runs as nobody)', async () => {
+    const src = tmpDir('immich-rawnames-locked-');
+    fs.chmodSync(src, 0o755);
+    await makeImage(path.join(src, 'ok.jpg'), { color: '#336699', seed: 41 });
+    await makeImage(path.join(src, 'locked', 'inside.jpg'), { color: '#993366', seed: 42 });
+    fs.chmodSync(path.join(src, 'locked'), 0o000);
+    const asRoot = process.getuid?.() === 0;
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)));
+    const cmd = [process.execPath, BIN, '--json', 'import', '--dry-run', '--skip-ml', src];
+    try {
+      const r = spawnSync(asRoot ? 'setpriv' : cmd[0]!, asRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', ...cmd] : cmd.slice(1), {
+        env: { ...clean, HOME: src, CI: 'true', IMMICH_MODELS_AUTO_DOWNLOAD: '0', UPLOAD_LOCATION: path.join(src, 'no-library') },
+      });
+      expect(r.status, r.stderr.toString()).toBe(1);
+      const s = JSON.parse(r.stdout.toString());
+      expect(s.failures).toEqual([{ path: path.join(src, 'locked'), stage: 'walk', reason: 'cannot read: EACCES' }]);
+      expect(s.imported.map((i: { path: string }) => path.basename(i.path))).toEqual(['ok.jpg']);
+      expect(r.stderr.toString()).toContain(`${path.join(src, 'locked')}: walk: cannot read: EACCES`);
+    } finally {
+      fs.chmodSync(path.join(src, 'locked'), 0o755);
+    }
+  }, 120_000);
+});
