@@ -165,6 +165,10 @@ describe('file names that are not UTF-8, and hostile ones', () => {
     const info = runBytes(['--json', 'info', '--ids-from', '-'], env, found.stdout);
     expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout.toString()).count).toBe(7);
+    // An edit reaches the sidecar beside the in-place original, named by its bytes.
+    const edit = runBytes(['edit', '--ids-from', '-', '--description', 'edited latin'], env, Buffer.concat([join(placeSrc, b('caf\xe8.jpg')), Buffer.from('\n')]));
+    expect(edit.code, edit.stderr).toBe(0);
+    expect(fs.readFileSync(join(placeSrc, b('caf\xe8.jpg.xmp')), 'utf8')).toContain('edited latin');
     // A name given on the command line as bytes (Node decodes argv lossily; the kernel's copy is used).
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)));
     const named = spawnSync('/bin/sh', ['-c', 'exec "$0" "$1" --json info "$(printf "%s/caf\\351.jpg" "$2")"', process.execPath, BIN, placeSrc], { env: { ...clean, ...env, IMMICH_MODELS_AUTO_DOWNLOAD: '0' } });
