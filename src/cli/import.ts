@@ -10,6 +10,7 @@ import { DEFAULT_EXCLUDES } from '../storage/walk.js';
 import { formatDuration } from './render.js';
 import { libraryExists } from '../context.js';
 import { intOption, loadRuntime, withContext, type Runtime } from './runtime.js';
+import { fsPath } from '../storage/raw-path.js';
 
 interface ImportFlags {
   move?: boolean;
@@ -72,6 +73,15 @@ stages that were skipped or failed (no model, a file ffmpeg cannot read) while t
 unchanged: so a re-run with nothing new exits 0. Installing a model or ffmpeg, or changing a setting,
 retries them once; --retry-failed retries them now; \`immich verify\` lists them.
 
+File names are kept byte for byte: a name that is not valid UTF-8 (a Latin-1 caf\\xe9.jpg) is
+imported by copy, --move or in place like any other. In --json (and in the database) such a path
+is lossless text: each byte that is not part of valid UTF-8 is U+FFFD followed by its two hex
+digits (caf U+FFFD E9 .jpg), and a U+FFFD the name really holds is written as its three bytes
+(U+FFFD EF U+FFFD BF U+FFFD BD), so no two names share a form. Human output shows such a byte as
+\\xe9, and control characters as \\n, \\x1b; \`search --paths\` and -0 print the bytes. The
+library's copy gets a UTF-8 name without control characters (caf%E9.jpg); export --original-names
+writes the original bytes. Folders that cannot be read are failures (listed, exit 1).
+
 Google Takeout: takeout-*.zip parts (read in place, all parts of one export given together) or the
 unpacked folder are recognised by their layout. Each media file is matched with its JSON sidecar
 (name.ext.json, name.ext.supplemental-metadata.json and their cut forms, moved duplicate index,
@@ -114,7 +124,7 @@ async function runImport(rt: Runtime, paths: string[], flags: ImportFlags): Prom
     throw new UsageError('--no-wait needs Redis job queues (REDIS_HOSTNAME): in-process jobs only run while the import runs');
   }
   const concurrency = intOption('--concurrency', flags.concurrency, os.availableParallelism());
-  for (const p of paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or folder`);
+  for (const p of paths) if (!fs.existsSync(fsPath(p))) throw new UsageError(`${p}: no such file or folder`);
   const onlyStages = flags.skipMl ? MEDIA_STAGES : undefined;
   if (flags.from !== undefined && flags.from !== 'google-takeout') throw new UsageError(`--from ${flags.from}: unknown source (known: google-takeout)`);
   const options = {

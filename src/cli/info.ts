@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import type { AssetInfo } from '../services/asset-info.js';
 import { addSelectionOptions, isSelective, parseSelection, type SelectionFlags } from '../services/selection.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -47,7 +48,7 @@ async function runInfo(rt: Runtime, args: string[], flags: SelectionFlags): Prom
   const sel = await parseSelection(flags);
   // An argument is a path when such a file exists or it has a '/', else an id (prefix).
   for (const a of args) {
-    if (fs.existsSync(a) || a.includes('/') || !/^[0-9a-f-]+$/i.test(a)) sel.refs = [...(sel.refs ?? []), a];
+    if (fs.existsSync(fsPath(a)) || a.includes('/') || !/^[0-9a-f-]+$/i.test(a)) sel.refs = [...(sel.refs ?? []), a];
     else sel.ids = [...(sel.ids ?? []), a.toLowerCase()];
   }
   if (!isSelective(sel)) throw new UsageError('name assets (ids or files) or give a selection, e.g. --album Trips or --ids-from -');

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { describeError, environmentCause, EXIT, ImmichError } from '../errors.js';
 import { loadBundled } from '../vendor.js';
 import { escapeControl } from './render.js';
+import { textFromBytes } from '../storage/raw-path.js';
 
 // From its one-file bundle when there is one (src/vendor.ts).
 const { Command, CommanderError } = loadBundled<typeof Commander>('commander') ?? (await import('commander'));
@@ -157,6 +158,7 @@ export function run(): void {
     delete process.env.IMMICH_ARGV_SEP;
     if (process.argv[2] === '--') process.argv.splice(2, 1);
   }
+  process.argv = rawArguments(process.argv);
   // `immich ... | head` closes the pipe early: that is not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -186,6 +188,35 @@ export function run(): void {
       process.exit(1);
     },
   );
+}
+
+/**
+ * Node decodes the command line as UTF-8, so an argument whose bytes are not (`immich import
+ * /mnt/card/caf\xe9`) arrives with U+FFFD in place of them and names no file. Linux keeps the bytes
+ * in /proc/self/cmdline: such an argument is replaced by the text form of its bytes (raw-path.ts),
+ * which the file system calls turn back into the bytes. The arguments are the last entries there
+ * (Node's own options come first).
+ */
+export function rawArguments(argv: string[], cmdline?: Buffer): string[] {
+  if (!argv.slice(2).some((a) => a.includes('\uFFFD'))) return argv;
+  let data = cmdline;
+  try {
+    data ??= fs.readFileSync('/proc/self/cmdline');
+  } catch {
+    return argv;
+  }
+  const raw: Buffer[] = [];
+  for (let start = 0; start < data.length; ) {
+    let end = data.indexOf(0, start);
+    if (end < 0) end = data.length;
+    raw.push(data.subarray(start, end));
+    start = end + 1;
+  }
+  const args = argv.slice(2);
+  if (raw.length < args.length) return argv;
+  const tail = raw.slice(raw.length - args.length);
+  // Only where the bytes are this argument's (decoded the way Node did).
+  return [...argv.slice(0, 2), ...args.map((a, i) => (a.includes('\uFFFD') && tail[i]!.toString('utf8') === a ? textFromBytes(tail[i]!) : a))];
 }
 
 // `node dist/cli/main.js ...` still works.

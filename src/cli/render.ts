@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import type { Ora } from 'ora';
 import type { LogRecord } from '../logger.js';
+import { displayPath } from '../storage/raw-path.js';
 
 // Loaded when first used: ora and its dependencies take ~50 ms to import, and most runs (--json,
 // a pipe, quick commands like search) never show a spinner.
@@ -16,7 +17,8 @@ const require = createRequire(import.meta.url);
  * \x1b, \u202e). Every human line goes through here (Output and the top-level error line).
  */
 export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+  // A byte of a name that is not UTF-8 (U+FFFD and its hex digits in the text form) reads \xHH too.
+  return displayPath(text).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';
     if (c === '\t') return '\\t';
@@ -84,7 +86,7 @@ export class Output {
   }
 
   /** Raw write to stdout (e.g. -0 separated paths). */
-  write(text: string): void {
+  write(text: string | Uint8Array): void {
     this.stdout.write(text);
   }
 

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import type { SearchHit, SearchOptions } from '../services/search.js';
 import { addSelectionOptions, parseSelection, type SelectionFlags } from '../services/selection.js';
 import { loadRuntime, withContext, type Runtime } from './runtime.js';
+import { bytesFromText } from '../storage/raw-path.js';
+
 
 interface SearchFlags extends SelectionFlags {
   paths?: boolean;
@@ -41,6 +43,8 @@ once and uses the other sources.
 
 Output: a table with each result's file and thumbnail; --json for the full records (id, path,
 originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --paths or -0 for xargs.
+--paths and -0 print each file's bytes; in --json a name that is not valid UTF-8 is in the lossless
+form that immich-import(1) describes (a raw byte as U+FFFD and its two hex digits).
 When --limit cuts the list, stderr says "20 of 145 shown" (filters, free text without CLIP, --text;
 --json: total); a similarity search (CLIP, --similar) ranks every photo, so it says "the 20 most
 similar shown" instead (--json: ranked).
@@ -100,11 +104,12 @@ export function quietOnClosedPipe(): void {
 
 export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boolean; null?: boolean }, extra: Record<string, unknown>, limit?: number, ranked?: boolean): void {
   if (flags.null) {
-    rt.out.write(hits.map((h) => h.path + '\0').join(''));
+    // The files' bytes (a name that is not UTF-8 included), as xargs needs them.
+    rt.out.write(Buffer.concat(hits.map((h) => Buffer.concat([bytesFromText(h.path), Buffer.from('\0')]))));
     return;
   }
   if (flags.paths) {
-    rt.out.write(hits.map((h) => h.path + '\n').join(''));
+    rt.out.write(Buffer.concat(hits.map((h) => Buffer.concat([bytesFromText(h.path), Buffer.from('\n')]))));
     return;
   }
   if (rt.out.json) {

@@ -12,6 +12,7 @@ import { assetDetails, assetFilePath, type AssetFileKind } from '../services/gal
 import { moveToTrash, purgeAssets, restoreFromTrash } from '../services/trash.js';
 import { assetStatistics, safeFileName, type UploadVisibility } from '../services/upload.js';
 import { httpError, type Services } from './server.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: UUID_PATTERN } } } as const;
@@ -200,7 +201,7 @@ async function saveHashed(stream: NodeJS.ReadableStream, file: string): Promise<
 async function sendFile(req: FastifyRequest, reply: FastifyReply, file: string, mime: string) {
   let st: fs.Stats;
   try {
-    st = await fsp.stat(file);
+    st = await fsp.stat(fsPath(file));
   } catch {
     return httpError(reply, 404, 'file missing from the library');
   }
@@ -217,8 +218,8 @@ async function sendFile(req: FastifyRequest, reply: FastifyReply, file: string, 
     start = Math.max(0, start);
     end = Math.max(start, end);
     reply.code(206).header('content-range', `bytes ${start}-${end}/${st.size}`).header('content-length', String(end - start + 1));
-    return reply.send(fs.createReadStream(file, { start, end }));
+    return reply.send(fs.createReadStream(fsPath(file), { start, end }));
   }
   reply.header('content-length', String(st.size));
-  return reply.send(fs.createReadStream(file));
+  return reply.send(fs.createReadStream(fsPath(file)));
 }

@@ -13,6 +13,7 @@ import type { ExifDateTime, ExifTool, Tags } from 'exiftool-vendored';
 let vendored: typeof import('exiftool-vendored') | undefined;
 const ev = (): typeof import('exiftool-vendored') => (vendored ??= createRequire(import.meta.url)('exiftool-vendored') as typeof import('exiftool-vendored'));
 import { readSourceFile, SourceFileError } from '../storage/source-read.js';
+import { fsPath, needsToolLink, withToolPath } from '../storage/raw-path.js';
 import type { VideoProbe } from './transcode.js';
 import { faceRegions, type FaceRegion } from './regions.js';
 
@@ -143,7 +144,7 @@ export async function findSidecar(file: string): Promise<{ path: string | null; 
   let skipped: string | undefined;
   for (const c of candidates) {
     if (c === file) continue;
-    const st = await fsp.lstat(c).catch(() => undefined);
+    const st = await fsp.lstat(fsPath(c)).catch(() => undefined);
     if (!st) continue;
     try {
       await readSidecarFile(c);
@@ -162,10 +163,12 @@ const FILE_LEVEL = /^(SourceFile|File|Directory|MIMEType|ExifToolVersion|errors|
  * `written`: the sidecar our edits were written to (it may live under the library, away from the
  * file: IMMICH_SIDECAR_LOCATION=library); it comes first when it is there.
  */
-export async function readTags(et: ExifTool, file: string, written?: string): Promise<{ tags: Tags; sidecarPath: string | null; sidecarSkipped?: string }> {
+export async function readTags(et: ExifTool, file: string, written?: string, tmpDir?: string): Promise<{ tags: Tags; sidecarPath: string | null; sidecarSkipped?: string }> {
   const ours = written ? await readSidecarFile(written).then(() => written, () => undefined) : undefined;
   const { path: sidecarPath, skipped: sidecarSkipped } = ours ? { path: ours, skipped: undefined } : await findSidecar(file);
-  const [media, sidecar] = await Promise.all([et.read(file), sidecarPath ? et.read(sidecarPath) : undefined]);
+  // exiftool takes UTF-8 names: a file (or sidecar) whose name is not is read through a UTF-8 link.
+  const read = (f: string) => (tmpDir && needsToolLink(f) ? withToolPath(f, tmpDir, (p) => et.read(p)) : et.read(f));
+  const [media, sidecar] = await Promise.all([read(file), sidecarPath ? read(sidecarPath) : undefined]);
   if (!sidecar) return { tags: media, sidecarPath: null, sidecarSkipped };
   const merged: Record<string, unknown> = { ...media };
   const side = sidecar as Record<string, unknown>;

@@ -5,6 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ExifTool, WriteTags } from 'exiftool-vendored';
 import { TMP_MARK } from '../storage/atomic.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export interface XmpFields {
   description: string | null;
@@ -41,11 +42,13 @@ export function xmpTags(f: XmpFields): Record<string, unknown> {
  * let exiftool update it (or create it), fsync, rename over the target. Returns the new file's stat.
  */
 export async function writeXmpSidecar(et: ExifTool, target: string, fields: XmpFields): Promise<{ mtime: Date; size: number }> {
+  // (The sidecar of an in-place original whose name is not UTF-8 is written by its bytes, raw-path.ts;
+  // exiftool works on the UTF-8 temp name.)
   const dir = path.dirname(target);
-  await fsp.mkdir(dir, { recursive: true });
+  await fsp.mkdir(fsPath(dir), { recursive: true });
   const tmp = path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.xmp`);
   try {
-    const existing = await fsp.readFile(target).catch((err: NodeJS.ErrnoException) => {
+    const existing = await fsp.readFile(fsPath(target)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
@@ -62,10 +65,10 @@ export async function writeXmpSidecar(et: ExifTool, target: string, fields: XmpF
     } finally {
       await fh.close();
     }
-    await fsp.rename(tmp, target);
-    const dfh = await fsp.open(dir, 'r').catch(() => undefined);
+    await fsp.rename(tmp, fsPath(target));
+    const dfh = await fsp.open(fsPath(dir), 'r').catch(() => undefined);
     if (dfh) await dfh.sync().catch(() => undefined).finally(() => dfh.close());
-    const st = await fsp.stat(target);
+    const st = await fsp.stat(fsPath(target));
     return { mtime: st.mtime, size: st.size };
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);

@@ -39,6 +39,7 @@ import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CopyResult, CopyTask, PoolMessage } from './backup-worker.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
@@ -464,7 +465,7 @@ export class Repository {
       this.pool = CopyPool.create();
       fs.mkdirSync(path.join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
     }
-    if (!this.pool) return this.putStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+    if (!this.pool) return this.putStream(fs.createReadStream(fsPath(file), { highWaterMark: 1 << 20 }));
     const task = { src: file, dst: this.tmpPath(), dataDir: path.join(this.root, 'data'), key: this.key?.enc, idKey: this.key?.id };
     return this.pool.run(task).then((r) => {
       if (r.error) throw Object.assign(new Error(r.error), { code: r.code });

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { CIPHER, ENCRYPTION_MAGIC, NONCE_BYTES, objectIdFor } from '../crypto/backup-crypto.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export interface CopyTask {
   /** Sequence number: the shared counter hands these out in order. */
@@ -64,7 +65,7 @@ function createTemp(file: string): number {
 function copyThenHash(task: CopyTask, buf: Buffer): { sha1: string; size: number; stored: number } {
   fs.closeSync(createTemp(task.dst));
   // Without COPYFILE_EXCL libuv truncates the file it copies into (the write-behind above).
-  fs.copyFileSync(task.src, task.dst);
+  fs.copyFileSync(fsPath(task.src), task.dst);
   fs.chmodSync(task.dst, 0o600); // copyfile gave it the source's mode
   const fd = fs.openSync(task.dst, 'r');
   try {
@@ -83,7 +84,7 @@ function copyThenHash(task: CopyTask, buf: Buffer): { sha1: string; size: number
 }
 
 function encryptCopy(task: CopyTask & { key: Uint8Array }, buf: Buffer): { sha1: string; size: number; stored: number } {
-  const fdIn = fs.openSync(task.src, 'r');
+  const fdIn = fs.openSync(fsPath(task.src), 'r');
   let fdOut: number | undefined;
   try {
     fdOut = createTemp(task.dst);

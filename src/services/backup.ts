@@ -26,6 +26,7 @@ import {
   type Snapshot,
   type SnapshotHeader,
 } from './backup-repo.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export interface BackupOptions {
   repository: string;
@@ -431,7 +432,7 @@ export async function runBackup(ctx: Context, opts: BackupOptions): Promise<Back
         const prev = prevFiles.get(c.path);
         let st: fs.Stats;
         try {
-          st = fs.statSync(c.abs);
+          st = fs.statSync(fsPath(c.abs));
           if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? 'error';

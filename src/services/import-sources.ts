@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseRect64, type FaceRegion } from '../media/regions.js';
 import type { ExternalFacts } from './takeout/facts.js';
 import { readSourceFile } from '../storage/source-read.js';
+import { fsPath, textFromBytes } from '../storage/raw-path.js';
 
 export interface FolderFacts {
   facts?: ExternalFacts;
@@ -150,7 +151,8 @@ export async function loadFolderSidecars(files: string[]): Promise<Map<string, F
   for (const f of files) (byDir.get(path.dirname(f)) ?? byDir.set(path.dirname(f), []).get(path.dirname(f))!).push(f);
   const albumCache = new Map<string, Map<string, string[]>>();
   for (const [dir, inDir] of byDir) {
-    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    // (A folder whose name is not UTF-8 is read by its bytes, raw-path.ts.)
+    const names = (await fsp.readdir(fsPath(dir), { encoding: 'buffer' }).catch(() => [] as Buffer[])).map((n) => textFromBytes(n));
     const ini = names.includes('.picasa.ini') ? await readText(path.join(dir, '.picasa.ini')) : names.includes('Picasa.ini') ? await readText(path.join(dir, 'Picasa.ini')) : undefined;
     const picasa = ini ? parsePicasaIni(ini) : undefined;
     const details = new Map<string, ExternalFacts>();
@@ -165,7 +167,7 @@ export async function loadFolderSidecars(files: string[]): Promise<Map<string, F
       albums = albumCache.get(albumsDir);
       if (!albums) {
         albums = new Map();
-        for (const n of (await fsp.readdir(albumsDir).catch(() => [] as string[])).filter((n) => n.toLowerCase().endsWith('.csv')).sort()) {
+        for (const n of (await fsp.readdir(fsPath(albumsDir), { encoding: 'buffer' }).catch(() => [] as Buffer[])).map((b) => textFromBytes(b)).filter((n) => n.toLowerCase().endsWith('.csv')).sort()) {
           const text = await readText(path.join(albumsDir, n));
           if (text) for (const img of parseAlbumCsv(text)) (albums.get(img) ?? albums.set(img, []).get(img)!).push(n.slice(0, -4));
         }

@@ -25,6 +25,7 @@ import { copyFileVerified, libraryMode, writeFileAtomic } from '../storage/atomi
 import { sha1Bytes, sha1File } from '../storage/checksum.js';
 import { REPORTED_SKIPS, walk, type SkipReason, type WalkEntry } from '../storage/walk.js';
 import { TMP_MARK } from '../storage/atomic.js';
+import { fsPath, plainName } from '../storage/raw-path.js';
 import { applyFacts, type ExternalFacts } from './takeout/facts.js';
 import { scanTakeout, type TakeoutScan } from './takeout/source.js';
 import { applyTakeout, type TakeoutSummary } from './takeout/apply.js';
@@ -220,7 +221,7 @@ async function ensureExists(paths: string[]): Promise<void> {
   if (!paths.length) throw new UsageError('import needs at least one file or folder');
   for (const p of paths) {
     try {
-      await fsp.stat(p);
+      await fsp.stat(fsPath(p));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(`${p}: ${code === 'ENOENT' ? 'no such file or folder' : errorMessage(err)}`);
@@ -239,7 +240,7 @@ async function sameContent(file: string, sha1: string): Promise<boolean> {
 /** Where a file inside a zip is copied while it is imported: a temp name of this process (cleaned after a kill). */
 function extractTarget(dir: string, file: ImportEntry): string {
   // The extension stays last: probing and exiftool go by it.
-  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${path.basename(file.name ?? file.path)}`);
+  return path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(6).toString('hex')}-${plainName(path.basename(file.name ?? file.path))}`);
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -318,7 +319,7 @@ async function importWalked(
   // In-place folders are remembered, so that `immich index` finds new sub-folders of them too.
   if (importer && opts.mode === 'in-place' && !opts.noRoots) {
     const dirs = [];
-    for (const p of plain) if (await fsp.stat(p).then((st) => st.isDirectory(), () => false)) dirs.push(p);
+    for (const p of plain) if (await fsp.stat(fsPath(p)).then((st) => st.isDirectory(), () => false)) dirs.push(p);
     if (dirs.length) {
       const ignore = opts.ignore ?? [];
       await ctx!.db
@@ -430,14 +431,14 @@ async function dryRunFiles(ctx: Context | undefined, files: ImportEntry[], opts:
       if (existing) outcome = { path: file.path, action: 'duplicate', duplicateOf: existing.library_path };
       else if (first) outcome = { path: file.path, action: 'duplicate', duplicateOf: first };
       else {
-        await probeFile(local, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined });
+        await probeFile(local, { maxPixels: ctx ? maxImagePixels(ctx.config) : undefined, tmpDir: ctx ? ctx.library.folder('tmp') : os.tmpdir() });
         outcome = { path: file.path, action: 'imported', target: opts.mode === 'in-place' ? file.path : '' };
       }
     } catch (err) {
       gate.pass(i);
       outcome = { path: file.path, action: 'failed', stage: err instanceof ItemError ? 'probe' : 'read', reason: causeOf(err, file.path, local) };
     } finally {
-      if (local !== file.path) await fsp.rm(local, { force: true });
+      if (local !== file.path) await fsp.rm(fsPath(local), { force: true });
     }
     outcomes[i] = outcome;
     events.onFile?.(outcome, ++finished, files.length);
@@ -654,7 +655,7 @@ class Importer {
       // A small original is read once: the bytes hashed for the dedupe are the bytes written into the
       // library (no second read and hash of the source when it is copied).
       const extracted = file.extract ? await this.time('extract', () => file.extract!(local)) : undefined;
-      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(local)) : undefined;
+      let bytes = this.opts.mode === 'copy' && file.size <= READ_ONCE_MAX_BYTES ? await this.time('hash', () => fsp.readFile(fsPath(local))) : undefined;
       const sha1 = extracted ?? (await this.time('hash', async () => (bytes ? sha1Bytes(bytes) : sha1File(local))));
       const existing = this.librarySameSize.get(sha1);
 
@@ -703,7 +704,7 @@ class Importer {
 
       stage = 'probe';
       const ffmpeg = () => getFfmpeg(this.ctx);
-      const probe = await this.time('probe', () => probeFile(local, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg }));
+      const probe = await this.time('probe', () => probeFile(local, { maxPixels: maxImagePixels(this.ctx.config), ffmpeg, tmpDir: this.ctx.library.folder('tmp') }));
       stage = 'metadata';
       let meta: MediaMetadata | undefined;
       let metaError: string | undefined;
@@ -772,8 +773,8 @@ class Importer {
       this.importedIds.add(assetId);
       // --move: the source goes only once the row that points at the placed file is committed.
       if (this.opts.mode === 'move' && abs !== file.path) {
-        await fsp.unlink(file.path).catch(() => undefined);
-        if (sourceSidecar) await fsp.unlink(sourceSidecar).catch(() => undefined);
+        await fsp.unlink(fsPath(file.path)).catch(() => undefined);
+        if (sourceSidecar) await fsp.unlink(fsPath(sourceSidecar)).catch(() => undefined);
       }
       await this.clearFailures(file.path);
       this.timings.db = (this.timings.db ?? 0) + performance.now() - dbStarted;
@@ -790,7 +791,7 @@ class Importer {
     } catch (err) {
       // Not this file's fault: stop the import rather than fail every remaining file the same way.
       if (err instanceof EnvironmentError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(file.path)) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(fsPath(file.path))) {
         // Gone since the walk: moved into the library by another import of the same folder?
         const other = await this.ctx.db.selectFrom('assets').select(['id', 'library_path']).where('original_path', '=', file.path).executeTakeFirst();
         if (other) return done({ path: file.path, action: 'duplicate', assetId: other.id, duplicateOf: other.library_path });
@@ -935,13 +936,15 @@ class Importer {
       assetId: assetIdFor(sha1),
       make: meta?.make, model: meta?.model, lens: meta?.lensModel, rating: meta?.rating, description: meta?.description,
     });
-    const dir = path.dirname(first);
+    // A copy the library makes has a UTF-8 name (`caf\xe9.jpg` → `caf%E9.jpg`): the tools that read
+    // it later take UTF-8 names. The original name, bytes and all, stays in original_path/_name.
+    const dir = plainName(path.dirname(first));
     const absDir = this.ctx.library.resolve(dir);
     if (!this.cleanedDirs.has(absDir)) {
       this.cleanedDirs.add(absDir);
       await cleanStaleTemps(absDir, { referenced: (abs) => this.isReferenced(abs) });
     }
-    const name = libraryName(path.basename(first));
+    const name = libraryName(plainName(path.basename(first)));
     for (let n = 0; ; n++) {
       const rel = path.join(dir, candidateName(name, n));
       if (this.reserved.has(rel)) continue;
@@ -987,7 +990,7 @@ class Importer {
     bytes: Buffer | undefined,
   ): Promise<string | undefined> {
     const abs = this.ctx.library.resolve(existing.library_path);
-    if (fs.existsSync(abs)) return undefined;
+    if (fs.existsSync(fsPath(abs))) return undefined;
     if (existing.storage_mode === 'in-place') {
       if (this.opts.mode !== 'in-place') return undefined;
       await this.ctx.db.updateTable('assets').set({ library_path: file.path, original_path: file.path, file_mtime: file.mtime, updated_at: new Date() }).where('id', '=', existing.id).execute();
@@ -997,32 +1000,32 @@ class Importer {
     if (this.opts.mode === 'in-place') return undefined;
     await cleanStaleTemps(path.dirname(abs));
     await this.place(file.path, abs, sha1, bytes);
-    if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(file.path).catch(() => undefined);
+    if (this.opts.mode === 'move' && abs !== file.path) await fsp.unlink(fsPath(file.path)).catch(() => undefined);
     return existing.library_path;
   }
 
   /** Remove a moved file's source (and its sidecar) once the library holds the same bytes. */
   private async finishMove(src: string, placed: string, sha1: string): Promise<void> {
     if (src === placed || !(await sameContent(placed, sha1))) return;
-    await fsp.unlink(src).catch(() => undefined);
+    await fsp.unlink(fsPath(src)).catch(() => undefined);
     const placedSidecar = `${placed}.xmp`;
     if (!fs.existsSync(placedSidecar)) return;
     const sum = await sha1File(placedSidecar);
     for (const candidate of sidecarCandidates(src)) {
-      if (fs.existsSync(candidate) && (await sameContent(candidate, sum))) await fsp.unlink(candidate).catch(() => undefined);
+      if (fs.existsSync(fsPath(candidate)) && (await sameContent(candidate, sum))) await fsp.unlink(fsPath(candidate)).catch(() => undefined);
     }
   }
 
   /** Copy (or hard-link for --move) into the library; the name appears only once the bytes match. */
   private async place(src: string, target: string, sha1: string, bytes?: Buffer): Promise<void> {
-    const mode = libraryMode((await fsp.stat(src)).mode);
+    const mode = libraryMode((await fsp.stat(fsPath(src))).mode);
     // The bytes whose SHA-1 is `sha1`, read before: written as they are (atomically, fsynced).
     if (bytes) return writeFileAtomic(target, bytes, mode);
     if (this.opts.mode === 'move') {
       await fsp.mkdir(path.dirname(target), { recursive: true });
       try {
         // A hard link publishes the same bytes atomically; the source is unlinked after the row is in.
-        await fsp.link(src, target);
+        await fsp.link(fsPath(src), target);
         return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

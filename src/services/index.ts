@@ -15,6 +15,7 @@ import { importFiles } from './import.js';
 import { loadStageStatus } from './pipeline.js';
 import { environmentSince } from './stage-environment.js';
 import { trashMaintenance } from './trash.js';
+import { fsPath } from '../storage/raw-path.js';
 
 export const INDEX_PAGE_SIZE = 1000;
 
@@ -108,7 +109,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   for (const a of assets) {
     let st;
     try {
-      st = await fs.stat(a.library_path);
+      st = await fs.stat(fsPath(a.library_path));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         summary.failures.push({ path: a.library_path, reason: errorMessage(err) });
@@ -163,7 +164,7 @@ export async function syncInPlace(ctx: Context, opts: Pick<IndexOptions, 'pruneO
   // New files: the import's own walk (same excludes and formats), then an in-place import of them.
   const known = new Set(assets.map((a) => a.library_path));
   const present = [];
-  for (const r of roots) if (await fs.stat(r).then((st) => st.isDirectory(), () => false)) present.push(r);
+  for (const r of roots) if (await fs.stat(fsPath(r)).then((st) => st.isDirectory(), () => false)) present.push(r);
   // Each recorded root with the --ignore globs of its import.
   const fresh: string[] = [];
   for (const r of present) {

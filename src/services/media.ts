@@ -22,6 +22,7 @@ import {
 } from '../media/transcode.js';
 import { findFfmpeg, posterFrame, probeVideo, runFfmpegPasses, type FfmpegPaths } from '../media/video.js';
 import { tempPathFor, writeFileAtomic } from '../storage/atomic.js';
+import { fsPath, needsToolLink, withToolPath } from '../storage/raw-path.js';
 
 export type { MediaMetadata } from '../media/metadata.js';
 
@@ -77,10 +78,12 @@ export interface ProbeOptions {
   maxPixels?: number;
   /** ffmpeg to probe videos with; a function is only called for a video (photos need no ffmpeg). */
   ffmpeg?: FfmpegPaths | (() => Promise<FfmpegPaths>);
+  /** Where a file whose name is not UTF-8 gets its temporary UTF-8 link for ffprobe/libvips (raw-path.ts). */
+  tmpDir?: string;
 }
 
 async function readHead(file: string, bytes = SNIFF_BYTES): Promise<{ head: Buffer; size: number }> {
-  const fh = await fsp.open(file, 'r');
+  const fh = await fsp.open(fsPath(file), 'r');
   try {
     const st = await fh.stat();
     const { bytesRead, buffer } = await fh.read(Buffer.alloc(Math.min(bytes, Math.max(st.size, 1))), 0, Math.min(bytes, st.size), 0);
@@ -106,6 +109,7 @@ function sniffedOrThrow(file: string, head: Buffer, size: number): Sniffed {
  * stream. Throws ItemError whose message is one line naming the file and the cause.
  */
 export async function probeFile(absPath: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  if (opts.tmpDir && needsToolLink(absPath)) return withToolPath(absPath, opts.tmpDir, (p) => probeFile(p, { ...opts, tmpDir: undefined }));
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   let head: Buffer;
   let size: number;
@@ -182,7 +186,7 @@ export async function extractMetadata(
     let size: number;
     try {
       ({ head, size } = await readHead(absPath));
-      mtime = (await fsp.stat(absPath)).mtime;
+      mtime = (await fsp.stat(fsPath(absPath))).mtime;
     } catch (err) {
       throw new ItemError(absPath, `${absPath}: cannot read: ${errorMessage(err)}`, { cause: err });
     }
@@ -191,11 +195,11 @@ export async function extractMetadata(
   const et = await getExifTool(ctx);
   let probe: VideoProbe | undefined = opts.probe?.video;
   const [tagsResult] = await Promise.all([
-    readTags(et, absPath, opts.sidecar).catch((err) => {
+    readTags(et, absPath, opts.sidecar, ctx.library.folder('tmp')).catch((err) => {
       throw new ItemError(absPath, `${absPath}: cannot read metadata: ${errorMessage(err)}`, { cause: err });
     }),
     s.type === 'video' && !probe
-      ? getFfmpeg(ctx).then((ff) => probeVideo(ff, absPath)).then((p) => { probe = p; }, (err) => {
+      ? getFfmpeg(ctx).then((ff) => withToolPath(absPath, ctx.library.folder('tmp'), (p) => probeVideo(ff, p))).then((p) => { probe = p; }, (err) => {
         // Metadata still comes from exiftool; the video stage reports the unreadable stream.
         ctx.logger.debug(`ffprobe failed for ${absPath}: ${errorMessage(err)}`);
       })
@@ -320,7 +324,7 @@ async function loadAsset(ctx: Context, assetId: string, given?: StageAsset): Pro
 class MediaFailure extends Error {}
 
 async function requireFile(abs: string): Promise<void> {
-  const st = await fsp.stat(abs).catch(() => undefined);
+  const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
   if (!st) throw new MediaFailure('file is missing');
   if (st.size === 0) throw new MediaFailure('empty file (0 bytes)');
 }
@@ -371,7 +375,21 @@ export async function generateThumbnails(ctx: Context, assetId: string, given?: 
   await configureSharp(ctx);
   const asset = await loadAsset(ctx, assetId, given);
   if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
-  const abs = ctx.library.resolve(asset.library_path);
+  return viaToolPath(ctx, ctx.library.resolve(asset.library_path), (abs) => renderThumbnails(ctx, assetId, asset, abs));
+}
+
+/**
+ * A stage on a file whose name is not UTF-8 (an in-place original) runs on a temporary UTF-8 link
+ * to it (raw-path.ts: libvips, exiftool and ffmpeg take UTF-8 names); its messages name the file.
+ */
+async function viaToolPath(ctx: Context, abs: string, fn: (abs: string) => Promise<JobOutcome>): Promise<JobOutcome> {
+  if (!needsToolLink(abs)) return fn(abs);
+  let link = '';
+  const outcome = await withToolPath(abs, ctx.library.folder('tmp'), (p) => fn((link = p)));
+  return outcome.message ? { ...outcome, message: outcome.message.replaceAll(link, abs) } : outcome;
+}
+
+async function renderThumbnails(ctx: Context, assetId: string, asset: StageAsset, abs: string): Promise<JobOutcome> {
   const maxPixels = maxImagePixels(ctx.config);
   let rendered: Awaited<ReturnType<typeof renderImage>>;
   let header: { width: number; height: number; orientation?: number } | undefined;
@@ -448,7 +466,10 @@ export async function encodeVideo(ctx: Context, assetId: string, given?: StageAs
   const asset = await loadAsset(ctx, assetId, given);
   if (!asset) return { status: 'skipped', message: 'asset no longer exists' };
   if (asset.type !== 'video') return { status: 'skipped', message: 'not a video' };
-  const abs = ctx.library.resolve(asset.library_path);
+  return viaToolPath(ctx, ctx.library.resolve(asset.library_path), (abs) => transcodeAsset(ctx, assetId, abs));
+}
+
+async function transcodeAsset(ctx: Context, assetId: string, abs: string): Promise<JobOutcome> {
   const ff = await getFfmpeg(ctx);
   let probe: VideoProbe;
   try {

@@ -22,6 +22,7 @@ import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, isDiskFailure, mapLimit, pgClientEnv, runBackup } from './backup.js';
 import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
 import { describeStatement, dumpRules, readDump, type DumpRules, type StatementKind } from './restore-sql.js';
+import { fsPath } from '../storage/raw-path.js';
 import { loadPGlite } from '../db/pglite-engine.js';
 import { createFromTemplate } from '../db/embedded-template.js';
 
@@ -57,8 +58,8 @@ export interface RestoreResult {
 async function relinkExternal(db: Kysely<DB>, files: FileEntry[], root: string): Promise<number> {
   let n = 0;
   for (const f of files) {
-    if (f.kind !== 'external' || !f.source || fs.existsSync(f.source)) continue;
-    if (!fs.existsSync(path.join(root, ...f.path.split('/')))) continue; // failed to restore: reported already
+    if (f.kind !== 'external' || !f.source || fs.existsSync(fsPath(f.source))) continue;
+    if (!fs.existsSync(fsPath(path.join(root, ...f.path.split('/'))))) continue; // failed to restore: reported already
     const a = await db.updateTable('assets').set({ library_path: f.path, storage_mode: 'copy' }).where('library_path', '=', f.source).executeTakeFirst();
     const s = await db.updateTable('exif').set({ sidecar_path: f.path }).where('sidecar_path', '=', f.source).executeTakeFirst();
     const w = await db.updateTable('asset_sidecars').set({ path: f.path }).where('path', '=', f.source).executeTakeFirst();
@@ -93,12 +94,13 @@ async function ensureDirInside(root: string, dir: string): Promise<void> {
   let cur = root;
   for (const part of rel.split(path.sep).filter(Boolean)) {
     cur = path.join(cur, part);
-    const st = await fsp.lstat(cur).catch(() => undefined);
+    // (An in-place original's folder may have a name that is not UTF-8: its bytes, raw-path.ts.)
+    const st = await fsp.lstat(fsPath(cur)).catch(() => undefined);
     if (!st) {
-      await fsp.mkdir(cur).catch((err) => {
+      await fsp.mkdir(fsPath(cur)).catch((err) => {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       });
-      const again = await fsp.lstat(cur);
+      const again = await fsp.lstat(fsPath(cur));
       if (!again.isDirectory()) throw new RepositoryError(`refusing to restore through ${cur}: not a folder`);
     } else if (st.isSymbolicLink() || !st.isDirectory()) {
       throw new RepositoryError(`refusing to restore through ${cur}: it is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
@@ -109,18 +111,18 @@ async function ensureDirInside(root: string, dir: string): Promise<void> {
 async function restoreFile(repo: Repository, root: string, f: FileEntry, force: boolean): Promise<'restored' | 'skipped'> {
   const dest = path.join(root, ...f.path.split('/'));
   await ensureDirInside(root, path.dirname(dest));
-  const existing = await fsp.lstat(dest).catch(() => undefined);
+  const existing = await fsp.lstat(fsPath(dest)).catch(() => undefined);
   if (existing) {
     if (existing.isFile() && existing.size === f.size) {
       // Resume / restore over a library: an identical file is left alone.
       const hash = crypto.createHash('sha1');
-      for await (const chunk of fs.createReadStream(dest)) hash.update(chunk as Buffer);
+      for await (const chunk of fs.createReadStream(fsPath(dest))) hash.update(chunk as Buffer);
       if (hash.digest('hex') === f.checksum) return 'skipped';
     }
     if (!force) throw new UsageError(`${f.path} exists in the target with other content (use --force)`);
     if (existing.isDirectory()) throw new RepositoryError(`${f.path} is a folder in the target`);
   }
-  const tmp = tempPathFor(dest);
+  const tmp = fsPath(tempPathFor(dest));
   const hash = crypto.createHash('sha1');
   try {
     await pipeline(
@@ -139,7 +141,7 @@ async function restoreFile(repo: Repository, root: string, f: FileEntry, force: 
     const t = new Date(f.mtime);
     await fsp.utimes(tmp, t, t);
     // rename replaces a symlink at dest itself, it never follows it
-    await fsp.rename(tmp, dest);
+    await fsp.rename(tmp, fsPath(dest));
     return 'restored';
   } catch (err) {
     await fsp.rm(tmp, { force: true });

@@ -32,6 +32,8 @@ import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseDateOption } from '../validate.js';
 import { boxAround, distanceSql, distanceSqlRefs, PLACE_RADIUS_KM } from './places.js';
+import { textFromBytes } from '../storage/raw-path.js';
+
 
 export interface NearFilter {
   lat: number;
@@ -183,20 +185,23 @@ function ratingOption(name: string, value: string | undefined, min: number): num
 
 /** Read --ids-from: a file or '-' for stdin; blank lines and '#' comments are skipped. */
 export async function readRefs(source: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<string[]> {
-  let text: string;
+  let data: Buffer;
   if (source === '-') {
     const chunks: Buffer[] = [];
     for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-    text = Buffer.concat(chunks).toString('utf8');
+    data = Buffer.concat(chunks);
   } else {
     try {
-      text = await fs.promises.readFile(source, 'utf8');
+      data = await fs.promises.readFile(source);
     } catch (err) {
       throw new UsageError(`--ids-from ${source}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  // `search -0` output works too
-  return text.split(/[\n\0]/).map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
+  // As bytes: a path whose name is not UTF-8 (`search --paths` writes its bytes) is found by its text form.
+  const text = textFromBytes(data);
+  // `search -0` output works too: NUL-separated, each entry as it is (a name may hold a newline).
+  if (text.includes('\0')) return text.split('\0').filter((l) => l);
+  return text.split('\n').map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
 }
 
 /** Flags (and the query words) → a Selection. Reads --ids-from. Throws UsageError (exit 2) on bad values. */

@@ -10,6 +10,7 @@ import { formatOffset, zoneOffsetAt } from '../media/metadata.js';
 import { readXmpSidecar, writeXmpSidecar, type XmpFields } from '../media/xmp.js';
 import { setAssetTagsFromSource, userTagsOfAssets } from '../db/user-tags.js';
 import { getExifTool } from './media.js';
+import { fsPath, withToolPath } from '../storage/raw-path.js';
 
 /** IMMICH_SIDECAR_LOCATION: 'beside' (default: photo.jpg.xmp next to the library file) or 'library'
  * (in-place files on read-only storage: UPLOAD_LOCATION/sidecars/ab/<id>.xmp). */
@@ -201,7 +202,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
   for (const r of rows) {
     const rel = r.state_path || r.sidecar_path!;
     const abs = ctx.library.resolve(rel);
-    const st = await fsp.stat(abs).catch(() => undefined);
+    const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
     if (!st) continue;
     // Known state: the same mtime and size. A sidecar only read at import: not modified since.
     const same = r.mtime
@@ -209,7 +210,7 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
       : Boolean(r.read_at) && st.mtime.getTime() <= new Date(r.read_at!).getTime();
     if (same && !opts.force) continue;
     try {
-      const x = await readXmpSidecar(et, abs);
+      const x = await withToolPath(abs, ctx.library.folder('tmp'), (p) => readXmpSidecar(et, p));
       const before = (await fieldsOf(ctx, [r.id])).get(r.id)!.fields;
       const changed: string[] = [];
       const assetSet: Record<string, unknown> = {};

@@ -20,6 +20,7 @@ import { acquireLock } from '../storage/lock.js';
 import type { Template } from '../storage/template.js';
 import { candidateName, libraryTarget } from './import-plan.js';
 import { loadTemplateValues } from './template-values.js';
+import { fsPath, plainName } from '../storage/raw-path.js';
 
 export const JOURNAL_DIR = 'storage-migrate';
 const JOURNAL_KIND = 'immich-storage-migrate';
@@ -131,8 +132,9 @@ export async function planMigration(ctx: Context, tpl: Template): Promise<{ move
     const still = stillOf.get(a.id);
     if (still && targetOf.has(still)) first = path.posix.join(path.posix.dirname(targetOf.get(still)!), path.posix.basename(first));
     // Already at its template path (or at a numbered variant of it): nothing to do.
-    const dir = path.posix.dirname(first);
-    const name = path.posix.basename(first);
+    // A UTF-8 name without escapes or control characters, as the import gives (raw-path.ts plainName).
+    const dir = plainName(path.posix.dirname(first));
+    const name = plainName(path.posix.basename(first));
     let to: string | undefined;
     for (let n = 0; ; n++) {
       const cand = path.posix.join(dir, candidateName(name, n));
@@ -165,14 +167,14 @@ async function rowPath(ctx: Context, assetId: string): Promise<string | undefine
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fsp.lstat(p).then(() => true, () => false);
+  return fsp.lstat(fsPath(p)).then(() => true, () => false);
 }
 
 /** Publish src's bytes at dst: a hard link, or a verified copy across filesystems. */
 async function place(src: string, dst: string, sha1: string): Promise<void> {
   await fsp.mkdir(path.dirname(dst), { recursive: true });
   try {
-    await fsp.link(src, dst);
+    await fsp.link(fsPath(src), dst);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
@@ -229,10 +231,10 @@ async function moveOne(ctx: Context, m: PlannedMove, from: string, to: string, s
     });
   }
   // The row names the new path: the old names go (only if the new ones are really there).
-  if ((await exists(absFrom)) && (await exists(absTo))) await fsp.unlink(absFrom);
+  if ((await exists(absFrom)) && (await exists(absTo))) await fsp.unlink(fsPath(absFrom));
   if (sidecarFrom && sidecarTo) {
     const absSf = ctx.library.resolve(sidecarFrom);
-    if ((await exists(absSf)) && (await exists(ctx.library.resolve(sidecarTo)))) await fsp.unlink(absSf);
+    if ((await exists(absSf)) && (await exists(ctx.library.resolve(sidecarTo)))) await fsp.unlink(fsPath(absSf));
   }
   await pruneEmpty(ctx, from);
 }

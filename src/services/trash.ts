@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import { UsageError, errorMessage } from '../errors.js';
+import { fsPath } from '../storage/raw-path.js';
 
 const CHUNK = 500;
 export const DEFAULT_TRASH_DAYS = 30;
@@ -317,8 +318,9 @@ async function finishMarked(ctx: Context, summary: PurgeSummary, only?: string[]
     const remove = async (assetId: string, p: string): Promise<boolean> => {
       const abs = ctx.library.resolve(p);
       try {
-        const st = await fsp.lstat(abs);
-        await fsp.unlink(abs);
+        // By its bytes: the text form of a name that is not UTF-8 must never reach another file.
+        const st = await fsp.lstat(fsPath(abs));
+        await fsp.unlink(fsPath(abs));
         summary.filesDeleted++;
         summary.bytesFreed += st.size;
         return true;

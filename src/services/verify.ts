@@ -18,6 +18,7 @@ import { mapLimit } from './backup.js';
 import { referencedObjects } from './backup-forget.js';
 import { Repository, RepositoryError, shortId, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
 import { findTemporaries } from './cache.js';
+import { fsPath, textFromBytes } from '../storage/raw-path.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'error' | 'unavailable';
 
@@ -192,7 +193,7 @@ async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[
   await mapLimit(chosen, opts.concurrency ?? 2, async (a) => {
     const abs = ctx.library.resolve(a.library_path);
     try {
-      const st = await fsp.stat(abs);
+      const st = await fsp.stat(fsPath(abs));
       const sha1 = await sha1File(abs);
       bytes += st.size;
       if (sha1 !== a.checksum) mismatch.push(`${a.library_path}: checksum ${sha1} != ${a.checksum}${st.size !== a.file_size ? ` (size ${st.size} != ${a.file_size})` : ''}`);
@@ -223,8 +224,9 @@ async function checkOriginals(ctx: Context, opts: VerifyOptions): Promise<Check[
 }
 
 async function listFiles(dir: string, out: string[] = []): Promise<string[]> {
-  for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const abs = path.join(dir, e.name);
+  // Names as bytes, in their text form (raw-path.ts): the form the database holds.
+  for (const e of await fsp.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => [])) {
+    const abs = path.join(dir, textFromBytes(e.name));
     if (e.isDirectory()) await listFiles(abs, out);
     else out.push(abs);
   }
@@ -256,7 +258,7 @@ interface MissingDerived {
 async function findMissingDerived(ctx: Context): Promise<{ missing: MissingDerived[]; noThumb: string[] }> {
   const rows = await ctx.db.selectFrom('asset_files').select(['asset_id', 'kind', 'path']).execute();
   const missing: MissingDerived[] = [];
-  for (const r of rows) if (!fs.existsSync(ctx.library.resolve(r.path))) missing.push({ assetId: r.asset_id, kind: r.kind, path: r.path });
+  for (const r of rows) if (!fs.existsSync(fsPath(ctx.library.resolve(r.path)))) missing.push({ assetId: r.asset_id, kind: r.kind, path: r.path });
   const withThumb = new Set(rows.filter((r) => r.kind === 'thumbnail').map((r) => r.asset_id));
   const assets = await ctx.db.selectFrom('assets').select(['id', 'library_path']).where('is_motion_part', '=', false).execute();
   const noThumb = assets.filter((a) => !withThumb.has(a.id)).map((a) => a.id);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fsPath } from './raw-path.js';
 
 export const TMP_MARK = '.immich-tmp-';
 
@@ -66,7 +67,7 @@ export async function copyFileVerified(src: string, target: string, expectedSha1
   try {
     const out = fs.createWriteStream(tmp, { mode });
     await pipeline(
-      fs.createReadStream(src, { highWaterMark: 1 << 20 }),
+      fs.createReadStream(fsPath(src), { highWaterMark: 1 << 20 }),
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           hash.update(chunk);
@@ -91,13 +92,13 @@ export async function copyFileVerified(src: string, target: string, expectedSha1
 export async function moveFileVerified(src: string, target: string, expectedSha1: string): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   try {
-    await fsp.link(src, target); // atomic publish, keeps the source until it is safe to drop
-    await fsp.unlink(src);
+    await fsp.link(fsPath(src), target); // atomic publish, keeps the source until it is safe to drop
+    await fsp.unlink(fsPath(src));
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
   }
   await copyFileVerified(src, target, expectedSha1);
-  await fsp.unlink(src);
+  await fsp.unlink(fsPath(src));
 }

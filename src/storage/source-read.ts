@@ -4,6 +4,7 @@
 // the import), and never more than `maxBytes` into memory.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { fsPath } from './raw-path.js';
 
 export class SourceFileError extends Error {}
 
@@ -11,7 +12,7 @@ export class SourceFileError extends Error {}
 export async function readSourceFile(file: string, maxBytes: number): Promise<{ data: Buffer; mode: number }> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fh = await fsp.open(fsPath(file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new SourceFileError('a symbolic link (never followed)');
     throw err;

@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isSupported } from '../media/formats.js';
+import { fsPath, textFromBytes } from './raw-path.js';
 
 /** Names never imported, even with --include-hidden (Synology thumbnails, recycle bins, macOS metadata). */
 export const DEFAULT_EXCLUDES = ['@eaDir', '#recycle', '#snapshot', '.DS_Store', '._*', '.@__thumb', 'Thumbs.db'];
@@ -33,13 +34,14 @@ export interface WalkEntry {
   mtime: Date;
 }
 
-export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file' | 'bad-name' | 'link-outside';
+export type SkipReason = 'excluded' | 'hidden' | 'ignored' | 'unsupported' | 'unreadable' | 'not-a-file' | 'link-outside';
 
 /**
- * Skips the user must hear about (each listed, exit 1): files that exist but could not be looked at,
- * names the walk cannot pass on, and links that lead out of the imported folders.
+ * Skips the user must hear about (each listed, exit 1): files and folders that exist but could not be
+ * looked at, and links that lead out of the imported folders. (A name that is not UTF-8 is walked by
+ * its bytes, raw-path.ts: never a skip.)
  */
-export const REPORTED_SKIPS: ReadonlySet<SkipReason> = new Set(['unreadable', 'bad-name', 'link-outside']);
+export const REPORTED_SKIPS: ReadonlySet<SkipReason> = new Set(['unreadable', 'link-outside']);
 
 export interface WalkSkip {
   path: string;
@@ -74,7 +76,7 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
   const seen = new Set<string>();
   const real = (p: string) => {
     try {
-      return realpathSync(p);
+      return textFromBytes(realpathSync(fsPath(p), { encoding: 'buffer' }));
     } catch {
       return path.resolve(p);
     }
@@ -93,7 +95,7 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
       return;
     }
     try {
-      const st = await fs.stat(abs);
+      const st = await fs.stat(fsPath(abs));
       if (!st.isFile()) {
         skipped.push({ path: abs, reason: 'not-a-file' });
         return;
@@ -106,32 +108,24 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
 
   const visitDir = async (dir: string, root: string): Promise<void> => {
     if (excludeDirs.size && excludeDirs.has(real(dir))) return;
-    let entries;
+    let dirents;
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      // Names as bytes: one that is not valid UTF-8 keeps them (in its text form, raw-path.ts).
+      dirents = await fs.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       skipped.push({ path: dir, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
     }
-    // A name that is not valid UTF-8 comes back from readdir with U+FFFD in place of its bytes: the
-    // path no longer names the file. Listed, never silently lost.
-    if (entries.some((e) => e.name.includes('\uFFFD'))) {
-      const raw = await fs.readdir(dir, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
-      for (const b of raw) {
-        if (Buffer.from(b.toString('utf8'), 'utf8').equals(b)) continue;
-        skipped.push({ path: path.join(dir, b.toString('utf8')), reason: 'bad-name', detail: 'file name is not valid UTF-8; rename it to import it' });
-      }
-      entries = entries.filter((e) => !e.name.includes('\uFFFD') || raw.some((b) => b.toString('utf8') === e.name && Buffer.from(e.name, 'utf8').equals(b)));
-    }
+    const entries = dirents.map((d) => ({ d, name: textFromBytes(d.name) }));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const abs = path.join(dir, e.name);
+    for (const { d: e, name } of entries) {
+      const abs = path.join(dir, name);
       const rel = path.relative(root, abs).split(path.sep).join('/');
-      if (isDefaultExcluded(e.name)) {
+      if (isDefaultExcluded(name)) {
         skipped.push({ path: abs, reason: 'excluded' });
         continue;
       }
-      if (!opts.includeHidden && e.name.startsWith('.')) {
+      if (!opts.includeHidden && name.startsWith('.')) {
         skipped.push({ path: abs, reason: 'hidden' });
         continue;
       }
@@ -145,7 +139,7 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
       if (e.isSymbolicLink()) {
         // Symlinked files are imported by their real path (so a file linked twice is one file), and
         // only when it lies inside the imported folders; symlinked folders are not followed (loops).
-        const st = await fs.stat(abs).catch((err: NodeJS.ErrnoException) => err);
+        const st = await fs.stat(fsPath(abs)).catch((err: NodeJS.ErrnoException) => err);
         if (st instanceof Error) {
           if (isSupported(abs)) skipped.push({ path: abs, reason: 'unreadable', detail: `broken symbolic link (${st.code ?? st.message})` });
           continue;
@@ -177,9 +171,9 @@ export async function walk(paths: string[], opts: WalkOptions = {}): Promise<Wal
   for (const p of paths) roots.push(real(p));
   for (const p of paths) {
     const abs = path.resolve(p);
-    const st = await fs.stat(abs);
+    const st = await fs.stat(fsPath(abs));
     if (st.isDirectory()) await visitDir(abs, abs);
-    else if (opts.noLinks && (await fs.lstat(abs)).isSymbolicLink()) {
+    else if (opts.noLinks && (await fs.lstat(fsPath(abs))).isSymbolicLink()) {
       skipped.push({ path: abs, reason: 'link-outside', detail: `symbolic link to ${real(abs)}: --move would leave it dangling; import the file it points to` });
     } else await addFile(abs);
   }

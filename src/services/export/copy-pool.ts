@@ -8,6 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CopyResult, CopyTask } from './copy-worker.js';
+import { fsPath } from '../../storage/raw-path.js';
 
 export interface Copied {
   sha1: string;
@@ -63,7 +64,7 @@ export interface CopyPool {
 /** Main-thread fallback: the same kernel copy, then the copy's hash. */
 const inline: CopyPool = {
   async run(src, tmp) {
-    await fsp.copyFile(src, tmp, fs.constants.COPYFILE_EXCL);
+    await fsp.copyFile(fsPath(src), tmp, fs.constants.COPYFILE_EXCL);
     const hash = crypto.createHash('sha1');
     let size = 0;
     for await (const chunk of fs.createReadStream(tmp, { highWaterMark: 1 << 20 })) {

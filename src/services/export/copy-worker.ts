@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { fsPath } from '../../storage/raw-path.js';
 
 export interface CopyTask {
   id: number;
@@ -24,7 +25,7 @@ export interface CopyResult {
 const buf = Buffer.allocUnsafe(1 << 20);
 
 export function copyAndHash(src: string, tmp: string): { sha1: string; size: number } {
-  fs.copyFileSync(src, tmp, fs.constants.COPYFILE_EXCL);
+  fs.copyFileSync(fsPath(src), tmp, fs.constants.COPYFILE_EXCL);
   const hash = crypto.createHash('sha1');
   const fd = fs.openSync(tmp, 'r');
   let size = 0;

@@ -28,6 +28,7 @@ import type { ExportMetadata } from './metadata.js';
 import { depNeeds, loadDeps } from './fingerprint.js';
 import { contentDepsOf, indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
 import { loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
+import { fsPath, plainName, textFromBytes, withToolPath } from '../../storage/raw-path.js';
 
 export interface ExportOptions {
   dest: string;
@@ -200,7 +201,7 @@ async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, b
 async function cleanStaleTemps(dir: string, cleaned: Set<string>): Promise<void> {
   if (cleaned.has(dir)) return;
   cleaned.add(dir);
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const names = await fsp.readdir(fsPath(dir)).catch(() => [] as string[]);
   for (const name of names) {
     if (!name.startsWith(TMP_MARK)) continue;
     const pid = tempFileOwner(name);
@@ -208,7 +209,7 @@ async function cleanStaleTemps(dir: string, cleaned: Set<string>): Promise<void>
     try {
       process.kill(pid, 0);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fsp.rm(path.join(dir, name), { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fsp.rm(fsPath(path.join(dir, name)), { force: true });
     }
   }
 }
@@ -238,7 +239,8 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     const dir = path.posix.dirname(p);
     if (!listings.has(dir)) {
       try {
-        listings.set(dir, new Set(fs.readdirSync(path.join(dest, dir))));
+        // Names as bytes in their text form: an original name that is not UTF-8 is exported as its bytes.
+        listings.set(dir, new Set(fs.readdirSync(fsPath(path.join(dest, dir)), { encoding: 'buffer' }).map((n) => textFromBytes(n))));
       } catch {
         listings.set(dir, undefined);
       }
@@ -250,7 +252,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     const known = state.files.get(p);
     if (known) return known.damaged ? undefined : known.size;
     try {
-      return fs.statSync(path.join(dest, p)).size;
+      return fs.statSync(fsPath(path.join(dest, p))).size;
     } catch {
       return undefined;
     }
@@ -324,11 +326,12 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   /** Write one planned file: temp → check → fsync → state line → final name. */
   const writeOne = async (f: PlannedFile): Promise<void> => {
     const r = rowById.get(f.assetId)!;
+    // The original name's bytes (raw-path.ts) are the target's; the temp name is UTF-8 (exiftool writes it).
     const target = path.join(dest, f.path);
-    await fsp.mkdir(path.dirname(target), { recursive: true });
+    await fsp.mkdir(fsPath(path.dirname(target)), { recursive: true });
     await cleanStaleTemps(path.dirname(target), cleaned);
     // Keep the target's extension on the temp name where exiftool writes it (it goes by extension).
-    const tmp = `${tempPathFor(target)}${f.kind === 'sidecar' ? `.${opts.sidecar}` : path.extname(target)}`;
+    const tmp = plainName(`${tempPathFor(target)}${f.kind === 'sidecar' ? `.${opts.sidecar}` : path.extname(target)}`);
     try {
       let made: Made;
       if (f.kind === 'sidecar') {
@@ -347,7 +350,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
         const base = f.variant.replace(/\+embed$/, '');
         if (base === 'link') {
           try {
-            await fsp.link(abs, tmp);
+            await fsp.link(fsPath(abs), tmp);
           } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
             if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
@@ -355,7 +358,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           }
           made = { sha1: src.checksum, size: (await fsp.stat(tmp)).size };
         } else if (base.startsWith('convert:')) {
-          const data = await convertToJpeg(ctx, abs, opts.convert!.quality);
+          const data = await withToolPath(abs, ctx.library.folder('tmp'), (p) => convertToJpeg(ctx, p, opts.convert!.quality));
           await writeFileAtomicAt(tmp, data);
           made = { sha1: sha1Of(data), size: data.length };
         } else {
@@ -374,7 +377,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
         pathDeps: a.pathDeps || undefined, deps: contentDepsOf(f, a) || undefined, sha1: made.sha1, size: made.size,
       };
       await log.append({ put: entry });
-      await fsp.rename(tmp, target);
+      await fsp.rename(tmp, fsPath(target));
       written.push(target);
       state.files.set(f.path, entry);
       dirty = true;
@@ -423,11 +426,11 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     for (const s of plan.stale) {
       const abs = path.join(dest, s.path);
       try {
-        const st = await fsp.stat(abs).catch(() => undefined);
+        const st = await fsp.stat(fsPath(abs)).catch(() => undefined);
         // Only a file that still has the bytes this tool wrote: anything else is the user's now.
         if (st && st.size === s.size && (await sha1File(abs)) === s.sha1) {
           await log.append({ del: s.path });
-          await fsp.unlink(abs);
+          await fsp.unlink(fsPath(abs));
           await pruneEmptyDirs(dest, path.dirname(abs));
           report(s, 'removed', 'no longer selected', s.size);
         } else {
@@ -447,7 +450,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // found missing (deleted by the user) and not written again leave the state.
   for (const p of [...plan.files.filter((f) => f.reason === 'missing').map((f) => f.path), ...plan.stale.map((f) => f.path)]) {
     // A fresh look (the folder listings are from before this run's writes).
-    if (state.files.has(p) && !fs.existsSync(path.join(dest, p))) dirty = state.files.delete(p) || dirty;
+    if (state.files.has(p) && !fs.existsSync(fsPath(path.join(dest, p)))) dirty = state.files.delete(p) || dirty;
   }
   await log.close().catch(() => undefined);
   // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
@@ -505,7 +508,7 @@ async function flushWritten(dest: string, written: readonly string[], leftovers:
     const dirs = new Set(written.map((p) => path.dirname(p)));
     dirs.add(dest);
     const syncPath = async (p: string) => {
-      const fh = await fsp.open(p, 'r');
+      const fh = await fsp.open(fsPath(p), 'r');
       try {
         await fh.sync().catch((err: NodeJS.ErrnoException) => {
           // Some filesystems cannot fsync a folder; a file's fsync failing is a real error.
@@ -524,7 +527,7 @@ async function flushWritten(dest: string, written: readonly string[], leftovers:
 async function pruneEmptyDirs(root: string, dir: string): Promise<void> {
   while (dir.startsWith(root + path.sep)) {
     try {
-      await fsp.rmdir(dir);
+      await fsp.rmdir(fsPath(dir));
     } catch {
       return;
     }

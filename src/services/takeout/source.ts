@@ -11,6 +11,7 @@ import { ignoreMatcher } from '../../storage/walk.js';
 import { ZipArchive, type ZipEntry } from '../../storage/zip.js';
 import { classifyTakeoutJson, type ExternalFacts } from './facts.js';
 import { matchFolder } from './sidecars.js';
+import { fsPath, textFromBytes } from '../../storage/raw-path.js';
 
 /** JSON files larger than this are not Takeout sidecars (they are a few KB). */
 const MAX_JSON_BYTES = 4 << 20;
@@ -90,7 +91,7 @@ const isZip = (p: string) => p.toLowerCase().endsWith('.zip');
 const isJson = (p: string) => p.toLowerCase().endsWith('.json');
 
 async function readJson(node: Node): Promise<unknown> {
-  const bytes = node.zip ? await node.zip.archive.read(node.zip.entry, MAX_JSON_BYTES) : await fsp.readFile(node.abs!);
+  const bytes = node.zip ? await node.zip.archive.read(node.zip.entry, MAX_JSON_BYTES) : await fsp.readFile(fsPath(node.abs!));
   if (bytes.length > MAX_JSON_BYTES) throw new Error(`${bytes.length} bytes`);
   return JSON.parse(bytes.toString('utf8'));
 }
@@ -128,15 +129,16 @@ async function folderLooksLikeTakeout(dir: string): Promise<boolean> {
 /** Files of an unpacked Takeout (symbolic links and hidden files are left out, never followed). */
 async function listFolder(root: string, out: Node[]): Promise<void> {
   const visit = async (dir: string) => {
-    const entries = await fsp.readdir(dir, { withFileTypes: true });
+    // Names as bytes, in their text form: one that is not UTF-8 is imported too (raw-path.ts).
+    const entries = (await fsp.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' })).map((d) => ({ d, name: textFromBytes(d.name) }));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.') || e.name === '@eaDir' || e.name === '#recycle' || e.name === '__MACOSX') continue;
-      const abs = path.join(dir, e.name);
+    for (const { d: e, name } of entries) {
+      if (name.startsWith('.') || name === '@eaDir' || name === '#recycle' || name === '__MACOSX') continue;
+      const abs = path.join(dir, name);
       if (e.isDirectory()) await visit(abs);
       else if (e.isFile()) {
-        const st = await fsp.stat(abs);
-        out.push({ display: abs, name: e.name, size: st.size, mtime: st.mtime, abs });
+        const st = await fsp.stat(fsPath(abs));
+        out.push({ display: abs, name, size: st.size, mtime: st.mtime, abs });
       }
     }
   };
@@ -152,7 +154,7 @@ export async function scanTakeout(paths: string[], opts: TakeoutOptions): Promis
   const folders: string[] = [];
   const plain: string[] = [];
   for (const p of paths) {
-    const st = fs.statSync(p);
+    const st = fs.statSync(fsPath(p));
     if (st.isFile() && isZip(p)) zips.push(p);
     else if (st.isDirectory() && (opts.force || (await folderLooksLikeTakeout(p)))) folders.push(p);
     else plain.push(p);
