@@ -15,11 +15,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../context.js';
 import { lastEdited } from '../../db/asset-edits.js';
+import { sql } from '../../db/kysely.js';
 import { EnvironmentError, errorMessage } from '../../errors.js';
 import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
 import { syncFilesystem } from '../backup-repo.js';
-import { createCopyPool } from './copy-pool.js';
+import { createCopyPool, type CopyPool } from './copy-pool.js';
 import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
 import { tempFileOwner } from '../import-plan.js';
 import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
@@ -27,7 +28,7 @@ import { loadTemplateValues, type AssetForTemplate } from '../template-values.js
 import type { ExportMetadata } from './metadata.js';
 import { depNeeds, loadDeps } from './fingerprint.js';
 import { contentDepsOf, indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
-import { loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
+import { bootId, loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
 
 export interface ExportOptions {
   dest: string;
@@ -45,6 +46,10 @@ export interface ExportOptions {
   convert?: { format: 'jpeg'; quality: number };
   live?: boolean;
   concurrency?: number;
+  /** Hash every byte copied (an original's SHA-1 checked against the asset's), not only the copies of files changed since their last hash. */
+  verify?: boolean;
+  /** false (--no-flush): commit without waiting for the copies to reach the disk (see state.ts). */
+  flush?: boolean;
   /** Give unchanged files a row in `files` too (a report, --json); otherwise they are only counted. */
   listSkipped?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -72,6 +77,8 @@ export interface ExportResult {
   removed: number;
   failed: number;
   bytes: number;
+  /** Originals whose every byte was read and hashed while copying (--verify, or changed since their last hash). */
+  hashed: number;
   files: ReportRow[];
 }
 
@@ -220,13 +227,19 @@ interface Made {
 
 export async function runExport(ctx: Context, opts: ExportOptions): Promise<ExportResult> {
   const dest = path.resolve(opts.dest);
+  // IMMICH_LOG_LEVEL=debug: where a run's time goes (ms since it started).
+  const started = performance.now();
+  const TT = (phase: string) => ctx.logger.debug(`export phase ${phase}`, { ms: Math.round(performance.now() - started) });
   const state = await loadState(dest).catch((err: Error) => {
     throw new EnvironmentError(err.message);
   });
+  TT('state');
   const byAsset = indexByAsset(state);
   const rows = await selectedRows(ctx, opts.selection ?? {});
+  TT('rows');
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const assets = await planAssets(ctx, rows, opts, byAsset);
+  TT('planAssets');
   const planById = new Map(assets.map((a) => [a.id, a]));
   const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
   const embedVariant = (v: string) => (opts.embedMetadata ? `${v}+embed` : v);
@@ -262,6 +275,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     liveVariant: opts.link ? 'link' : 'copy',
     sidecar: opts.sidecar,
   }, sizeOn, byAsset);
+  TT('plan');
   // Converted files only for the assets that convert; the others are plain copies.
   for (const f of plan.files) {
     if (f.kind === 'original' && opts.convert && !converts(rowById.get(f.assetId)!, opts)) f.variant = embedVariant(opts.link ? 'link' : 'copy');
@@ -272,7 +286,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     if (f.action === 'skip' && prev && prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
   }
 
-  const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, files: [] };
+  const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, hashed: 0, files: [] };
   const report = (f: { assetId: string; path: string; kind: string }, action: ReportAction, reason: string | null, bytes = 0) => {
     result.files.push({ assetId: f.assetId, path: f.path, kind: f.kind, action, reason, bytes });
     if (action === 'exported') { result.exported++; result.bytes += bytes; }
@@ -297,6 +311,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     return result;
   }
 
+  TT('prewrite');
   await fsp.mkdir(dest, { recursive: true });
   const log = new StateLog(dest);
   let dirty = false;
@@ -317,7 +332,14 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   };
   let diskFull: unknown;
   let done = 0;
-  const copies = createCopyPool(Math.max(1, opts.concurrency ?? 4));
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  // Worker threads only once a copy has to be hashed: an --update with nothing to copy starts none.
+  let copyPool: CopyPool | undefined;
+  const copies = () => (copyPool ??= createCopyPool(concurrency));
+  // What each copied original's library file was when its checksum was last computed.
+  const plainCopies = writes.filter((f) => f.kind !== 'sidecar' && f.variant.replace(/\+embed$/, '') === 'copy');
+  const sources = await sourceFacts(ctx, [...new Set(plainCopies.map((f) => (f.kind === 'live' ? rowById.get(f.assetId)!.live!.id : f.assetId)))]);
+  const checked: Array<{ asset_id: string; library_path: string; checksum: string; checked_at: Date }> = [];
   /** Final paths this run renamed into place: flushed before the state is committed. */
   const written: string[] = [];
 
@@ -359,8 +381,18 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           await writeFileAtomicAt(tmp, data);
           made = { sha1: sha1Of(data), size: data.length };
         } else {
-          made = await copies.run(abs, tmp);
-          if (made.sha1 !== src.checksum) throw new Error(`the library file does not match its checksum (${made.sha1} != ${src.checksum}); run immich verify`);
+          const srcId = f.kind === 'live' ? r.live!.id : r.id;
+          const facts = opts.verify ? undefined : sources.get(srcId);
+          const copied = facts && (await copyUnchanged(abs, tmp, facts));
+          if (copied) made = { sha1: src.checksum, size: copied.size };
+          else {
+            // Changed since its last hash (or --verify): every byte is read and hashed while copying.
+            const since = new Date();
+            made = await copies().run(abs, tmp);
+            result.hashed++;
+            if (made.sha1 !== src.checksum) throw new Error(`the library file ${src.libraryPath} does not match its checksum (changed or damaged since it was imported: ${made.sha1} != ${src.checksum}); run immich verify`);
+            checked.push({ asset_id: srcId, library_path: src.libraryPath, checksum: src.checksum, checked_at: since });
+          }
         }
         if (f.kind === 'original' && opts.embedMetadata) {
           if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
@@ -412,13 +444,16 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   };
   let fatal: unknown;
   try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   } catch (err) {
     fatal = err;
   } finally {
-    await copies.close();
+    await copyPool?.close();
   }
+  // The next export trusts these files again without reading them (a lost record costs one more hash).
+  await recordChecks(ctx, checked).catch((err) => ctx.logger.warn(`export: recording source checks: ${errorMessage(err)}`));
 
+  TT('written');
   if (opts.cleanup && diskFull === undefined && fatal === undefined) {
     for (const s of plan.stale) {
       const abs = path.join(dest, s.path);
@@ -451,23 +486,106 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   }
   await log.close().catch(() => undefined);
   // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
-  if (dirty || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) {
+  const boot = opts.flush === false ? bootId() : undefined;
+  if (dirty || state.changed || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) {
     try {
       // The files first, then the snapshot that lists them: a crash in between leaves the log, and
-      // the next run re-verifies what it names.
-      await flushWritten(dest, written, Boolean(state.uncommitted));
+      // the next run re-verifies what it names. With --no-flush (where the kernel has a boot id)
+      // the snapshot lists this run's files as unflushed instead (see state.ts).
+      if (boot && !state.uncommitted) {
+        state.unflushed ??= new Set();
+        for (const p of written) state.unflushed.add(path.relative(dest, p).split(path.sep).join('/'));
+      } else {
+        await flushWritten(dest, written, Boolean(state.uncommitted || state.unflushed?.size));
+        state.unflushed = undefined;
+      }
       await saveState(dest, state);
     } catch (err) {
       // The log still holds every file; the next run folds it in.
       if (!isDiskFull(err)) throw err;
     }
   }
+  TT('end');
   if (fatal) throw fatal;
   if (diskFull !== undefined) {
     const left = writes.length - result.exported - result.failed;
     throw new EnvironmentError(`${dest}: no space left on device; ${result.exported} file(s) exported, ${left} not (the export state lists what is there: free some space and run again with --update)`);
   }
   return result;
+}
+
+/** A library file's size and the local time before which a ctime means "not changed since its last hash". */
+interface SourceFacts {
+  size: number;
+  trustedBefore: number;
+}
+
+/**
+ * A changed ctime is the mark of any change to a file: a write, a truncate, a rename or link, a
+ * touch (utimes sets ctime to now, whatever mtime it sets). The kernel stamps it from a clock that
+ * lags by up to a tick (4 ms at HZ=250, 10 ms at HZ=100); this margin covers it.
+ */
+const CTIME_SLACK_MS = 10;
+
+/**
+ * For each asset id: the size its library file must have and the time its checksum was last known
+ * to be the file's: the import (the row is inserted after the file was written and hashed) or the
+ * last export that hashed it (export_source_checks). The database's clock is mapped to this
+ * machine's by one clock_timestamp() (the error bound of that round trip is subtracted).
+ */
+async function sourceFacts(ctx: Context, ids: readonly string[]): Promise<Map<string, SourceFacts>> {
+  const out = new Map<string, SourceFacts>();
+  if (!ids.length) return out;
+  // db clock - local clock <= dbNow - t0 (t0 taken before the query): a database time minus that bound
+  // is never later, on this machine's clock, than it was. The tightest of three round trips.
+  let dbAhead = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    const { rows: [clock] } = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(ctx.db);
+    dbAhead = Math.min(dbAhead, new Date(clock!.now).getTime() - t0);
+  }
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    const rows = await ctx.db
+      .selectFrom('assets as a')
+      .leftJoin('export_source_checks as c', (j) => j.onRef('c.asset_id', '=', 'a.id').onRef('c.checksum', '=', 'a.checksum').onRef('c.library_path', '=', 'a.library_path'))
+      .select(['a.id', 'a.file_size', 'a.created_at', 'c.checked_at'])
+      .where('a.id', 'in', ids.slice(k, k + CHUNK))
+      .execute();
+    for (const r of rows) {
+      const imported = new Date(r.created_at).getTime() - dbAhead;
+      const checked = r.checked_at ? new Date(r.checked_at).getTime() : 0;
+      out.set(r.id, { size: Number(r.file_size), trustedBefore: Math.max(imported, checked) - CTIME_SLACK_MS });
+    }
+  }
+  return out;
+}
+
+async function recordChecks(ctx: Context, checked: Array<{ asset_id: string; library_path: string; checksum: string; checked_at: Date }>): Promise<void> {
+  for (let k = 0; k < checked.length; k += CHUNK) {
+    await ctx.db
+      .insertInto('export_source_checks')
+      .values(checked.slice(k, k + CHUNK))
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet((eb) => ({ library_path: eb.ref('excluded.library_path'), checksum: eb.ref('excluded.checksum'), checked_at: eb.ref('excluded.checked_at') })))
+      .execute();
+  }
+  // Records of assets deleted since (there is no foreign key): dropped with the next records.
+  if (checked.length) await sql`delete from export_source_checks c where not exists (select 1 from assets a where a.id = c.asset_id)`.execute(ctx.db);
+}
+
+/**
+ * Copy a library file that nothing has changed since its checksum was computed (its size is the
+ * asset's, its ctime older than that moment), without reading it: a kernel copy (a reflink where the
+ * filesystem can). Checked after the copy: the source was not changed meanwhile (same inode, ctime
+ * and size) and the copy has its size. Undefined: not trusted, the caller copies and hashes.
+ */
+async function copyUnchanged(abs: string, tmp: string, facts: SourceFacts): Promise<{ size: number } | undefined> {
+  const before = await fsp.stat(abs);
+  if (!before.isFile() || before.size !== facts.size || !(before.ctimeMs < facts.trustedBefore)) return undefined;
+  await fsp.copyFile(abs, tmp, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
+  const [after, out] = await Promise.all([fsp.stat(abs), fsp.stat(tmp)]);
+  if (after.ino === before.ino && after.ctimeMs === before.ctimeMs && after.size === before.size && out.size === before.size) return { size: out.size };
+  await fsp.rm(tmp, { force: true });
+  return undefined;
 }
 
 function sha1Of(data: Uint8Array): string {
