@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { Context } from '../../context.js';
 import { lastEdited } from '../../db/asset-edits.js';
 import { sql } from '../../db/kysely.js';
+import type { DB } from '../../db/schema.js';
+import type { ExpressionBuilder } from 'kysely';
 import { EnvironmentError, errorMessage } from '../../errors.js';
 import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
@@ -82,11 +84,16 @@ export interface ExportResult {
   files: ReportRow[];
 }
 
-/** A light row per selected asset: enough to decide what --update has to do. */
+/**
+ * A row per selected asset. The first three fields decide whether --update has anything to do; the
+ * others (`detailed`) are loaded for every asset up front by a full export, and by --update only
+ * for the assets whose paths are rendered again or that have a file to write (fillDetails).
+ */
 interface AssetRow {
   id: string;
   checksum: string;
   editedAt: string | null;
+  detailed: boolean;
   libraryPath: string;
   originalName: string;
   type: 'image' | 'video';
@@ -102,44 +109,77 @@ function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || /no space left on device/i.test(errorMessage(err));
 }
 
-async function selectedRows(ctx: Context, selection: Selection | readonly string[]): Promise<AssetRow[]> {
+const detailColumns = (eb: ExpressionBuilder<DB & { live: DB['assets'] }, 'assets' | 'live'>) => [
+  'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
+  // The capture time only orders new names: compared as text, without 2 × 100k Date parses.
+  eb.fn.coalesce(eb.cast<string | null>('assets.local_taken_at', 'text'), eb.cast<string | null>('assets.taken_at', 'text'), eb.cast<string>('assets.file_mtime', 'text')).as('sort_time'),
+  eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
+] as const;
+
+type DetailRow = { library_path: string; original_name: string; type: 'image' | 'video'; mime_type: string; sort_time: string | null; live_id: string | null; live_path: string | null; live_checksum: string | null };
+
+function setDetails(a: AssetRow, r: DetailRow): void {
+  a.detailed = true;
+  a.libraryPath = r.library_path;
+  a.originalName = r.original_name;
+  a.type = r.type;
+  a.mimeType = r.mime_type;
+  a.sortKey = `${r.sort_time}\0${r.original_name}\0${a.checksum}`;
+  a.live = r.live_id && r.live_path && r.live_checksum ? { id: r.live_id, libraryPath: r.live_path, checksum: r.live_checksum } : null;
+}
+
+/** The order in which new names are numbered: capture time, then name, then content. */
+const bySortKey = (a: AssetRow, b: AssetRow) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
+
+/**
+ * The selected assets; `light`: only what decides whether an asset changed (id, checksum, last edit),
+ * in no particular order: the caller fills in the rest where needed (fillDetails) and orders those.
+ */
+async function selectedRows(ctx: Context, selection: Selection | readonly string[], light = false): Promise<AssetRow[]> {
   const base = () =>
     ctx.db
       .selectFrom('assets')
       .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
-      .select((eb) => [
-        'assets.id', 'assets.checksum', lastEdited('assets').as('edited_at'), 'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
-        // The capture time only orders new names: compared as text, without 2 × 100k Date parses.
-        eb.fn.coalesce(eb.cast<string | null>('assets.local_taken_at', 'text'), eb.cast<string | null>('assets.taken_at', 'text'), eb.cast<string>('assets.file_mtime', 'text')).as('sort_time'),
-        eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
-      ])
+      .select((eb) => ['assets.id', 'assets.checksum', lastEdited('assets').as('edited_at'), ...(light ? [] : detailColumns(eb))])
       // A Live Photo's video is exported with its still (--live), never on its own.
       .where('assets.is_motion_part', '=', false);
   let ids: readonly string[] | undefined = Array.isArray(selection) ? selection : undefined;
-  const rows = [];
+  let rows: Array<{ id: string; checksum: string; edited_at: Date | null } & Partial<DetailRow>> = [];
   if (!ids) {
     const sel = selection as Selection;
     const { query, rankedIds } = await selectionQuery(ctx, sel, { strict: true });
     // A ranked (free-text) or limited selection is a list of ids; any other is one subquery.
     if (rankedIds || sel.limit !== undefined) ids = await selectAssetIds(ctx, sel, { strict: true });
-    else rows.push(...(await base().where('assets.id', 'in', query.select('a.id')).execute()));
+    else rows = (await base().where('assets.id', 'in', query.select('a.id')).execute()) as typeof rows;
   }
-  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows.push(...(await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()));
+  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows = rows.concat((await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()) as typeof rows);
   const out: AssetRow[] = rows.map((r) => {
-    return {
+    const a: AssetRow = {
       id: r.id,
       checksum: r.checksum,
       editedAt: r.edited_at ? new Date(r.edited_at).toISOString() : null,
-      libraryPath: r.library_path,
-      originalName: r.original_name,
-      type: r.type,
-      mimeType: r.mime_type,
-      sortKey: `${r.sort_time}\0${r.original_name}\0${r.checksum}`,
-      live: r.live_id && r.live_path && r.live_checksum ? { id: r.live_id, libraryPath: r.live_path, checksum: r.live_checksum } : null,
+      detailed: false, libraryPath: '', originalName: '', type: 'image', mimeType: '', sortKey: '', live: null,
     };
+    if (!light) setDetails(a, r as DetailRow);
+    return a;
   });
-  // The order in which new names are numbered: capture time, then name, then content.
-  return out.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  return light ? out : out.sort(bySortKey);
+}
+
+/** Load the details of the rows that lack them (a light selection's assets that --update touches). */
+async function fillDetails(ctx: Context, rows: Iterable<AssetRow>): Promise<void> {
+  const missing = new Map<string, AssetRow>();
+  for (const r of rows) if (!r.detailed) missing.set(r.id, r);
+  const ids = [...missing.keys()];
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    const got = await ctx.db
+      .selectFrom('assets')
+      .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
+      .select((eb) => ['assets.id', ...detailColumns(eb)])
+      .where('assets.id', 'in', ids.slice(k, k + CHUNK))
+      .execute();
+    for (const r of got) setDetails(missing.get(r.id)!, r as DetailRow);
+  }
 }
 
 /** Non-JPEG stills become JPEG with --convert; videos and JPEGs are exported as they are. */
@@ -188,11 +228,23 @@ async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, b
     contentDeps: deps.get(r.id)?.content ?? '',
   }));
   const toRender: number[] = [];
+  const reusedIdx: number[] = [];
   plan.forEach((p, i) => {
     const reused = unchangedBases(byAsset, p, layout);
-    if (reused) p.bases = reused;
-    else toRender.push(i);
+    if (reused) {
+      p.bases = reused;
+      reusedIdx.push(i);
+    } else toRender.push(i);
   });
+  let order: number[] | undefined;
+  if (rows.some((r) => !r.detailed)) {
+    // A light selection: details (names, capture time) only for the assets rendered again. An
+    // asset whose paths are reused takes no new name, so only the rendered ones need the order
+    // in which new names are numbered; they come after the others.
+    await fillDetails(ctx, toRender.map((i) => rows[i]!));
+    toRender.sort((a, b) => bySortKey(rows[a]!, rows[b]!));
+    order = [...reusedIdx, ...toRender];
+  }
   const needs = { albums: true, people: true, tags: true };
   const values = await loadTemplateValues(ctx, toRender.map((i) => rows[i]!.id), needs);
   const byId = new Map(values.map((v) => [v.id, v]));
@@ -200,7 +252,7 @@ async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, b
     const v = byId.get(rows[i]!.id);
     if (v) plan[i]!.bases = renderPaths(tpl.dir, tpl.file, valuesFor(v, opts), extFor(rows[i]!, opts));
   }
-  return plan;
+  return order ? order.map((i) => plan[i]!) : plan;
 }
 
 /** Temp files of dead runs in a folder this run writes to. */
@@ -229,18 +281,19 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   const dest = path.resolve(opts.dest);
   // IMMICH_LOG_LEVEL=debug: where a run's time goes (ms since it started).
   const started = performance.now();
-  const TT = (phase: string) => ctx.logger.debug(`export phase ${phase}`, { ms: Math.round(performance.now() - started) });
+  const TT = (phase: string) => ctx.logger.debug(`export phase ${phase}: ${Math.round(performance.now() - started)} ms`);
   const state = await loadState(dest).catch((err: Error) => {
     throw new EnvironmentError(err.message);
   });
   TT('state');
   const byAsset = indexByAsset(state);
-  const rows = await selectedRows(ctx, opts.selection ?? {});
+  // --update of plain copies: a light first query (most assets are unchanged); --live and --convert
+  // decide from every asset's details.
+  const rows = await selectedRows(ctx, opts.selection ?? {}, Boolean(opts.update && !opts.live && !opts.convert));
   TT('rows');
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const assets = await planAssets(ctx, rows, opts, byAsset);
   TT('planAssets');
-  const planById = new Map(assets.map((a) => [a.id, a]));
   const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
   const embedVariant = (v: string) => (opts.embedMetadata ? `${v}+embed` : v);
   // What is on disk: one listing per folder instead of a stat per file (100k files: ~0.1 s instead of
@@ -248,15 +301,18 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // by hand is not written over by --update (and --cleanup, which checks its SHA-1, leaves it).
   const listings = new Map<string, Set<string> | undefined>();
   const listed = (p: string) => {
-    const dir = path.posix.dirname(p);
-    if (!listings.has(dir)) {
+    const slash = p.lastIndexOf('/');
+    const dir = slash < 0 ? '.' : p.slice(0, slash);
+    let names = listings.get(dir);
+    if (names === undefined && !listings.has(dir)) {
       try {
-        listings.set(dir, new Set(fs.readdirSync(path.join(dest, dir))));
+        names = new Set(fs.readdirSync(path.join(dest, dir)));
       } catch {
-        listings.set(dir, undefined);
+        names = undefined;
       }
+      listings.set(dir, names);
     }
-    return listings.get(dir)?.has(path.posix.basename(p)) ?? false;
+    return names?.has(slash < 0 ? p : p.slice(slash + 1)) ?? false;
   };
   const sizeOn = (p: string) => {
     if (!listed(p)) return undefined;
@@ -281,9 +337,8 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     if (f.kind === 'original' && opts.convert && !converts(rowById.get(f.assetId)!, opts)) f.variant = embedVariant(opts.link ? 'link' : 'copy');
   }
   // A variant fixed after planning: decide again whether an unchanged file is still current.
-  for (const f of plan.files) {
-    const prev = state.files.get(f.path);
-    if (f.action === 'skip' && prev && prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
+  if (opts.convert) {
+    for (const f of plan.files) if (f.action === 'skip' && f.prev && f.prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
   }
 
   const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, hashed: 0, files: [] };
@@ -295,14 +350,15 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     else if (action === 'failed') result.failed++;
   };
   const writes = plan.files.filter((f) => f.action === 'write');
+  if (!opts.dryRun) await fillDetails(ctx, new Set(writes.map((f) => rowById.get(f.assetId)!)));
   /** Unchanged files whose path was rendered again (an album renamed...) and came out the same. */
   const restamped: ExportedFile[] = [];
   for (const f of plan.files) {
     if (f.action !== 'skip') continue;
     if (opts.listSkipped) report(f, 'skipped', null);
     else result.skipped++;
-    const prev = state.files.get(f.path)!;
-    const pathDeps = planById.get(f.assetId)!.pathDeps || undefined;
+    const prev = f.prev!;
+    const pathDeps = f.asset!.pathDeps || undefined;
     if (prev.pathDeps !== pathDeps) restamped.push({ ...prev, pathDeps });
   }
   if (opts.dryRun) {
@@ -400,7 +456,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           made = await fileFacts(tmp);
         }
       }
-      const a = planById.get(f.assetId)!;
+      const a = f.asset!;
       const entry: ExportedFile = {
         path: f.path, assetId: f.assetId, kind: f.kind, base: f.base, checksum: r.checksum, editedAt: r.editedAt, variant: f.variant, layout,
         pathDeps: a.pathDeps || undefined, deps: contentDepsOf(f, a) || undefined, sha1: made.sha1, size: made.size,
@@ -677,7 +733,7 @@ export async function templateTest(ctx: Context, template: string, opts: PathOpt
 
 async function selectedRowsAnyState(ctx: Context, id: string): Promise<AssetRow[]> {
   const r = await ctx.db.selectFrom('assets').select(['id', 'checksum', 'library_path', 'original_name', 'type', 'mime_type']).where('id', '=', id).executeTakeFirstOrThrow();
-  return [{ id: r.id, checksum: r.checksum, editedAt: null, libraryPath: r.library_path, originalName: r.original_name, type: r.type, mimeType: r.mime_type, sortKey: '', live: null }];
+  return [{ id: r.id, checksum: r.checksum, editedAt: null, detailed: true, libraryPath: r.library_path, originalName: r.original_name, type: r.type, mimeType: r.mime_type, sortKey: '', live: null }];
 }
 
 export class AssetNotFoundError extends Error {}
