@@ -339,6 +339,23 @@ describe('immich export', () => {
     expect((await run()).exported).toBe(0);
     checkState(dest);
   });
+
+  it('--update numbers new names in capture-time order (its first query reads no names or dates; those come for the new assets only)', async () => {
+    const dest = path.join(tmpDir('export-order-'), 'out');
+    const args = ['export', dest, '--original-names', '--json'];
+    expect((await runCli(args, env)).code).toBe(0);
+    // Two new photos named like one already exported, imported newest first.
+    const more = tmpDir('export-more-');
+    await makeImage(path.join(more, 'x/lisbon.jpg'), { color: '#602060', date: '2023:01:01 10:00:00', seed: 7 });
+    await makeImage(path.join(more, 'y/lisbon.jpg'), { color: '#206060', date: '2022:01:01 10:00:00', seed: 8 });
+    for (const d of ['x', 'y']) expect((await runCli(['import', '--skip-ml', path.join(more, d)], env)).code).toBe(0);
+    const upd = JSON.parse((await runCli([...args, '--update'], env)).stdout) as { files: Array<{ path: string; action: string }> };
+    expect(upd.files.filter((f) => f.action === 'exported').map((f) => f.path).sort()).toEqual(['lisbon-1.jpg', 'lisbon-2.jpg']);
+    expect(sha1(path.join(dest, 'lisbon.jpg'))).toBe(sha1(path.join(src, 'lisbon.jpg')));
+    expect(sha1(path.join(dest, 'lisbon-1.jpg'))).toBe(sha1(path.join(more, 'y/lisbon.jpg'))); // 2022 before 2023
+    expect(sha1(path.join(dest, 'lisbon-2.jpg'))).toBe(sha1(path.join(more, 'x/lisbon.jpg')));
+    checkState(dest);
+  });
 });
 
 function spawnSyncOk(cmd: string, args: string[]): boolean {
