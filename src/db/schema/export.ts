@@ -7,6 +7,8 @@ export interface ExportSourceChecksTable {
   library_path: string;
   checksum: string;
   checked_at: ColumnType<Date, Date | string, Date | string>;
+  /** `dev:ino:size:ctimeNs` of the file when it was hashed. */
+  stamp: string;
 }
 
 export interface ExportTables {

@@ -394,7 +394,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // What each copied original's library file was when its checksum was last computed.
   const plainCopies = writes.filter((f) => f.kind !== 'sidecar' && f.variant.replace(/\+embed$/, '') === 'copy');
   const sources = await sourceFacts(ctx, [...new Set(plainCopies.map((f) => (f.kind === 'live' ? rowById.get(f.assetId)!.live!.id : f.assetId)))]);
-  const checked: Array<{ asset_id: string; library_path: string; checksum: string; checked_at: Date }> = [];
+  const checked: SourceCheck[] = [];
   /** Final paths this run renamed into place: flushed before the state is committed. */
   const written: string[] = [];
 
@@ -443,10 +443,12 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           else {
             // Changed since its last hash (or --verify): every byte is read and hashed while copying.
             const since = new Date();
+            const before = await statStamp(abs);
             made = await copies().run(abs, tmp);
             result.hashed++;
             if (made.sha1 !== src.checksum) throw new Error(`the library file ${src.libraryPath} does not match its checksum (changed or damaged since it was imported: ${made.sha1} != ${src.checksum}); run immich verify`);
-            checked.push({ asset_id: srcId, library_path: src.libraryPath, checksum: src.checksum, checked_at: since });
+            // Recorded only when nothing touched the file while it was read.
+            if (before && before === (await statStamp(abs))) checked.push({ asset_id: srcId, library_path: src.libraryPath, checksum: src.checksum, checked_at: since, stamp: before });
           }
         }
         if (f.kind === 'original' && opts.embedMetadata) {
@@ -573,6 +575,16 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
 interface SourceFacts {
   size: number;
   trustedBefore: number;
+  /** statStamp of the file when an export last hashed it. */
+  stamp: string | null;
+}
+
+type SourceCheck = { asset_id: string; library_path: string; checksum: string; checked_at: Date; stamp: string };
+
+/** Device, inode, size and ctime to the nanosecond: equal only while nothing has touched the file. */
+async function statStamp(abs: string): Promise<string | undefined> {
+  const st = await fsp.stat(abs, { bigint: true }).catch(() => undefined);
+  return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}` : undefined;
 }
 
 /**
@@ -603,24 +615,24 @@ async function sourceFacts(ctx: Context, ids: readonly string[]): Promise<Map<st
     const rows = await ctx.db
       .selectFrom('assets as a')
       .leftJoin('export_source_checks as c', (j) => j.onRef('c.asset_id', '=', 'a.id').onRef('c.checksum', '=', 'a.checksum').onRef('c.library_path', '=', 'a.library_path'))
-      .select(['a.id', 'a.file_size', 'a.created_at', 'c.checked_at'])
+      .select(['a.id', 'a.file_size', 'a.created_at', 'c.checked_at', 'c.stamp'])
       .where('a.id', 'in', ids.slice(k, k + CHUNK))
       .execute();
     for (const r of rows) {
       const imported = new Date(r.created_at).getTime() - dbAhead;
       const checked = r.checked_at ? new Date(r.checked_at).getTime() : 0;
-      out.set(r.id, { size: Number(r.file_size), trustedBefore: Math.max(imported, checked) - CTIME_SLACK_MS });
+      out.set(r.id, { size: Number(r.file_size), trustedBefore: Math.max(imported, checked) - CTIME_SLACK_MS, stamp: r.stamp ?? null });
     }
   }
   return out;
 }
 
-async function recordChecks(ctx: Context, checked: Array<{ asset_id: string; library_path: string; checksum: string; checked_at: Date }>): Promise<void> {
+async function recordChecks(ctx: Context, checked: SourceCheck[]): Promise<void> {
   for (let k = 0; k < checked.length; k += CHUNK) {
     await ctx.db
       .insertInto('export_source_checks')
       .values(checked.slice(k, k + CHUNK))
-      .onConflict((oc) => oc.column('asset_id').doUpdateSet((eb) => ({ library_path: eb.ref('excluded.library_path'), checksum: eb.ref('excluded.checksum'), checked_at: eb.ref('excluded.checked_at') })))
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet((eb) => ({ library_path: eb.ref('excluded.library_path'), checksum: eb.ref('excluded.checksum'), checked_at: eb.ref('excluded.checked_at'), stamp: eb.ref('excluded.stamp') })))
       .execute();
   }
   // Records of assets deleted since (there is no foreign key): dropped with the next records.
@@ -628,17 +640,21 @@ async function recordChecks(ctx: Context, checked: Array<{ asset_id: string; lib
 }
 
 /**
- * Copy a library file that nothing has changed since its checksum was computed (its size is the
- * asset's, its ctime older than that moment), without reading it: a kernel copy (a reflink where the
- * filesystem can). Checked after the copy: the source was not changed meanwhile (same inode, ctime
- * and size) and the copy has its size. Undefined: not trusted, the caller copies and hashes.
+ * Copy a library file that nothing has changed since its checksum was computed without reading it:
+ * a kernel copy (a reflink where the filesystem can). Trusted: its size is the asset's and either
+ * its stamp (device, inode, size, ctime in ns) is the one the last export that hashed it recorded,
+ * or its ctime is older than that hash or the import. Checked after the copy: the source was not
+ * changed meanwhile (same stamp) and the copy has its size. Undefined: not trusted, the caller
+ * copies and hashes.
  */
 async function copyUnchanged(abs: string, tmp: string, facts: SourceFacts): Promise<{ size: number } | undefined> {
-  const before = await fsp.stat(abs);
-  if (!before.isFile() || before.size !== facts.size || !(before.ctimeMs < facts.trustedBefore)) return undefined;
+  const before = await fsp.stat(abs, { bigint: true });
+  if (!before.isFile() || Number(before.size) !== facts.size) return undefined;
+  const stamp = `${before.dev}:${before.ino}:${before.size}:${before.ctimeNs}`;
+  if (stamp !== facts.stamp && !(Number(before.ctimeNs) / 1e6 < facts.trustedBefore)) return undefined;
   await fsp.copyFile(abs, tmp, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
-  const [after, out] = await Promise.all([fsp.stat(abs), fsp.stat(tmp)]);
-  if (after.ino === before.ino && after.ctimeMs === before.ctimeMs && after.size === before.size && out.size === before.size) return { size: out.size };
+  const [after, out] = await Promise.all([statStamp(abs), fsp.stat(tmp)]);
+  if (after === stamp && out.size === facts.size) return { size: out.size };
   await fsp.rm(tmp, { force: true });
   return undefined;
 }
