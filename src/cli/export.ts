@@ -24,6 +24,8 @@ interface ExportFlags extends SelectionFlags {
   report?: string;
   templateTest?: string;
   jobs?: string;
+  verify?: boolean;
+  flush?: boolean;
 }
 
 function checkTemplate(flag: string, value: string | undefined): void {
@@ -61,6 +63,8 @@ function parseFlags(f: ExportFlags): Omit<ExportOptions, 'dest'> {
     convert: f.convert ? { format: 'jpeg', quality } : undefined,
     live: f.live,
     concurrency: jobs,
+    verify: f.verify,
+    flush: f.flush,
   };
 }
 
@@ -84,7 +88,9 @@ export function register(program: Command): void {
     .option('--live', 'export a Live Photo\'s video beside its still (same name, the video\'s extension)')
     .option('--report <file>', 'write what happened to each file as CSV, or JSON when the name ends in .json')
     .option('--template-test <template>', 'print the paths this template gives the asset named by the argument, export nothing')
-    .option('-j, --jobs <n>', 'files written at once (default 4)');
+    .option('-j, --jobs <n>', 'files written at once (default 4)')
+    .option('--verify', 'read back and hash every original copied, not only those changed since their checksum was last computed')
+    .option('--no-flush', 'do not wait for the copies to reach the disk (as cp); a run after a restart re-verifies them');
   addSelectionOptions(cmd, { favorite: true })
     .addHelpText(
       'after',
@@ -109,16 +115,30 @@ file whose path changes is written at the new path (--cleanup removes the old on
 not read exported files back: a file deleted by hand is written again, one changed by hand is left
 alone. --cleanup removes only files this command wrote (and only while they have the bytes it wrote).
 
-Each file is copied under a temporary name beside its target (a kernel copy, copy_file_range, then
-the SHA-1 of the copy as written, compared with the asset's: a library file that no longer matches
-fails with one line), recorded in the state log and renamed into place. Files are not fsynced one by
-one: when the run ends they are flushed together (an fsync of each for up to 64 files, else one
-syncfs of the destination's filesystem), and only then is the state committed. An export killed at
-any point, or a machine that lost power, leaves no partial file under a final name: the next run
-re-verifies (size, then SHA-1) every file the uncommitted run recorded, writes a damaged one again
-under its name and never numbers around it, so there are no duplicates. A full disk stops the run
-with one line (exit 3); the state then lists exactly the files that are there, and --update carries
-on once there is room.
+What an export guarantees. Each file is copied under a temporary name beside its target, checked,
+recorded in the state log and renamed into place. An original is a kernel copy (copy_file_range, a
+reflink where the filesystem can) of its library file. Its bytes are read and hashed during the copy,
+and compared with the asset's checksum, whenever anything may have changed the library file since
+that checksum was computed (at import, or by an export that hashed it): a size other than the
+asset's, or a ctime (the time of any write, rename, link or touch, which no program can set back)
+newer than that moment (for a file an export hashed: unless its inode and ctime are still the ones it
+had then). A library file changed or damaged by a program since its import is thus
+never exported as good: it fails with one line naming it (exit 1). A file nothing has touched is
+copied without being read back; the copy is checked by its size, and the source by its inode,
+ctime and size after the copy. What that does not see is damage below the filesystem (a disk
+returning other bytes): --verify hashes every original copied, and immich verify checks the
+library. The clocks of this machine, the library's filesystem and the database are taken to agree
+(the database's is measured once per run); a ctime within 10 ms of the import counts as newer.
+
+Files are not fsynced one by one: when the run ends they are flushed together (an fsync of each for
+up to 64 files, else one syncfs of the destination's filesystem), and only then is the state
+committed. An export killed at any point, or a machine that lost power, leaves no partial file under
+a final name: the next run re-verifies (size, then SHA-1) every file the uncommitted run recorded,
+writes a damaged one again under its name and never numbers around it, so there are no duplicates.
+With --no-flush the run ends without waiting for the disk, as cp does (the kernel writes the files
+within seconds); the state records this boot's id with those files, and a run after a restart of the
+machine re-verifies them the same way. A full disk stops the run with one line (exit 3); the state
+then lists exactly the files that are there, and --update carries on once there is room.
 
 Examples:
   immich export /mnt/nas/photos --directory '{{y}}/{{y}}-{{MM}}-{{dd}}' --update --cleanup

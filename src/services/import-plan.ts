@@ -10,11 +10,10 @@ import { ENTRY_STAGES, nextStages } from './pipeline.js';
 
 export type ImportMode = 'copy' | 'move' | 'in-place';
 
-export interface CalendarDate {
-  year: number;
-  month: number; // 1-12
-  day: number;
-}
+// The wall-clock date helpers live in storage/wall-clock.ts (export's templates use them without
+// loading the import pipeline); re-exported for the importers.
+import { calendarDateOf, validDate, wallClockOf, type CalendarDate } from '../storage/wall-clock.js';
+export { calendarDateOf, validDate, wallClockOf, type CalendarDate };
 
 
 /**
@@ -34,30 +33,6 @@ export function assetIdFor(sha1: string): string {
   const h = crypto.createHash('sha1').update(`immich-asset:${sha1}`).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** The wall-clock capture time as a Date read through its UTC fields ('2019-07-04T10:00:00.000' → 10:00Z). */
-export function wallClockOf(value: string | Date | null | undefined): Date | undefined {
-  if (value === null || value === undefined) return undefined;
-  const d = value instanceof Date ? value : new Date(`${value.replace(/^(\d{4}):(\d{2}):(\d{2})/, '$1-$2-$3').replace(' ', 'T')}Z`);
-  return Number.isNaN(d.getTime()) || !calendarDateOf(d) ? undefined : d;
-}
-
-/** The calendar date of a wall-clock timestamp string ('2019-03-01T10:00:00', '2019:03:01 10:00:00'). */
-export function calendarDateOf(value: string | Date | null | undefined): CalendarDate | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) return undefined;
-    return { year: value.getUTCFullYear(), month: value.getUTCMonth() + 1, day: value.getUTCDate() };
-  }
-  const m = /^(\d{4})[-:](\d{2})[-:](\d{2})/.exec(value);
-  if (!m) return undefined;
-  const d = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
-  return validDate(d) ? d : undefined;
-}
-
-export function validDate(d: CalendarDate): boolean {
-  return d.year >= 1800 && d.year <= 9999 && d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31;
 }
 
 /** n-th candidate name in a folder: `IMG_1.jpg`, then `IMG_1+1.jpg`, `IMG_1+2.jpg` (Immich's suffix). */
@@ -113,16 +88,7 @@ export function pendingStages(
   return out;
 }
 
-/**
- * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or, with
- * `decoders` (only for the library's own tmp/ folder, where no original ever lives), a decoder's
- * `decode-<pid>-<rand>.<ext>`. Folders that hold originals only ever match the mark, which no
- * library name can carry (see libraryName).
- */
-export function tempFileOwner(name: string, opts: { decoders?: boolean } = {}): number | undefined {
-  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : opts.decoders ? /^decode-(\d+)-/.exec(name) : null;
-  return m ? Number(m[1]) : undefined;
-}
+export { tempFileOwner } from '../storage/atomic.js';
 
 /**
  * The name an original gets in the library: its own, except that a name starting with the temp-file

@@ -5,7 +5,7 @@ import { albumPathIndex } from '../db/albums.js';
 import { lastEdited } from '../db/asset-edits.js';
 import { userTagsOfAssets } from '../db/user-tags.js';
 import type { TemplateValues } from '../storage/template.js';
-import { wallClockOf } from './import-plan.js';
+import { wallClockOf } from '../storage/wall-clock.js';
 
 const CHUNK = 1000;
 

@@ -10,6 +10,17 @@ import { fsPath } from './raw-path.js';
 export const TMP_MARK = '.immich-tmp-';
 
 /**
+ * The pid that wrote a temp file: src/storage/atomic.ts's `.immich-tmp-<pid>-<rand>-<name>`, or, with
+ * `decoders` (only for the library's own tmp/ folder, where no original ever lives), a decoder's
+ * `decode-<pid>-<rand>.<ext>`. Folders that hold originals only ever match the mark, which no
+ * library name can carry (see libraryName).
+ */
+export function tempFileOwner(name: string, opts: { decoders?: boolean } = {}): number | undefined {
+  const m = name.startsWith(TMP_MARK) ? /^(\d+)-/.exec(name.slice(TMP_MARK.length)) : opts.decoders ? /^decode-(\d+)-/.exec(name) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * A hidden temp name beside `target`. It ends in `.tmp`, not in the target's extension, so readers
  * that glob a folder (node_exporter's textfile collector reads *.prom) never see a half-written file.
  */

@@ -238,6 +238,64 @@ describe('immich export', () => {
     expect(fs.statSync(path.join(dest, 'porto.png')).mtimeMs).toBe(portoTime); // verified, not copied again
   });
 
+  it('originals nothing has changed since import are copied without being read back; a library file changed since is reported, never exported as good; --verify; --no-flush', async () => {
+    const root = tmpDir('export-trust-');
+    const args = (dest: string, ...more: string[]) => ['export', path.join(root, dest), '--original-names', '--id', ids['lisbon.jpg']!, '--id', ids['b/IMG_1.jpg']!, '--json', ...more];
+    const run = async (a: string[]) => {
+      const r = await runCli(a, env);
+      return { ...r, out: JSON.parse(r.stdout) as { exported: number; failed: number; hashed: number; files: Array<{ path: string; action: string }> } };
+    };
+    // Untouched since the import: kernel copies, not read back (a file renamed into the library less
+    // than 10 ms before its row was inserted is hashed once, then trusted); --verify hashes them all.
+    const first = await run(args('a0'));
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.out.hashed).toBeLessThanOrEqual(2);
+    expect((await run(args('a'))).out).toMatchObject({ exported: 2, hashed: 0 });
+    checkState(path.join(root, 'a'));
+    expect(sha1(path.join(root, 'a/IMG_1.jpg'))).toBe(sha1(path.join(src, 'b/IMG_1.jpg')));
+    expect((await run(args('v', '--verify'))).out).toMatchObject({ exported: 2, hashed: 2 });
+
+    // A program changes one byte of a library file and puts its mtime back (same size, same mtime).
+    const [row] = await withLibraryDb(lib, (db) => db.selectFrom('assets').select('library_path').where('id', '=', ids['b/IMG_1.jpg']!).execute(), env);
+    const abs = path.join(lib, row!.library_path);
+    const good = fs.readFileSync(abs);
+    const st = fs.statSync(abs);
+    const fd = fs.openSync(abs, 'r+');
+    fs.writeSync(fd, Buffer.from([good[good.length >> 1]! ^ 0xff]), 0, 1, good.length >> 1);
+    fs.closeSync(fd);
+    fs.utimesSync(abs, st.atime, st.mtime);
+    try {
+      const bad = await run(args('b'));
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatchObject({ exported: 1, failed: 1, hashed: 1 });
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/^immich export: IMG_1\.jpg: /);
+      expect(bad.stderr).toContain(`the library file ${row!.library_path} does not match its checksum (changed or damaged since it was imported`);
+      expect(checkState(path.join(root, 'b'))).toEqual(['lisbon.jpg']);
+    } finally {
+      fs.writeFileSync(abs, good);
+    }
+    // Put right: hashed once (its ctime is newer than the import), then trusted again.
+    const fixed = await run([...args('b'), '--update']);
+    expect(fixed.out).toMatchObject({ exported: 1, failed: 0, hashed: 1 });
+    expect((await run(args('c'))).out).toMatchObject({ exported: 2, hashed: 0 });
+
+    // --no-flush: the state names the files not known to be on the disk with this boot's id. The same
+    // boot trusts them; after a restart (another boot id) each is re-verified and a lost one written again.
+    const nf = path.join(root, 'nf');
+    expect((await run(args('nf', '--no-flush'))).code).toBe(0);
+    const snap = JSON.parse(fs.readFileSync(path.join(nf, STATE), 'utf8'));
+    expect(snap.unflushed).toEqual({ bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), paths: ['IMG_1.jpg', 'lisbon.jpg'] });
+    fs.truncateSync(path.join(nf, 'lisbon.jpg'), 0);
+    expect((await run([...args('nf', '--no-flush'), '--update'])).out.exported).toBe(0); // same boot: not re-read
+    fs.writeFileSync(path.join(nf, STATE), JSON.stringify({ ...snap, unflushed: { ...snap.unflushed, bootId: 'another-boot' } }));
+    const after = await run([...args('nf'), '--update']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.out.files.filter((f) => f.action === 'exported').map((f) => f.path)).toEqual(['lisbon.jpg']);
+    expect(JSON.parse(fs.readFileSync(path.join(nf, STATE), 'utf8')).unflushed).toBeUndefined();
+    checkState(nf);
+  });
+
   it('{{album}} is a nested album\'s path; --update follows a person renamed, an album renamed and a tag added (none of them edits)', async () => {
     const ok = async (args: string[]) => {
       const r = await runCli(args, env);
@@ -279,6 +337,23 @@ describe('immich export', () => {
     expect(fs.readFileSync(path.join(dest, 'Trips/2025/Lisbon/Nobody/porto.png.xmp'), 'utf8')).toContain('Azulejo');
     expect(fs.statSync(path.join(dest, 'Trips/2025/Lisbon/Nobody/porto.png')).mtimeMs).toBe(photoTime);
     expect((await run()).exported).toBe(0);
+    checkState(dest);
+  });
+
+  it('--update numbers new names in capture-time order (its first query reads no names or dates; those come for the new assets only)', async () => {
+    const dest = path.join(tmpDir('export-order-'), 'out');
+    const args = ['export', dest, '--original-names', '--json'];
+    expect((await runCli(args, env)).code).toBe(0);
+    // Two new photos named like one already exported, imported newest first.
+    const more = tmpDir('export-more-');
+    await makeImage(path.join(more, 'x/lisbon.jpg'), { color: '#602060', date: '2023:01:01 10:00:00', seed: 7 });
+    await makeImage(path.join(more, 'y/lisbon.jpg'), { color: '#206060', date: '2022:01:01 10:00:00', seed: 8 });
+    for (const d of ['x', 'y']) expect((await runCli(['import', '--skip-ml', path.join(more, d)], env)).code).toBe(0);
+    const upd = JSON.parse((await runCli([...args, '--update'], env)).stdout) as { files: Array<{ path: string; action: string }> };
+    expect(upd.files.filter((f) => f.action === 'exported').map((f) => f.path).sort()).toEqual(['lisbon-1.jpg', 'lisbon-2.jpg']);
+    expect(sha1(path.join(dest, 'lisbon.jpg'))).toBe(sha1(path.join(src, 'lisbon.jpg')));
+    expect(sha1(path.join(dest, 'lisbon-1.jpg'))).toBe(sha1(path.join(more, 'y/lisbon.jpg'))); // 2022 before 2023
+    expect(sha1(path.join(dest, 'lisbon-2.jpg'))).toBe(sha1(path.join(more, 'x/lisbon.jpg')));
     checkState(dest);
   });
 });

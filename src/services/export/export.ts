@@ -15,19 +15,21 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../context.js';
 import { lastEdited } from '../../db/asset-edits.js';
+import { sql } from '../../db/kysely.js';
+import type { DB } from '../../db/schema.js';
+import type { ExpressionBuilder } from 'kysely';
 import { EnvironmentError, errorMessage } from '../../errors.js';
-import { TMP_MARK, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
+import { TMP_MARK, tempFileOwner, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
 import { syncFilesystem } from '../backup-repo.js';
-import { createCopyPool } from './copy-pool.js';
+import { createCopyPool, type CopyPool } from './copy-pool.js';
 import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
-import { tempFileOwner } from '../import-plan.js';
 import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
 import { loadTemplateValues, type AssetForTemplate } from '../template-values.js';
 import type { ExportMetadata } from './metadata.js';
 import { depNeeds, loadDeps } from './fingerprint.js';
 import { contentDepsOf, indexByAsset, layoutKey, planExport, unchangedBases, type PlanAsset, type PlannedFile } from './plan.js';
-import { loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
+import { bootId, loadState, saveState, STATE_FILE, STATE_LOG, StateLog, type ExportedFile } from './state.js';
 import { fsPath, plainName, textFromBytes, withToolPath } from '../../storage/raw-path.js';
 
 export interface ExportOptions {
@@ -46,6 +48,10 @@ export interface ExportOptions {
   convert?: { format: 'jpeg'; quality: number };
   live?: boolean;
   concurrency?: number;
+  /** Hash every byte copied (an original's SHA-1 checked against the asset's), not only the copies of files changed since their last hash. */
+  verify?: boolean;
+  /** false (--no-flush): commit without waiting for the copies to reach the disk (see state.ts). */
+  flush?: boolean;
   /** Give unchanged files a row in `files` too (a report, --json); otherwise they are only counted. */
   listSkipped?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -73,14 +79,21 @@ export interface ExportResult {
   removed: number;
   failed: number;
   bytes: number;
+  /** Originals whose every byte was read and hashed while copying (--verify, or changed since their last hash). */
+  hashed: number;
   files: ReportRow[];
 }
 
-/** A light row per selected asset: enough to decide what --update has to do. */
+/**
+ * A row per selected asset. The first three fields decide whether --update has anything to do; the
+ * others (`detailed`) are loaded for every asset up front by a full export, and by --update only
+ * for the assets whose paths are rendered again or that have a file to write (fillDetails).
+ */
 interface AssetRow {
   id: string;
   checksum: string;
   editedAt: string | null;
+  detailed: boolean;
   libraryPath: string;
   originalName: string;
   type: 'image' | 'video';
@@ -96,44 +109,77 @@ function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || /no space left on device/i.test(errorMessage(err));
 }
 
-async function selectedRows(ctx: Context, selection: Selection | readonly string[]): Promise<AssetRow[]> {
+const detailColumns = (eb: ExpressionBuilder<DB & { live: DB['assets'] }, 'assets' | 'live'>) => [
+  'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
+  // The capture time only orders new names: compared as text, without 2 × 100k Date parses.
+  eb.fn.coalesce(eb.cast<string | null>('assets.local_taken_at', 'text'), eb.cast<string | null>('assets.taken_at', 'text'), eb.cast<string>('assets.file_mtime', 'text')).as('sort_time'),
+  eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
+] as const;
+
+type DetailRow = { library_path: string; original_name: string; type: 'image' | 'video'; mime_type: string; sort_time: string | null; live_id: string | null; live_path: string | null; live_checksum: string | null };
+
+function setDetails(a: AssetRow, r: DetailRow): void {
+  a.detailed = true;
+  a.libraryPath = r.library_path;
+  a.originalName = r.original_name;
+  a.type = r.type;
+  a.mimeType = r.mime_type;
+  a.sortKey = `${r.sort_time}\0${r.original_name}\0${a.checksum}`;
+  a.live = r.live_id && r.live_path && r.live_checksum ? { id: r.live_id, libraryPath: r.live_path, checksum: r.live_checksum } : null;
+}
+
+/** The order in which new names are numbered: capture time, then name, then content. */
+const bySortKey = (a: AssetRow, b: AssetRow) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
+
+/**
+ * The selected assets; `light`: only what decides whether an asset changed (id, checksum, last edit),
+ * in no particular order: the caller fills in the rest where needed (fillDetails) and orders those.
+ */
+async function selectedRows(ctx: Context, selection: Selection | readonly string[], light = false): Promise<AssetRow[]> {
   const base = () =>
     ctx.db
       .selectFrom('assets')
       .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
-      .select((eb) => [
-        'assets.id', 'assets.checksum', lastEdited('assets').as('edited_at'), 'assets.library_path', 'assets.original_name', 'assets.type', 'assets.mime_type',
-        // The capture time only orders new names: compared as text, without 2 × 100k Date parses.
-        eb.fn.coalesce(eb.cast<string | null>('assets.local_taken_at', 'text'), eb.cast<string | null>('assets.taken_at', 'text'), eb.cast<string>('assets.file_mtime', 'text')).as('sort_time'),
-        eb.ref('live.id').as('live_id'), eb.ref('live.library_path').as('live_path'), eb.ref('live.checksum').as('live_checksum'),
-      ])
+      .select((eb) => ['assets.id', 'assets.checksum', lastEdited('assets').as('edited_at'), ...(light ? [] : detailColumns(eb))])
       // A Live Photo's video is exported with its still (--live), never on its own.
       .where('assets.is_motion_part', '=', false);
   let ids: readonly string[] | undefined = Array.isArray(selection) ? selection : undefined;
-  const rows = [];
+  let rows: Array<{ id: string; checksum: string; edited_at: Date | null } & Partial<DetailRow>> = [];
   if (!ids) {
     const sel = selection as Selection;
     const { query, rankedIds } = await selectionQuery(ctx, sel, { strict: true });
     // A ranked (free-text) or limited selection is a list of ids; any other is one subquery.
     if (rankedIds || sel.limit !== undefined) ids = await selectAssetIds(ctx, sel, { strict: true });
-    else rows.push(...(await base().where('assets.id', 'in', query.select('a.id')).execute()));
+    else rows = (await base().where('assets.id', 'in', query.select('a.id')).execute()) as typeof rows;
   }
-  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows.push(...(await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()));
+  if (ids) for (let k = 0; k < ids.length; k += CHUNK) rows = rows.concat((await base().where('assets.id', 'in', ids.slice(k, k + CHUNK)).execute()) as typeof rows);
   const out: AssetRow[] = rows.map((r) => {
-    return {
+    const a: AssetRow = {
       id: r.id,
       checksum: r.checksum,
       editedAt: r.edited_at ? new Date(r.edited_at).toISOString() : null,
-      libraryPath: r.library_path,
-      originalName: r.original_name,
-      type: r.type,
-      mimeType: r.mime_type,
-      sortKey: `${r.sort_time}\0${r.original_name}\0${r.checksum}`,
-      live: r.live_id && r.live_path && r.live_checksum ? { id: r.live_id, libraryPath: r.live_path, checksum: r.live_checksum } : null,
+      detailed: false, libraryPath: '', originalName: '', type: 'image', mimeType: '', sortKey: '', live: null,
     };
+    if (!light) setDetails(a, r as DetailRow);
+    return a;
   });
-  // The order in which new names are numbered: capture time, then name, then content.
-  return out.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  return light ? out : out.sort(bySortKey);
+}
+
+/** Load the details of the rows that lack them (a light selection's assets that --update touches). */
+async function fillDetails(ctx: Context, rows: Iterable<AssetRow>): Promise<void> {
+  const missing = new Map<string, AssetRow>();
+  for (const r of rows) if (!r.detailed) missing.set(r.id, r);
+  const ids = [...missing.keys()];
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    const got = await ctx.db
+      .selectFrom('assets')
+      .leftJoin('assets as live', 'live.id', 'assets.live_photo_video_id')
+      .select((eb) => ['assets.id', ...detailColumns(eb)])
+      .where('assets.id', 'in', ids.slice(k, k + CHUNK))
+      .execute();
+    for (const r of got) setDetails(missing.get(r.id)!, r as DetailRow);
+  }
 }
 
 /** Non-JPEG stills become JPEG with --convert; videos and JPEGs are exported as they are. */
@@ -182,11 +228,23 @@ async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, b
     contentDeps: deps.get(r.id)?.content ?? '',
   }));
   const toRender: number[] = [];
+  const reusedIdx: number[] = [];
   plan.forEach((p, i) => {
     const reused = unchangedBases(byAsset, p, layout);
-    if (reused) p.bases = reused;
-    else toRender.push(i);
+    if (reused) {
+      p.bases = reused;
+      reusedIdx.push(i);
+    } else toRender.push(i);
   });
+  let order: number[] | undefined;
+  if (rows.some((r) => !r.detailed)) {
+    // A light selection: details (names, capture time) only for the assets rendered again. An
+    // asset whose paths are reused takes no new name, so only the rendered ones need the order
+    // in which new names are numbered; they come after the others.
+    await fillDetails(ctx, toRender.map((i) => rows[i]!));
+    toRender.sort((a, b) => bySortKey(rows[a]!, rows[b]!));
+    order = [...reusedIdx, ...toRender];
+  }
   const needs = { albums: true, people: true, tags: true };
   const values = await loadTemplateValues(ctx, toRender.map((i) => rows[i]!.id), needs);
   const byId = new Map(values.map((v) => [v.id, v]));
@@ -194,7 +252,7 @@ async function planAssets(ctx: Context, rows: AssetRow[], opts: ExportOptions, b
     const v = byId.get(rows[i]!.id);
     if (v) plan[i]!.bases = renderPaths(tpl.dir, tpl.file, valuesFor(v, opts), extFor(rows[i]!, opts));
   }
-  return plan;
+  return order ? order.map((i) => plan[i]!) : plan;
 }
 
 /** Temp files of dead runs in a folder this run writes to. */
@@ -221,14 +279,21 @@ interface Made {
 
 export async function runExport(ctx: Context, opts: ExportOptions): Promise<ExportResult> {
   const dest = path.resolve(opts.dest);
+  // IMMICH_LOG_LEVEL=debug: where a run's time goes (ms since it started).
+  const started = performance.now();
+  const TT = (phase: string) => ctx.logger.debug(`export phase ${phase}: ${Math.round(performance.now() - started)} ms`);
   const state = await loadState(dest).catch((err: Error) => {
     throw new EnvironmentError(err.message);
   });
+  TT('state');
   const byAsset = indexByAsset(state);
-  const rows = await selectedRows(ctx, opts.selection ?? {});
+  // --update of plain copies: a light first query (most assets are unchanged); --live and --convert
+  // decide from every asset's details.
+  const rows = await selectedRows(ctx, opts.selection ?? {}, Boolean(opts.update && !opts.live && !opts.convert));
+  TT('rows');
   const rowById = new Map(rows.map((r) => [r.id, r]));
   const assets = await planAssets(ctx, rows, opts, byAsset);
-  const planById = new Map(assets.map((a) => [a.id, a]));
+  TT('planAssets');
   const variant = opts.convert ? `convert:${opts.convert.format}:${opts.convert.quality}` : opts.link ? 'link' : 'copy';
   const embedVariant = (v: string) => (opts.embedMetadata ? `${v}+embed` : v);
   // What is on disk: one listing per folder instead of a stat per file (100k files: ~0.1 s instead of
@@ -236,16 +301,19 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   // by hand is not written over by --update (and --cleanup, which checks its SHA-1, leaves it).
   const listings = new Map<string, Set<string> | undefined>();
   const listed = (p: string) => {
-    const dir = path.posix.dirname(p);
-    if (!listings.has(dir)) {
+    const slash = p.lastIndexOf('/');
+    const dir = slash < 0 ? '.' : p.slice(0, slash);
+    let names = listings.get(dir);
+    if (names === undefined && !listings.has(dir)) {
       try {
         // Names as bytes in their text form: an original name that is not UTF-8 is exported as its bytes.
-        listings.set(dir, new Set(fs.readdirSync(fsPath(path.join(dest, dir)), { encoding: 'buffer' }).map((n) => textFromBytes(n))));
+        names = new Set(fs.readdirSync(fsPath(path.join(dest, dir)), { encoding: 'buffer' }).map((n) => textFromBytes(n)));
       } catch {
-        listings.set(dir, undefined);
+        names = undefined;
       }
+      listings.set(dir, names);
     }
-    return listings.get(dir)?.has(path.posix.basename(p)) ?? false;
+    return names?.has(slash < 0 ? p : p.slice(slash + 1)) ?? false;
   };
   const sizeOn = (p: string) => {
     if (!listed(p)) return undefined;
@@ -264,17 +332,17 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     liveVariant: opts.link ? 'link' : 'copy',
     sidecar: opts.sidecar,
   }, sizeOn, byAsset);
+  TT('plan');
   // Converted files only for the assets that convert; the others are plain copies.
   for (const f of plan.files) {
     if (f.kind === 'original' && opts.convert && !converts(rowById.get(f.assetId)!, opts)) f.variant = embedVariant(opts.link ? 'link' : 'copy');
   }
   // A variant fixed after planning: decide again whether an unchanged file is still current.
-  for (const f of plan.files) {
-    const prev = state.files.get(f.path);
-    if (f.action === 'skip' && prev && prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
+  if (opts.convert) {
+    for (const f of plan.files) if (f.action === 'skip' && f.prev && f.prev.variant !== f.variant) Object.assign(f, { action: 'write', reason: 'changed' });
   }
 
-  const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, files: [] };
+  const result: ExportResult = { dest, dryRun: Boolean(opts.dryRun), exported: 0, skipped: 0, removed: 0, failed: 0, bytes: 0, hashed: 0, files: [] };
   const report = (f: { assetId: string; path: string; kind: string }, action: ReportAction, reason: string | null, bytes = 0) => {
     result.files.push({ assetId: f.assetId, path: f.path, kind: f.kind, action, reason, bytes });
     if (action === 'exported') { result.exported++; result.bytes += bytes; }
@@ -283,14 +351,15 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     else if (action === 'failed') result.failed++;
   };
   const writes = plan.files.filter((f) => f.action === 'write');
+  if (!opts.dryRun) await fillDetails(ctx, new Set(writes.map((f) => rowById.get(f.assetId)!)));
   /** Unchanged files whose path was rendered again (an album renamed...) and came out the same. */
   const restamped: ExportedFile[] = [];
   for (const f of plan.files) {
     if (f.action !== 'skip') continue;
     if (opts.listSkipped) report(f, 'skipped', null);
     else result.skipped++;
-    const prev = state.files.get(f.path)!;
-    const pathDeps = planById.get(f.assetId)!.pathDeps || undefined;
+    const prev = f.prev!;
+    const pathDeps = f.asset!.pathDeps || undefined;
     if (prev.pathDeps !== pathDeps) restamped.push({ ...prev, pathDeps });
   }
   if (opts.dryRun) {
@@ -299,6 +368,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
     return result;
   }
 
+  TT('prewrite');
   await fsp.mkdir(dest, { recursive: true });
   const log = new StateLog(dest);
   let dirty = false;
@@ -319,7 +389,14 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   };
   let diskFull: unknown;
   let done = 0;
-  const copies = createCopyPool(Math.max(1, opts.concurrency ?? 4));
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  // Worker threads only once a copy has to be hashed: an --update with nothing to copy starts none.
+  let copyPool: CopyPool | undefined;
+  const copies = () => (copyPool ??= createCopyPool(concurrency));
+  // What each copied original's library file was when its checksum was last computed.
+  const plainCopies = writes.filter((f) => f.kind !== 'sidecar' && f.variant.replace(/\+embed$/, '') === 'copy');
+  const sources = await sourceFacts(ctx, [...new Set(plainCopies.map((f) => (f.kind === 'live' ? rowById.get(f.assetId)!.live!.id : f.assetId)))]);
+  const checked: SourceCheck[] = [];
   /** Final paths this run renamed into place: flushed before the state is committed. */
   const written: string[] = [];
 
@@ -362,8 +439,20 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           await writeFileAtomicAt(tmp, data);
           made = { sha1: sha1Of(data), size: data.length };
         } else {
-          made = await copies.run(abs, tmp);
-          if (made.sha1 !== src.checksum) throw new Error(`the library file does not match its checksum (${made.sha1} != ${src.checksum}); run immich verify`);
+          const srcId = f.kind === 'live' ? r.live!.id : r.id;
+          const facts = opts.verify ? undefined : sources.get(srcId);
+          const copied = facts && (await copyUnchanged(abs, tmp, facts));
+          if (copied) made = { sha1: src.checksum, size: copied.size };
+          else {
+            // Changed since its last hash (or --verify): every byte is read and hashed while copying.
+            const since = new Date();
+            const before = await statStamp(abs);
+            made = await copies().run(abs, tmp);
+            result.hashed++;
+            if (made.sha1 !== src.checksum) throw new Error(`the library file ${src.libraryPath} does not match its checksum (changed or damaged since it was imported: ${made.sha1} != ${src.checksum}); run immich verify`);
+            // Recorded only when nothing touched the file while it was read.
+            if (before && before === (await statStamp(abs))) checked.push({ asset_id: srcId, library_path: src.libraryPath, checksum: src.checksum, checked_at: since, stamp: before });
+          }
         }
         if (f.kind === 'original' && opts.embedMetadata) {
           if (base === 'link') throw new Error('--embed-metadata writes into the file: it cannot be used with --link');
@@ -371,7 +460,7 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
           made = await fileFacts(tmp);
         }
       }
-      const a = planById.get(f.assetId)!;
+      const a = f.asset!;
       const entry: ExportedFile = {
         path: f.path, assetId: f.assetId, kind: f.kind, base: f.base, checksum: r.checksum, editedAt: r.editedAt, variant: f.variant, layout,
         pathDeps: a.pathDeps || undefined, deps: contentDepsOf(f, a) || undefined, sha1: made.sha1, size: made.size,
@@ -415,13 +504,16 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   };
   let fatal: unknown;
   try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   } catch (err) {
     fatal = err;
   } finally {
-    await copies.close();
+    await copyPool?.close();
   }
+  // The next export trusts these files again without reading them (a lost record costs one more hash).
+  await recordChecks(ctx, checked).catch((err) => ctx.logger.warn(`export: recording source checks: ${errorMessage(err)}`));
 
+  TT('written');
   if (opts.cleanup && diskFull === undefined && fatal === undefined) {
     for (const s of plan.stale) {
       const abs = path.join(dest, s.path);
@@ -454,23 +546,120 @@ export async function runExport(ctx: Context, opts: ExportOptions): Promise<Expo
   }
   await log.close().catch(() => undefined);
   // Nothing changed (an --update with nothing new): the snapshot stands; no 100k-entry rewrite.
-  if (dirty || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) {
+  const boot = opts.flush === false ? bootId() : undefined;
+  if (dirty || state.changed || fs.existsSync(path.join(dest, STATE_LOG)) || !fs.existsSync(path.join(dest, STATE_FILE))) {
     try {
       // The files first, then the snapshot that lists them: a crash in between leaves the log, and
-      // the next run re-verifies what it names.
-      await flushWritten(dest, written, Boolean(state.uncommitted));
+      // the next run re-verifies what it names. With --no-flush (where the kernel has a boot id)
+      // the snapshot lists this run's files as unflushed instead (see state.ts).
+      if (boot && !state.uncommitted) {
+        state.unflushed ??= new Set();
+        for (const p of written) state.unflushed.add(path.relative(dest, p).split(path.sep).join('/'));
+      } else {
+        await flushWritten(dest, written, Boolean(state.uncommitted || state.unflushed?.size));
+        state.unflushed = undefined;
+      }
       await saveState(dest, state);
     } catch (err) {
       // The log still holds every file; the next run folds it in.
       if (!isDiskFull(err)) throw err;
     }
   }
+  TT('end');
   if (fatal) throw fatal;
   if (diskFull !== undefined) {
     const left = writes.length - result.exported - result.failed;
     throw new EnvironmentError(`${dest}: no space left on device; ${result.exported} file(s) exported, ${left} not (the export state lists what is there: free some space and run again with --update)`);
   }
   return result;
+}
+
+/** A library file's size and the local time before which a ctime means "not changed since its last hash". */
+interface SourceFacts {
+  size: number;
+  trustedBefore: number;
+  /** statStamp of the file when an export last hashed it. */
+  stamp: string | null;
+}
+
+type SourceCheck = { asset_id: string; library_path: string; checksum: string; checked_at: Date; stamp: string };
+
+/** Device, inode, size and ctime to the nanosecond: equal only while nothing has touched the file. */
+async function statStamp(abs: string): Promise<string | undefined> {
+  const st = await fsp.stat(fsPath(abs), { bigint: true }).catch(() => undefined);
+  return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}` : undefined;
+}
+
+/**
+ * A changed ctime is the mark of any change to a file: a write, a truncate, a rename or link, a
+ * touch (utimes sets ctime to now, whatever mtime it sets). The kernel stamps it from a clock that
+ * lags by up to a tick (4 ms at HZ=250, 10 ms at HZ=100); this margin covers it.
+ */
+const CTIME_SLACK_MS = 10;
+
+/**
+ * For each asset id: the size its library file must have and the time its checksum was last known
+ * to be the file's: the import (the row is inserted after the file was written and hashed) or the
+ * last export that hashed it (export_source_checks). The database's clock is mapped to this
+ * machine's by one clock_timestamp() (the error bound of that round trip is subtracted).
+ */
+async function sourceFacts(ctx: Context, ids: readonly string[]): Promise<Map<string, SourceFacts>> {
+  const out = new Map<string, SourceFacts>();
+  if (!ids.length) return out;
+  // db clock - local clock <= dbNow - t0 (t0 taken before the query): a database time minus that bound
+  // is never later, on this machine's clock, than it was. The tightest of three round trips.
+  let dbAhead = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    const { rows: [clock] } = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(ctx.db);
+    dbAhead = Math.min(dbAhead, new Date(clock!.now).getTime() - t0);
+  }
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    const rows = await ctx.db
+      .selectFrom('assets as a')
+      .leftJoin('export_source_checks as c', (j) => j.onRef('c.asset_id', '=', 'a.id').onRef('c.checksum', '=', 'a.checksum').onRef('c.library_path', '=', 'a.library_path'))
+      .select(['a.id', 'a.file_size', 'a.created_at', 'c.checked_at', 'c.stamp'])
+      .where('a.id', 'in', ids.slice(k, k + CHUNK))
+      .execute();
+    for (const r of rows) {
+      const imported = new Date(r.created_at).getTime() - dbAhead;
+      const checked = r.checked_at ? new Date(r.checked_at).getTime() : 0;
+      out.set(r.id, { size: Number(r.file_size), trustedBefore: Math.max(imported, checked) - CTIME_SLACK_MS, stamp: r.stamp ?? null });
+    }
+  }
+  return out;
+}
+
+async function recordChecks(ctx: Context, checked: SourceCheck[]): Promise<void> {
+  for (let k = 0; k < checked.length; k += CHUNK) {
+    await ctx.db
+      .insertInto('export_source_checks')
+      .values(checked.slice(k, k + CHUNK))
+      .onConflict((oc) => oc.column('asset_id').doUpdateSet((eb) => ({ library_path: eb.ref('excluded.library_path'), checksum: eb.ref('excluded.checksum'), checked_at: eb.ref('excluded.checked_at'), stamp: eb.ref('excluded.stamp') })))
+      .execute();
+  }
+  // Records of assets deleted since (there is no foreign key): dropped with the next records.
+  if (checked.length) await sql`delete from export_source_checks c where not exists (select 1 from assets a where a.id = c.asset_id)`.execute(ctx.db);
+}
+
+/**
+ * Copy a library file that nothing has changed since its checksum was computed without reading it:
+ * a kernel copy (a reflink where the filesystem can). Trusted: its size is the asset's and either
+ * its stamp (device, inode, size, ctime in ns) is the one the last export that hashed it recorded,
+ * or its ctime is older than that hash or the import. Checked after the copy: the source was not
+ * changed meanwhile (same stamp) and the copy has its size. Undefined: not trusted, the caller
+ * copies and hashes.
+ */
+async function copyUnchanged(abs: string, tmp: string, facts: SourceFacts): Promise<{ size: number } | undefined> {
+  const before = await fsp.stat(fsPath(abs), { bigint: true });
+  if (!before.isFile() || Number(before.size) !== facts.size) return undefined;
+  const stamp = `${before.dev}:${before.ino}:${before.size}:${before.ctimeNs}`;
+  if (stamp !== facts.stamp && !(Number(before.ctimeNs) / 1e6 < facts.trustedBefore)) return undefined;
+  await fsp.copyFile(fsPath(abs), tmp, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
+  const [after, out] = await Promise.all([statStamp(abs), fsp.stat(tmp)]);
+  if (after === stamp && out.size === facts.size) return { size: out.size };
+  await fsp.rm(tmp, { force: true });
+  return undefined;
 }
 
 function sha1Of(data: Uint8Array): string {
@@ -562,7 +751,7 @@ export async function templateTest(ctx: Context, template: string, opts: PathOpt
 
 async function selectedRowsAnyState(ctx: Context, id: string): Promise<AssetRow[]> {
   const r = await ctx.db.selectFrom('assets').select(['id', 'checksum', 'library_path', 'original_name', 'type', 'mime_type']).where('id', '=', id).executeTakeFirstOrThrow();
-  return [{ id: r.id, checksum: r.checksum, editedAt: null, libraryPath: r.library_path, originalName: r.original_name, type: r.type, mimeType: r.mime_type, sortKey: '', live: null }];
+  return [{ id: r.id, checksum: r.checksum, editedAt: null, detailed: true, libraryPath: r.library_path, originalName: r.original_name, type: r.type, mimeType: r.mime_type, sortKey: '', live: null }];
 }
 
 export class AssetNotFoundError extends Error {}

@@ -43,6 +43,10 @@ export interface PlannedFile {
   of?: string;
   action: 'write' | 'skip';
   reason?: WriteReason;
+  /** What the state had at this path (set for a skipped file: the caller needs no second lookup). */
+  prev?: ExportedFile;
+  /** The asset it is planned for. */
+  asset?: PlanAsset;
 }
 
 export interface Plan {
@@ -116,22 +120,27 @@ export function planExport(
   const files: PlannedFile[] = [];
   const free = (p: string) => !RESERVED.has(p) && !assigned.has(p) && !state.files.has(p) && sizeOn(p) === undefined;
 
-  const decide = (f: Omit<PlannedFile, 'action' | 'reason'>, a: PlanAsset): PlannedFile => {
+  // f is a fresh object: completed in place (100k files: no second object each).
+  const decide = (f: PlannedFile, a: PlanAsset): PlannedFile => {
+    f.asset = a;
     const prev = state.files.get(f.path);
-    if (!prev || prev.assetId !== a.id || prev.kind !== f.kind) return { ...f, action: 'write', reason: 'new' };
+    const write = (reason: WriteReason) => Object.assign(f, { action: 'write', reason });
+    if (!prev || prev.assetId !== a.id || prev.kind !== f.kind) return write('new');
     const size = sizeOn(f.path);
-    if (size === undefined || size !== prev.size) return { ...f, action: 'write', reason: 'missing' };
-    if (prev.checksum !== a.checksum || prev.editedAt !== a.editedAt || prev.variant !== f.variant) return { ...f, action: 'write', reason: 'changed' };
-    if ((prev.deps ?? '') !== contentDepsOf(f, a)) return { ...f, action: 'write', reason: 'changed' };
-    return opts.update ? { ...f, action: 'skip' } : { ...f, action: 'write', reason: 'again' };
+    if (size === undefined || size !== prev.size) return write('missing');
+    if (prev.checksum !== a.checksum || prev.editedAt !== a.editedAt || prev.variant !== f.variant) return write('changed');
+    if ((prev.deps ?? '') !== contentDepsOf(f, a)) return write('changed');
+    if (!opts.update) return write('again');
+    f.prev = prev;
+    return f;
   };
 
   const place = (a: PlanAsset, base: string, p: string) => {
     assigned.add(p);
-    files.push(decide({ path: p, base, assetId: a.id, kind: 'original', variant: opts.variant }, a));
+    files.push(decide({ path: p, base, assetId: a.id, kind: 'original', variant: opts.variant, action: 'skip' }, a));
     for (const att of attachedPaths(p, a, opts.sidecar)) {
       assigned.add(att.path);
-      files.push(decide({ path: att.path, base: att.path, assetId: a.id, kind: att.kind, variant: att.kind === 'live' ? opts.liveVariant : opts.sidecar!, of: p }, a));
+      files.push(decide({ path: att.path, base: att.path, assetId: a.id, kind: att.kind, variant: att.kind === 'live' ? opts.liveVariant : opts.sidecar!, of: p, action: 'skip' }, a));
     }
   };
 

@@ -8,6 +8,11 @@
 // run: each file it names is re-verified (size, then SHA-1) before it is trusted; one that never
 // appeared is dropped, and one that appeared damaged (a crash before the flush) is written again
 // under its name. The log is folded into the snapshot when a run ends (even on a full disk).
+//
+// `export --no-flush` commits the snapshot without waiting for the files to reach the disk, as `cp`
+// does. The snapshot then names those files with the kernel's boot id: data in the page cache
+// outlives any process, so only a restart (power loss, a crash of the machine) can lose it. A run
+// that finds another boot id re-verifies each of them (size, then SHA-1) like a log's files.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -49,6 +54,26 @@ export interface ExportState {
   files: Map<string, ExportedFile>;
   /** A log was found: the last run ended before committing; its files are not known durable. */
   uncommitted?: boolean;
+  /** Files written by --no-flush runs in this boot that no flush has covered since. */
+  unflushed?: Set<string>;
+  /** Loading changed the state (unflushed files re-verified after a restart): save it. */
+  changed?: boolean;
+}
+
+/** The kernel's id of this boot (Linux); undefined where there is none. */
+export function bootId(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file as logged or listed: is it there with those bytes (a regular file, its size, its SHA-1)? */
+async function holds(abs: string, f: ExportedFile): Promise<'ok' | 'damaged' | 'gone'> {
+  const st = await fsp.lstat(abs).catch(() => undefined);
+  if (!st?.isFile()) return 'gone';
+  return st.size === f.size && (await sha1File(abs)) === f.sha1 ? 'ok' : 'damaged';
 }
 
 /**
@@ -59,7 +84,13 @@ export interface ExportState {
  */
 type Snapshot =
   | { kind: typeof STATE_KIND; version: 1; files: ExportedFile[] }
-  | { kind: typeof STATE_KIND; version: 2; fields: typeof FIELDS; files: Row[] };
+  | { kind: typeof STATE_KIND; version: 2; fields: typeof FIELDS; files: Row[]; unflushed?: Unflushed };
+
+/** Files committed by --no-flush runs before any flush covered them, and the boot they were written in. */
+interface Unflushed {
+  bootId: string;
+  paths: string[];
+}
 
 const FIELDS = ['path', 'assetId', 'checksum', 'size', 'kind', 'variant', 'layout', 'sha1', 'base', 'editedAt', 'pathDeps', 'deps', 'damaged'] as const;
 type Row = [string, string, string, number, ExportedKind, string, string, (string | null)?, (string | null)?, (string | null)?, (string | null)?, (string | null)?, (true | null)?];
@@ -113,6 +144,22 @@ export async function loadState(dest: string): Promise<ExportState> {
       throw new Error(`${snap}: ${(err as Error).message}`);
     }
     for (const f of files) state.files.set(f.path, f);
+    const un = parsed.version === 2 ? parsed.unflushed : undefined;
+    if (un?.paths.length) {
+      if (un.bootId === bootId()) state.unflushed = new Set(un.paths);
+      else {
+        // The machine restarted since: what was only in its memory may be lost. Each file is
+        // checked; a damaged one is written again under its name, a missing one leaves the state.
+        for (const p of un.paths) {
+          const f = state.files.get(p);
+          if (!f) continue;
+          const got = await holds(path.join(dest, p), f);
+          if (got === 'gone') state.files.delete(p);
+          else if (got === 'damaged') state.files.set(p, { ...f, damaged: true });
+        }
+        state.changed = true;
+      }
+    }
   }
   const log = path.join(dest, STATE_LOG);
   if (fs.existsSync(log)) {
@@ -177,6 +224,9 @@ export class StateLog {
 export async function saveState(dest: string, state: ExportState): Promise<void> {
   const files = [...state.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const snap: Snapshot = { kind: STATE_KIND, version: 2, fields: FIELDS, files: files.map(toRow) };
+  const boot = bootId();
+  const unflushed = [...(state.unflushed ?? [])].filter((p) => state.files.has(p)).sort();
+  if (unflushed.length && boot) snap.unflushed = { bootId: boot, paths: unflushed };
   await writeFileAtomic(path.join(dest, STATE_FILE), JSON.stringify(snap));
   await fsp.rm(path.join(dest, STATE_LOG), { force: true });
 }
