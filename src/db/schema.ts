@@ -11,7 +11,8 @@ import type { ServeTables } from './schema/serve.js';
 import type { QuietTables } from './schema/quiet.js';
 import type { TrashTables } from './schema/trash.js';
 import type { SourcesTables } from './schema/sources.js';
+import type { ScaleTables } from './schema/scale.js';
 
 export type * from './schema/core.js';
 export type * from './schema/organize.js';
-export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables, ClaimsTables, ServeTables, QuietTables, TrashTables, SourcesTables {}
+export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables, ClaimsTables, ServeTables, QuietTables, TrashTables, SourcesTables, ScaleTables {}

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
-import { openQueueAdmin } from './queues.js';
+import { jobStatusTotals, openQueueAdmin } from './queues.js';
 
 export interface StageTiming {
   stage: string;
@@ -197,11 +197,7 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('file_size'), eb.lit(0)).as('bytes'))
     .where('storage_mode', '=', 'in-place')
     .executeTakeFirst();
-  const statusRows = await ctx.db
-    .selectFrom('asset_job_status')
-    .select((eb) => ['stage', 'status', eb.fn.countAll<number>().as('n')])
-    .groupBy(['stage', 'status'])
-    .execute();
+  const statusRows = await jobStatusTotals(ctx.db);
   const queues: QueueDepth[] = [];
   const stagesSeen = [...new Set([...ALL_QUEUES, ...statusRows.map((r) => r.stage)])];
   for (const stage of stagesSeen) {
