@@ -30,6 +30,8 @@ import sharp from 'sharp';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { loadConfig } = await import(path.join(ROOT, 'dist/config.js'));
 const { openDatabase } = await import(path.join(ROOT, 'dist/db/connect.js'));
+// every stage of the pipeline done, as `immich index --missing` finds a fully processed library
+const { stagesFor } = await import(path.join(ROOT, 'dist/services/import-plan.js'));
 const { sql } = await import('kysely');
 
 const args = process.argv.slice(2);
@@ -192,8 +194,8 @@ await step('files and stage status', async () => {
     from seq s cross join (values ('thumbnail'), ('preview')) k(kind)`);
   await exec(sql`
     insert into asset_job_status (asset_id, stage, status, duration_ms)
-    select s.id, st.stage, 'done', 10 from seq s
-    cross join (values ('metadata'), ('thumbnails'), ('smart-search'), ('face-detection'), ('objects'), ('ocr')) st(stage)`);
+    select a.id, st.stage, 'done', 10 from assets a
+    cross join unnest(case when a.type = 'video' then ${stagesFor('video')}::text[] else ${stagesFor('image')}::text[] end) st(stage)`);
   // the counts 0200's trigger keeps (it did not fire: replica role), with the migration's own query
   if (onPg) await exec(sql`insert into job_status_counts (stage, status, shard, n) select stage, status, 0, count(*) from asset_job_status group by stage, status`);
 });

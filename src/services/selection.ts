@@ -276,6 +276,8 @@ export interface ResolvedSelection extends Selection {
   assetIds?: string[];
   /** Ids from a ranked query (search), in rank order. */
   rankedIds?: string[];
+  /** --place: each part's GeoNames places of that name (their coordinates), read once by resolveSelection. */
+  placePoints?: Map<string, Array<{ latitude: number; longitude: number }>>;
 }
 
 export interface ResolveOptions {
@@ -324,6 +326,13 @@ export async function resolveSelection(ctx: Context, sel: Selection, opts: Resol
       const user = await ctx.db.selectFrom('user_tags').select('id').where(userTagMatch(t)).executeTakeFirst();
       const label = user ? undefined : await ctx.db.selectFrom('tags as t').select('t.id').where(sql<SqlBool>`${foldCol('t.name')} = ${fold(t)}`).executeTakeFirst();
       if (!user && !label) throw new UsageError(`--tag ${t}: no such tag`);
+    }
+  }
+  if (sel.place) {
+    r.placePoints = new Map();
+    for (const part of placeParts(sel.place)) {
+      const rows = await ctx.db.selectFrom('places').select(['latitude', 'longitude']).where(sql<SqlBool>`${foldCol('name')} = ${fold(part)}`).limit(200).execute();
+      r.placePoints.set(part, rows.map((x) => ({ latitude: Number(x.latitude), longitude: Number(x.longitude) })));
     }
   }
   if (sel.ids || sel.refs) {
@@ -548,8 +557,9 @@ export function applySelection(ctx: Context, q: AssetQuery, o: ResolvedSelection
   }
   if (o.place) {
     // "Paris" or "Paris, France": every part must name the city, state or country.
-    for (const part of o.place.split(',').map((s) => s.trim()).filter(Boolean)) {
-      q = q.where('a.id', 'in', placeAssets(ctx, part));
+    for (const part of placeParts(o.place)) {
+      const points = o.placePoints?.get(part);
+      q = points ? q.where(placeMatch(part, points)) : q.where('a.id', 'in', placeAssets(ctx, part));
     }
   }
   if (o.near) {
@@ -583,6 +593,32 @@ export function nearPlace(pl: string, e: string) {
   const [lat, eLat] = [sql.ref(`${pl}.latitude`), sql.ref(`${e}.latitude`)];
   return sql<SqlBool>`${eLat} between ${lat} - 0.2 and ${lat} + 0.2
     and ${distanceSqlRefs(`${pl}.latitude`, `${pl}.longitude`, `${e}.latitude`, `${e}.longitude`)} <= ${PLACE_RADIUS_KM}`;
+}
+
+const placeParts = (place: string) => place.split(',').map((s) => s.trim()).filter(Boolean);
+
+/**
+ * The exif row `e` is in the place: its name is the city, state or country, or the row lies within
+ * PLACE_RADIUS_KM of one of the GeoNames places of that name (`points`, resolved first). Every
+ * branch is a condition on `e` that an index answers (0026's folded names, exif_lat_lon_idx for the
+ * latitude band), so the planner can OR their bitmaps for a rare place, or walk the newest-first
+ * index and stop at the limit for a common one. The sub-query form (a union of asset ids) had to
+ * collect every match first: 17 s at 1M for a city with 8% of the library.
+ */
+function placeMatch(name: string, points: ReadonlyArray<{ latitude: number; longitude: number }>) {
+  const x = fold(name);
+  return sql<SqlBool>`(${sql.join(
+    [
+      sql`${foldCol('e.city')} = ${x}`,
+      sql`${foldCol('e.state')} = ${x}`,
+      sql`${foldCol('e.country')} = ${x}`,
+      ...points.map(
+        (p) => sql`(${sql.ref('e.latitude')} between ${p.latitude - 0.2} and ${p.latitude + 0.2}
+          and ${distanceSql('e.latitude', 'e.longitude', p.latitude, p.longitude)} <= ${PLACE_RADIUS_KM})`,
+      ),
+    ],
+    sql` or `,
+  )})`;
 }
 
 /**
