@@ -458,7 +458,7 @@ export function ocrMatches(text: string) {
   const squeezed = foldText(text).replace(/\s+/g, '');
   return sql<SqlBool>`(${foldCol('o.text')} like '%' || ${fold(likeEscape(text))} || '%'
     or ${fold(text)} <% ${foldCol('o.text')}
-    or regexp_replace(${foldCol('o.text')}, '\s+', '', 'g') like ${'%' + likeEscape(squeezed) + '%'})`;
+    or regexp_replace(${foldCol('o.text')}, '\\s+', '', 'g') like ${'%' + likeEscape(squeezed) + '%'})`;
 }
 
 /** Fold in JS the way immich_fold does in SQL (lower case, accents removed). */
