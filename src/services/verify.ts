@@ -238,16 +238,25 @@ async function listFiles(dir: string, out: string[] = []): Promise<string[]> {
 }
 
 async function checkUntracked(ctx: Context): Promise<Check> {
-  const known = new Set((await ctx.db.selectFrom('assets').select('library_path').execute()).map((a) => path.normalize(ctx.library.resolve(a.library_path))));
+  const known = new Set<string>();
   const sidecars = await ctx.db.selectFrom('exif').select('sidecar_path').where('sidecar_path', 'is not', null).execute();
   for (const s of sidecars) known.add(path.normalize(ctx.library.resolve(s.sidecar_path!)));
   // XMP sidecars that edits wrote (services/sidecars.ts)
   const written = await ctx.db.selectFrom('asset_sidecars').select('path').where('path', '<>', '').execute();
   for (const s of written) known.add(path.normalize(ctx.library.resolve(s.path)));
-  const untracked = (await listFiles(ctx.library.folder('uploads')))
-    .filter((f) => !known.has(f) && !path.basename(f).startsWith(TMP_MARK))
-    .map((f) => ctx.library.relative(f))
-    .sort();
+  // The files found, looked up 5,000 at a time by library path (unique index) instead of every
+  // asset's path held in memory: 1M assets took 1 GB RSS for a --sample 1% run.
+  const files = (await listFiles(ctx.library.folder('uploads'))).filter((f) => !known.has(f) && !path.basename(f).startsWith(TMP_MARK));
+  const untracked: string[] = [];
+  for (let i = 0; i < files.length; i += 5000) {
+    const batch = files.slice(i, i + 5000);
+    // copied files are stored relative to the library, in-place ones by their absolute path
+    const names = [...batch.map((f) => ctx.library.relative(f)), ...batch];
+    const rows = await ctx.db.selectFrom('assets').select('library_path').where(sql<SqlBool>`library_path = any(${sql.val(names)}::text[])`).execute();
+    const found = new Set(rows.map((r) => path.normalize(ctx.library.resolve(r.library_path))));
+    for (const f of batch) if (!found.has(f)) untracked.push(ctx.library.relative(f));
+  }
+  untracked.sort();
   return untracked.length
     ? { name: 'untracked files', status: 'warning', detail: `${untracked.length} file(s) in uploads/ that no asset references (import them, or remove them)`, items: untracked }
     : { name: 'untracked files', status: 'ok', detail: 'none in uploads/' };
