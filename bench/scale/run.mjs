@@ -7,6 +7,7 @@
 //   node bench/scale/seed.mjs --assets 1000000           # once (PostgreSQL), then:
 //   node bench/scale/run.mjs --assets 1000000 [--rounds 3] [--only search,knn] [--slow]
 //   node bench/scale/run.mjs --assets 100000 --embedded /tmp/immich-scale-emb
+//   node bench/scale/run.mjs --assets 1000000 --only knn --ef 40,100,200   # recall/latency per hnsw.ef_search
 //
 // --slow adds the long ones: faces recluster, duplicates, backup (PostgreSQL: its database part, the
 // same pg_dump | gzip the backup runs), index enqueueing every asset into Redis (PostgreSQL; the
