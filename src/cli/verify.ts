@@ -47,7 +47,7 @@ export function register(program: Command): void {
   program
     .command('verify')
     .description('check that the library (or a backup repository) is complete and intact')
-    .option('--sample <percent>', 're-hash only this share of the originals, e.g. 10% (default: all)')
+    .option('--sample <percent>', 'check only this share of the assets (originals re-hashed, their thumbnails and previews), e.g. 10% (default: all)')
     .option('--repair', 're-queue and run the stages that regenerate missing thumbnails, previews and encoded videos')
     .option('--no-models', 'skip loading the installed models')
     .option('--backup <repository>', 'check this backup repository instead of the library')

@@ -12,7 +12,8 @@ import type { QuietTables } from './schema/quiet.js';
 import type { TrashTables } from './schema/trash.js';
 import type { SourcesTables } from './schema/sources.js';
 import type { ExportTables } from './schema/export.js';
+import type { ScaleTables } from './schema/scale.js';
 
 export type * from './schema/core.js';
 export type * from './schema/organize.js';
-export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables, ClaimsTables, ServeTables, QuietTables, TrashTables, SourcesTables, ExportTables {}
+export interface DB extends CoreTables, FacesTables, SearchTables, BackupTables, OpsTables, QueueTables, OrganizeTables, ClaimsTables, ServeTables, QuietTables, TrashTables, SourcesTables, ExportTables, ScaleTables {}

@@ -278,30 +278,41 @@ export interface PersonRow {
 }
 
 export async function listPeople(ctx: Context, opts: { includeEmpty?: boolean } = {}): Promise<PersonRow[]> {
+  // Faces per (person, asset) first, then per person: two hash aggregates over the faces instead of
+  // a count(distinct) that sorts every person's faces (300k faces: 4 s under load at 1M).
+  const perAsset = ctx.db
+    .selectFrom('asset_faces as f')
+    .select((eb) => ['f.person_id', 'f.asset_id', eb.fn.countAll<number>().as('n')])
+    .where('f.person_id', 'is not', null)
+    // Faces on trashed assets do not count (the trash hides its assets from people too).
+    .where('f.asset_id', 'not in', (eb) => eb.selectFrom('assets').select('id').where('deleted_at', 'is not', null))
+    .groupBy(['f.person_id', 'f.asset_id']);
+  const perPerson = ctx.db
+    .selectFrom(perAsset.as('x'))
+    .select((eb) => [
+      'x.person_id',
+      eb.fn.sum<number>('x.n').as('faces'),
+      eb.fn.countAll<number>().as('assets'),
+      eb.fn.min(sql<string>`x.asset_id::text`).as('any_asset'),
+    ])
+    .groupBy('x.person_id');
   const rows = await ctx.db
     .selectFrom('people as p')
-    // Faces on trashed assets do not count (the trash hides its assets from people too).
-    .leftJoin('asset_faces as f', (j) =>
-      j.onRef('f.person_id', '=', 'p.id').on('f.asset_id', 'not in', (eb) => eb.selectFrom('assets').select('id').where('deleted_at', 'is not', null)),
-    )
+    .leftJoin(perPerson.as('fc'), 'fc.person_id', 'p.id')
     .leftJoin('asset_faces as c', 'c.id', 'p.cover_face_id')
     .leftJoin('assets as a', 'a.id', 'c.asset_id')
-    .select((eb) => [
-      'p.id', 'p.name', 'p.created_at',
-      eb.fn.count<number>('f.id').as('faces'),
-      sql<number>`count(distinct f.asset_id)`.as('assets'),
-      eb.fn.min(sql<string>`f.asset_id::text`).as('any_asset'),
+    .select([
+      'p.id', 'p.name', 'p.created_at', 'fc.faces', 'fc.assets', 'fc.any_asset',
       // The library's file (the source may be gone after an import --move or a clean-up).
       'c.asset_id as cover_asset', 'c.crop_path as cover_crop', 'a.library_path as sample_path',
     ])
-    .groupBy(['p.id', 'c.asset_id', 'c.crop_path', 'a.library_path'])
     .execute();
   return rows
     .map((r) => ({
       id: r.id,
       name: r.name,
-      faces: Number(r.faces),
-      assets: Number(r.assets),
+      faces: Number(r.faces ?? 0),
+      assets: Number(r.assets ?? 0),
       sampleAssetId: r.cover_asset ?? r.any_asset ?? null,
       samplePath: r.sample_path ? ctx.library.resolve(r.sample_path) : null,
       coverCrop: r.cover_crop ?? null,

@@ -85,7 +85,7 @@ export async function ensureEmbeddingDimension(ctx: Context, dim: number): Promi
     await sql`delete from duplicate_groups where method = 'clip'`.execute(trx);
     await sql`drop index if exists smart_search_embedding_idx`.execute(trx);
     await sql.raw(`alter table smart_search alter column embedding type vector(${Math.floor(dim)})`).execute(trx);
-    await sql`create index smart_search_embedding_idx on smart_search using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 200)`.execute(trx);
+    await sql`create index smart_search_embedding_idx on smart_search using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`.execute(trx); // as 0201
   });
   state.dim = dim;
 }

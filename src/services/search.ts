@@ -15,6 +15,7 @@ import { dhash, hamming } from './duplicates.js';
 import { geocodeAssets } from './places.js';
 import type { AssetInfo } from './asset-info.js';
 import {
+  ocrMatches,
   applySelection, baseQuery, foldText, likeEscape, nearPlace, resolveSelection, TAKEN_OR_MTIME,
   type AssetQuery, type ResolvedSelection, type Selection,
 } from './selection.js';
@@ -142,6 +143,15 @@ async function clipForText(ctx: Context, notes: string[]): Promise<ClipFiles | u
   return clip;
 }
 
+/**
+ * hnsw.ef_search for a kNN of `limit` rows: the candidate list the graph search keeps. On
+ * bench/scale's synthetic embeddings pgvector's default 40 gave recall@10 0.94 at 100k and 0.59-0.64
+ * at 1M; 100 gave 1.00 and 0.75 at about the same latency (bench/RESULTS.md, 2026-12-07 scale).
+ */
+export function knnEfSearch(limit: number): number {
+  return Math.max(100, Math.min(1000, limit * 2));
+}
+
 /** k nearest embeddings under the filters, through the HNSW index (iterative scan keeps filtered results complete). */
 async function vectorSearch(ctx: Context, o: ResolvedSelection, model: string, vector: string, limit: number, exclude?: string): Promise<Array<{ id: string; distance: number }>> {
   const run = async (db: typeof ctx.db) => {
@@ -152,12 +162,14 @@ async function vectorSearch(ctx: Context, o: ResolvedSelection, model: string, v
     const built = q.select(['a.id', distance.as('distance')]).orderBy(distance).limit(limit);
     return db.executeQuery(built.compile()).then((r) => r.rows as Array<{ id: string; distance: number }>);
   };
-  return ctx.db.transaction().execute(async (trx) => {
-    await sql.raw(`set local hnsw.ef_search = ${Math.max(40, Math.min(1000, limit * 2))}`).execute(trx);
+  const rows = await ctx.db.transaction().execute(async (trx) => {
+    await sql.raw(`set local hnsw.ef_search = ${knnEfSearch(limit)}`).execute(trx);
     // pgvector >= 0.8: keep scanning the graph until enough rows pass the filters.
     await sql`select set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx).catch(() => undefined);
     return run(trx as unknown as typeof ctx.db);
   });
+  // relaxed_order may return a few rows slightly out of distance order: the rank is the distance.
+  return rows.sort((x, y) => x.distance - y.distance);
 }
 
 interface Scored {
@@ -376,8 +388,12 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     }
   } else if (o.text) {
     mode = 'ocr';
-    const rows = (await applySelection(ctx, baseQuery(ctx), o)
+    // The OCR condition on the joined row itself (its trigram indexes, 0021 and 0204, find the
+    // matches): as the selection's EXISTS it left the join to every OCR row, each scored and sorted
+    // (3 s at 1M).
+    const rows = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
       .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
+      .where(ocrMatches(o.text))
       .select(['a.id', sql<number>`word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s'), sql<number>`count(*) over ()`.as('total')])
       .orderBy('s', 'desc')
       .limit(limit)

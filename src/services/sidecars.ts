@@ -193,6 +193,11 @@ export async function readChangedSidecars(ctx: Context, ids?: string[], opts: { 
     .leftJoin('exif as e', 'e.asset_id', 'a.id')
     .leftJoin('asset_sidecars as s', 's.asset_id', 'a.id')
     .select(['a.id', 'a.library_path', 'e.sidecar_path', 'e.updated_at as read_at', 's.path as state_path', 's.mtime', 's.size'])
+    // Only assets with a sidecar, found through 0202's partial index and asset_sidecars' key: an OR
+    // over the joined rows read every asset and its exif (3.5 s at 1M for a library without any).
+    .where((eb) =>
+      eb('a.id', 'in', eb.selectFrom('exif').select('asset_id').where('sidecar_path', 'is not', null).union(eb.selectFrom('asset_sidecars').select('asset_id').where('path', '<>', ''))),
+    )
     .where((eb) => eb.or([eb('e.sidecar_path', 'is not', null), eb('s.path', '<>', '')]));
   if (ids) q = q.where(sql<boolean>`a.id = any(${sql.val(ids)}::uuid[])`);
   const rows = await q.execute();

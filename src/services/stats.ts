@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
-import { openQueueAdmin } from './queues.js';
+import { jobStatusTotals, openQueueAdmin } from './queues.js';
 
 export interface StageTiming {
   stage: string;
@@ -167,17 +167,24 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
   const window = opts.window ?? 1000;
   const tables = await existingTables(db, ['people', 'asset_faces', 'tags', 'job_runs']);
 
-  const byType = await ctx.db
+  // Assets outside the trash (Live Photo video parts aside) from the counts 0101's trigger keeps
+  // per month, and the videos through assets_type_idx: grouping every asset by type took 1-1.7 s
+  // at 1M. Photos are the rest (type is 'image' or 'video').
+  const live = await ctx.db
+    .selectFrom('timeline_months')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), eb.lit(0)).as('n'))
+    .where('is_trashed', '=', false)
+    .executeTakeFirst();
+  const videos = await ctx.db
     .selectFrom('assets')
-    .select((eb) => ['type', eb.fn.countAll<number>().as('n')])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('type', '=', 'video')
     .where('is_motion_part', '=', false)
     .where('deleted_at', 'is', null)
-    .groupBy('type')
-    .execute();
-  const typeCount = (t: string) => Number(byType.find((r) => r.type === t)?.n ?? 0);
+    .executeTakeFirst();
   const counts = {
-    photos: typeCount('image'),
-    videos: typeCount('video'),
+    photos: Number(live?.n ?? 0) - Number(videos?.n ?? 0),
+    videos: Number(videos?.n ?? 0),
     people: tables.has('people') ? await countRows(db, 'people') : null,
     faces: tables.has('asset_faces') ? await countRows(db, 'asset_faces') : null,
     tags: tables.has('tags') ? await countRows(db, 'tags') : null,
@@ -192,16 +199,13 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
   }
 
   const { folders, filesystem } = await collectStorage(ctx.config, opts);
+  // 0203's partial index answers this without reading the copied assets
   const inPlace = await ctx.db
     .selectFrom('assets')
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('file_size'), eb.lit(0)).as('bytes'))
     .where('storage_mode', '=', 'in-place')
     .executeTakeFirst();
-  const statusRows = await ctx.db
-    .selectFrom('asset_job_status')
-    .select((eb) => ['stage', 'status', eb.fn.countAll<number>().as('n')])
-    .groupBy(['stage', 'status'])
-    .execute();
+  const statusRows = await jobStatusTotals(ctx.db);
   const queues: QueueDepth[] = [];
   const stagesSeen = [...new Set([...ALL_QUEUES, ...statusRows.map((r) => r.stage)])];
   for (const stage of stagesSeen) {

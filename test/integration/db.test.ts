@@ -8,6 +8,7 @@ import path from 'node:path';
 import { listMigrations } from '../../src/db/migrate.js';
 import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
 import { EnvironmentError } from '../../src/errors.js';
+import { jobStatusTotals } from '../../src/services/queues.js';
 import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
 
 async function roundTrip(env: Record<string, string>) {
@@ -38,6 +39,23 @@ async function roundTrip(env: Record<string, string>) {
     ).rejects.toThrow(/unique|duplicate/i);
     const trgm = await sql<{ s: number }>`select similarity('hello', 'helo') as s`.execute(db);
     expect(trgm.rows[0]!.s).toBeGreaterThan(0.3);
+    // 0200: the counts `stats` and `jobs` read follow inserts, status changes (not other updates)
+    // and deletes (here through the asset's cascade) of asset_job_status.
+    const grouped = async () =>
+      (await db.selectFrom('asset_job_status').select(['stage', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['stage', 'status']).execute())
+        .map((r) => ({ stage: r.stage, status: r.status, n: Number(r.n) }))
+        .sort((a, b) => a.stage.localeCompare(b.stage));
+    const totals = async () => (await jobStatusTotals(db)).sort((a, b) => a.stage.localeCompare(b.stage));
+    await db.insertInto('asset_job_status').values([
+      { asset_id: row.id, stage: 'metadata', status: 'done' },
+      { asset_id: row.id, stage: 'thumbnails', status: 'queued' },
+    ]).execute();
+    await db.updateTable('asset_job_status').set({ status: 'failed' }).where('stage', '=', 'thumbnails').execute();
+    await db.updateTable('asset_job_status').set({ attempts: 2 }).where('stage', '=', 'metadata').execute();
+    expect(await totals()).toEqual([{ stage: 'metadata', status: 'done', n: 1 }, { stage: 'thumbnails', status: 'failed', n: 1 }]);
+    expect(await totals()).toEqual(await grouped());
+    await db.deleteFrom('assets').where('id', '=', row.id).execute();
+    expect(await totals()).toEqual([]);
     return database;
   } finally {
     await database.close();
