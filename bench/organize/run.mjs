@@ -189,7 +189,7 @@ const out = [];
 out.push(`## organize: edit --tag and sidecar write-back (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`, '');
 out.push(`Reproduce: \`npm run build && node bench/organize/run.mjs ${SIZES.join(',')} ${[...BACKENDS].join(',')} ${SIDECARS}\``);
 out.push(`Machine: ${os.availableParallelism()} cores, node ${process.version}; load average before ${loadBefore}, after ${load()}.`, '');
-out.push('`immich edit --all --tag Bench/Run` on synthetic asset rows, without sidecars: names resolved, then one transaction whose one statement selects and locks the assets, adds the tag rows and marks the edits (asset_edits, sidecar state included), returning the changes. Target < 2 s at 100k. CPU: this process plus the PostgreSQL backends.', '');
+out.push('`immich edit --all --tag Bench/Run` on synthetic asset rows, without sidecars: names resolved, then one transaction whose one statement selects the assets (locked on PostgreSQL), adds the tag rows and marks the edits (asset_edits, sidecar state included) in id order, returning the counts and the first 50 changes (what the terminal shows; --json reads all). Target < 2 s at 100k. CPU: this process plus the PostgreSQL backends.', '');
 out.push('| backend | assets | edit: wall | edit: CPU | re-run (nothing to change): wall | re-run: CPU |', '|---|---|---|---|---|---|');
 for (const r of rows) out.push(`| ${r.label} | ${r.n} | ${f(r.first.wall)} | ${f(r.first.cpu)} | ${f(r.again.wall)} | ${f(r.again.cpu)} |`);
 if (rows.sidecars) {
