@@ -8,4 +8,5 @@ export default function setup(): void {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle-deps.mjs')], { stdio: 'inherit' });
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-db-template.mjs')], { stdio: 'inherit' });
 }

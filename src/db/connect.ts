@@ -9,6 +9,8 @@ import { describeError, EnvironmentError, NoLibraryError } from '../errors.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { ensureVector, prepareSchema, type MigrationState } from './migrate.js';
 import { recoverEmbeddedSwap } from './embedded-swap.js';
+import { createFromTemplate } from './embedded-template.js';
+import { loadPGlite } from './pglite-engine.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { loadBundled } from '../vendor.js';
 import type { DB } from './schema.js';
@@ -90,21 +92,17 @@ async function openEmbedded(cfg: DatabaseConfig, opts: OpenOptions): Promise<Dat
   try {
     // Under the lock: undo a restore killed mid-swap before the folder is created empty.
     recoverEmbeddedSwap(dir);
+    createFromTemplate(dir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     release();
     throw new EnvironmentError(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`);
   }
-  const [{ PGlite }, { vector }, { pg_trgm }, { unaccent }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite-pgvector'),
-    import('@electric-sql/pglite/contrib/pg_trgm'),
-    import('@electric-sql/pglite/contrib/unaccent'),
-  ]);
+  const { PGlite, extensions } = await loadPGlite();
   let pglite: import('@electric-sql/pglite').PGlite;
   try {
     pglite = await PGlite.create(dir, {
-      extensions: { vector, pg_trgm, unaccent },
+      extensions,
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     });
   } catch (err) {

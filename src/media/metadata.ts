@@ -5,7 +5,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DefaultExiftoolArgs, ExifDate, ExifDateTime, ExifTool, exiftoolPath, type Tags } from 'exiftool-vendored';
+import { createRequire } from 'node:module';
+import type { ExifDateTime, ExifTool, Tags } from 'exiftool-vendored';
+
+// exiftool-vendored (and its ~120 module files: batch-cluster, luxon, semver) loads on first use, not on
+// every command: `search`, `info` and the rest never read a file's tags (~100 ms of every start).
+let vendored: typeof import('exiftool-vendored') | undefined;
+const ev = (): typeof import('exiftool-vendored') => (vendored ??= createRequire(import.meta.url)('exiftool-vendored') as typeof import('exiftool-vendored'));
 import { readSourceFile, SourceFileError } from '../storage/source-read.js';
 import type { VideoProbe } from './transcode.js';
 import { faceRegions, type FaceRegion } from './regions.js';
@@ -95,13 +101,13 @@ export function createExifTool(opts: ExifToolOptions): ExifTool {
   // exiftool -stay_open keeps polling its input after EOF, so a process of ours that is killed (OOM,
   // SIGKILL) would leave its exiftools running forever: where setpriv exists they die with us.
   const processFactory = fs.existsSync(SETPRIV)
-    ? async () => spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', await exiftoolPath(), ...DefaultExiftoolArgs], {
+    ? async () => spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', await ev().exiftoolPath(), ...ev().DefaultExiftoolArgs], {
         stdio: 'pipe',
         // As exiftool-vendored's own spawn: LANG=C; PATH for the script's `#!/usr/bin/env perl`.
         env: { LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.EXIFTOOL_HOME ? { EXIFTOOL_HOME: process.env.EXIFTOOL_HOME } : {}) },
       })
     : undefined;
-  return new ExifTool({
+  return new (ev().ExifTool)({
     processFactory,
     maxProcs: Math.max(1, opts.maxProcs),
     taskTimeoutMillis: opts.taskTimeoutMillis ?? 20_000,
@@ -177,6 +183,7 @@ export async function readTags(et: ExifTool, file: string, written?: string): Pr
 // Pure mapping
 
 function asDateTime(v: unknown): ExifDateTime | undefined {
+  const { ExifDateTime } = ev();
   if (v instanceof ExifDateTime) return v;
   if (typeof v === 'string') return ExifDateTime.fromEXIF(v) ?? ExifDateTime.fromISO(v) ?? undefined;
   return undefined;
@@ -300,7 +307,7 @@ function num(v: unknown): number | null {
 
 function str(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'object' && !(v instanceof ExifDateTime) && !(v instanceof ExifDate)) return null;
+  if (typeof v === 'object' && !(v instanceof ev().ExifDateTime) && !(v instanceof ev().ExifDate)) return null;
   const s = String(v).replace(/\0/g, '').trim();
   return s === '' ? null : s;
 }

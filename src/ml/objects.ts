@@ -1,6 +1,6 @@
 // Object detection with YOLOX (COCO-80) on the preview: letterbox, raw head decode (the grid is not
 // in the exported graph), class-aware NMS, then per-label tags. Pure functions except detectObjects.
-import sharp from 'sharp';
+import sharp from '../media/sharp.js';
 import type { LoadedModel } from './runtime.js';
 
 export const COCO80 = [

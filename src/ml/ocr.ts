@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp from '../media/sharp.js';
 import type { Context } from '../context.js';
 import { EnvironmentError } from '../errors.js';
 import { resolveModel } from './models.js';

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import { sql } from '../db/kysely.js';
 import type { Insertable } from 'kysely';
-import sharp from 'sharp';
+import sharp from '../media/sharp.js';
 import type { Context } from '../context.js';
 import { VectorUnavailableError, errorMessage } from '../errors.js';
 import type { AssetFacesTable } from '../db/schema/faces.js';

@@ -4,7 +4,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp from '../media/sharp.js';
 import type { Kysely } from 'kysely';
 import type { ExifTool } from 'exiftool-vendored';
 import type { Config } from '../config.js';

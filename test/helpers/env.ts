@@ -115,7 +115,12 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   const fullEnv: Record<string, string> = { ...base, CI: 'true', IMMICH_MODELS_AUTO_DOWNLOAD: '0' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) fullEnv[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, cwd: opts.cwd ?? os.tmpdir() });
+    // IMMICH_TEST_CLI_LOG=<file>: one JSON line per run with its wall and CPU seconds (what makes a suite slow).
+    const log = process.env.IMMICH_TEST_CLI_LOG;
+    const timeFile = log ? path.join(os.tmpdir(), `immich-cli-time-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
+    const child = timeFile
+      ? spawn('/usr/bin/time', ['-f', '%e %U %S', '-o', timeFile, process.execPath, BIN, ...args], { env: fullEnv, cwd: opts.cwd ?? os.tmpdir() })
+      : spawn(process.execPath, [BIN, ...args], { env: fullEnv, cwd: opts.cwd ?? os.tmpdir() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -126,6 +131,16 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (timeFile) {
+        try {
+          const [wall, user, sys] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+          fs.rmSync(timeFile, { force: true });
+          const test = (globalThis as { __vitest_worker__?: { filepath?: string } }).__vitest_worker__?.filepath ?? '';
+          fs.appendFileSync(log!, JSON.stringify({ test: path.basename(test), args: args.slice(0, 4), wall, cpu: user! + sys! }) + '\n');
+        } catch {
+          // no timing for a run killed before time wrote it
+        }
+      }
       resolve({ code: code ?? (signal ? 137 : -1), stdout, stderr });
     });
   });

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { listMigrations } from '../../src/db/migrate.js';
+import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
 
@@ -65,6 +68,48 @@ describe('database backends', () => {
     } finally {
       await upgraded.close();
     }
+  });
+
+  it('a new embedded library is a copy of the built template; a killed copy or a foreign folder is never used', async () => {
+    // `npm run build` (and the suites' global setup) makes it: a new library must not pay for initdb.
+    expect(fs.existsSync(path.join(TEMPLATE_DIR, 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(BARE_TEMPLATE_DIR, 'PG_VERSION'))).toBe(true); // restores start from it
+    const manifest = JSON.parse(fs.readFileSync(TEMPLATE_MANIFEST, 'utf8')) as { migrations: string[] };
+    expect(manifest.migrations).toEqual(listMigrations().map((m) => m.name));
+    const lib = tmpDir();
+    const dir = path.join(lib, 'database');
+    // What a process killed in the middle of the copy leaves: a half-copied folder beside the database.
+    fs.mkdirSync(`${dir}.creating/base`, { recursive: true });
+    fs.writeFileSync(`${dir}.creating/PG_VERSION`, '15\n');
+    const cfg = loadConfig({ env: { UPLOAD_LOCATION: lib } }).database;
+    const a = await openDatabase(cfg);
+    try {
+      expect(a.migrations!.pending).toEqual([]);
+      expect(fs.existsSync(`${dir}.creating`)).toBe(false);
+      expect((fs.statSync(dir).mode & 0o777).toString(8)).toBe('700');
+      await a.db.insertInto('albums').values({ name: 'kept' } as never).execute();
+    } finally {
+      await a.close();
+    }
+    // The copy is a database of its own: its rows stay, the template gets none.
+    const b = await openDatabase(cfg);
+    try {
+      expect((await b.db.selectFrom('albums').select('name').execute()).map((r) => r.name)).toEqual(['kept']);
+    } finally {
+      await b.close();
+    }
+    const fresh = await openDatabase(loadConfig({ env: { UPLOAD_LOCATION: tmpDir() } }).database);
+    try {
+      expect(await fresh.db.selectFrom('albums').select('name').execute()).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+    // A folder that holds something else is not replaced by the template.
+    const other = tmpDir();
+    fs.mkdirSync(path.join(other, 'database'));
+    fs.writeFileSync(path.join(other, 'database', 'notes.txt'), 'mine');
+    await openDatabase(loadConfig({ env: { UPLOAD_LOCATION: other } }).database).then((d) => d.close(), () => undefined);
+    expect(fs.readFileSync(path.join(other, 'database', 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   describe('PostgreSQL at 127.0.0.1', () => {

@@ -1,7 +1,8 @@
 // SCRFD face detection (InsightFace export with 5 keypoints): letterbox into a square input, decode the
 // three stride heads, non-maximum suppression, and map boxes and landmarks back to image pixels. Faces the
 // first pass is unsure of get a second look at smaller input scales (see `detectFacesTraced`).
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import sharp from '../../media/sharp.js';
 import type { LoadedModel } from '../runtime.js';
 import type { RgbImage } from './align.js';
 

@@ -2,7 +2,7 @@
 // Metadata goes through exiftool into the exported COPY (or a new .xmp file), never the original.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp from '../../media/sharp.js';
 import type { WriteTags } from 'exiftool-vendored';
 import type { Context } from '../../context.js';
 import { decodeSource } from '../../media/image.js';
