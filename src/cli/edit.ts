@@ -94,7 +94,12 @@ async function runEdit(rt: Runtime, words: string[], flags: Flags): Promise<numb
       if (!(await confirmCount(`Edit ${n} assets?`, { yes: flags.yes, count: Number(n) }))) throw new UsageError('not confirmed; nothing changed');
     }
     const progress = rt.out.progress('writing sidecars');
-    const result = await editAssets(ctx, target, spec, { dryRun: flags.dryRun, onSidecarProgress: (d, t) => progress.update(d, t) });
+    // The table shows the first changes: only those are read (--json lists all).
+    const result = await editAssets(ctx, target, spec, {
+      dryRun: flags.dryRun,
+      onSidecarProgress: (d, t) => progress.update(d, t),
+      changeLimit: rt.out.json ? undefined : TABLE_ROWS,
+    });
     progress.stop();
     if (!result.selected) {
       if (rt.out.json) rt.out.data({ selected: 0, changed: 0, dryRun: Boolean(flags.dryRun), changes: [], sidecarsWritten: 0, sidecarFailures: [] });
@@ -102,7 +107,7 @@ async function runEdit(rt: Runtime, words: string[], flags: Flags): Promise<numb
       return 0;
     }
     if (rt.out.json) {
-      const { dbMs: _dbMs, ...rest } = result;
+      const { dbMs: _dbMs, changeCount: _changeCount, ...rest } = result;
       rt.out.data(rest);
     } else {
       if (result.changes.length) {
@@ -110,7 +115,8 @@ async function runEdit(rt: Runtime, words: string[], flags: Flags): Promise<numb
           ['file', 'field', 'from', 'to'],
           result.changes.slice(0, TABLE_ROWS).map((ch) => [ch.file, ch.field, fmt(ch.from), fmt(ch.to)]),
         );
-        if (result.changes.length > TABLE_ROWS) rt.out.line(`... and ${result.changes.length - TABLE_ROWS} more changes (--json lists all)`);
+        const shown = Math.min(result.changes.length, TABLE_ROWS);
+        if (result.changeCount > shown) rt.out.line(`... and ${result.changeCount - shown} more changes (--json lists all)`);
       }
       const verb = result.dryRun ? 'would change' : 'changed';
       rt.out.note(`${result.selected} selected, ${result.changed} ${verb}${result.dryRun ? '' : `, ${result.sidecarsWritten} sidecars written`}`);

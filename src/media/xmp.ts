@@ -36,44 +36,174 @@ export function xmpTags(f: XmpFields): Record<string, unknown> {
   };
 }
 
+export interface SidecarWrite {
+  /** Absolute path of the sidecar. */
+  target: string;
+  fields: XmpFields;
+}
+
+export type SidecarWriteResult = { mtime: Date; size: number } | { error: unknown };
+
+/** Files made durable and renamed together (at most): bounds the open descriptors of one commit. */
+const COMMIT_BATCH = 256;
+
 /**
- * Write `fields` into the sidecar at `target`: copy the existing one to a temp file beside it (its
- * name ends in .xmp so exiftool knows the format, and starts with TMP_MARK so cleaners know it),
- * let exiftool update it (or create it), fsync, rename over the target. Returns the new file's stat.
+ * Write many sidecars, each atomically and durably, with exiftool kept busy:
+ *
+ * - `concurrency` writers (more than exiftool's processes, so one always has its next file queued)
+ *   each let exiftool write the new content to a temp file beside the target: an existing sidecar
+ *   is read by exiftool itself and written merged to the temp file (`-o`: fields we do not know are
+ *   kept, the target is untouched until the rename); a new one is created from our fields alone.
+ *   The temp file's name ends in .xmp so exiftool knows the format, and starts with TMP_MARK so
+ *   cleaners know it.
+ * - One committer takes the temp files written so far, fsyncs them together (the filesystem
+ *   commits concurrent syncs in one journal commit, where one fsync per file waits for a commit
+ *   each), renames each over its target, then fsyncs each folder once. A file takes its name only
+ *   after its content is on disk; the result (mtime, size) is known only after the rename is.
+ *
+ * Results are in the order of `writes`; a failure (read-only folder, disk full, a sidecar exiftool
+ * cannot parse) is that file's result, the others go on. `onDone` is called as each file finishes.
  */
-export async function writeXmpSidecar(et: ExifTool, target: string, fields: XmpFields): Promise<{ mtime: Date; size: number }> {
-  // (The sidecar of an in-place original whose name is not UTF-8 is written by its bytes, raw-path.ts;
-  // exiftool works on the UTF-8 temp name.)
-  const dir = path.dirname(target);
-  await fsp.mkdir(fsPath(dir), { recursive: true });
-  const tmp = path.join(dir, `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.xmp`);
+export async function writeXmpSidecars(
+  et: ExifTool,
+  writes: SidecarWrite[],
+  opts: { concurrency: number; onDone?: (index: number) => void },
+): Promise<SidecarWriteResult[]> {
+  const results: SidecarWriteResult[] = new Array(writes.length);
+  const fail = (i: number, error: unknown) => {
+    results[i] = { error };
+    opts.onDone?.(i);
+  };
+  const folders = new Map<string, Promise<unknown>>();
+  const ready: Array<{ i: number; tmp: string }> = [];
+  let wake: (() => void) | undefined;
+  let next = 0;
+  const writer = async () => {
+    while (next < writes.length) {
+      const i = next++;
+      const { target, fields } = writes[i]!;
+      const dir = path.dirname(target);
+      try {
+        let made = folders.get(dir);
+        if (!made) folders.set(dir, (made = fsp.mkdir(fsPath(dir), { recursive: true })));
+        await made;
+        ready.push({ i, tmp: await writeTemp(et, target, fields) });
+      } catch (err) {
+        fail(i, err);
+      }
+      wake?.();
+    }
+  };
+  let writing = true;
+  const committer = async () => {
+    for (;;) {
+      if (!ready.length) {
+        if (!writing) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = ready.splice(0, COMMIT_BATCH);
+      await commit(batch.map((b) => ({ ...b, target: writes[b.i]!.target })), results);
+      for (const b of batch) opts.onDone?.(b.i);
+    }
+  };
+  const committed = committer();
   try {
-    const existing = await fsp.readFile(fsPath(target)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, writes.length)) }, writer));
+  } finally {
+    writing = false;
+    wake?.();
+    await committed;
+  }
+  return results;
+}
+
+/** exiftool writes the sidecar's new content to a temp file beside `target`; returns its path. */
+async function writeTemp(et: ExifTool, target: string, fields: XmpFields): Promise<string> {
+  const tmp = path.join(path.dirname(target), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.xmp`);
+  // (The sidecar of an in-place original whose name is not UTF-8 is read and renamed by its bytes,
+  // raw-path.ts; exiftool only ever sees the UTF-8 temp name then.)
+  const byBytes = typeof fsPath(target) !== 'string';
+  const exists = await fsp.lstat(fsPath(target)).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
       throw err;
-    });
-    if (existing) await fsp.writeFile(tmp, existing, { flag: 'wx' });
-    const tags = xmpTags(fields);
-    if (!existing) {
+    },
+  );
+  const tags = xmpTags(fields);
+  try {
+    if (exists && byBytes) {
+      await fsp.copyFile(fsPath(target), tmp);
+      await et.write(tmp, tags as WriteTags, { writeArgs: ['-overwrite_original'], useMWG: false });
+    } else if (exists) {
+      // merged: exiftool reads the target and writes the result to tmp (-o), the target unchanged
+      await et.write(target, tags as WriteTags, { writeArgs: ['-o', tmp], useMWG: false });
+    } else {
       // exiftool creates a sidecar only for fields with a value
       for (const k of Object.keys(tags)) if (tags[k] === null) delete tags[k];
+      await et.write(tmp, tags as WriteTags, { writeArgs: ['-overwrite_original'], useMWG: false });
     }
-    await et.write(tmp, tags as WriteTags, { writeArgs: ['-overwrite_original'], useMWG: false });
-    const fh = await fsp.open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, fsPath(target));
-    const dfh = await fsp.open(fsPath(dir), 'r').catch(() => undefined);
-    if (dfh) await dfh.sync().catch(() => undefined).finally(() => dfh.close());
-    const st = await fsp.stat(fsPath(target));
-    return { mtime: st.mtime, size: st.size };
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
+  return tmp;
+}
+
+/** Make temp files durable together, rename each over its target, make the folders durable. */
+async function commit(batch: Array<{ i: number; tmp: string; target: string }>, results: SidecarWriteResult[]): Promise<void> {
+  const synced = await Promise.all(
+    batch.map(async (b) => {
+      try {
+        const fh = await fsp.open(b.tmp, 'r+');
+        try {
+          await fh.datasync();
+          // the mtime and size the file keeps after the rename
+          const st = await fh.stat();
+          return { ...b, mtime: st.mtime, size: st.size };
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        results[b.i] = { error: err };
+        await fsp.rm(b.tmp, { force: true }).catch(() => undefined);
+        return undefined;
+      }
+    }),
+  );
+  const renamed = await Promise.all(
+    synced.map(async (b) => {
+      if (!b) return undefined;
+      try {
+        await fsp.rename(b.tmp, fsPath(b.target));
+        return b;
+      } catch (err) {
+        results[b.i] = { error: err };
+        await fsp.rm(b.tmp, { force: true }).catch(() => undefined);
+        return undefined;
+      }
+    }),
+  );
+  const dirs = new Set(renamed.flatMap((b) => (b ? [path.dirname(b.target)] : [])));
+  await Promise.all(
+    [...dirs].map(async (dir) => {
+      const dfh = await fsp.open(fsPath(dir), 'r').catch(() => undefined);
+      if (dfh) await dfh.sync().catch(() => undefined).finally(() => dfh.close());
+    }),
+  );
+  for (const b of renamed) if (b) results[b.i] = { mtime: b.mtime, size: b.size };
+}
+
+/**
+ * Write `fields` into the sidecar at `target` (merged into an existing one), atomically and durably:
+ * one file of writeXmpSidecars. Returns the new file's mtime and size.
+ */
+export async function writeXmpSidecar(et: ExifTool, target: string, fields: XmpFields): Promise<{ mtime: Date; size: number }> {
+  const [r] = await writeXmpSidecars(et, [{ target, fields }], { concurrency: 1 });
+  if ('error' in r!) throw r.error;
+  return r as { mtime: Date; size: number };
 }
 
 /** '2024:05:01 10:00:00+01:00' (exiftool's form, or ExifDateTime's rawValue) → wall clock and offset (null: none given). */

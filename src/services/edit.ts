@@ -193,7 +193,10 @@ export interface EditResult {
   selected: number;
   /** Assets with at least one change. */
   changed: number;
+  /** The changes, or the first `changeLimit` of them. */
   changes: Change[];
+  /** How many changes there are in all (changes.length unless cut by changeLimit). */
+  changeCount: number;
   dryRun: boolean;
   sidecarsWritten: number;
   sidecarFailures: SidecarFailure[];
@@ -262,10 +265,20 @@ const anyId = (col: string, ids: string[]) => sql<boolean>`${sql.ref(col)} = any
  */
 export type EditTarget = string[] | SelectQueryBuilder<any, any, { id: string }>;
 
-/** The target as SQL yielding `id`, each asset locked FOR KEY SHARE (a concurrent delete waits; see migration 0112). */
-function targetSql(target: EditTarget): RawBuilder<unknown> {
-  if (Array.isArray(target)) return sql`select a.id from assets a where a.id = any(${sql.val(target)}::uuid[]) for key share of a`;
-  return sql`${target.forKeyShare(['a'] as never)}`;
+/**
+ * The target as SQL yielding `id` and `library_path`. On PostgreSQL each asset is locked FOR KEY
+ * SHARE, so a concurrent delete waits for the edit and then removes its new rows too (migration
+ * 0112: asset_user_tags and asset_edits have a delete trigger on assets instead of a foreign key).
+ * The embedded database is one session whose transactions run one after the other: nothing can
+ * delete an asset while the edit's statement runs, and locking 100k rows there cost ~0.3 s.
+ */
+function targetSql(ctx: Context, target: EditTarget): RawBuilder<unknown> {
+  const lock = ctx.config.database.kind === 'postgres';
+  if (Array.isArray(target)) {
+    return sql`select a.id, a.library_path from assets a where a.id = any(${sql.val(target)}::uuid[])${lock ? sql` for key share of a` : sql``}`;
+  }
+  const q = target.select('a.library_path' as never);
+  return sql`${lock ? q.forKeyShare(['a'] as never) : q}`;
 }
 
 async function loadCurrent(ctx: Context | { db: Context['db'] }, ids: string[]): Promise<Current[]> {
@@ -287,9 +300,14 @@ async function loadCurrent(ctx: Context | { db: Context['db'] }, ids: string[]):
   return out;
 }
 
-/** Rows of the combined statement: one per change kind and asset, plus the selection's size. */
+/**
+ * Rows of the combined statement: one per change kind and asset (or the first `limit` of them), each
+ * with the counts: the selection's size, the change rows and the assets changed.
+ */
 interface CombinedRow {
   n: number;
+  changes: number;
+  changed: number;
   id: string | null;
   k: string | null;
   library_path: string | null;
@@ -301,11 +319,16 @@ interface CombinedRow {
 
 /**
  * Favorite, archive, rating, description, tags and untags of every selected asset in ONE statement:
- * the selection (locked), each change as a data-modifying CTE that returns the assets it changed,
- * and the edit mark (asset_edits, with xmp_edited_at when an XMP field changed: the sidecar is then
- * behind) for all of them. One snapshot, one round trip, no per-row triggers.
+ * the selection (`sel`: id and library_path), each change as a data-modifying CTE that returns the
+ * assets it changed, and the edit mark (asset_edits, with xmp_edited_at when an XMP field changed:
+ * the sidecar is then behind) for all of them. One snapshot, one round trip, no per-row triggers.
+ * Rows are inserted in id order: the primary keys' B-trees then take them page after page (at 100k
+ * new rows into a fresh index, ~25% less time than in the selection's order). With `limit`, only
+ * that many change rows come back (with the counts; `nf` is the number of fields a 'flags' row
+ * changed): the terminal shows the first ones, and 100k rows read into Node cost more than the
+ * statement's sort and index work.
  */
-function combinedEdit(sel: RawBuilder<unknown>, spec: EditSpec, tagIds: string[], now: Date): RawBuilder<CombinedRow> {
+function combinedEdit(sel: RawBuilder<unknown>, spec: EditSpec, tagIds: string[], now: Date, limit: number | undefined, plain: boolean): RawBuilder<CombinedRow> {
   const newDesc = spec.description === undefined ? undefined : spec.description.trim() || null;
   const sets: RawBuilder<unknown>[] = [];
   const diffs: RawBuilder<unknown>[] = [];
@@ -333,38 +356,66 @@ function combinedEdit(sel: RawBuilder<unknown>, spec: EditSpec, tagIds: string[]
   const kinds: RawBuilder<unknown>[] = [];
   if (sets.length) {
     ctes.push(sql`flags as (update assets a set ${sql.join(sets)} from old o where a.id = o.id and (${sql.join(diffs, sql` or `)})
-      returning a.id, ${xmpDiffs.length ? sql`(${sql.join(xmpDiffs, sql` or `)})` : sql`false`} as xmp)`);
-    kinds.push(sql`select id, 'flags' as k, xmp from flags`);
+      returning a.id, ${xmpDiffs.length ? sql`(${sql.join(xmpDiffs, sql` or `)})` : sql`false`} as xmp,
+        ${sql.join(diffs.map((d) => sql`(${d})::int`), sql` + `)} as nf)`);
+    kinds.push(sql`select id, 'flags' as k, xmp, nf from flags`);
   }
   spec.tag.forEach((_, i) => {
     const tagId = tagIds[i]!;
-    // ON CONFLICT alone (a primary-key probe per row): a NOT EXISTS here was planned, on a table with
-    // no rows yet, as a nested loop re-scanning the very pages this statement fills (quadratic).
-    ctes.push(sql`${sql.raw(`tag${i}`)} as (insert into asset_user_tags (asset_id, tag_id, source)
-      select o.id, ${tagId}::uuid, 'user' from old o on conflict do nothing returning asset_id)`);
-    kinds.push(sql`select asset_id, ${`tag${i}`}::text, true from ${sql.raw(`tag${i}`)}`);
+    const name = sql.raw(`tag${i}`);
+    if (plain) {
+      // A tag no asset has yet (the usual bulk case: a new tag): plain inserts, about half the cost
+      // of ON CONFLICT's speculative insertion. Otherwise (the uncorrelated test is evaluated once,
+      // before the first row, in the statement's snapshot) ON CONFLICT below. A row inserted
+      // meanwhile by another session fails the statement with a unique violation: editAssets then
+      // runs it again with plain = false.
+      ctes.push(sql`${sql.raw(`tag${i}p`)} as (insert into asset_user_tags (asset_id, tag_id, source)
+        select o.id, ${tagId}::uuid, 'user' from old o where not exists (select 1 from asset_user_tags t where t.tag_id = ${tagId}::uuid)
+        order by o.id returning asset_id)`);
+    }
+    // ON CONFLICT alone (a primary-key probe per row): a NOT EXISTS per row here was planned, on a
+    // table with no rows yet, as a nested loop re-scanning the very pages this statement fills.
+    ctes.push(sql`${name} as (insert into asset_user_tags (asset_id, tag_id, source)
+      select o.id, ${tagId}::uuid, 'user' from old o
+      ${plain ? sql`where exists (select 1 from asset_user_tags t where t.tag_id = ${tagId}::uuid)` : sql``}
+      order by o.id on conflict do nothing returning asset_id)`);
+    kinds.push(sql`select asset_id, ${`tag${i}`}::text, true, 1 from ${name}`);
+    if (plain) kinds.push(sql`select asset_id, ${`tag${i}`}::text, true, 1 from ${sql.raw(`tag${i}p`)}`);
   });
   spec.untag.forEach((tag, i) => {
     const v = tag.toLowerCase();
     ctes.push(sql`${sql.raw(`untag${i}`)} as (delete from asset_user_tags t using old o
       where t.asset_id = o.id and t.tag_id in (select id from user_tags where lower(value) = ${v} or lower(value) like ${likeEscape(v) + '/%'})
       returning t.asset_id)`);
-    kinds.push(sql`select distinct asset_id, ${`untag${i}`}::text, true from ${sql.raw(`untag${i}`)}`);
+    kinds.push(sql`select distinct asset_id, ${`untag${i}`}::text, true, 1 from ${sql.raw(`untag${i}`)}`);
   });
+  // Flags compare with the current values; tags only need the selection itself.
   const old = sets.length
-    ? sql`select a.id, a.library_path, a.is_favorite, a.is_archived, coalesce(a.rating, e.rating) as rating,
-        nullif(coalesce(a.description, e.description), '') as description from sel join assets a on a.id = sel.id left join exif e on e.asset_id = a.id`
-    : sql`select a.id, a.library_path, null::boolean as is_favorite, null::boolean as is_archived, null::int as rating,
-        null::text as description from sel join assets a on a.id = sel.id`;
-  return sql<CombinedRow>`with sel as materialized (select s.id from (${sel}) s),
-    old as materialized (${old}),
+    ? sql`old as materialized (select a.id, a.library_path, a.is_favorite, a.is_archived, coalesce(a.rating, e.rating) as rating,
+        nullif(coalesce(a.description, e.description), '') as description from sel join assets a on a.id = sel.id left join exif e on e.asset_id = a.id)`
+    : sql`old as not materialized (select id, library_path, null::boolean as is_favorite, null::boolean as is_archived, null::int as rating,
+        null::text as description from sel)`;
+  const shown = limit === undefined ? sql`ch` : sql`(select * from ch limit ${limit})`;
+  // One kind of change: each asset is in ch once (no grouping), and after a tag's insert in id order already.
+  const single = (sets.length ? 1 : 0) + spec.tag.length + spec.untag.length === 1;
+  const markRows = (where: RawBuilder<unknown>) =>
+    single
+      ? sql`select id, ${now}::timestamptz, case when xmp then ${now}::timestamptz end from ch ${where} ${spec.tag.length ? sql`` : sql`order by id`}`
+      : sql`select id, ${now}::timestamptz, case when bool_or(xmp) then ${now}::timestamptz end from ch ${where} group by id order by id`;
+  return sql<CombinedRow>`with sel as materialized (select s.id, s.library_path from (${sel}) s),
+    ${old},
     ${sql.join(ctes)},
-    ch (id, k, xmp) as (${sql.join(kinds, sql` union all `)}),
-    mark as (insert into asset_edits (asset_id, edited_at, xmp_edited_at)
-      select id, ${now}::timestamptz, case when bool_or(xmp) then ${now}::timestamptz end from ch group by id
-      on conflict (asset_id) do update set edited_at = excluded.edited_at, xmp_edited_at = coalesce(excluded.xmp_edited_at, asset_edits.xmp_edited_at))
-    select c.n, ch.id, ch.k, o.library_path, o.is_favorite, o.is_archived, o.rating, o.description
-      from (select count(*)::int as n from sel) c left join (ch join old o on o.id = ch.id) on true`;
+    ch (id, k, xmp, nf) as (${sql.join(kinds, sql` union all `)}),
+    ${plain ? sql`
+    -- none of the changed assets has an edit row yet (one ordered index scan of their ids): plain inserts
+    fresh as materialized (select not exists (select 1 from asset_edits ae where ae.asset_id = any(array(select id from ch))) as yes),
+    mark_new as (insert into asset_edits (asset_id, edited_at, xmp_edited_at) ${markRows(sql`where (select yes from fresh)`)} returning asset_id),` : sql``}
+    mark as (insert into asset_edits (asset_id, edited_at, xmp_edited_at) ${markRows(plain ? sql`where not (select yes from fresh)` : sql``)}
+      on conflict (asset_id) do update set edited_at = excluded.edited_at, xmp_edited_at = coalesce(excluded.xmp_edited_at, asset_edits.xmp_edited_at)
+      returning asset_id)
+    select c.n, c.changes, c.changed, d.id, d.k, d.library_path, d.is_favorite, d.is_archived, d.rating, d.description
+      from (select (select count(*)::int from sel) as n, (select coalesce(sum(nf), 0)::int from ch) as changes, (select count(*)::int from ${plain ? sql`(select asset_id from mark union all select asset_id from mark_new)` : sql`mark`} m) as changed) c
+      left join (select c2.id, c2.k, o.library_path, o.is_favorite, o.is_archived, o.rating, o.description from ${shown} c2 join old o on o.id = c2.id) d on true`;
 }
 
 /** Tells the transaction of a dry run to roll back once the changes are known. */
@@ -379,7 +430,13 @@ export async function editAssets(
   ctx: Context,
   target: EditTarget,
   spec: EditSpec,
-  opts: { dryRun?: boolean; onSidecarProgress?: (done: number, total: number) => void; skipSidecars?: boolean } = {},
+  opts: {
+    dryRun?: boolean;
+    onSidecarProgress?: (done: number, total: number) => void;
+    skipSidecars?: boolean;
+    /** List only the first n changes (the counts stay exact): a terminal shows a few of 100k. */
+    changeLimit?: number;
+  } = {},
 ): Promise<EditResult> {
   const place = spec.location && 'name' in spec.location ? await resolvePlaceName(ctx, spec.location.name) : undefined;
   const coords = spec.location === null ? null : place ? { lat: place.lat, lon: place.lon } : (spec.location as { lat: number; lon: number } | undefined);
@@ -398,23 +455,39 @@ export async function editAssets(
   const combined = spec.favorite !== undefined || spec.archive !== undefined || spec.rating !== undefined || newDesc !== undefined || spec.tag.length > 0 || spec.untag.length > 0;
   const perAsset = Boolean(spec.date || spec.shiftMs || spec.tz) || spec.location !== undefined;
 
+  // Dates and places need every changed asset in Node; favorites, flags and tags do not.
+  const limit = perAsset ? undefined : opts.changeLimit;
+  let counts: { changes: number; changed: number } | undefined;
+
   const run = async (trx: Context['db']) => {
     const tagIds: string[] = [];
     if (spec.tag.length) {
       const byPath = await ensureTags(trx, spec.tag);
       for (const t of spec.tag) tagIds.push(byPath.get(t.toLowerCase())!);
     }
-    let sel = targetSql(target);
+    let sel = targetSql(ctx, target);
     let ids: string[] = [];
     if (perAsset) {
       // Dates and places are computed per asset here: read the selection once, then act on these ids.
       ids = (await sql<{ id: string }>`select s.id from (${sel}) s`.execute(trx)).rows.map((r) => r.id);
-      sel = sql`select unnest(${sql.val(ids)}::uuid[]) as id`;
+      sel = sql`select a.id, a.library_path from assets a where a.id = any(${sql.val(ids)}::uuid[])`;
       selected = ids.length;
     }
     if (combined) {
-      const rows = (await combinedEdit(sel, spec, tagIds, now).execute(trx)).rows;
+      // Sorts and hashes of 100k ids in memory, not in temp files (4 MB by default); this transaction only.
+      await sql`set local work_mem = '64MB'`.execute(trx);
+      let rows: CombinedRow[];
+      await sql`savepoint immich_edit`.execute(trx);
+      try {
+        rows = (await combinedEdit(sel, spec, tagIds, now, limit, true).execute(trx)).rows;
+      } catch (err) {
+        // another session added one of these tag or edit rows since the statement's snapshot
+        if ((err as { code?: string }).code !== '23505') throw err;
+        await sql`rollback to savepoint immich_edit`.execute(trx);
+        rows = (await combinedEdit(sel, spec, tagIds, now, limit, false).execute(trx)).rows;
+      }
       selected = rows[0]?.n ?? 0;
+      if (limit !== undefined) counts = { changes: rows[0]?.changes ?? 0, changed: rows[0]?.changed ?? 0 };
       for (const r of rows) {
         if (!r.id) continue;
         const file = ctx.library.resolve(r.library_path!);
@@ -450,12 +523,28 @@ export async function editAssets(
   const dbMs = performance.now() - t0;
   let sidecarsWritten = 0;
   let sidecarFailures: SidecarFailure[] = [];
-  if (!opts.dryRun && !opts.skipSidecars && xmpChanged.size) {
-    const r = await writeSidecars(ctx, [...xmpChanged], opts.onSidecarProgress);
-    sidecarsWritten = r.written;
-    sidecarFailures = r.failed;
+  if (!opts.dryRun && !opts.skipSidecars && (counts ? counts.changed > 0 : xmpChanged.size > 0)) {
+    // With a change limit Node has only the first changes: the assets whose sidecars are now behind
+    // are those this edit marked (a later edit of the same asset writes that sidecar itself).
+    const todo = counts
+      ? (await sql<{ asset_id: string }>`select asset_id from asset_edits where xmp_edited_at = ${now}::timestamptz`.execute(ctx.db)).rows.map((r) => r.asset_id)
+      : [...xmpChanged];
+    if (todo.length) {
+      const r = await writeSidecars(ctx, todo, opts.onSidecarProgress);
+      sidecarsWritten = r.written;
+      sidecarFailures = r.failed;
+    }
   }
-  return { selected, changed: touched.size, changes, dryRun: Boolean(opts.dryRun), sidecarsWritten, sidecarFailures, dbMs };
+  return {
+    selected,
+    changed: counts ? counts.changed : touched.size,
+    changes: limit !== undefined ? changes.slice(0, limit) : changes,
+    changeCount: counts ? counts.changes : changes.length,
+    dryRun: Boolean(opts.dryRun),
+    sidecarsWritten,
+    sidecarFailures,
+    dbMs,
+  };
 }
 
 /** --date/--shift/--tz and --location: new values computed per asset (newDate), written with one array per column. */

@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { sql } from '../db/kysely.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { formatOffset, zoneOffsetAt } from '../media/metadata.js';
-import { readXmpSidecar, writeXmpSidecar, type XmpFields } from '../media/xmp.js';
+import { readXmpSidecar, writeXmpSidecars, type XmpFields } from '../media/xmp.js';
 import { setAssetTagsFromSource, userTagsOfAssets } from '../db/user-tags.js';
 import { getExifTool } from './media.js';
 import { fsPath, withToolPath } from '../storage/raw-path.js';
@@ -118,40 +118,35 @@ export async function writeSidecars(
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
     const info = await fieldsOf(ctx, chunk);
-    const results: Array<{ id: string; path: string; mtime?: Date; size?: number; error?: string }> = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < chunk.length) {
-        const id = chunk[next++]!;
-        const it = info.get(id);
-        if (!it) continue;
-        const rel = targetFor(ctx, it.asset, location);
-        const abs = ctx.library.resolve(rel);
-        try {
-          const st = await writeXmpSidecar(et, abs, it.fields);
-          results.push({ id, path: rel, ...st });
-          written++;
-        } catch (err) {
-          const error = errorMessage(err);
-          results.push({ id, path: rel, error });
-          failed.push({ id, file: abs, error });
-        }
-        onProgress?.(++done, ids.length);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, ctx.concurrency) }, worker));
-    await ctx.db.transaction().execute(async (trx) => {
-      for (const r of results) {
-        const row = r.error
-          ? { path: r.path, state: 'pending' as const, error: r.error }
-          : { path: r.path, state: 'synced' as const, error: null, mtime: r.mtime!, size: r.size!, synced_at: new Date() };
-        await trx
-          .insertInto('asset_sidecars')
-          .values({ asset_id: r.id, ...row })
-          .onConflict((oc) => oc.column('asset_id').doUpdateSet(row))
-          .execute();
-      }
+    const todo = chunk.flatMap((id) => {
+      const it = info.get(id);
+      if (!it) return [];
+      const rel = targetFor(ctx, it.asset, location);
+      return [{ id, rel, target: ctx.library.resolve(rel), fields: it.fields }];
     });
+    // exiftool's processes each with a next file queued while the committer syncs and renames
+    const results = await writeXmpSidecars(et, todo, { concurrency: 2 * Math.max(1, ctx.concurrency), onDone: () => onProgress?.(++done, ids.length) });
+    done += chunk.length - todo.length;
+    const rows = todo.map((t, k) => {
+      const r = results[k]!;
+      if ('error' in r) {
+        const error = errorMessage(r.error);
+        failed.push({ id: t.id, file: t.target, error });
+        return { id: t.id, path: t.rel, state: 'pending', error, mtime: null, size: null, synced_at: null };
+      }
+      written++;
+      return { id: t.id, path: t.rel, state: 'synced', error: null, mtime: r.mtime.toISOString(), size: r.size, synced_at: new Date().toISOString() };
+    });
+    if (!rows.length) continue;
+    // One statement for the chunk's state rows (one array per column). A failure keeps the last
+    // successful write's mtime, size and synced_at, so the edit stays pending (pendingSidecars).
+    await sql`insert into asset_sidecars (asset_id, path, state, error, mtime, size, synced_at)
+      select * from unnest(${sql.val(rows.map((r) => r.id))}::uuid[], ${sql.val(rows.map((r) => r.path))}::text[], ${sql.val(rows.map((r) => r.state))}::text[],
+        ${sql.val(rows.map((r) => r.error))}::text[], ${sql.val(rows.map((r) => r.mtime))}::timestamptz[], ${sql.val(rows.map((r) => r.size))}::bigint[],
+        ${sql.val(rows.map((r) => r.synced_at))}::timestamptz[])
+      on conflict (asset_id) do update set path = excluded.path, state = excluded.state, error = excluded.error,
+        mtime = coalesce(excluded.mtime, asset_sidecars.mtime), size = coalesce(excluded.size, asset_sidecars.size),
+        synced_at = coalesce(excluded.synced_at, asset_sidecars.synced_at)`.execute(ctx.db);
   }
   return { written, failed };
 }
