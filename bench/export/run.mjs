@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `immich export` beside the plain tool, in the same run:
-//   1. export of `files × MiB` random originals vs `cp -r` (and `cp -r && sync`) of the same uploads/
-//      folder, warm page cache, rounds in alternating order (target: export ≥ 0.9 of cp -r);
+//   1. export of `files × MiB` random originals against `cp -r` of the same uploads/ folder, like with
+//      like: `export --no-flush` vs `cp -r` (both end with the copies in the page cache; target ≥ 0.9),
+//      the default export (flushed before its state is committed) vs `cp -r && sync`, and
+//      `export --verify` (every byte hashed) beside them; every job starts with the library's files in
+//      the page cache and nothing dirty; rounds in alternating order;
 //   2. `immich export --update` with nothing new over `updateN` exported assets (synthetic rows and
 //      a state file, written by the tool's own saveState, with a file on disk for each; the tables
 //      are ANALYZEd as autovacuum would have done; target < 3 s for 100k), CLI wall and CPU time.

@@ -122,10 +122,10 @@ and compared with the asset's checksum, whenever anything may have changed the l
 that checksum was computed (at import, or by an export that hashed it): a size other than the
 asset's, or a ctime (the time of any write, rename, link or touch, which no program can set back)
 newer than that moment (for a file an export hashed: unless its inode and ctime are still the ones it
-had then). A library file changed or damaged by a program since its import is thus
-never exported as good: it fails with one line naming it (exit 1). A file nothing has touched is
-copied without being read back; the copy is checked by its size, and the source by its inode,
-ctime and size after the copy. What that does not see is damage below the filesystem (a disk
+had then). A library file changed or damaged by a program since its import is thus never exported as
+good: it fails with one line naming it (exit 1). A file nothing has touched is copied without being
+read back; the copy is checked by its size, and the source by its inode, ctime and size after the
+copy. What that does not see is damage below the filesystem (a disk
 returning other bytes): --verify hashes every original copied, and immich verify checks the
 library. The clocks of this machine, the library's filesystem and the database are taken to agree
 (the database's is measured once per run); a ctime within 10 ms of the import counts as newer.
