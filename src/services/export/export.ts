@@ -263,8 +263,9 @@ async function listFolders(dest: string, paths: Iterable<string>, into: Map<stri
     dirs.add(slash < 0 ? '.' : p.slice(0, slash));
   }
   await Promise.all([...dirs].map(async (dir) => {
-    const names = await fsp.readdir(path.join(dest, dir)).catch(() => undefined);
-    into.set(dir, names ? new Set(names) : undefined);
+    // Names as bytes in their text form: an original name that is not UTF-8 is exported as its bytes.
+    const names = await fsp.readdir(fsPath(path.join(dest, dir)), { encoding: 'buffer' }).catch(() => undefined);
+    into.set(dir, names ? new Set(names.map((n) => textFromBytes(n))) : undefined);
   }));
 }
 
