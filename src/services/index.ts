@@ -5,7 +5,8 @@
 // or --prune-offline deletes it).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { SqlBool } from 'kysely';
+import type { Kysely, SqlBool } from 'kysely';
+import type { DB } from '../db/schema.js';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import { errorMessage } from '../errors.js';
@@ -203,11 +204,11 @@ function unfinished(only: readonly string[] | undefined, settledSince: Date | un
  * assets, trashed and offline ones included, as their rows are). Anything else (a missing, queued,
  * failed or skipped stage) answers false, and the assets are looked at one by one.
  */
-async function everyStageDone(ctx: Context, only: readonly string[] | undefined): Promise<boolean> {
-  const byType = await ctx.db.selectFrom('assets').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('type').execute();
+export async function everyStageDone(db: Kysely<DB>, only?: readonly string[]): Promise<boolean> {
+  const byType = await db.selectFrom('assets').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('type').execute();
   const count = (t: string) => Number(byType.find((r) => r.type === t)?.n ?? 0);
   const [image, video] = [stagesFor('image'), stagesFor('video')];
-  const done = new Map((await jobStatusTotals(ctx.db)).filter((r) => r.status === 'done').map((r) => [r.stage, r.n]));
+  const done = new Map((await jobStatusTotals(db)).filter((r) => r.status === 'done').map((r) => [r.stage, r.n]));
   for (const stage of new Set<AssetStage>([...image, ...video])) {
     if (only && !only.includes(stage)) continue;
     const needed = (image.includes(stage) ? count('image') : 0) + (video.includes(stage) ? count('video') : 0);
@@ -230,7 +231,7 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
   let after: string | undefined;
   // The usual daily run: every stage of every asset done. The trigger-kept counts (0200) say so
   // without reading any asset's statuses (47 s at 1M even in one statement).
-  if (opts.mode !== 'force' && (await everyStageDone(ctx, opts.stages))) return summary;
+  if (opts.mode !== 'force' && (await everyStageDone(ctx.db, opts.stages))) return summary;
   for (;;) {
     let q = ctx.db
       .selectFrom('assets')
