@@ -7,7 +7,8 @@
 // server (generate_series), so 1M rows cost no client round trips; the vector indexes are dropped
 // for the load and rebuilt once at the end (a build is far cheaper than 1M index inserts).
 //
-//   node bench/scale/seed.mjs --assets 1000000 [--db <name>] [--embedded <library>]
+//   node bench/scale/seed.mjs --assets 1000000 [--db <name>] [--embedded <library>] [--clip-dims 48]
+//   node bench/scale/seed.mjs --assets 1000000 --only-clip --clip-dims 0   # re-generate the CLIP vectors only
 //
 // PostgreSQL: DB_* as for immich (default 127.0.0.1:5432 postgres, database immich_scale_<N>).
 // --embedded <library>: the library's PGlite database instead (100k there takes minutes).
@@ -90,6 +91,24 @@ if (!database.hasVector) throw new Error(`${database.target}: pgvector is missin
 const exec = (q) => q.execute(db);
 
 const existing = Number((await exec(sql`select count(*)::int as n from assets`)).rows[0].n);
+if (args.includes('--only-clip')) {
+  // Another generator on a seeded library: its CLIP embeddings only, and their index rebuilt.
+  await exec(sql.raw(`set maintenance_work_mem = '${opt('maintenance-mem', embedded ? '1GB' : '6GB')}'`)).catch(() => {});
+  await exec(sql.raw(`set max_parallel_maintenance_workers = ${Number(opt('parallel', '2'))}`)).catch(() => {});
+  const ix = (await exec(sql`select indexdef from pg_indexes where indexname = 'smart_search_embedding_idx'`)).rows[0];
+  await exec(sql`drop index if exists smart_search_embedding_idx`);
+  await exec(sql`truncate smart_search`);
+  await exec(sql`create temp table seq as select id, row_number() over (order by checksum) as i from assets`);
+  await exec(sql`create index on seq (i)`);
+  await clipEmbeddings();
+  // (a run stopped after the drop leaves none: the migrations' definition then, 0024 with 0201's option)
+  const def = ix?.indexdef ?? 'create index smart_search_embedding_idx on smart_search using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)';
+  await step('vector index smart_search_embedding_idx', () => exec(sql.raw(def)));
+  await exec(sql`vacuum analyze smart_search`).catch(() => exec(sql`analyze smart_search`));
+  await database.close();
+  log(`re-embedded ${existing} assets in ${database.target}`);
+  process.exit(0);
+}
 if (existing >= N) {
   process.stderr.write(`${database.target} already has ${existing} assets\n`);
   await database.close();
@@ -213,49 +232,68 @@ await step('tags and OCR', async () => {
     from seq s where s.i % 5 = 0`);
 });
 
-// Vectors that behave like a real library's CLIP embeddings (unit length, cosine similarity ~0.43 between
-// unrelated photos, ~0.82 within an event, ~0.88 within a burst, as ViT-B-32 gives): a library-wide mean
-// + a topic (N/1000 of them, a few popular) + an event (25 consecutive photos) + a burst (3) + per-photo
-// noise at one of 16 scales (0.3x-1.6x), so a photo's neighbours are at spread-out distances. The old
-// "centre + one of 1,000 shared noise vectors" made every cluster's members near-equidistant: top-10
-// was a tie among ~100, which no ANN index reproduces (recall@10 plateaued at 0.93 for any
-// ef_search) and the HNSW build took 2.8x longer (bench/RESULTS.md, 2026-12-07 scale).
+// Vectors that behave like a real library's CLIP embeddings (unit length, cosine similarity ~0.4 between
+// unrelated photos, ~0.9 within an event, as ViT-B-32 gives): a library-wide mean + a topic (N/1000 of
+// them, a few popular) + an event (25 consecutive photos) + a burst (3) + per-photo noise at one of 16
+// scales (0.3x-1.6x), so a photo's neighbours are at spread-out distances. The old "centre + one of
+// 1,000 shared noise vectors" made every cluster's members near-equidistant: top-10 was a tie among
+// ~100, which no ANN index reproduces (recall@10 plateaued at 0.93 for any ef_search) and the HNSW
+// build took 2.8x longer (bench/RESULTS.md, 2026-12-07 scale).
+// --clip-dims D (default 48): the variation (topic, event, burst, noise) lives in a D-dimensional
+// subspace plus a small full-rank residual, as real embeddings have a low intrinsic dimension (a few
+// dozen); 0 draws every level isotropically in 512-d (the hardest case for any ANN index).
 // Each level is one vector addition per row (pgvector's vector + vector); the burst and noise levels
 // are sums of two tables (1009 x 1013 distinct pairs) instead of one random vector per row.
-const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
-  select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
-  from generate_series(0, ${n - 1}) k`);
-// Per-dimension spreads for uniform noise: |v|^2 = 512 * spread^2 / 12 (mean 0.40, topic 0.22, event
-// 0.16, burst 0.06, noise 0.16 x scale^2 before normalising).
-const TOPICS = Math.max(10, Math.round(N / 1000));
-const EVENTS = Math.ceil(N / 25) + 1;
-await step(`CLIP embeddings (${N} x 512, ${TOPICS} topics, ${EVENTS} events)`, async () => {
-  await randomVectors('clip_mean', 1, 512, 0.0968);
-  await randomVectors('topics', TOPICS, 512, 0.0718);
-  await randomVectors('events', EVENTS, 512, 0.0612);
-  await randomVectors('burst1', 1009, 512, 0.0265);
-  await randomVectors('burst2', 1013, 512, 0.0265);
-  await randomVectors('noise1', 1009, 512, 0.0433);
-  await randomVectors('noise2', 1013, 512, 0.0433);
-  await exec(sql`create temp table noise_scale as
-    select j, array_fill((0.3 * power(1.6 / 0.3, j / 15.0))::real, array[512])::vector as v from generate_series(0, 15) j`);
-  await exec(sql`
-    insert into smart_search (asset_id, model, embedding)
-    select s.id, 'ViT-B-32__openai', l2_normalize(m.v + t.v + e.v + b1.v + b2.v + (n1.v + n2.v) * ns.v)
-    from seq s cross join clip_mean m
-    join events e on e.k = s.i / 25
-    join topics t on t.k = floor(${TOPICS} * power(((s.i / 25) * 2654435761 % 1000003) / 1000003.0, 2))::int
-    join burst1 b1 on b1.k = (s.i / 3) % 1009 join burst2 b2 on b2.k = (s.i / 3 / 1009) % 1013
-    join noise_scale ns on ns.j = (s.i * 7919) % 16
-    join noise1 n1 on n1.k = s.i % 1009 join noise2 n2 on n2.k = (s.i / 1009) % 1013`);
-  const spread = (await exec(sql`
-    select round(avg(1 - (a.embedding <=> b.embedding))::numeric, 2) as random,
-      (select round(avg(1 - (a.embedding <=> b.embedding))::numeric, 2) from seq x join seq y on y.i = x.i + 4 and x.i % 25 < 20
-         join smart_search a on a.asset_id = x.id join smart_search b on b.asset_id = y.id where x.i % 97 = 0) as event
-    from seq x join seq y on y.i = (x.i * 7 + ${Math.floor(N / 2)}) % ${N} + 1
-    join smart_search a on a.asset_id = x.id join smart_search b on b.asset_id = y.id where x.i % 97 = 0`)).rows[0];
-  log(`  cosine similarity: unrelated photos ${spread.random}, same event ${spread.event}`);
-});
+async function clipEmbeddings() {
+  const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
+    select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
+    from generate_series(0, ${n - 1}) k`);
+  const DIMS = Number(opt('clip-dims', '48'));
+  if (DIMS) await randomVectors('clip_basis', DIMS, 512, 1);
+  // The same norm as randomVectors(spread): D basis vectors of |b|^2 = 512/12, coefficients of
+  // variance c^2/12, so c = spread * sqrt(12 / D).
+  const levelVectors = (table, n, spread) =>
+    DIMS
+      ? exec(sql`create temp table ${sql.id(table)} as
+          select g.k, sum(b.v * array_fill(((random() - 0.5) * ${spread * Math.sqrt(12 / DIMS)})::real, array[512])::vector) as v
+          from generate_series(0, ${n - 1}) g(k) cross join clip_basis b group by g.k`)
+      : randomVectors(table, n, 512, spread);
+  // Per-dimension spreads for uniform noise: |v|^2 = 512 * spread^2 / 12 (mean 0.40, topic 0.22, event
+  // 0.16, burst 0.06, noise 0.16 x scale^2, residual 0.02 before normalising).
+  const TOPICS = Math.max(10, Math.round(N / 1000));
+  const EVENTS = Math.ceil(N / 25) + 1;
+  await step(`CLIP embeddings (${N} x 512, ${TOPICS} topics, ${EVENTS} events, ${DIMS || 512} dimensions of variation)`, async () => {
+    await randomVectors('clip_mean', 1, 512, 0.0968);
+    await levelVectors('topics', TOPICS, 0.0718);
+    await levelVectors('events', EVENTS, 0.0612);
+    await levelVectors('burst1', 1009, 0.0265);
+    await levelVectors('burst2', 1013, 0.0265);
+    await levelVectors('noise1', 1009, 0.0433);
+    await levelVectors('noise2', 1013, 0.0433);
+    await randomVectors('resid1', 1009, 512, DIMS ? 0.0153 : 0);
+    await randomVectors('resid2', 1013, 512, DIMS ? 0.0153 : 0);
+    await exec(sql`create temp table noise_scale as
+      select j, array_fill((0.3 * power(1.6 / 0.3, j / 15.0))::real, array[512])::vector as v from generate_series(0, 15) j`);
+    await exec(sql`
+      insert into smart_search (asset_id, model, embedding)
+      select s.id, 'ViT-B-32__openai', l2_normalize(m.v + t.v + e.v + b1.v + b2.v + (n1.v + n2.v) * ns.v + r1.v + r2.v)
+      from seq s cross join clip_mean m
+      join events e on e.k = s.i / 25
+      join topics t on t.k = floor(${TOPICS} * power(((s.i / 25) * 2654435761 % 1000003) / 1000003.0, 2))::int
+      join burst1 b1 on b1.k = (s.i / 3) % 1009 join burst2 b2 on b2.k = (s.i / 3 / 1009) % 1013
+      join noise_scale ns on ns.j = (s.i * 7919) % 16
+      join noise1 n1 on n1.k = s.i % 1009 join noise2 n2 on n2.k = (s.i / 1009) % 1013
+      join resid1 r1 on r1.k = s.i % 1009 join resid2 r2 on r2.k = (s.i / 1009) % 1013`);
+    const spread = (await exec(sql`
+      select round(avg(1 - (a.embedding <=> b.embedding))::numeric, 2) as random,
+        (select round(avg(1 - (a.embedding <=> b.embedding))::numeric, 2) from seq x join seq y on y.i = x.i + 4 and x.i % 25 < 20
+           join smart_search a on a.asset_id = x.id join smart_search b on b.asset_id = y.id where x.i % 97 = 0) as event
+      from seq x join seq y on y.i = (x.i * 7 + ${Math.floor(N / 2)}) % ${N} + 1
+      join smart_search a on a.asset_id = x.id join smart_search b on b.asset_id = y.id where x.i % 97 = 0`)).rows[0];
+    log(`  cosine similarity: unrelated photos ${spread.random}, same event ${spread.event}`);
+  });
+}
+await clipEmbeddings();
 
 await step(`people (${PEOPLE}) and faces (${FACES} x 128)`, async () => {
   await exec(sql`insert into people (name) select case when p % 4 = 0 then 'Person ' || p else '' end from generate_series(1, ${PEOPLE}) p`);

@@ -5,7 +5,8 @@
 // or --prune-offline deletes it).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { SqlBool } from 'kysely';
+import type { Kysely, SqlBool } from 'kysely';
+import type { DB } from '../db/schema.js';
 import { sql } from '../db/kysely.js';
 import type { Context } from '../context.js';
 import { errorMessage } from '../errors.js';
@@ -15,6 +16,7 @@ import { walk } from '../storage/walk.js';
 import { pendingStages, stagesFor } from './import-plan.js';
 import { importFiles } from './import.js';
 import { loadStageStatus } from './pipeline.js';
+import { jobStatusTotals } from '../db/job-status-counts.js';
 import { environmentSince } from './stage-environment.js';
 import { trashMaintenance } from './trash.js';
 import { fsPath } from '../storage/raw-path.js';
@@ -198,6 +200,24 @@ function unfinished(only: readonly string[] | undefined, settledSince: Date | un
     < case when assets.type = 'video' then ${video.length}::int else ${image.length}::int end`;
 }
 
+/**
+ * Whether each stage (of `only`) has a 'done' row for exactly as many assets as need it (all
+ * assets, trashed and offline ones included, as their rows are). Anything else (a missing, queued,
+ * failed or skipped stage) answers false, and the assets are looked at one by one.
+ */
+export async function everyStageDone(db: Kysely<DB>, only?: readonly string[]): Promise<boolean> {
+  const byType = await db.selectFrom('assets').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('type').execute();
+  const count = (t: string) => Number(byType.find((r) => r.type === t)?.n ?? 0);
+  const [image, video] = [stagesFor('image'), stagesFor('video')];
+  const done = new Map((await jobStatusTotals(db)).filter((r) => r.status === 'done').map((r) => [r.stage, r.n]));
+  for (const stage of new Set<AssetStage>([...image, ...video])) {
+    if (only && !only.includes(stage)) continue;
+    const needed = (image.includes(stage) ? count('image') : 0) + (video.includes(stage) ? count('video') : 0);
+    if ((done.get(stage) ?? 0) !== needed) return false;
+  }
+  return true;
+}
+
 /** Queue what is missing (or everything, with force), page by page. */
 export async function queueIndex(ctx: Context, opts: IndexOptions, events: IndexEvents = {}): Promise<IndexSummary> {
   const summary: IndexSummary = { assets: 0, queued: {}, jobs: 0 };
@@ -210,6 +230,9 @@ export async function queueIndex(ctx: Context, opts: IndexOptions, events: Index
   // A stage skipped or failed since the environment last changed would do the same again.
   const settledSince = opts.mode === 'force' || opts.retryFailed ? undefined : await environmentSince(ctx);
   let after: string | undefined;
+  // The usual daily run: every stage of every asset done. The trigger-kept counts (0200) say so
+  // without reading any asset's statuses (47 s at 1M even in one statement).
+  if (opts.mode !== 'force' && (await everyStageDone(ctx.db, opts.stages))) return summary;
   for (;;) {
     let q = ctx.db
       .selectFrom('assets')

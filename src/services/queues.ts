@@ -9,10 +9,11 @@ import type { Logger } from '../logger.js';
 import type { QueueAdmin, QueueCounts } from '../jobs/bullmq.js';
 import { queueSettings } from '../jobs/redis-settings.js';
 import { ALL_QUEUES, type Stage } from '../jobs/types.js';
+import { jobStatusTotals } from '../db/job-status-counts.js';
+
+export { jobStatusTotals };
 
 export type { QueueCounts };
-
-type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface StageStatusCounts {
   stage: Stage;
@@ -32,19 +33,6 @@ export async function openQueueAdmin(config: Config, logger?: Logger): Promise<Q
   const { checkRedis, QueueAdmin } = await import('../jobs/bullmq.js');
   await checkRedis(config.redis);
   return new QueueAdmin(config.redis, settings, logger);
-}
-
-/**
- * asset_job_status rows per (stage, status), from the counts its trigger keeps (migration 0200: a
- * few dozen rows to sum instead of grouping 6 rows per asset).
- */
-export async function jobStatusTotals(db: Kysely<DB>): Promise<Array<{ stage: string; status: JobStatus; n: number }>> {
-  const rows = await db
-    .selectFrom('job_status_counts')
-    .select(['stage', 'status', (eb) => eb.fn.sum<string>('n').as('n')])
-    .groupBy(['stage', 'status'])
-    .execute();
-  return rows.map((r) => ({ stage: r.stage, status: r.status as JobStatus, n: Number(r.n) })).filter((r) => r.n !== 0);
 }
 
 /** In-process mode: per-stage counts of asset_job_status. */

@@ -9,6 +9,8 @@ import { listMigrations } from '../../src/db/migrate.js';
 import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { jobStatusTotals } from '../../src/services/queues.js';
+import { everyStageDone } from '../../src/services/index.js';
+import { stagesFor } from '../../src/services/import-plan.js';
 import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
 
 async function roundTrip(env: Record<string, string>) {
@@ -54,6 +56,14 @@ async function roundTrip(env: Record<string, string>) {
     await db.updateTable('asset_job_status').set({ attempts: 2 }).where('stage', '=', 'metadata').execute();
     expect(await totals()).toEqual([{ stage: 'metadata', status: 'done', n: 1 }, { stage: 'thumbnails', status: 'failed', n: 1 }]);
     expect(await totals()).toEqual(await grouped());
+    // index --missing's shortcut: every stage of every asset done, read from those counts
+    expect(await everyStageDone(db)).toBe(false);
+    await db.insertInto('asset_job_status').values(stagesFor('image').map((stage) => ({ asset_id: row.id, stage, status: 'done' as const })))
+      .onConflict((oc) => oc.columns(['asset_id', 'stage']).doUpdateSet({ status: 'done' })).execute();
+    expect(await everyStageDone(db)).toBe(true);
+    await db.updateTable('asset_job_status').set({ status: 'skipped' }).where('stage', '=', 'ocr').execute();
+    expect(await everyStageDone(db)).toBe(false);
+    expect(await everyStageDone(db, ['metadata', 'thumbnails'])).toBe(true);
     await db.deleteFrom('assets').where('id', '=', row.id).execute();
     expect(await totals()).toEqual([]);
     return database;
