@@ -1,7 +1,10 @@
 // XMP sidecar write-back with exiftool: the fields Immich writes, merged into an existing sidecar
 // (fields we do not know are kept), written atomically. Originals are never touched.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import type { ExifTool, WriteTags } from 'exiftool-vendored';
 import { TMP_MARK } from '../storage/atomic.js';
@@ -45,6 +48,8 @@ export type SidecarWriteResult = { mtime: Date; size: number } | { error: unknow
 
 /** Files made durable and renamed together (at most): bounds the open descriptors of one commit. */
 const COMMIT_BATCH = 256;
+/** Temp files gathered before a commit while writers are still busy. */
+const MIN_COMMIT = 64;
 
 /**
  * Write many sidecars, each atomically and durably, with exiftool kept busy:
@@ -66,8 +71,9 @@ const COMMIT_BATCH = 256;
 export async function writeXmpSidecars(
   et: ExifTool,
   writes: SidecarWrite[],
-  opts: { concurrency: number; onDone?: (index: number) => void },
+  opts: { concurrency: number; onDone?: (index: number) => void; procs?: number },
 ): Promise<SidecarWriteResult[]> {
+  if (opts.procs && writes.length >= ARGFILE_MIN * opts.procs) return writeWithArgfiles(writes, opts.procs, opts.onDone);
   const results: SidecarWriteResult[] = new Array(writes.length);
   const fail = (i: number, error: unknown) => {
     results[i] = { error };
@@ -96,7 +102,8 @@ export async function writeXmpSidecars(
   let writing = true;
   const committer = async () => {
     for (;;) {
-      if (!ready.length) {
+      // a batch of at least MIN_COMMIT files while writers are busy: fewer, fuller journal commits
+      if (ready.length < (writing ? MIN_COMMIT : 1)) {
         if (!writing) return;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
@@ -114,6 +121,104 @@ export async function writeXmpSidecars(
     writing = false;
     wake?.();
     await committed;
+  }
+  return results;
+}
+
+/** Files per exiftool process from which a batch goes through argfiles instead of the warm processes. */
+const ARGFILE_MIN = 16;
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * Many sidecars at once, the way exiftool is fastest: `procs` exiftool processes, each given its share
+ * as one argfile with one command (`-execute`) per file: no round trip and no idle exiftool between
+ * files, which through exiftool-vendored's warm processes cost about a third of the time (each task
+ * waits for Node to read its answer and send the next). The arguments per file are exactly those of
+ * exiftool-vendored's write (the same value encoding). A file exiftool did not write (it says why on
+ * stderr) fails alone; then the temp files are made durable and renamed as in writeXmpSidecars.
+ */
+async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?: (index: number) => void): Promise<SidecarWriteResult[]> {
+  const results: SidecarWriteResult[] = new Array(writes.length);
+  const fail = (i: number, error: unknown) => {
+    results[i] = { error };
+    onDone?.(i);
+  };
+  const { exiftoolPath } = requireCjs('exiftool-vendored') as typeof import('exiftool-vendored');
+  const { WriteTask } = requireCjs('exiftool-vendored/dist/WriteTask.js') as { WriteTask: { for(file: string, tags: WriteTags, o: object): { args: string[] } } };
+  const dirs = new Map<string, Promise<unknown>>();
+  for (const w of writes) {
+    const dir = path.dirname(w.target);
+    if (!dirs.has(dir)) dirs.set(dir, fsp.mkdir(dir, { recursive: true }).then(() => undefined, (err: unknown) => err));
+  }
+  const jobs: Array<{ i: number; tmp: string; args: string[] }> = [];
+  await Promise.all(
+    writes.map(async ({ target, fields }, i) => {
+      const dirErr = await dirs.get(path.dirname(target));
+      if (dirErr) return fail(i, dirErr);
+      try {
+        const exists = await fsp.lstat(target).then(() => true, (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return false;
+          throw err;
+        });
+        const tmp = path.join(path.dirname(target), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.xmp`);
+        const tags = xmpTags(fields);
+        if (!exists) for (const k of Object.keys(tags)) if (tags[k] === null) delete tags[k];
+        const task = exists
+          ? WriteTask.for(target, tags as WriteTags, { writeArgs: ['-o', tmp], useMWG: false })
+          : WriteTask.for(tmp, tags as WriteTags, { writeArgs: ['-overwrite_original'], useMWG: false });
+        if (task.args.some((a) => /[\r\n]/.test(a))) throw new Error('a value with a line break reached the argument file');
+        jobs.push({ i, tmp, args: task.args });
+      } catch (err) {
+        fail(i, err);
+      }
+    }),
+  );
+  const bin = await exiftoolPath();
+  const env = { LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.EXIFTOOL_HOME ? { EXIFTOOL_HOME: process.env.EXIFTOOL_HOME } : {}) };
+  const per = Math.ceil(jobs.length / procs);
+  const stderr: string[] = [];
+  await Promise.all(
+    Array.from({ length: procs }, async (_, p) => {
+      const share = jobs.slice(p * per, (p + 1) * per);
+      if (!share.length) return;
+      const argfile = path.join(os.tmpdir(), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.args`);
+      await fsp.writeFile(argfile, share.map((j) => [...j.args, '-execute'].join('\n')).join('\n') + '\n');
+      try {
+        await new Promise<void>((resolve) => {
+          const child = spawn(bin, ['-@', argfile], { stdio: ['ignore', 'ignore', 'pipe'], env });
+          child.stderr.setEncoding('utf8');
+          child.stderr.on('data', (d: string) => stderr.push(d));
+          child.on('error', (err) => {
+            stderr.push(`${err.message}\n`);
+            resolve();
+          });
+          child.on('close', () => resolve());
+        });
+      } finally {
+        await fsp.rm(argfile, { force: true });
+      }
+    }),
+  );
+  // exiftool names the file in each error line; a file it did not write is missing
+  const errors = stderr.join('').split('\n').filter((l) => /^Error/i.test(l));
+  const ready: Array<{ i: number; tmp: string; target: string }> = [];
+  await Promise.all(
+    jobs.map(async (j) => {
+      const target = writes[j.i]!.target;
+      const said = errors.find((l) => l.includes(j.tmp) || l.includes(target));
+      const made = await fsp.stat(j.tmp).then((st) => st.isFile(), () => false);
+      if (said || !made) {
+        await fsp.rm(j.tmp, { force: true }).catch(() => undefined);
+        return fail(j.i, new Error(said ?? `exiftool did not write ${target}`));
+      }
+      ready.push({ i: j.i, tmp: j.tmp, target });
+    }),
+  );
+  for (let k = 0; k < ready.length; k += COMMIT_BATCH) {
+    const batch = ready.slice(k, k + COMMIT_BATCH);
+    await commit(batch, results);
+    for (const b of batch) onDone?.(b.i);
   }
   return results;
 }
