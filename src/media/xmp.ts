@@ -80,8 +80,7 @@ export async function writeXmpSidecars(
     opts.onDone?.(i);
   };
   const folders = new Map<string, Promise<unknown>>();
-  const ready: Array<{ i: number; tmp: string }> = [];
-  let wake: (() => void) | undefined;
+  const committer = startCommitter(writes, results, opts.onDone);
   let next = 0;
   const writer = async () => {
     while (next < writes.length) {
@@ -92,35 +91,16 @@ export async function writeXmpSidecars(
         let made = folders.get(dir);
         if (!made) folders.set(dir, (made = fsp.mkdir(dir, { recursive: true })));
         await made;
-        ready.push({ i, tmp: await writeTemp(et, target, fields) });
+        committer.add({ i, tmp: await writeTemp(et, target, fields) });
       } catch (err) {
         fail(i, err);
       }
-      wake?.();
     }
   };
-  let writing = true;
-  const committer = async () => {
-    for (;;) {
-      // a batch of at least MIN_COMMIT files while writers are busy: fewer, fuller journal commits
-      if (ready.length < (writing ? MIN_COMMIT : 1)) {
-        if (!writing) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      const batch = ready.splice(0, COMMIT_BATCH);
-      await commit(batch.map((b) => ({ ...b, target: writes[b.i]!.target })), results);
-      for (const b of batch) opts.onDone?.(b.i);
-    }
-  };
-  const committed = committer();
   try {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, writes.length)) }, writer));
   } finally {
-    writing = false;
-    wake?.();
-    await committed;
+    await committer.finish();
   }
   return results;
 }
@@ -178,49 +158,100 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
   const env = { LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.EXIFTOOL_HOME ? { EXIFTOOL_HOME: process.env.EXIFTOOL_HOME } : {}) };
   const per = Math.ceil(jobs.length / procs);
   const stderr: string[] = [];
-  await Promise.all(
-    Array.from({ length: procs }, async (_, p) => {
-      const share = jobs.slice(p * per, (p + 1) * per);
-      if (!share.length) return;
-      const argfile = path.join(os.tmpdir(), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.args`);
-      await fsp.writeFile(argfile, share.map((j) => [...j.args, '-execute'].join('\n')).join('\n') + '\n');
-      try {
-        await new Promise<void>((resolve) => {
-          const child = spawn(bin, ['-@', argfile], { stdio: ['ignore', 'ignore', 'pipe'], env });
-          child.stderr.setEncoding('utf8');
-          child.stderr.on('data', (d: string) => stderr.push(d));
-          child.on('error', (err) => {
-            stderr.push(`${err.message}\n`);
-            resolve();
+  const errorFor = (j: { tmp: string; i: number }) =>
+    stderr.join('').split('\n').find((l) => /^Error/i.test(l) && (l.includes(j.tmp) || l.includes(writes[j.i]!.target)));
+  const committer = startCommitter(writes, results, onDone);
+  const handled = new Set<number>();
+  // exiftool prints "@@immich-done <k>" after its k-th command (-echo3): that file is finished, and
+  // an error it reported for it is already on stderr (unbuffered), read by the next turn of the loop
+  const finished = (j: { i: number; tmp: string }) =>
+    new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (handled.has(j.i)) return;
+      handled.add(j.i);
+      const said = errorFor(j);
+      const made = !said && (await fsp.stat(j.tmp).then((st) => st.isFile(), () => false));
+      if (made) return committer.add(j);
+      await fsp.rm(j.tmp, { force: true }).catch(() => undefined);
+      fail(j.i, new Error(said ?? `exiftool did not write ${writes[j.i]!.target}`));
+    });
+  const checks: Promise<void>[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: procs }, async (_, p) => {
+        const share = jobs.slice(p * per, (p + 1) * per);
+        if (!share.length) return;
+        const argfile = path.join(os.tmpdir(), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.args`);
+        await fsp.writeFile(argfile, share.map((j, k) => [...j.args, '-echo3', `@@immich-done ${k}`, '-execute'].join('\n')).join('\n') + '\n');
+        try {
+          await new Promise<void>((resolve) => {
+            const child = spawn(bin, ['-@', argfile], { stdio: ['ignore', 'pipe', 'pipe'], env });
+            let out = '';
+            child.stdout.setEncoding('utf8');
+            child.stdout.on('data', (d: string) => {
+              out += d;
+              const lines = out.split('\n');
+              out = lines.pop()!;
+              for (const l of lines) {
+                const m = /^@@immich-done (\d+)$/.exec(l.trim());
+                if (m && share[Number(m[1])]) checks.push(finished(share[Number(m[1])]!));
+              }
+            });
+            child.stderr.setEncoding('utf8');
+            child.stderr.on('data', (d: string) => stderr.push(d));
+            child.on('error', (err) => {
+              stderr.push(`${err.message}\n`);
+              resolve();
+            });
+            child.on('close', () => resolve());
           });
-          child.on('close', () => resolve());
-        });
-      } finally {
-        await fsp.rm(argfile, { force: true });
-      }
-    }),
-  );
-  // exiftool names the file in each error line; a file it did not write is missing
-  const errors = stderr.join('').split('\n').filter((l) => /^Error/i.test(l));
-  const ready: Array<{ i: number; tmp: string; target: string }> = [];
-  await Promise.all(
-    jobs.map(async (j) => {
-      const target = writes[j.i]!.target;
-      const said = errors.find((l) => l.includes(j.tmp) || l.includes(target));
-      const made = await fsp.stat(j.tmp).then((st) => st.isFile(), () => false);
-      if (said || !made) {
-        await fsp.rm(j.tmp, { force: true }).catch(() => undefined);
-        return fail(j.i, new Error(said ?? `exiftool did not write ${target}`));
-      }
-      ready.push({ i: j.i, tmp: j.tmp, target });
-    }),
-  );
-  for (let k = 0; k < ready.length; k += COMMIT_BATCH) {
-    const batch = ready.slice(k, k + COMMIT_BATCH);
-    await commit(batch, results);
-    for (const b of batch) onDone?.(b.i);
+        } finally {
+          await fsp.rm(argfile, { force: true });
+        }
+        // files without their mark (exiftool stopped early): what it said, or not written
+        for (const j of share) checks.push(finished(j));
+      }),
+    );
+    await Promise.all(checks);
+  } finally {
+    await committer.finish();
   }
   return results;
+}
+
+/**
+ * The committer of a batch: temp files are added as exiftool finishes them; it commits them in
+ * batches of at least MIN_COMMIT while more are coming (fewer, fuller journal commits), the rest
+ * once finish() is called, which resolves when all are committed.
+ */
+function startCommitter(writes: SidecarWrite[], results: SidecarWriteResult[], onDone?: (index: number) => void) {
+  const ready: Array<{ i: number; tmp: string }> = [];
+  let wake: (() => void) | undefined;
+  let adding = true;
+  const run = async () => {
+    for (;;) {
+      if (ready.length < (adding ? MIN_COMMIT : 1)) {
+        if (!adding) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = ready.splice(0, COMMIT_BATCH);
+      await commit(batch.map((b) => ({ ...b, target: writes[b.i]!.target })), results);
+      for (const b of batch) onDone?.(b.i);
+    }
+  };
+  const done = run();
+  return {
+    add(item: { i: number; tmp: string }) {
+      ready.push(item);
+      wake?.();
+    },
+    async finish() {
+      adding = false;
+      wake?.();
+      await done;
+    },
+  };
 }
 
 /** exiftool writes the sidecar's new content to a temp file beside `target`; returns its path. */
