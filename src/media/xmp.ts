@@ -159,9 +159,10 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
   const per = Math.ceil(jobs.length / procs);
   const stderr: string[] = [];
   const errorFor = (j: { tmp: string; i: number }) =>
-    stderr.join('').split('\n').find((l) => /^Error/i.test(l) && (l.includes(j.tmp) || l.includes(writes[j.i]!.target)));
+    stderr.length ? stderr.join('').split('\n').find((l) => /^Error/i.test(l) && (l.includes(j.tmp) || l.includes(writes[j.i]!.target))) : undefined;
   const committer = startCommitter(writes, results, onDone);
   const handled = new Set<number>();
+  const marked = new Set<number>();
   // exiftool prints "@@immich-done <k>" after its k-th command (-echo3): that file is finished, and
   // an error it reported for it is already on stderr (unbuffered), read by the next turn of the loop
   const finished = (j: { i: number; tmp: string }) =>
@@ -169,6 +170,8 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
       if (handled.has(j.i)) return;
       handled.add(j.i);
       const said = errorFor(j);
+      // marked and no error: written (a missing file still fails its commit's open)
+      if (!said && marked.has(j.i)) return committer.add(j);
       const made = !said && (await fsp.stat(j.tmp).then((st) => st.isFile(), () => false));
       if (made) return committer.add(j);
       await fsp.rm(j.tmp, { force: true }).catch(() => undefined);
@@ -193,7 +196,11 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
               out = lines.pop()!;
               for (const l of lines) {
                 const m = /^@@immich-done (\d+)$/.exec(l.trim());
-                if (m && share[Number(m[1])]) checks.push(finished(share[Number(m[1])]!));
+                const j = m ? share[Number(m[1])] : undefined;
+                if (j) {
+                  marked.add(j.i);
+                  checks.push(finished(j));
+                }
               }
             });
             child.stderr.setEncoding('utf8');
@@ -230,16 +237,18 @@ function startCommitter(writes: SidecarWrite[], results: SidecarWriteResult[], o
   const run = async () => {
     for (;;) {
       if (ready.length < (adding ? MIN_COMMIT : 1)) {
-        if (!adding) return;
+        // each folder synced once, at the end: the results are returned (and recorded) only after it
+        if (!adding) return syncDirs(dirs);
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
         continue;
       }
       const batch = ready.splice(0, COMMIT_BATCH);
-      await commit(batch.map((b) => ({ ...b, target: writes[b.i]!.target })), results);
+      await commit(batch.map((b) => ({ ...b, target: writes[b.i]!.target })), results, dirs);
       for (const b of batch) onDone?.(b.i);
     }
   };
+  const dirs = new Set<string>();
   const done = run();
   return {
     add(item: { i: number; tmp: string }) {
@@ -281,8 +290,8 @@ async function writeTemp(et: ExifTool, target: string, fields: XmpFields): Promi
   return tmp;
 }
 
-/** Make temp files durable together, rename each over its target, make the folders durable. */
-async function commit(batch: Array<{ i: number; tmp: string; target: string }>, results: SidecarWriteResult[]): Promise<void> {
+/** Make temp files durable together, rename each over its target; the folders renamed into are added to `dirs`. */
+async function commit(batch: Array<{ i: number; tmp: string; target: string }>, results: SidecarWriteResult[], dirs: Set<string>): Promise<void> {
   const synced = await Promise.all(
     batch.map(async (b) => {
       try {
@@ -315,14 +324,21 @@ async function commit(batch: Array<{ i: number; tmp: string; target: string }>, 
       }
     }),
   );
-  const dirs = new Set(renamed.flatMap((b) => (b ? [path.dirname(b.target)] : [])));
+  for (const b of renamed) {
+    if (!b) continue;
+    dirs.add(path.dirname(b.target));
+    results[b.i] = { mtime: b.mtime, size: b.size };
+  }
+}
+
+/** fsync each folder once: the renames into it are then durable. */
+async function syncDirs(dirs: Set<string>): Promise<void> {
   await Promise.all(
     [...dirs].map(async (dir) => {
       const dfh = await fsp.open(dir, 'r').catch(() => undefined);
       if (dfh) await dfh.sync().catch(() => undefined).finally(() => dfh.close());
     }),
   );
-  for (const b of renamed) if (b) results[b.i] = { mtime: b.mtime, size: b.size };
 }
 
 /**
