@@ -124,8 +124,8 @@ export async function writeSidecars(
       const rel = targetFor(ctx, it.asset, location);
       return [{ id, rel, target: ctx.library.resolve(rel), fields: it.fields }];
     });
-    // exiftool's processes each with a next file queued while the committer syncs and renames
-    const results = await writeXmpSidecars(et, todo, { concurrency: 2 * Math.max(1, ctx.concurrency), onDone: () => onProgress?.(++done, ids.length) });
+    // Many files: one argfile per exiftool process; a few: the warm processes, each with a next file queued
+    const results = await writeXmpSidecars(et, todo, { concurrency: 2 * Math.max(1, ctx.concurrency), procs: Math.max(1, ctx.concurrency), onDone: () => onProgress?.(++done, ids.length) });
     done += chunk.length - todo.length;
     const rows = todo.map((t, k) => {
       const r = results[k]!;

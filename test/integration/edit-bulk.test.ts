@@ -72,24 +72,36 @@ describe('bulk edit (embedded)', () => {
     expect(rows.rows[0]!.n).toBe(2 * N);
   });
 
-  it('the batch writer keeps fields it does not write and reports a failure per file', async () => {
+  it.each([
+    ['through the warm exiftool processes', undefined],
+    ['through argfiles (a batch of 16+ per process)', 1],
+  ])('the batch writer %s keeps fields it does not write and reports a failure per file', async (_label, procs) => {
     const et = await getExifTool(ctx);
     const target = path.join(lib, 'uploads/bulk/1/1.jpg.xmp');
-    execFileSync(exiftool, ['-overwrite_original', '-XMP-dc:Creator=Someone Else', target]);
-    fs.mkdirSync(path.join(lib, 'ro'));
+    execFileSync(exiftool, ['-overwrite_original', '-XMP-dc:Creator=Someone Else', '-XMP-exif:DateTimeOriginal=2001:01:01 00:00:00', target]);
+    fs.mkdirSync(path.join(lib, 'ro'), { recursive: true });
     fs.writeFileSync(path.join(lib, 'ro/blocker'), '');
-    const fields = { description: 'merged', rating: 5, localTakenAt: null, offset: null, latitude: null, longitude: null, tags: ['Bulk/One'] };
+    const fields = { description: 'merged "quoted" & <b>\nsecond line', rating: 5, localTakenAt: null, offset: null, latitude: null, longitude: null, tags: ['Bulk/One', 'Trips/Lisbon'] };
+    const fresh = Array.from({ length: 18 }, (_, k) => ({ target: path.join(lib, `new-${procs ?? 0}`, String(k % 3), `${k}.jpg.xmp`), fields: { ...fields, localTakenAt: '2024-05-01T10:00:00', offset: '+01:00', latitude: 38.7, longitude: -9.1 } }));
     const results = await writeXmpSidecars(et, [
       { target, fields },
       // a folder that cannot be made: a file stands where it would be
       { target: path.join(lib, 'ro/blocker/x.jpg.xmp'), fields },
-    ], { concurrency: 4 });
+      ...fresh,
+    ], { concurrency: 4, procs });
     expect(results[0]).toMatchObject({ size: fs.statSync(target).size });
     expect((results[1] as { error: Error }).error.message).toMatch(/ENOTDIR|EEXIST/);
+    expect(results.slice(2).filter((r) => 'error' in r)).toEqual([]);
     const x = readXmp(target);
-    expect(x).toMatchObject({ 'XMP-dc:Creator': 'Someone Else', 'XMP-dc:Description': 'merged', 'XMP-xmp:Rating': 5, 'XMP-digiKam:TagsList': 'Bulk/One' });
+    expect(x).toMatchObject({
+      'XMP-dc:Creator': 'Someone Else', 'XMP-dc:Description': 'merged "quoted" & <b>\nsecond line', 'XMP-xmp:Rating': 5,
+      'XMP-digiKam:TagsList': ['Bulk/One', 'Trips/Lisbon'], 'XMP-lr:HierarchicalSubject': ['Bulk|One', 'Trips|Lisbon'], 'XMP-dc:Subject': ['One', 'Lisbon'],
+    });
     // a field we write as null is removed from the existing sidecar
     expect(x['XMP-exif:DateTimeOriginal']).toBeUndefined();
+    const y = readXmp(fresh[17]!.target);
+    expect(y).toMatchObject({ 'XMP-exif:DateTimeOriginal': '2024:05:01 10:00:00+01:00', 'XMP-photoshop:DateCreated': '2024:05:01 10:00:00+01:00', 'XMP-exif:GPSLatitude': 38.7, 'XMP-exif:GPSLongitude': -9.1, 'XMP-dc:Description': 'merged "quoted" & <b>\nsecond line' });
+    expect(fs.readdirSync(path.dirname(fresh[0]!.target)).filter((f) => f.includes('.immich-tmp-'))).toEqual([]);
   });
 });
 
