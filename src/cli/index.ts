@@ -54,7 +54,9 @@ as each stage succeeds. With --jobs, exactly those stages are queued for assets 
 only those run (their follow-up stages are not queued).
 Stages reported 'skipped' (e.g. no model installed) or 'failed' are queued again once the environment
 changed (a model or ffmpeg installed, a setting or this program updated), or with --retry-failed; while
-it is unchanged they would do the same again, so a re-run with nothing new exits 0.
+it is unchanged they would do the same again, so a re-run with nothing new exits 0. The summary
+("N assets, M jobs queued"; --json assets, jobs, queued) counts the assets that had a stage queued:
+0 when nothing is missing (with --force, every asset).
 
 In-place assets (imported with --in-place) are checked against their folders: new files are imported in
 place, files whose size or time changed are hashed and, when the content changed, processed again, and

@@ -74,7 +74,11 @@ function breakStale(lockPath: string, seen: LockInfo | undefined): void {
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
   if (!publish(breaker, me)) {
     const other = readLock(breaker);
-    if (other && !isStale(other)) return; // someone else is breaking it: look again
+    // Someone else is breaking it, or just finished (the file is gone: a break lock is never seen
+    // empty, it is linked into place whole): look again. Only a break lock whose holder is known and
+    // dead is taken over — treating "gone" as dead moved a live breaker aside and let a second one in,
+    // and both then removed locks (two holders of an empty lock in the 4-process race test).
+    if (!other || !isStale(other)) return;
     const grave = `${breaker}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.dead`;
     try {
       fs.renameSync(breaker, grave);
@@ -82,7 +86,7 @@ function breakStale(lockPath: string, seen: LockInfo | undefined): void {
       return;
     }
     const moved = readLock(grave);
-    if (moved && !isStale(moved)) {
+    if (!sameHolder(moved, other)) {
       // A live breaker got in between: give its file back (if nothing replaced it) and retry.
       try { fs.linkSync(grave, breaker); } catch { /* it will find its lock gone and retry */ }
     }
