@@ -164,8 +164,8 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
   const committer = startCommitter(writes, results, onDone);
   const handled = new Set<number>();
   const marked = new Set<number>();
-  // exiftool prints "@@immich-done <k>" after its k-th command (-echo3): that file is finished, and
-  // an error it reported for it is already on stderr (unbuffered), read by the next turn of the loop
+  // exiftool prints "@@immich-done <k>" on stderr after its k-th command (-echo4): that file is
+  // finished, and an error it reported for it came before, on the same stream
   const finished = (j: { i: number; tmp: string }) =>
     new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       if (handled.has(j.i)) return;
@@ -185,32 +185,36 @@ async function writeWithArgfiles(writes: SidecarWrite[], procs: number, onDone?:
         const share = jobs.slice(p * per, (p + 1) * per);
         if (!share.length) return;
         const argfile = path.join(os.tmpdir(), `${TMP_MARK}${process.pid}-${crypto.randomBytes(4).toString('hex')}.args`);
-        await fsp.writeFile(argfile, share.map((j, k) => [...j.args, '-echo3', `@@immich-done ${k}`, '-execute'].join('\n')).join('\n') + '\n');
+        // -echo4: the mark goes to stderr, which Perl does not buffer (stdout comes in 4 KB blocks)
+        await fsp.writeFile(argfile, share.map((j, k) => [...j.args, '-echo4', `@@immich-done ${k}`, '-execute'].join('\n')).join('\n') + '\n');
         try {
           await new Promise<void>((resolve) => {
-            const child = spawn(bin, ['-@', argfile], { stdio: ['ignore', 'pipe', 'pipe'], env });
+            const child = spawn(bin, ['-@', argfile], { stdio: ['ignore', 'ignore', 'pipe'], env });
             let out = '';
-            child.stdout.setEncoding('utf8');
-            child.stdout.on('data', (d: string) => {
+            child.stderr.setEncoding('utf8');
+            child.stderr.on('data', (d: string) => {
               out += d;
               const lines = out.split('\n');
               out = lines.pop()!;
               for (const l of lines) {
                 const m = /^@@immich-done (\d+)$/.exec(l.trim());
                 const j = m ? share[Number(m[1])] : undefined;
-                if (j) {
-                  marked.add(j.i);
-                  checks.push(finished(j));
+                if (!j) {
+                  stderr.push(`${l}\n`);
+                  continue;
                 }
+                marked.add(j.i);
+                checks.push(finished(j));
               }
             });
-            child.stderr.setEncoding('utf8');
-            child.stderr.on('data', (d: string) => stderr.push(d));
             child.on('error', (err) => {
               stderr.push(`${err.message}\n`);
               resolve();
             });
-            child.on('close', () => resolve());
+            child.on('close', () => {
+              if (out) stderr.push(out);
+              resolve();
+            });
           });
         } finally {
           await fsp.rm(argfile, { force: true });
