@@ -303,11 +303,20 @@ async function writeTemp(et: ExifTool, target: string, fields: XmpFields): Promi
 
 /** Make temp files durable together, rename each over its target; the folders renamed into are added to `dirs`. */
 async function commit(batch: Array<{ i: number; tmp: string; target: string }>, results: SidecarWriteResult[], dirs: Set<string>): Promise<void> {
+  // Many files: one syncfs per filesystem after all are written, instead of an fdatasync each (the
+  // per-file syncs kept the writer at 0.67 of standalone exiftool on 2 cores). Few: fdatasync each.
+  const bulk = batch.length >= BULK_SYNC;
+  const devs = new Map<number, string>();
   const synced = await Promise.all(
     batch.map(async (b) => {
       try {
         const fh = await fsp.open(b.tmp, 'r+');
         try {
+          if (bulk) {
+            const st = await fh.stat();
+            if (!devs.has(st.dev)) devs.set(st.dev, path.dirname(b.tmp));
+            return { ...b, mtime: st.mtime, size: st.size };
+          }
           await fh.datasync();
           // the mtime and size the file keeps after the rename
           const st = await fh.stat();
@@ -322,6 +331,17 @@ async function commit(batch: Array<{ i: number; tmp: string; target: string }>, 
       }
     }),
   );
+  if (bulk) {
+    const ok = await Promise.all([...devs.values()].map((dir) => syncFs(dir)));
+    // no syncfs here (or a folder name it cannot take): the files one by one
+    if (!ok.every(Boolean)) {
+      await Promise.all(synced.map(async (b) => {
+        if (!b) return;
+        const fh = await fsp.open(b.tmp, 'r+');
+        await fh.datasync().finally(() => fh.close());
+      }));
+    }
+  }
   const renamed = await Promise.all(
     synced.map(async (b) => {
       if (!b) return undefined;
@@ -342,8 +362,28 @@ async function commit(batch: Array<{ i: number; tmp: string; target: string }>, 
   }
 }
 
-/** fsync each folder once: the renames into it are then durable. */
+const BULK_SYNC = 16;
+
+/** syncfs of the filesystem holding `dir` (`sync -f`); false where that could not be done. */
+function syncFs(dir: string): Promise<boolean> {
+  if (typeof fsPath(dir) !== 'string') return Promise.resolve(false); // `sync` takes UTF-8 names only
+  return new Promise<boolean>((resolve) => {
+    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/** fsync each folder once (many folders: one syncfs per filesystem): the renames into them are then durable. */
 async function syncDirs(dirs: Set<string>): Promise<void> {
+  if (dirs.size >= BULK_SYNC) {
+    const devs = new Map<number, string>();
+    for (const dir of dirs) {
+      const st = await fsp.stat(fsPath(dir)).catch(() => undefined);
+      if (st && !devs.has(st.dev)) devs.set(st.dev, dir);
+    }
+    if ((await Promise.all([...devs.values()].map((dir) => syncFs(dir)))).every(Boolean)) return;
+  }
   await Promise.all(
     [...dirs].map(async (dir) => {
       const dfh = await fsp.open(fsPath(dir), 'r').catch(() => undefined);
