@@ -6,8 +6,8 @@
 import { parseDateOption } from '../validate.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql } from '../db/kysely.js';
-import { CompiledQuery, type SqlBool } from 'kysely';
+import { CompiledQuery, sql } from '../db/kysely.js';
+import type { SqlBool } from 'kysely';
 import type { Context } from '../context.js';
 import { UsageError, VectorUnavailableError } from '../errors.js';
 import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
