@@ -97,16 +97,22 @@ export async function folderUsage(dir: string): Promise<{ bytes: number; files: 
     } catch {
       return;
     }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        const st = await fsp.lstat(p).catch(() => undefined);
-        if (st) {
-          bytes += st.size;
-          files++;
-        }
-      }
+    // lstat in parallel (libuv's pool), 256 at a time: one after another, 6,000 thumbnails took
+    // ~250 ms of a 0.5 s `stats` at 1M assets (bench/scale).
+    for (let i = 0; i < entries.length; i += 256) {
+      await Promise.all(
+        entries.slice(i, i + 256).map(async (e) => {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) await walk(p);
+          else if (e.isFile()) {
+            const st = await fsp.lstat(p).catch(() => undefined);
+            if (st) {
+              bytes += st.size;
+              files++;
+            }
+          }
+        }),
+      );
     }
   };
   await walk(dir);
@@ -143,10 +149,8 @@ export async function collectStorage(config: Config, opts: StatsOptions = {}): P
   const library = new Library(config.uploadLocation);
   const folders: FolderUsage[] = [];
   if (opts.storage !== false) {
-    for (const name of LIBRARY_FOLDERS) {
-      const p = library.folder(name);
-      folders.push({ folder: name, path: p, ...(await folderUsage(p)) });
-    }
+    const usage = await Promise.all(LIBRARY_FOLDERS.map(async (name) => ({ folder: name, path: library.folder(name), ...(await folderUsage(library.folder(name))) })));
+    folders.push(...usage);
     if (config.database.kind === 'embedded') {
       const p = config.database.embeddedPath;
       folders.push({ folder: 'database', path: p, ...(await folderUsage(p)) });
