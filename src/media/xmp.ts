@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ExifTool, WriteTags } from 'exiftool-vendored';
 import { TMP_MARK } from '../storage/atomic.js';
 import { fsPath } from '../storage/raw-path.js';
+import { syncFs } from '../storage/syncfs.js';
 
 export interface XmpFields {
   description: string | null;
@@ -363,16 +364,6 @@ async function commit(batch: Array<{ i: number; tmp: string; target: string }>, 
 }
 
 const BULK_SYNC = 16;
-
-/** syncfs of the filesystem holding `dir` (`sync -f`); false where that could not be done. */
-function syncFs(dir: string): Promise<boolean> {
-  if (typeof fsPath(dir) !== 'string') return Promise.resolve(false); // `sync` takes UTF-8 names only
-  return new Promise<boolean>((resolve) => {
-    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
-    child.on('error', () => resolve(false));
-    child.on('close', (code) => resolve(code === 0));
-  });
-}
 
 /** fsync each folder once (many folders: one syncfs per filesystem): the renames into them are then durable. */
 async function syncDirs(dirs: Set<string>): Promise<void> {

@@ -11,7 +11,6 @@
 // library keeps) or, in an encrypted repository, HMAC-SHA256(id key, SHA-1) so ids reveal nothing.
 // A snapshot is only visible once its header is renamed into snapshots/, after every object it
 // references is written and flushed: a crash at any point leaves a valid repository.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -41,6 +40,7 @@ import { Worker } from 'node:worker_threads';
 import type { CopyResult, CopyTask, PoolMessage } from './backup-worker.js';
 import { fsPath } from '../storage/raw-path.js';
 
+import { syncFilesystem } from '../storage/syncfs.js';
 export const REPO_FORMAT = 'immich-backup';
 export const REPO_VERSION = 1;
 /** Up to this many new objects are flushed one by one; more, with one syncfs. */
@@ -249,17 +249,6 @@ class CopyPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
-}
-
-/** syncfs of the filesystem holding `dir` (`sync -f`); where that is missing, fsync of the folder. */
-export async function syncFilesystem(dir: string): Promise<void> {
-  const ok = await new Promise<boolean>((resolve) => {
-    execFile('sync', ['-f', dir], (err) => resolve(!err));
-  });
-  if (ok) return;
-  const fd = await fsp.open(dir, 'r').catch(() => undefined);
-  await fd?.sync().catch(() => {});
-  await fd?.close();
 }
 
 export class Repository {

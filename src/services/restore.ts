@@ -20,7 +20,8 @@ import { recoverEmbeddedSwap, stagingPath, swapInEmbedded } from '../db/embedded
 import { installHint, resolveModel } from '../ml/models.js';
 import { acquireLock, LockHeldError } from '../storage/lock.js';
 import { countRows, isDiskFailure, mapLimit, pgClientEnv, runBackup } from './backup.js';
-import { isObjectId, Repository, RepositoryError, shortId, syncFilesystem, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
+import { isObjectId, Repository, RepositoryError, shortId, validateFileList, type FileEntry, type Snapshot } from './backup-repo.js';
+import { syncFilesystem } from '../storage/syncfs.js';
 import { describeStatement, dumpRules, readDump, type DumpRules, type StatementKind } from './restore-sql.js';
 import { fsPath } from '../storage/raw-path.js';
 import { loadPGlite } from '../db/pglite-engine.js';

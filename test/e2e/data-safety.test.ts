@@ -8,6 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { runCli, tmpDir } from '../helpers/env.js';
 import { listFiles, makeImage, withLibraryDb } from './import-helpers.js';
 
+/** Invert byte 100 of a (repository) file, keeping its mtime when asked: damage a size and time check cannot see. */
+function flipByte(file: string, keepMtime: boolean): void {
+  const st = fs.statSync(file);
+  fs.chmodSync(file, 0o600);
+  const fd = fs.openSync(file, 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, 100);
+  b[0] = b[0]! ^ 0xff;
+  fs.writeSync(fd, b, 0, 1, 100);
+  fs.closeSync(fd);
+  if (keepMtime) fs.utimesSync(file, st.atime, st.mtime);
+}
+
 /** The pid of a process that has exited: what a temp file of a killed run carries. */
 function deadPid(): number {
   return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
@@ -115,20 +128,9 @@ describe('a damaged object in a backup repository', () => {
       const sum = crypto.createHash('sha1').update(fs.readFileSync(path.join(src, name))).digest('hex');
       return path.join(repo, 'data', sum.slice(0, 2), sum);
     };
-    const flip = (file: string, keepMtime: boolean) => {
-      const st = fs.statSync(file);
-      fs.chmodSync(file, 0o600);
-      const fd = fs.openSync(file, 'r+');
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, 100);
-      b[0] = b[0]! ^ 0xff;
-      fs.writeSync(fd, b, 0, 1, 100);
-      fs.closeSync(fd);
-      if (keepMtime) fs.utimesSync(file, st.atime, st.mtime);
-    };
     const verify = () => runCli(['--json', 'verify', '--backup', repo, '--read-data'], env);
 
-    flip(objectOf('one.jpg'), false);
+    flipByte(objectOf('one.jpg'), false);
     expect((await verify()).code).not.toBe(0);
     const again = await runCli(['backup', repo], env);
     expect(again.code, again.stderr).toBe(0);
@@ -136,7 +138,7 @@ describe('a damaged object in a backup repository', () => {
     expect(v1.code, v1.stdout).toBe(0);
 
     // Bit rot: same size, same mtime. Only a full read finds it.
-    flip(objectOf('two.jpg'), true);
+    flipByte(objectOf('two.jpg'), true);
     const repair = await runCli(['--json', 'backup', 'repair', repo], env);
     expect(repair.code, repair.stderr).toBe(0);
     const r = JSON.parse(repair.stdout);
@@ -164,17 +166,7 @@ describe('the next backup re-checks what it reuses', () => {
       }
       throw new Error('no photo with such a checksum');
     };
-    const decay = (file: string) => {
-      const st = fs.statSync(file);
-      fs.chmodSync(file, 0o600);
-      const fd = fs.openSync(file, 'r+');
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, 100);
-      b[0] = b[0]! ^ 0xff;
-      fs.writeSync(fd, b, 0, 1, 100);
-      fs.closeSync(fd);
-      fs.utimesSync(file, st.atime, st.mtime); // bit rot: same size, same mtime
-    };
+    const decay = (file: string) => flipByte(file, true); // bit rot: same size, same mtime
     const backup = async (lib: string) => {
       const r = await runCli(['--json', 'backup', repo], { UPLOAD_LOCATION: lib });
       expect(r.code, r.stderr).toBe(0);

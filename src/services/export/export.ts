@@ -21,7 +21,7 @@ import type { ExpressionBuilder } from 'kysely';
 import { EnvironmentError, errorMessage } from '../../errors.js';
 import { TMP_MARK, tempFileOwner, tempPathFor, writeFileAtomic } from '../../storage/atomic.js';
 import { sha1File } from '../../storage/checksum.js';
-import { syncFilesystem } from '../backup-repo.js';
+import { syncFilesystem } from '../../storage/syncfs.js';
 import { createCopyPool, type CopyPool } from './copy-pool.js';
 import { extOf, parseTemplate, renderPaths, renderTemplate, type Template } from '../../storage/template.js';
 import { selectAssetIds, selectionQuery, type Selection } from '../selection.js';
