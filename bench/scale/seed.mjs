@@ -20,7 +20,7 @@
 // Load order for speed (PostgreSQL): every index that does not back a constraint is dropped first and
 // rebuilt after the data (btree first, then the HNSW ones: faces, then CLIP); foreign-key checks and
 // triggers are off for the load (session_replication_role = replica: the rows are consistent by
-// construction), and what the triggers maintain (exif.geocode_pending, timeline_months, job_status_counts) is written
+// construction), and what the triggers maintain (exif.geocode_pending, timeline_months, job_status_counts, job_run_totals) is written
 // by the seed itself with the migrations' own queries. The indexes rebuilt are the migrations'
 // definitions, read back from pg_indexes (nothing is built cheaper than a real library has).
 import fs from 'node:fs';
@@ -217,6 +217,13 @@ await step('files and stage status', async () => {
     cross join unnest(case when a.type = 'video' then ${stagesFor('video')}::text[] else ${stagesFor('image')}::text[] end) st(stage)`);
   // the counts 0200's trigger keeps (it did not fire: replica role), with the migration's own query
   if (onPg) await exec(sql`insert into job_status_counts (stage, status, shard, n) select stage, status, 0, count(*) from asset_job_status group by stage, status`);
+  // the job history a processed library has (job_runs is never pruned: one row per finished job), and
+  // the totals 0250's statement triggers keep, with the migration's own query
+  await exec(sql`
+    insert into job_runs (stage, asset_id, status, duration_ms, finished_at)
+    select stage, asset_id, 'done', 5 + (hashtext(asset_id::text || stage) & 1023), now() - interval '1 second' * (hashtext(asset_id::text) & 65535)
+    from asset_job_status`);
+  if (onPg) await exec(sql`insert into job_run_totals (stage, status, shard, n, ms) select stage, status, 0, count(*), coalesce(sum(duration_ms), 0) from job_runs group by stage, status`);
 });
 
 await step('tags and OCR', async () => {

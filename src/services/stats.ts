@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
+import { jobRunTotals } from '../db/job-status-counts.js';
 import { jobStatusTotals, openQueueAdmin } from './queues.js';
 
 export interface StageTiming {
@@ -224,8 +225,9 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
   const stages: StageTiming[] = [];
   const totals: LibraryStats['totals'] = [];
   if (tables.has('job_runs')) {
-    const runStages = await ctx.db.selectFrom('job_runs').select('stage').distinct().execute();
-    for (const { stage } of runStages) {
+    // Stages and totals from 0250's trigger-kept rows; only each stage's window reads job_runs (by its index).
+    const runTotals = await jobRunTotals(ctx.db);
+    for (const stage of new Set(runTotals.map((r) => r.stage))) {
       const rows = await ctx.db
         .selectFrom('job_runs')
         .select(['status', 'duration_ms', 'finished_at'])
@@ -253,14 +255,7 @@ export async function collectStats(ctx: Context, opts: StatsOptions = {}): Promi
         lastFinishedAt: new Date(lastFinish).toISOString(),
       });
     }
-    const t = await ctx.db
-      .selectFrom('job_runs')
-      .select((eb) => ['stage', 'status', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('duration_ms').as('ms')])
-      .groupBy(['stage', 'status'])
-      .orderBy('stage')
-      .orderBy('status')
-      .execute();
-    for (const r of t) totals.push({ stage: r.stage, status: r.status, count: Number(r.n), seconds: Number(r.ms) / 1000 });
+    for (const r of runTotals) totals.push({ stage: r.stage, status: r.status, count: r.count, seconds: r.ms / 1000 });
   }
   const order = (s: string) => {
     const i = (ALL_QUEUES as readonly string[]).indexOf(s);

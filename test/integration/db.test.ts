@@ -9,6 +9,7 @@ import { listMigrations } from '../../src/db/migrate.js';
 import { BARE_TEMPLATE_DIR, TEMPLATE_DIR, TEMPLATE_MANIFEST } from '../../src/db/embedded-template.js';
 import { EnvironmentError } from '../../src/errors.js';
 import { jobStatusTotals } from '../../src/services/queues.js';
+import { jobRunTotals } from '../../src/db/job-status-counts.js';
 import { everyStageDone } from '../../src/services/index.js';
 import { stagesFor } from '../../src/services/import-plan.js';
 import { createPgDatabase, pgEnv, tmpDir } from '../helpers/env.js';
@@ -64,6 +65,28 @@ async function roundTrip(env: Record<string, string>) {
     await db.updateTable('asset_job_status').set({ status: 'skipped' }).where('stage', '=', 'ocr').execute();
     expect(await everyStageDone(db)).toBe(false);
     expect(await everyStageDone(db, ['metadata', 'thumbnails'])).toBe(true);
+    // 0250: job_runs totals (what `stats` reports over the whole history) follow multi-row inserts,
+    // updates and deletes, per statement.
+    const runsGrouped = async () =>
+      (await db.selectFrom('job_runs').select(['stage', 'status', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('duration_ms').as('ms')])
+        .groupBy(['stage', 'status']).orderBy('stage').orderBy('status').execute())
+        .map((r) => ({ stage: r.stage, status: r.status, count: Number(r.n), ms: Number(r.ms) }));
+    await db.insertInto('job_runs').values([
+      { stage: 'metadata', asset_id: row.id, status: 'done', duration_ms: 10 },
+      { stage: 'metadata', asset_id: row.id, status: 'done', duration_ms: 15 },
+      { stage: 'ocr', asset_id: row.id, status: 'failed', duration_ms: 7 },
+    ]).execute();
+    await db.insertInto('job_runs').values({ stage: 'ocr', asset_id: row.id, status: 'done', duration_ms: 3 }).execute();
+    await db.updateTable('job_runs').set({ status: 'skipped', duration_ms: 1 }).where('stage', '=', 'ocr').where('status', '=', 'failed').execute();
+    await db.deleteFrom('job_runs').where('duration_ms', '=', 15).execute();
+    expect(await jobRunTotals(db)).toEqual([
+      { stage: 'metadata', status: 'done', count: 1, ms: 10 },
+      { stage: 'ocr', status: 'done', count: 1, ms: 3 },
+      { stage: 'ocr', status: 'skipped', count: 1, ms: 1 },
+    ]);
+    expect(await jobRunTotals(db)).toEqual(await runsGrouped());
+    await db.deleteFrom('job_runs').execute();
+    expect(await jobRunTotals(db)).toEqual([]);
     await db.deleteFrom('assets').where('id', '=', row.id).execute();
     expect(await totals()).toEqual([]);
     return database;
