@@ -23,8 +23,10 @@ export function register(program: Command): void {
       'after',
       `
 Counts cover photos, videos, people, faces and tags; storage covers uploads/, thumbs/, encoded/,
-backups/ and the embedded database. Stage timings (p50/p95, jobs per second) come from the job
-history that every finished job writes. Figures that an installation lacks (e.g. people before
+backups/ and the embedded database. Each folder's file count and size are kept in tmp/ between
+runs, and only folders whose entries changed since are read again (counts older than a day are
+re-read), so a large library is walked in full once. Stage timings (p50/p95, jobs per second) come
+from the job history that every finished job writes. Figures that an installation lacks (e.g. people before
 face recognition ran) are shown as "-" and left out of --json (null) and Prometheus output.
 With the embedded database, stats cannot open it while another immich process (a long index
 run) uses it: it exits 3, and --prometheus still writes the storage figures with
