@@ -89,6 +89,10 @@ const database = await openDatabase(loadConfig({ env, cwd: library }).database, 
 const db = database.db;
 if (!database.hasVector) throw new Error(`${database.target}: pgvector is missing (scripts/install-pgvector.sh)`);
 const exec = (q) => q.execute(db);
+// n random vectors of dim components uniform in ±spread/2 (CLIP levels, face centres and noises)
+const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
+  select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
+  from generate_series(0, ${n - 1}) k`);
 
 const existing = Number((await exec(sql`select count(*)::int as n from assets`)).rows[0].n);
 if (args.includes('--only-clip')) {
@@ -252,9 +256,6 @@ await step('tags and OCR', async () => {
 // Each level is one vector addition per row (pgvector's vector + vector); the burst and noise levels
 // are sums of two tables (1009 x 1013 distinct pairs) instead of one random vector per row.
 async function clipEmbeddings() {
-  const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
-    select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
-    from generate_series(0, ${n - 1}) k`);
   const DIMS = Number(opt('clip-dims', '48'));
   if (DIMS) await randomVectors('clip_basis', DIMS, 512, 1);
   // The same norm as randomVectors(spread): D basis vectors of |b|^2 = 512/12, coefficients of
