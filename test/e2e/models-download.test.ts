@@ -444,6 +444,21 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     expect(out.results[0].originalName).toBe('red.jpg');
   }, 600_000);
 
+  it('an unpinned CLIP name is downloaded on first use at the commit main resolved to, recorded', async () => {
+    const C3 = '3333333333333333333333333333333333333333';
+    publishMain(hub, 'immich-app/RN50x4__openai', C3, clipFiles());
+    hub.log.length = 0;
+    const lib = path.join(root, 'lib-unpinned');
+    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_AUTO_DOWNLOAD: '1', IMMICH_MODELS_BASE_URL: hub.url, IMMICH_CLIP_MODEL: 'RN50x4__openai', IMMICH_OBJECT_MODEL: '', IMMICH_FACE_MODEL: 'not-installed' };
+    const r = await runCli(['import', path.join(src, 'red.jpg')], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /downloading model clip\/RN50x4__openai/.test(l)), r.stderr + hub.log.join(' ')).toHaveLength(1);
+    const asked = hub.log.map((l) => l.replace('/immich-app/RN50x4__openai/', ''));
+    expect(asked[0]).toBe('resolve/main/config.json -');
+    expect(asked.slice(1).every((l) => l.startsWith(`resolve/${C3}/`))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(lib, 'models/clip/RN50x4__openai/.checksums.json'), 'utf8'))).toMatchObject({ revision: C3, revisionSource: 'recorded' });
+  }, 600_000);
+
   it('off, the stage says once which command installs the model and fetches nothing', async () => {
     const lib = path.join(root, 'lib-off');
     hub.log.length = 0;
