@@ -86,7 +86,8 @@ Exit status:
   models
     .command('pull <model>')
     .description(
-      'Download a model from its published source (a pinned commit) and install it after checking its sha256 ' +
+      'Download a model from its published source, every file at one commit (the registry\'s pin, --revision, or the ' +
+        'commit main is at on the first download, recorded), and install it after checking its sha256 ' +
         '(published, or recorded on the first download and checked on every later pull); a cut download resumes. ' +
         'With --from, copy it from a mirror: a folder (an Immich model cache, or the registry\'s mirror paths such as ' +
         'face-detection/scrfd_500m.onnx) or a URL laid out like huggingface.co. A download that does not match the ' +
