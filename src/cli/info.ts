@@ -64,14 +64,16 @@ async function runInfo(rt: Runtime, args: string[], flags: SelectionFlags): Prom
     if (!assets.length) rt.out.note('no assets selected');
     assets.forEach((a, i) => {
       if (i) rt.out.line();
-      for (const [k, v] of lines(a)) rt.out.line(`${k.padEnd(13)} ${v}`);
+      // A field of several values (files) gets one line each, under the first: each line escaped on its own,
+      // so a newline in a file name still reads \n while the lines between files stay real.
+      for (const [k, v] of lines(a)) v.forEach((x, j) => rt.out.line(`${(j ? '' : k).padEnd(13)} ${x}`));
     });
     return 0;
   });
 }
 
-function lines(a: AssetInfo): Array<[string, string]> {
-  const out: Array<[string, string | number | null | undefined]> = [
+function lines(a: AssetInfo): Array<[string, string[]]> {
+  const out: Array<[string, string | string[] | number | null | undefined]> = [
     ['id', a.id],
     ['name', a.originalName],
     ['original', a.originalPath],
@@ -92,10 +94,12 @@ function lines(a: AssetInfo): Array<[string, string]> {
     ['text', a.ocrText?.replace(/\s+/g, ' ')],
     ['stack', a.stack ? `${a.stack.id}${a.stack.primaryAssetId === a.id ? ' (primary)' : ` (primary ${a.stack.primaryAssetId})`}` : ''],
     ['live photo', a.livePhotoVideoId],
-    ['files', a.files.map((f) => `${f.kind} ${f.path}`).join('\n              ')],
+    ['files', a.files.map((f) => `${f.kind} ${f.path}`)],
     ['stages', a.stages.map((s) => `${s.stage}:${s.status}`).join(' ')],
     ['sidecar', a.sidecar ? `${a.sidecar.path} (${a.sidecar.state}${a.sidecar.error ? `: ${a.sidecar.error}` : ''})` : ''],
     ['edited', a.editedAt],
   ];
-  return out.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [k, String(v)]);
+  return out
+    .filter(([, v]) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => [k, Array.isArray(v) ? v : [String(v)]]);
 }

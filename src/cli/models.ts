@@ -8,6 +8,7 @@ import {
   listInstalled,
   modelDirs,
   parseModelRef,
+  publishedSha256,
   type HasConfig,
 } from '../ml/models.js';
 import { DownloadError } from '../ml/download.js';
@@ -22,11 +23,13 @@ const LAYOUT = `Models live in Immich's layout, <dir>/<task>/<model>/<part>/mode
 that ship a model (PP-OCRv4). An existing Immich model cache works as IMMICH_MODELS_DIR.
 
 Immich's model names (buffalo_l, buffalo_m, buffalo_s, antelopev2; ViT-B-32__openai and the other CLIP
-names; PP-OCRv5_mobile) come from the immich-app repositories on huggingface.co, file by file at a pinned
-commit (IMMICH_MODELS_BASE_URL points at a mirror laid out the same way), and are used as they are. A cut
-download resumes (HTTP Range) from its .part file; each file is checked against its published sha256, or
-the one recorded on its first download (<model>/.checksums.json), on every later pull; a model folder
-appears complete or not at all. With IMMICH_MODELS_AUTO_DOWNLOAD on (the default) a stage downloads its
+names; PP-OCRv5_mobile) come from the immich-app repositories on huggingface.co, file by file at one
+commit per model (IMMICH_MODELS_BASE_URL points at a mirror laid out the same way), and are used as they
+are. The commit is the registry's pin, or --revision, or else the one main resolves to on the first
+download (the X-Repo-Commit header), recorded and used for every later file of that model; a file served
+from another commit is refused. A cut download resumes (HTTP Range) from its .part file; each file is
+checked against its published sha256, or the one recorded on its first download (<model>/.checksums.json,
+beside the commit), on every later pull; a model folder appears complete or not at all. With IMMICH_MODELS_AUTO_DOWNLOAD on (the default) a stage downloads its
 missing model on first use.`;
 
 function target(rt: Runtime, cache?: boolean): string {
@@ -54,7 +57,7 @@ Runtime settings (environment or .env; compose examples per accelerator in hwacc
 
 Known models (immich models list --all shows every one):
 ${KNOWN_MODELS.filter((m) => m.task !== 'clip' || m.hub?.revision).map((m) => `  ${`${m.task}/${m.name}`.padEnd(44)} ${m.parts.map((p) => p.part).join(', ')}`).join('\n')}
-  clip/<any other CLIP name Immich lists>      visual, textual (pull with --revision <commit>)
+  clip/<any other CLIP name Immich lists>      visual, textual
 
 Examples:
   immich models list
@@ -74,7 +77,7 @@ Exit status:
 
   models
     .command('list')
-    .description('Show installed models: task/name/part, size, sha256, whether it matches the pinned checksum, and where it is.')
+    .description('Show installed models: task/name/part, size, sha256, whether it matches the pinned checksum, the commit it was pulled at (pinned, recorded or given), and where it is.')
     .option('--all', 'also list known models that are not installed')
     .option('--no-checksum', 'do not hash the files (faster)')
     .addHelpText('after', `\n${LAYOUT}\n\nExamples:\n  immich models list\n  immich models list --all --json\n\nExit status:\n  0  done\n  2  usage error`)
@@ -83,7 +86,8 @@ Exit status:
   models
     .command('pull <model>')
     .description(
-      'Download a model from its published source (a pinned commit) and install it after checking its sha256 ' +
+      'Download a model from its published source, every file at one commit (the registry\'s pin, --revision, or the ' +
+        'commit main is at on the first download, recorded), and install it after checking its sha256 ' +
         '(published, or recorded on the first download and checked on every later pull); a cut download resumes. ' +
         'With --from, copy it from a mirror: a folder (an Immich model cache, or the registry\'s mirror paths such as ' +
         'face-detection/scrfd_500m.onnx) or a URL laid out like huggingface.co. A download that does not match the ' +
@@ -94,7 +98,7 @@ Exit status:
     .option('--url <url>', 'download this URL (or copy this file) for a single part: <task>/<name>/<part>')
     .option('--sha256 <hex>', 'expected checksum for --url')
     .option('--no-verify', 'accept a file whose checksum is not pinned (never overrides a pinned checksum)')
-    .option('--revision <commit>', "commit of the model's hub repository (for names with no pinned revision, or to override it)")
+    .option('--revision <commit>', "pin the model to this commit of its hub repository (main: move it to the commit main is at now, with --force)")
     .option('--force', 'download again even when an identical file is installed')
     .option('--cache', 'install into IMMICH_MODEL_CACHE instead of IMMICH_MODELS_DIR')
     .addHelpText(
@@ -102,11 +106,13 @@ Exit status:
       `
 <model> is <task>/<name>, <task>/<name>/<part>, or a bare registry name (buffalo_l, scrfd_2.5g-mobilefacenet).
 Progress goes to stderr as one line, on a terminal only. Without network, copy the files from another
-machine's model cache and give that folder with --from.
+machine's model cache and give that folder with --from. A model's other parts, a resumed download and a
+re-pull use the commit its first files came from; another --revision needs --force (the whole model).
 
 Examples:
   immich models pull buffalo_l
   immich models pull clip/ViT-SO400M-14-SigLIP-384__webli --revision <commit>
+  immich models pull buffalo_m --revision main --force   # re-pull at the commit main is at now
   immich models pull buffalo_l --from /mnt/other-machine/immich-cache
   immich models pull scrfd_2.5g-mobilefacenet
   immich models pull object-detection/yolox_nano --from https://mirror.example/models
@@ -115,7 +121,7 @@ Examples:
 Exit status:
   0  installed (or already present)
   2  usage error (unknown model, bad reference)
-  3  download failed or checksum mismatch`,
+  3  download failed, checksum mismatch, or a file served from another commit`,
     )
     .action(async (ref: string, opts: { part?: string; from?: string; url?: string; sha256?: string; verify: boolean; force?: boolean; cache?: boolean; revision?: string }, cmd: Command) => {
       const rt = await loadRuntime(cmd);
@@ -138,7 +144,11 @@ Exit status:
         });
         progress.stop();
         if (rt.out.json) rt.out.data({ models: res });
-        else for (const p of res) rt.out.line(`${p.status === 'installed' ? 'installed' : 'present  '} ${p.task}/${p.name}/${p.file.replace(/\/model\.onnx$/, '')}  ${formatBytes(p.size)}  sha256 ${p.sha256} (${p.checksum})  ${p.path}`);
+        else {
+          for (const p of res) rt.out.line(`${p.status === 'installed' ? 'installed' : 'present  '} ${p.task}/${p.name}/${p.file.replace(/\/model\.onnx$/, '')}  ${formatBytes(p.size)}  sha256 ${p.sha256} (${p.checksum})  ${p.path}`);
+          const at = res.find((p) => p.revision);
+          if (at) rt.out.line(`${at.task}/${at.name} is at commit ${at.revision} (${at.revisionSource})`);
+        }
       } catch (err) {
         progress.fail();
         // No network (or no such host): say how to install without it.
@@ -170,7 +180,7 @@ Exit status:
       const rt = await loadRuntime(cmd);
       const r = parseModelRef(ref);
       if (!r.part) throw new UsageError(`give the part too: ${r.task}/${r.name}/<part> (e.g. detection, recognition, visual, textual)`);
-      const pinned = KNOWN_MODELS.find((m) => m.task === r.task && m.name === r.name)?.parts.find((p) => p.part === r.part)?.sha256;
+      const pinned = publishedSha256(r.task, r.name, r.part);
       const res = await installModelFile(target(rt, opts.cache), { task: r.task, name: r.name, part: r.part }, file, { sha256: opts.sha256 ?? pinned });
       if (rt.out.json) rt.out.data({ task: r.task, name: r.name, part: r.part, ...res });
       else rt.out.line(`installed ${r.task}/${r.name}/${r.part}  ${formatBytes(res.size)}  sha256 ${res.sha256}  ${res.path}`);
@@ -213,13 +223,17 @@ async function list(rt: Runtime, opts: { all?: boolean; checksum?: boolean }): P
   const installed = await listInstalled(hasConfig(rt), { checksums: opts.checksum !== false });
   const rows: Array<Record<string, unknown>> = installed.map((m) => ({
     model: `${m.task}/${m.name}/${m.part}`, installed: true, size: m.size, sha256: m.sha256 || null,
-    checksum: m.checksumOk === null ? 'unpinned' : m.checksumOk ? 'ok' : 'MISMATCH', where: m.where, path: m.path,
+    checksum: m.checksumOk === null ? 'unpinned' : m.checksumOk ? 'ok' : 'MISMATCH', revision: m.revision, revisionSource: m.revisionSource,
+    where: m.where, path: m.path,
   }));
   if (opts.all) {
     for (const spec of KNOWN_MODELS) {
       for (const p of spec.parts) {
         const key = `${spec.task}/${spec.name}/${p.part}`;
-        if (!rows.some((r) => r.model === key)) rows.push({ model: key, installed: false, size: p.size ?? null, sha256: p.sha256 ?? null, checksum: null, where: null, path: null });
+        if (rows.some((r) => r.model === key)) continue;
+        const pinned = spec.hub?.revision ?? null;
+        const file = spec.hub?.files.find((f) => f.path === `${p.part}/model.onnx`);
+        rows.push({ model: key, installed: false, size: p.size ?? file?.size ?? null, sha256: p.sha256 ?? file?.sha256 ?? null, checksum: null, revision: pinned, revisionSource: pinned ? 'pinned' : null, where: null, path: null });
       }
     }
   }
@@ -232,8 +246,11 @@ async function list(rt: Runtime, opts: { all?: boolean; checksum?: boolean }): P
     return;
   }
   rt.out.table(
-    ['model', 'size', 'sha256', 'checksum', 'where'],
-    rows.map((r) => [r.model as string, r.size ? formatBytes(r.size as number) : '', r.sha256 ? String(r.sha256).slice(0, 12) : '', r.installed ? (r.checksum as string) : 'not installed', r.installed ? `${r.where}: ${r.path}` : '']),
+    ['model', 'size', 'sha256', 'checksum', 'revision', 'where'],
+    rows.map((r) => [
+      r.model as string, r.size ? formatBytes(r.size as number) : '', r.sha256 ? String(r.sha256).slice(0, 12) : '', r.installed ? (r.checksum as string) : 'not installed',
+      r.revision ? `${String(r.revision).slice(0, 7)} (${r.revisionSource})` : '', r.installed ? `${r.where}: ${r.path}` : '',
+    ]),
   );
   for (const r of rows) if (r.checksum === 'MISMATCH') rt.out.note(`warning: ${r.model} does not match its pinned sha256 (${r.path}); pull it again with --force`);
 }

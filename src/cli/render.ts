@@ -3,29 +3,16 @@
 import { createRequire } from 'node:module';
 import type { Ora } from 'ora';
 import type { LogRecord } from '../logger.js';
-import { displayPath } from '../storage/raw-path.js';
+import { escapeControl } from '../storage/display-name.js';
 
 // Loaded when first used: ora and its dependencies take ~50 ms to import, and most runs (--json,
 // a pipe, quick commands like search) never show a spinner.
 type TableCtor = typeof import('cli-table3');
 const require = createRequire(import.meta.url);
 
-/**
- * Human output never passes a control character through: a file name holding a newline or a
- * terminal escape sequence could otherwise fake an `immich:` line or rewrite the screen. Newlines,
- * tabs, ESC and the other C0/C1 controls and bidirectional overrides are printed as escapes (\n,
- * \x1b, \u202e). Every human line goes through here (Output and the top-level error line).
- */
-export function escapeControl(text: string): string {
-  // A byte of a name that is not UTF-8 (U+FFFD and its hex digits in the text form) reads \xHH too.
-  return displayPath(text).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
+// Every human line goes through escapeControl (Output and the top-level error line); the gallery shows
+// names with the same function.
+export { escapeControl };
 
 export interface OutputOptions {
   json: boolean;

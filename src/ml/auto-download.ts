@@ -28,11 +28,11 @@ export function downloadFailure(ctx: HasConfig, task: string, name: string): str
   return failures.get(key(ctx, task, name));
 }
 
-/** Can the registry fetch this model without being told more (a pinned revision or pinned URLs)? */
+/** Can the registry fetch this model without being told more (a hub model, whose commit is pinned or recorded on the first download, or pinned URLs)? */
 export function downloadable(task: string, name: string): boolean {
   const spec = findModel(task, name);
   if (!spec) return false;
-  if (spec.hub) return spec.hub.revision !== undefined;
+  if (spec.hub) return true;
   return spec.parts.every((p) => p.package || (p.url && p.sha256 && !p.url.endsWith('.tgz')));
 }
 

@@ -16,6 +16,12 @@ export interface FetchOptions {
   headerTimeoutMs?: number;
   /** No body bytes for this long: treat the connection as cut (default 60 s). */
   stallMs?: number;
+  /**
+   * Called with each answer's headers before its body is read (a 200, 206 or 416); an error it throws
+   * ends the download at once, the .part file kept as it was (pull.ts checks the served commit here).
+   * Synchronous: a body whose connection closes while the caller awaited something would lose its end.
+   */
+  onHeaders?: (headers: http.IncomingHttpHeaders) => void;
 }
 
 /** A download that failed: the message names the URL and the cause; `status` is the HTTP status when there was one. */
@@ -46,12 +52,15 @@ interface Answer {
   body: http.IncomingMessage;
 }
 
+/** huggingface.co's answer to every resolve URL: the commit the revision in the URL resolved to. */
+export const REPO_COMMIT = 'x-repo-commit';
+
 /**
  * One GET with node:http(s), following redirects (huggingface.co answers a resolve URL with a redirect
  * to its CDN). Not fetch(): a WHATWG body stream that errors drops the bytes it had queued, so a cut
  * connection would lose what did arrive; a Node stream delivers them before the error.
  */
-function get(url: string, headers: Record<string, string>, timeoutMs: number, redirects = 5): Promise<Answer> {
+function get(url: string, headers: Record<string, string>, timeoutMs: number, redirects = 5, commit?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
@@ -61,8 +70,11 @@ function get(url: string, headers: Record<string, string>, timeoutMs: number, re
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
         if (redirects <= 0) return reject(new Error('too many redirects'));
-        return resolve(get(new URL(res.headers.location, u).toString(), headers, timeoutMs, redirects - 1));
+        const served = res.headers[REPO_COMMIT];
+        return resolve(get(new URL(res.headers.location, u).toString(), headers, timeoutMs, redirects - 1, typeof served === 'string' ? served : commit));
       }
+      // The hub names the commit on its redirect; the CDN that serves a large file does not.
+      if (commit && res.headers[REPO_COMMIT] === undefined) res.headers[REPO_COMMIT] = commit;
       resolve({ status, statusText: res.statusMessage ?? '', headers: res.headers, body: res });
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${Math.round(timeoutMs / 1000)} s`)));
@@ -70,14 +82,19 @@ function get(url: string, headers: Record<string, string>, timeoutMs: number, re
   });
 }
 
-/** Fetch `url` into `partFile` (resuming what it holds); resolves once the server's whole body is there. */
-export async function fetchToPart(url: string, partFile: string, opts: FetchOptions = {}): Promise<{ size: number; resumedFrom: number }> {
+/**
+ * Fetch `url` into `partFile` (resuming what it holds); resolves once the server's whole body is there.
+ * A function is asked again before each attempt (a retry after `main` resolved goes to that commit).
+ */
+export async function fetchToPart(urlOf: string | (() => string), partFile: string, opts: FetchOptions = {}): Promise<{ size: number; resumedFrom: number }> {
+  let url = typeof urlOf === 'string' ? urlOf : urlOf();
   const attempts = opts.attempts ?? 3;
   let firstResume = -1;
   let lastCause = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const have = await sizeOf(partFile);
     if (firstResume < 0) firstResume = have;
+    if (typeof urlOf !== 'string') url = urlOf();
     let res: Answer;
     try {
       res = await get(url, have > 0 ? { range: `bytes=${have}-` } : {}, opts.headerTimeoutMs ?? 30_000);
@@ -85,6 +102,14 @@ export async function fetchToPart(url: string, partFile: string, opts: FetchOpti
       lastCause = causeOf(err);
       if (PERMANENT.test(lastCause)) break;
       continue;
+    }
+    if (opts.onHeaders && (res.status === 416 || (res.status >= 200 && res.status < 300))) {
+      try {
+        opts.onHeaders(res.headers);
+      } catch (err) {
+        res.body.destroy();
+        throw err;
+      }
     }
     let append: boolean;
     let total: number | undefined;

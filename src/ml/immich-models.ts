@@ -1,6 +1,7 @@
 // Immich's own model names (immich-app/immich, machine-learning/immich_ml/models/constants.py) with the
 // files Immich's cache holds for each, fetched from the `immich-app/<name>` Hugging Face repositories at a
-// pinned commit and used as they are (no conversion):
+// commit (pinned here, else recorded on the first download, or given with --revision) and used as they
+// are (no conversion):
 //   facial-recognition/<name>/{detection,recognition}/model.onnx   SCRFD (input.1, 9 outputs) + ArcFace 512-d
 //   clip/<name>/config.json, visual/{model.onnx,preprocess_cfg.json}, textual/{model.onnx,tokenizer*.json}
 //   ocr/<name>/{detection,recognition}/model.onnx                   PP-OCRv5 DB detector (x) + CTC recogniser
@@ -14,6 +15,12 @@ const INSIGHTFACE = 'InsightFace pretrained weights: non-commercial research onl
  * size as pinned for the immich-app/buffalo_l and buffalo_m URLs by several public projects. */
 const DET_10G: ModelFileSpec = { path: 'detection/model.onnx', sha256: '5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91', size: 16_923_827 };
 const W600K_R50: ModelFileSpec = { path: 'recognition/model.onnx', sha256: '4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43', size: 174_383_860 };
+/** SCRFD-2.5GF (det_2.5g.onnx, buffalo_m) and SCRFD-500MF (det_500m.onnx, buffalo_s): sha256 as listed for
+ * the InsightFace model zoo's buffalo_m / buffalo_s packs by public mirrors (det_500m's is also the
+ * scrfd_500m entry of models.ts, whose size it shares). Immich's export is taken to be the zoo file as
+ * published: if it is not, the pull stops with a checksum mismatch and installs nothing. */
+const DET_2_5G: ModelFileSpec = { path: 'detection/model.onnx', sha256: '041f73f47371333d1d17a6fee6c8ab4e6aecabefe398ff32cca4e2d5eaee0af9' };
+const DET_500M: ModelFileSpec = { path: 'detection/model.onnx', sha256: '5e4447f50245bbd7966bd6c0fa52938c61474a04ec7def48753668a9d8b4ea3a', size: 2_524_817 };
 /** MobileFaceNet (w600k_mbf.onnx, buffalo_s). */
 const W600K_MBF: ModelFileSpec = { path: 'recognition/model.onnx', sha256: '9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f' };
 const DETECTION: ModelFileSpec = { path: 'detection/model.onnx' };
@@ -41,7 +48,8 @@ const CLIP_FILES: ModelFileSpec[] = [
 
 /**
  * Every CLIP name Immich lists. Commits are pinned where one of the repository's commits is known here;
- * the others are pulled with --revision <commit> (nothing is fetched from a moving branch unasked).
+ * for the others the commit `main` resolves to on the first download is recorded and every later file
+ * of the model is fetched at it (pull.ts), or --revision <commit> pins one.
  */
 const CLIP_REVISIONS: Record<string, string | undefined> = {
   'ViT-B-32__openai': '77520f2136c0467e32b012be8d190ccf110c5667',
@@ -100,8 +108,8 @@ const OCR_FILES: ModelFileSpec[] = [
 
 export const IMMICH_MODELS: readonly ModelSpec[] = [
   faces('buffalo_l', 'f833e51b56d96744b95c40af840411bfbcfd5995', "Immich's default: SCRFD-10GF + ArcFace ResNet-50 512-d (WebFace600K)", [DET_10G, W600K_R50]),
-  faces('buffalo_m', undefined, 'SCRFD-2.5GF + ArcFace ResNet-50 512-d', [DETECTION, W600K_R50]),
-  faces('buffalo_s', '0ff1751885575e62e084dff70549ce24a11fa5dc', 'SCRFD-500MF + MobileFaceNet 512-d (smallest)', [DETECTION, W600K_MBF]),
+  faces('buffalo_m', undefined, 'SCRFD-2.5GF + ArcFace ResNet-50 512-d', [DET_2_5G, W600K_R50]),
+  faces('buffalo_s', '0ff1751885575e62e084dff70549ce24a11fa5dc', 'SCRFD-500MF + MobileFaceNet 512-d (smallest)', [DET_500M, W600K_MBF]),
   faces('antelopev2', 'eabf859e4fe873cbdd2f60a27569f932a104c431', 'SCRFD-10GF + ArcFace ResNet-100 512-d (Glint360K)', [DETECTION, RECOGNITION]),
   ...IMMICH_CLIP_NAMES.map(clip),
   {

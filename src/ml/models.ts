@@ -54,7 +54,7 @@ export interface ModelFileSpec {
 /** A model published in a Hugging Face repository laid out like Immich's cache (immich-app/<name>). */
 export interface HubSource {
   repo: string;
-  /** Pinned commit; undefined = none known here, so `models pull` asks for --revision. */
+  /** Pinned commit; undefined = none known here: the commit `main` resolves to on the first download is recorded and used from then on. */
   revision?: string;
   files: ModelFileSpec[];
 }
@@ -219,10 +219,7 @@ export async function resolveModel(ctx: HasConfig, task: string, name: string, p
 export function installHint(task: string, name: string, part?: string): string {
   const spec = findModel(task, name);
   const target = `${task}/${name}`;
-  if (spec?.hub) {
-    const rev = spec.hub.revision ? '' : ' --revision <commit>';
-    return `immich models pull ${target}${rev} (offline: immich models pull ${target}${rev} --from <folder or mirror URL>)`;
-  }
+  if (spec?.hub) return `immich models pull ${target} (offline: immich models pull ${target} --from <folder or mirror URL>)`;
   const partSpec = spec?.parts.find((p) => p.part === part);
   if (spec && (part ? partSpec?.url || partSpec?.mirrorPath : spec.parts.some((p) => p.url || p.mirrorPath))) {
     return `immich models pull ${target} (or: immich models pull ${target} --from <folder with the .onnx files>)`;
@@ -269,6 +266,18 @@ export interface InstalledPart {
   where: 'models' | 'cache' | 'package';
   /** true/false when the registry pins a checksum, null otherwise. */
   checksumOk: boolean | null;
+  /** The hub commit its model folder was pulled at, and where that came from (pull.ts); null when unknown. */
+  revision: string | null;
+  revisionSource: 'pinned' | 'recorded' | 'given' | null;
+}
+
+/** <model>/.checksums.json, written by `models pull` (sha256 and commit per model folder). */
+export function readModelRecord(modelDir: string): { revision?: string; revisionSource?: InstalledPart['revisionSource']; files?: Record<string, { sha256?: string }> } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(modelDir, '.checksums.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every model.onnx under the model folders, plus registry parts shipped in packages. */
@@ -282,7 +291,11 @@ export async function listInstalled(ctx: HasConfig, opts: { checksums?: boolean 
     const st = await fsp.stat(file);
     const sha256 = opts.checksums === false ? '' : await sha256File(file);
     const pinned = expectedSha256(task, name, part, file);
-    out.push({ task, name, part, path: file, size: st.size, sha256, where, checksumOk: pinned && sha256 ? pinned === sha256 : null });
+    const rec = where === 'package' ? undefined : readModelRecord(path.dirname(path.dirname(file)));
+    out.push({
+      task, name, part, path: file, size: st.size, sha256, where, checksumOk: pinned && sha256 ? pinned === sha256 : null,
+      revision: rec?.revision ?? null, revisionSource: rec?.revision ? (rec.revisionSource ?? null) : null,
+    });
   };
   const dirs = modelDirs(ctx);
   for (const [i, dir] of dirs.entries()) {
@@ -304,17 +317,17 @@ export async function listInstalled(ctx: HasConfig, opts: { checksums?: boolean 
   return out.sort((a, b) => `${a.task}/${a.name}/${a.part}`.localeCompare(`${b.task}/${b.name}/${b.part}`));
 }
 
+/** The registry's published sha256 of a part's model.onnx (a plain part, or a hub model's file). */
+export function publishedSha256(task: string, name: string, part: string): string | undefined {
+  const spec = findModel(task, name);
+  return spec?.parts.find((p) => p.part === part)?.sha256 ?? spec?.hub?.files.find((f) => f.path === `${part}/model.onnx`)?.sha256;
+}
+
 /** The sha256 a model.onnx must have: published in the registry, else recorded on its first download. */
 function expectedSha256(task: string, name: string, part: string, file: string): string | undefined {
-  const spec = findModel(task, name);
-  const published = spec?.parts.find((p) => p.part === part)?.sha256 ?? spec?.hub?.files.find((f) => f.path === `${part}/model.onnx`)?.sha256;
+  const published = publishedSha256(task, name, part);
   if (published) return published;
-  try {
-    const rec = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(file)), '.checksums.json'), 'utf8'));
-    return rec?.files?.[`${part}/model.onnx`]?.sha256;
-  } catch {
-    return undefined;
-  }
+  return readModelRecord(path.dirname(path.dirname(file)))?.files?.[`${part}/model.onnx`]?.sha256;
 }
 
 async function readdirSafe(dir: string): Promise<string[]> {

@@ -99,14 +99,8 @@ export function fsPath(p: string): string | Buffer {
   return isRawPath(p) ? bytesFromText(p) : p;
 }
 
-/**
- * The text form as a person reads it: each escaped byte as \xHH (as terminal escape codes are
- * shown), a real U+FFFD as itself. Lossy where a name holds a literal "\x": --json is the lossless form.
- */
-export function displayPath(p: string): string {
-  if (!isRawPath(p)) return p;
-  return p.replace(/(\uFFFDEF\uFFFDBF\uFFFDBD)|\uFFFD([0-9A-F]{2})/g, (_m, mark: string | undefined, h: string) => (mark ? MARK : `\\x${h.toLowerCase()}`));
-}
+/** The text form as a person reads it (`caf\xe9.jpg`): in display-name.ts, which the web gallery shares. */
+export { displayPath } from './display-name.js';
 
 /**
  * A name for a copy the library makes: valid UTF-8 without U+FFFD or control characters, which

@@ -1,6 +1,7 @@
 // The asset viewer: preview (zoom to the original), video with range requests (the browser's own
 // player), the info panel (EXIF, place, people, albums), prev/next with the arrow keys, Esc closes.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { escapeControl } from '../storage/display-name.js';
 import { api, originalUrl, previewUrl, videoUrl, type Asset, type AssetDetails } from './api.js';
 import { describe } from './tiles.js';
 
@@ -61,7 +62,7 @@ export function Viewer({ list, index, onIndex, onClose, onAction }: ViewerProps)
         <button onClick={onClose} aria-label="Close (Esc)">✕</button>
         <button onClick={() => onIndex(index - 1)} disabled={index === 0} aria-label="Previous (←)">‹</button>
         <button onClick={() => onIndex(index + 1)} disabled={index >= list.length - 1} aria-label="Next (→)">›</button>
-        <span class="spacer">{details?.originalName ?? ''}</span>
+        <span class="spacer">{details ? escapeControl(details.originalName) : ''}</span>
         {asset.type === 'image' && (
           <button onClick={() => setZoom(!zoom)} aria-pressed={zoom}>{zoom ? 'Fit' : 'Zoom to original'}</button>
         )}

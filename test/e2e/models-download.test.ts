@@ -17,10 +17,21 @@ import { withLibraryDb } from './import-helpers.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-type Mode = 'normal' | 'cut-once' | 'cut-then-fail';
+type Mode = 'normal' | 'cut-once' | 'cut-then-fail' | 'fail';
 interface Hub {
   url: string;
+  /** "/<repo>/resolve/<commit>/<file>" → bytes */
   files: Map<string, Buffer>;
+  /** The commit `resolve/main/…` answers with, per repository. */
+  mains: Map<string, string>;
+  /** Repositories served from their current main whatever commit the URL names (a mirror that ignores it). */
+  ignoreRevision: Set<string>;
+  /** Repositories whose answers carry no X-Repo-Commit (a static mirror). */
+  noCommitHeader: Set<string>;
+  /** Like huggingface.co for large files: .onnx answers redirect to /cdn/…, the commit header only on the redirect. */
+  redirectLfs: boolean;
+  /** Called after each request is answered (to move main between two files of one pull). */
+  onServed?: (path: string) => void;
   modes: Map<string, Mode>;
   /** Paths whose one cut has happened (cleared to cut again). */
   cut: Set<string>;
@@ -29,24 +40,43 @@ interface Hub {
   close(): Promise<void>;
 }
 
-/** huggingface.co's resolve URLs: 200 with the whole file, 206 for `Range: bytes=N-`; modes cut connections. */
+/**
+ * huggingface.co's resolve URLs: 200 with the whole file, 206 for `Range: bytes=N-`, the commit served in
+ * X-Repo-Commit (`main` resolved through `mains`); modes cut connections.
+ */
 function hubServer(): Promise<Hub> {
   const files = new Map<string, Buffer>();
   const modes = new Map<string, Mode>();
   const cut = new Set<string>();
   const log: string[] = [];
+  const mains = new Map<string, string>();
+  const ignoreRevision = new Set<string>();
+  const noCommitHeader = new Set<string>();
   const server = http.createServer((req, res) => {
     const p = decodeURIComponent(req.url ?? '');
     const range = req.headers.range;
     log.push(`${p} ${range ?? '-'}`);
-    const body = files.get(p);
+    res.on('finish', () => hub.onServed?.(p));
+    const m_ = /^\/(cdn\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p);
+    let body: Buffer | undefined;
+    const head: Record<string, string | number> = {};
+    if (m_) {
+      const [, cdn, repo, rev, file] = m_ as unknown as [string, string | undefined, string, string, string];
+      const commit = ignoreRevision.has(repo) || rev === 'main' ? mains.get(repo) : rev;
+      body = files.get(`/${repo}/resolve/${commit}/${file}`);
+      if (body && !cdn && !noCommitHeader.has(repo)) head['x-repo-commit'] = commit!;
+      if (body && !cdn && hub.redirectLfs && file.endsWith('.onnx')) {
+        return void res.writeHead(302, { ...head, location: `/cdn/${repo}/resolve/${commit}/${file}` }).end();
+      }
+    }
     if (!body) return void res.writeHead(404).end('Entry not found');
     const mode = modes.get(p) ?? 'normal';
+    if (mode === 'fail') return void res.writeHead(503).end('busy');
     if (mode !== 'normal' && cut.has(p) && mode === 'cut-then-fail') return void res.writeHead(503).end('busy');
     if (mode !== 'normal' && !cut.has(p)) {
       // Headers for the whole file, half of it, then the connection drops.
       cut.add(p);
-      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
+      res.writeHead(200, { ...head, 'content-length': body.length, 'accept-ranges': 'bytes' });
       // end (FIN), not destroy (RST): a reset can discard bytes the client has not read yet
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.end());
       return;
@@ -54,23 +84,29 @@ function hubServer(): Promise<Hub> {
     const m = /^bytes=(\d+)-$/.exec(range ?? '');
     if (m) {
       const start = Number(m[1]);
-      if (start >= body.length) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` }).end(body.subarray(start));
+      if (start >= body.length) return void res.writeHead(416, { ...head, 'content-range': `bytes */${body.length}` }).end();
+      res.writeHead(206, { ...head, 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` }).end(body.subarray(start));
       return;
     }
-    res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' }).end(body);
+    res.writeHead(200, { ...head, 'content-length': body.length, 'accept-ranges': 'bytes' }).end(body);
   });
+  const hub: Hub = {
+    url: '',
+    files,
+    mains,
+    ignoreRevision,
+    noCommitHeader,
+    redirectLfs: false,
+    modes,
+    cut,
+    log,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        files,
-        modes,
-        cut,
-        log,
-        close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
-      }),
-    ),
+    server.listen(0, '127.0.0.1', () => {
+      hub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      resolve(hub);
+    }),
   );
 }
 
@@ -94,6 +130,12 @@ function clipFiles(): Record<string, Buffer> {
 
 function publish(hub: Hub, repo: string, rev: string, files: Record<string, Buffer>): void {
   for (const [f, b] of Object.entries(files)) hub.files.set(`/${repo}/resolve/${rev}/${f}`, b);
+}
+
+/** A new commit of `repo` that main now points at. */
+function publishMain(hub: Hub, repo: string, rev: string, files: Record<string, Buffer>): void {
+  publish(hub, repo, rev, files);
+  hub.mains.set(repo, rev);
 }
 
 function filesUnder(dir: string): string[] {
@@ -203,11 +245,163 @@ describe('immich models pull from a hub laid out like huggingface.co', () => {
     const from = await runCli(['models', 'pull', 'clip/ViT-B-32__openai', '--from', models, '--json'], e);
     expect(from.code, from.stderr).toBe(0);
     expect(filesUnder(path.join(lib3, 'models/clip/ViT-B-32__openai'))).toEqual([...Object.keys(clip), '.checksums.json'].sort());
-    // a revision-less name asks for --revision
-    const rev = await runCli(['models', 'pull', 'buffalo_m'], e);
-    expect(rev.code).toBe(2);
-    expect(rev.stderr).toMatch(/facial-recognition\/buffalo_m has no pinned revision here: give --revision <commit>/);
+    // a name with no pinned commit asks main which commit it is at
+    const unpinned = await runCli(['models', 'pull', 'buffalo_m'], e);
+    expect(unpinned.code).toBe(3);
+    expect(unpinned.stderr).toContain(`cannot download ${deadUrl}/immich-app/buffalo_m/resolve/main/detection/model.onnx: connect ECONNREFUSED`);
+    expect(unpinned.stderr).toContain('immich models pull buffalo_m --from <folder>');
     fs.rmSync(lib3, { recursive: true, force: true });
+  });
+});
+
+describe('one commit per model: the one main resolved to on the first download, recorded and reused', () => {
+  let hub: Hub;
+  const lib = tmpDir('immich-models-rev-');
+  const models = path.join(lib, 'models');
+  const env = () => ({ UPLOAD_LOCATION: lib, IMMICH_MODELS_DIR: models, IMMICH_MODEL_CACHE: path.join(lib, 'cache'), IMMICH_MODELS_BASE_URL: hub.url });
+  const C1 = '1111111111111111111111111111111111111111';
+  const C2 = '2222222222222222222222222222222222222222';
+  const requests = (repo: string) => hub.log.filter((l) => l.startsWith(`/${repo}/`)).map((l) => l.slice(repo.length + 2));
+  // Two commits of the same files with other bytes: which commit a file came from is visible in its bytes.
+  const ocr = (tag: string) => ({ 'detection/model.onnx': Buffer.from(`det ${tag}`), 'recognition/model.onnx': Buffer.from(`rec ${tag}`) });
+  const clip2 = () => {
+    const c = clipFiles();
+    return { ...c, 'config.json': Buffer.from(JSON.stringify({ embed_dim: 4, v: 2 })), 'visual/model.onnx': Buffer.concat([c['visual/model.onnx']!, Buffer.from('v2')]) };
+  };
+
+  beforeAll(async () => {
+    hub = await hubServer();
+    hub.redirectLfs = true; // as huggingface.co: the commit is named on the redirect, not by the CDN
+  });
+  afterAll(async () => {
+    await hub?.close();
+    fs.rmSync(lib, { recursive: true, force: true });
+  });
+
+  it('the first pull of an unpinned model records the commit; its other part is fetched at that commit after main moved', async () => {
+    const repo = 'immich-app/PP-OCRv5_mobile';
+    publishMain(hub, repo, C1, ocr('c1'));
+    const first = await runCli(['models', 'pull', 'ocr/PP-OCRv5_mobile', '--part', 'detection', '--json'], env());
+    expect(first.code, first.stderr).toBe(0);
+    expect(requests(repo)).toEqual(['resolve/main/detection/model.onnx -']);
+    expect(JSON.parse(first.stdout).models).toMatchObject([{ file: 'detection/model.onnx', revision: C1, revisionSource: 'recorded', source: `${hub.url}/${repo}/resolve/${C1}/detection/model.onnx` }]);
+    const dir = path.join(models, 'ocr/PP-OCRv5_mobile');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, '.checksums.json'), 'utf8'))).toMatchObject({ repo, revision: C1, revisionSource: 'recorded' });
+
+    publishMain(hub, repo, C2, ocr('c2'));
+    hub.log.length = 0;
+    const second = await runCli(['models', 'pull', 'ocr/PP-OCRv5_mobile'], env());
+    expect(second.code, second.stderr).toBe(0);
+    // main is not asked again: the recognition part (and its optional charset, absent) come from C1
+    expect(requests(repo)).toEqual([`resolve/${C1}/recognition/model.onnx -`, `resolve/${C1}/recognition/charset.txt -`]);
+    expect(second.stdout).toContain(`ocr/PP-OCRv5_mobile is at commit ${C1} (recorded)`);
+    expect(fs.readFileSync(path.join(dir, 'recognition/model.onnx'), 'utf8')).toBe('rec c1');
+    const list = JSON.parse((await runCli(['models', 'list', '--json'], env())).stdout).models.filter((m: { model: string }) => m.model.startsWith('ocr/PP-OCRv5_mobile/'));
+    expect(list).toMatchObject([
+      { model: 'ocr/PP-OCRv5_mobile/detection', revision: C1, revisionSource: 'recorded', checksum: 'ok' },
+      { model: 'ocr/PP-OCRv5_mobile/recognition', revision: C1, revisionSource: 'recorded', checksum: 'ok' },
+    ]);
+    // a pinned model not pulled yet shows its pin, an unpinned one nothing yet
+    const all = JSON.parse((await runCli(['models', 'list', '--all', '--json'], env())).stdout).models;
+    expect(all.find((m: { model: string }) => m.model === 'facial-recognition/buffalo_l/detection')).toMatchObject({ installed: false, revision: 'f833e51b56d96744b95c40af840411bfbcfd5995', revisionSource: 'pinned' });
+    expect(all.find((m: { model: string }) => m.model === 'facial-recognition/buffalo_m/detection')).toMatchObject({ installed: false, revision: null, revisionSource: null, sha256: '041f73f47371333d1d17a6fee6c8ab4e6aecabefe398ff32cca4e2d5eaee0af9' });
+  });
+
+  it('a download cut on the first file resumes at the recorded commit, not at main', async () => {
+    const repo = 'immich-app/RN101__openai';
+    hub.log.length = 0;
+    publishMain(hub, repo, C1, clipFiles());
+    const config = `/${repo}/resolve/main/config.json`;
+    const atC1 = `/${repo}/resolve/${C1}/config.json`;
+    hub.modes.set(config, 'cut-once');
+    hub.modes.set(atC1, 'fail');
+    const first = await runCli(['models', 'pull', 'clip/RN101__openai'], env());
+    expect(first.code, `${first.stdout}${first.stderr}${hub.log.join('\n')}`).toBe(3);
+    const half = Math.floor(clipFiles()['config.json']!.length / 2);
+    // cut halfway through main's answer (which named C1); the retry asked C1 for the rest
+    expect(requests(repo)).toEqual(['resolve/main/config.json -', `resolve/${C1}/config.json bytes=${half}-`]);
+    expect(first.stderr).toContain(`cannot download ${hub.url}${atC1}: HTTP 503`);
+    expect(fs.existsSync(path.join(models, 'clip/RN101__openai'))).toBe(false);
+    expect(fs.statSync(path.join(models, 'clip/.RN101__openai.download/config.json.part')).size).toBe(half);
+    hub.modes.set(atC1, 'normal');
+
+    publishMain(hub, repo, C2, clip2());
+    hub.log.length = 0;
+    const second = await runCli(['models', 'pull', 'clip/RN101__openai'], env());
+    expect(second.code, second.stderr).toBe(0);
+    const asked = requests(repo);
+    expect(asked[0]).toBe(`resolve/${C1}/config.json bytes=${half}-`);
+    expect(asked.every((l) => l.startsWith(`resolve/${C1}/`))).toBe(true);
+    const dir = path.join(models, 'clip/RN101__openai');
+    for (const [f, b] of Object.entries(clipFiles())) expect(fs.readFileSync(path.join(dir, f)).equals(b), f).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, '.checksums.json'), 'utf8'))).toMatchObject({ revision: C1, revisionSource: 'recorded' });
+    expect(fs.readdirSync(path.join(models, 'clip'))).toEqual(['RN101__openai']);
+  });
+
+  it('a server whose commit changes in the middle of a model is refused in one line, with nothing half-installed', async () => {
+    const repo = 'immich-app/ViT-B-16__laion400m_e31';
+    publishMain(hub, repo, C1, clipFiles());
+    publish(hub, repo, C2, clip2());
+    hub.ignoreRevision.add(repo); // a mirror that serves whatever main is
+    hub.onServed = (p) => {
+      if (p.endsWith('/config.json')) hub.mains.set(repo, C2); // main moves after the first file
+    };
+    const r = await runCli(['models', 'pull', 'clip/ViT-B-16__laion400m_e31'], env());
+    hub.onServed = undefined;
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(
+      `revision mismatch for clip/ViT-B-16__laion400m_e31: visual/model.onnx was served from commit ${C2}, but the model is at commit ${C1} (recorded); files of two revisions are never mixed, nothing was installed`,
+    );
+    expect(fs.readdirSync(path.join(models, 'clip')).filter((f) => f.includes('laion400m_e31'))).toEqual([]);
+
+    // a pinned model whose source serves another commit is refused the same way
+    const pinned = 'immich-app/ViT-B-32__openai';
+    publishMain(hub, pinned, C2, clipFiles());
+    hub.ignoreRevision.add(pinned);
+    const p = await runCli(['models', 'pull', 'clip/ViT-B-32__openai'], env());
+    expect(p.code).toBe(3);
+    expect(p.stderr).toContain(`revision mismatch for clip/ViT-B-32__openai: config.json was served from commit ${C2}, but the model is at commit ${CLIP_REV} (pinned)`);
+    expect(fs.readdirSync(path.join(models, 'clip')).filter((f) => f.includes('ViT-B-32__openai'))).toEqual([]);
+  });
+
+  it('--revision pins a commit; another one for part of the model is refused; --revision main --force moves the whole model', async () => {
+    const repo = 'immich-app/RN50__yfcc15m';
+    publish(hub, repo, C1, clipFiles());
+    publishMain(hub, repo, C2, clip2());
+    hub.log.length = 0;
+    const r = await runCli(['models', 'pull', 'clip/RN50__yfcc15m', '--revision', C1, '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(requests(repo).every((l) => l.startsWith(`resolve/${C1}/`))).toBe(true);
+    expect(JSON.parse(r.stdout).models.every((m: { revision: string; revisionSource: string }) => m.revision === C1 && m.revisionSource === 'given')).toBe(true);
+    const dir = path.join(models, 'clip/RN50__yfcc15m');
+    expect(fs.readFileSync(path.join(dir, 'config.json')).equals(clipFiles()['config.json']!)).toBe(true);
+
+    const mix = await runCli(['models', 'pull', 'clip/RN50__yfcc15m', '--part', 'visual', '--force', '--revision', C2], env());
+    expect(mix.code).toBe(2);
+    expect(mix.stderr).toContain(`clip/RN50__yfcc15m is installed from commit ${C1}; fetching part of it at ${C2} would mix two revisions`);
+
+    hub.log.length = 0;
+    const moved = await runCli(['models', 'pull', 'clip/RN50__yfcc15m', '--revision', 'main', '--force', '--json'], env());
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(requests(repo)[0]).toBe('resolve/main/config.json -');
+    expect(requests(repo).slice(1).every((l) => l.startsWith(`resolve/${C2}/`))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'config.json')).equals(clip2()['config.json']!)).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, '.checksums.json'), 'utf8'))).toMatchObject({ revision: C2, revisionSource: 'recorded' });
+  });
+
+  it('a mirror that does not say which commit main is cannot pin an unpinned model: it asks for --revision', async () => {
+    const repo = 'immich-app/RN50__cc12m';
+    publishMain(hub, repo, C1, clipFiles());
+    hub.noCommitHeader.add(repo);
+    const r = await runCli(['models', 'pull', 'clip/RN50__cc12m'], env());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/resolve\/main\/config\.json did not say which commit of immich-app\/RN50__cc12m it served \(no X-Repo-Commit header\), so clip\/RN50__cc12m cannot be pinned to one revision: give --revision <commit>/);
+    expect(fs.readdirSync(path.join(models, 'clip')).filter((f) => f.includes('RN50__cc12m'))).toEqual([]);
+    // with --revision a static mirror works (no header to check)
+    const given = await runCli(['models', 'pull', 'clip/RN50__cc12m', '--revision', C1], env());
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toContain(`clip/RN50__cc12m is at commit ${C1} (given)`);
   });
 });
 
@@ -248,6 +442,21 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     const out = JSON.parse(s.stdout);
     expect(out.mode).toBe('clip');
     expect(out.results[0].originalName).toBe('red.jpg');
+  }, 600_000);
+
+  it('an unpinned CLIP name is downloaded on first use at the commit main resolved to, recorded', async () => {
+    const C3 = '3333333333333333333333333333333333333333';
+    publishMain(hub, 'immich-app/RN50x4__openai', C3, clipFiles());
+    hub.log.length = 0;
+    const lib = path.join(root, 'lib-unpinned');
+    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_AUTO_DOWNLOAD: '1', IMMICH_MODELS_BASE_URL: hub.url, IMMICH_CLIP_MODEL: 'RN50x4__openai', IMMICH_OBJECT_MODEL: '', IMMICH_FACE_MODEL: 'not-installed' };
+    const r = await runCli(['import', path.join(src, 'red.jpg')], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /downloading model clip\/RN50x4__openai/.test(l)), r.stderr + hub.log.join(' ')).toHaveLength(1);
+    const asked = hub.log.map((l) => l.replace('/immich-app/RN50x4__openai/', ''));
+    expect(asked[0]).toBe('resolve/main/config.json -');
+    expect(asked.slice(1).every((l) => l.startsWith(`resolve/${C3}/`))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(lib, 'models/clip/RN50x4__openai/.checksums.json'), 'utf8'))).toMatchObject({ revision: C3, revisionSource: 'recorded' });
   }, 600_000);
 
   it('off, the stage says once which command installs the model and fetches nothing', async () => {
