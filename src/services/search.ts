@@ -10,7 +10,8 @@ import { CompiledQuery, sql } from '../db/kysely.js';
 import type { SqlBool } from 'kysely';
 import type { Context } from '../context.js';
 import { UsageError, VectorUnavailableError } from '../errors.js';
-import { encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
+import { CLIP_TASK, clipModelName, encodeImage, encodeText, findClip, toVector, type ClipFiles } from '../ml/clip.js';
+import { resolveModel } from '../ml/models.js';
 import { dhash, hamming } from './duplicates.js';
 import { geocodeAssets } from './places.js';
 import type { AssetInfo } from './asset-info.js';
@@ -124,16 +125,24 @@ function singulars(w: string): string[] {
 
 /** Whether CLIP text search can run: model with a textual part, pgvector, embeddings of that model. */
 async function clipForText(ctx: Context, notes: string[]): Promise<ClipFiles | undefined> {
-  const clip = await findClip(ctx);
-  if (!clip?.textual) return undefined;
   if (!ctx.database.hasVector) {
-    notes.push(`${new VectorUnavailableError('CLIP smart search').message} Searching tags, OCR text, places and names instead.`);
+    // Only news to a user who has a CLIP model: looked for, never downloaded for this.
+    if (await resolveModel(ctx, CLIP_TASK, clipModelName(ctx), 'textual')) {
+      notes.push(`${new VectorUnavailableError('CLIP smart search').message} Searching tags, OCR text, places and names instead.`);
+    }
     return undefined;
   }
+  // No embeddings, no CLIP search: nothing is loaded or downloaded for it (an offline library without
+  // CLIP tried the download on every free-text search).
+  const any = await ctx.db.selectFrom('smart_search').select('model').limit(1).executeTakeFirst();
+  if (!any) return undefined;
+  const clip = await findClip(ctx);
+  if (!clip?.textual) return undefined;
+  // Other models' rows through smart_search_model_idx (`<>` alone read all 1M rows at 1M assets).
   const stale = await ctx.db
     .selectFrom('smart_search')
     .select(sql<number>`count(*)::int`.as('n'))
-    .where('model', '<>', clip.name)
+    .where((eb) => eb.or([eb('model', '<', clip.name), eb('model', '>', clip.name)]))
     .executeTakeFirstOrThrow();
   if (stale.n > 0) {
     notes.push(`${stale.n} assets were embedded with another CLIP model than ${clip.name}; re-embed them with: immich index --jobs smart-search,duplicates --force`);

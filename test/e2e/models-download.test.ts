@@ -444,6 +444,21 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     expect(out.results[0].originalName).toBe('red.jpg');
   }, 600_000);
 
+  it('a free-text search in a library without CLIP embeddings downloads nothing and searches the text', async () => {
+    // before: every free-text search of an offline library without CLIP tried the download (~0.5 s each)
+    const lib = path.join(root, 'lib-text');
+    const env = { UPLOAD_LOCATION: lib, IMMICH_MODELS_AUTO_DOWNLOAD: '1', IMMICH_MODELS_BASE_URL: hub.url, IMMICH_OBJECT_MODEL: '', IMMICH_FACE_MODEL: 'not-installed' };
+    const r = await runCli(['import', '--skip-ml', src], env);
+    expect(r.code, r.stderr).toBe(0);
+    hub.log.length = 0;
+    const s = await runCli(['--json', 'search', 'red'], env);
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout).mode).toBe('text');
+    expect(s.stderr).not.toMatch(/downloading model/);
+    expect(hub.log).toEqual([]);
+    expect(fs.existsSync(path.join(lib, 'models/clip'))).toBe(false);
+  }, 600_000);
+
   it('an unpinned CLIP name is downloaded on first use at the commit main resolved to, recorded', async () => {
     const C3 = '3333333333333333333333333333333333333333';
     publishMain(hub, 'immich-app/RN50x4__openai', C3, clipFiles());
