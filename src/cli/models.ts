@@ -77,7 +77,7 @@ Exit status:
 
   models
     .command('list')
-    .description('Show installed models: task/name/part, size, sha256, whether it matches the pinned checksum, the commit it was pulled at (pinned, recorded or given), and where it is.')
+    .description('Show installed models: task/name/part, size, sha256, whether it matches the pinned checksum, where it is, and with --wide or --json the commit it was pulled at (pinned, recorded or given).')
     .option('--all', 'also list known models that are not installed')
     .option('--no-checksum', 'do not hash the files (faster)')
     .addHelpText('after', `\n${LAYOUT}\n\nExamples:\n  immich models list\n  immich models list --all --json\n\nExit status:\n  0  done\n  2  usage error`)
@@ -251,6 +251,8 @@ async function list(rt: Runtime, opts: { all?: boolean; checksum?: boolean }): P
       r.model as string, r.size ? formatBytes(r.size as number) : '', r.sha256 ? String(r.sha256).slice(0, 12) : '', r.installed ? (r.checksum as string) : 'not installed',
       r.revision ? `${String(r.revision).slice(0, 7)} (${r.revisionSource})` : '', r.installed ? `${r.where}: ${r.path}` : '',
     ]),
+    // The commit is for --wide (and --json): in 100 columns it would leave the paths no room.
+    { wideOnly: ['revision'] },
   );
   for (const r of rows) if (r.checksum === 'MISMATCH') rt.out.note(`warning: ${r.model} does not match its pinned sha256 (${r.path}); pull it again with --force`);
 }

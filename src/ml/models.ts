@@ -294,7 +294,9 @@ export async function listInstalled(ctx: HasConfig, opts: { checksums?: boolean 
     const rec = where === 'package' ? undefined : readModelRecord(path.dirname(path.dirname(file)));
     out.push({
       task, name, part, path: file, size: st.size, sha256, where, checksumOk: pinned && sha256 ? pinned === sha256 : null,
-      revision: rec?.revision ?? null, revisionSource: rec?.revision ? (rec.revisionSource ?? null) : null,
+      revision: rec?.revision ?? null,
+      // A record from before revisionSource was kept: its commit was the registry's pin or --revision.
+      revisionSource: rec?.revision ? (rec.revisionSource ?? (rec.revision === findModel(task, name)?.hub?.revision ? 'pinned' : 'given')) : null,
     });
   };
   const dirs = modelDirs(ctx);

@@ -190,7 +190,13 @@ describe('immich models pull from a hub laid out like huggingface.co', () => {
     expect(fs.readFileSync(path.join(dir, 'textual/model.onnx')).equals(clip['textual/model.onnx']!)).toBe(true);
     // and `models list` still reads the installed model as matching
     const list = JSON.parse((await runCli(['models', 'list', '--json'], env())).stdout).models;
-    expect(list.find((m: { model: string }) => m.model === 'clip/ViT-B-32__openai/textual')).toMatchObject({ checksum: 'ok' });
+    expect(list.find((m: { model: string }) => m.model === 'clip/ViT-B-32__openai/textual')).toMatchObject({ checksum: 'ok', revision: CLIP_REV, revisionSource: 'pinned' });
+    // a record written before revisionSource was kept reads as pinned when its commit is the registry's
+    const recFile = path.join(dir, '.checksums.json');
+    const { revisionSource: _dropped, ...legacy } = JSON.parse(fs.readFileSync(recFile, 'utf8'));
+    fs.writeFileSync(recFile, JSON.stringify(legacy));
+    const old = JSON.parse((await runCli(['models', 'list', '--json'], env())).stdout).models;
+    expect(old.find((m: { model: string }) => m.model === 'clip/ViT-B-32__openai/visual')).toMatchObject({ revision: CLIP_REV, revisionSource: 'pinned' });
     hub.files.set(`/immich-app/ViT-B-32__openai/resolve/${CLIP_REV}/textual/model.onnx`, clip['textual/model.onnx']!);
   });
 
