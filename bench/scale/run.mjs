@@ -42,6 +42,8 @@ const env = {
   ...cleanEnv,
   UPLOAD_LOCATION: library,
   IMMICH_MODELS_DIR: path.join(library, 'models'),
+  // no network here: a free-text search of the seeded embeddings would try to fetch their CLIP model
+  IMMICH_MODELS_AUTO_DOWNLOAD: '0',
   ...(embedded ? {} : { DB_HOSTNAME: '127.0.0.1', DB_PORT: '5432', DB_USERNAME: 'postgres', DB_DATABASE_NAME: dbName }),
 };
 

@@ -46,7 +46,9 @@ originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --pat
 --paths and -0 print each file's bytes; in --json a name that is not valid UTF-8 is in the lossless
 form that immich-import(1) describes (a raw byte as U+FFFD and its two hex digits).
 When --limit cuts the list, stderr says "20 of 145 shown" (filters, free text without CLIP, --text;
---json: total); a similarity search (CLIP, --similar) ranks every photo, so it says "the 20 most
+--json: total); past 5,000 matches a filter's total is the planner's estimate ("20 of about 120,000";
+--json: totalEstimated) or, where it expected fewer, a count that stopped ("20 of at least 5,001";
+--json: totalAtLeast). A similarity search (CLIP, --similar) ranks every photo, so it says "the 20 most
 similar shown" instead (--json: ranked).
 
 Examples:
@@ -89,7 +91,7 @@ async function runSearch(rt: Runtime, words: string[], flags: SearchFlags): Prom
     const { search } = await import('../services/search.js');
     const result = await search(ctx, opts);
     for (const n of result.notes) rt.out.note(n);
-    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}), ...(result.totalEstimated ? { totalEstimated: true } : {}), ...(result.ranked ? { ranked: true } : {}) }, opts.limit, result.ranked);
+    printHits(rt, result.hits, flags, { mode: result.mode, ...(result.total !== undefined ? { total: result.total } : {}), ...(result.totalEstimated ? { totalEstimated: true } : {}), ...(result.totalAtLeast ? { totalAtLeast: true } : {}), ...(result.ranked ? { ranked: true } : {}) }, opts.limit, result.ranked);
     return 0;
   });
 }
@@ -135,7 +137,7 @@ export function printHits(rt: Runtime, hits: SearchHit[], flags: { paths?: boole
   );
   // The limit cut the list (or may have): say so, and how to see more.
   const total = typeof extra.total === 'number' ? extra.total : undefined;
-  const about = extra.totalEstimated ? 'about ' : '';
+  const about = extra.totalEstimated ? 'about ' : extra.totalAtLeast ? 'at least ' : '';
   if (total !== undefined && total > hits.length) rt.out.note(`${hits.length} of ${about}${total.toLocaleString('en')} shown (--limit <n> shows more)`);
   // Similarity ranks every photo (there is no count of "matches"): say what the list is.
   else if (total === undefined && (ranked || (limit !== undefined && hits.length >= limit)))

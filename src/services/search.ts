@@ -50,6 +50,8 @@ export interface SearchResult {
   total?: number;
   /** `total` is the planner's estimate (more than EXACT_COUNT_MAX matches): "20 of about 120,000 shown". */
   totalEstimated?: boolean;
+  /** `total` is a lower bound: the count stopped there (the planner expected fewer): "20 of at least 5,001 shown". */
+  totalAtLeast?: boolean;
   /**
    * Similarity searches (CLIP text, --similar) rank every asset with an embedding or hash: there is
    * no "match count", only "the N most similar". True when the limit was reached.
@@ -220,8 +222,11 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
     sql`select at.asset_id, q.idx, 0.5 + 0.5 * coalesce(max(at.score), 0.5) as weight, 'tag:' || t.name as label
         from asset_tags at join tags t on t.id = at.tag_id join q on ${foldCol('t.name')} = q.term
         where ${termIn('t.name')} group by at.asset_id, t.name, q.idx`,
+    // One index scan per term (LATERAL): a hash join on the folded column folded every matching row
+    // again (Lisbon's 83k photos at 1M: 0.7 s per column).
     ...(['e.city', 'e.state', 'e.country'] as const).map(
-      (c) => sql`select e.asset_id, q.idx, 1.0, 'place:' || ${sql.ref(c)} from exif e join q on ${foldCol(c)} = q.term where ${termIn(c)}`,
+      (c) => sql`select e.asset_id, q.idx, 1.0, 'place:' || ${sql.ref(c)} from q cross join lateral (
+          select e.asset_id, ${sql.ref(c)} from exif e where ${foldCol(c)} = q.term) e`,
     ),
     // Photos near a city the query names, though their nearest GeoNames entry is a district (and
     // not already credited for having that name in their own columns).
@@ -250,7 +255,7 @@ async function textSearch(ctx: Context, o: ResolvedSelection, query: string, lim
           where ${anyLike(foldCol('e.description'))}`,
       // The user's own description (immich edit), beside the one embedded in the file.
       sql`select a.id, w.idx, 0.8, 'description' from assets a join w on ${word(foldCol('a.description'))}
-          where a.description is not null`,
+          where ${anyLike(foldCol('a.description'))}`,
       sql`select e.asset_id, w.idx, 0.8, 'keywords' from exif e join w on ${word(keywordsText)}
           where e.keywords is not null and ${anyLike(keywordsText)}`,
       // People, albums and user tags are few rows: matched word by word, so "Ada" finds "Ada
@@ -420,8 +425,15 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
         const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
         return { mode, hits: await hydrate(ctx, scored), notes, total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
       }
-      const c = await applySelection(ctx, baseQuery(ctx), o).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst();
-      return { mode, hits: await hydrate(ctx, scored), notes, total: Number(c?.n ?? rows.length) };
+      // Counted up to EXACT_COUNT_MAX + 1: where the planner guessed low (a --near circle at 1M: 882
+      // estimated, 72k found) an unbounded count read every match (0.96 s).
+      const c = await ctx.db
+        .selectFrom(applySelection(ctx, baseQuery(ctx), o).select('a.id').limit(EXACT_COUNT_MAX + 1).as('m'))
+        .select(sql<number>`count(*)::int`.as('n'))
+        .executeTakeFirst();
+      const n = Number(c?.n ?? rows.length);
+      if (n > EXACT_COUNT_MAX) return { mode, hits: await hydrate(ctx, scored), notes, total: n, totalAtLeast: true };
+      return { mode, hits: await hydrate(ctx, scored), notes, total: n };
     }
   }
   const hits = await hydrate(ctx, scored);
