@@ -115,6 +115,8 @@ async function smartSearch(ctx: Context, job: JobSpec): Promise<JobOutcome> {
 async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
+  // An empty IMMICH_OBJECT_MODEL turns the stage off, as an empty IMMICH_CLIP_MODEL does CLIP's.
+  if (!objectModelName(ctx)) return { status: 'skipped', message: 'object detection off (IMMICH_OBJECT_MODEL is empty)' };
   const modelPath = await obtainModel(ctx, OBJECT_TASK, objectModelName(ctx), 'detection');
   if (!modelPath) return modelMissing(ctx, 'object detection', OBJECT_TASK, objectModelName(ctx), 'detection', `no object detection model installed (${OBJECT_TASK}/${objectModelName(ctx)})`);
   const file = await previewFile(ctx, assetId);

@@ -488,6 +488,8 @@ describe('a stage downloads its model on first use (IMMICH_MODELS_AUTO_DOWNLOAD)
     const said = r.stderr.split('\n').filter((l) => /clip\/ViT-B-32__openai/.test(l));
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/not installed .*install it with: immich models pull clip\/ViT-B-32__openai/);
+    // an empty IMMICH_OBJECT_MODEL is "off", not a model named ''
+    expect(r.stderr).not.toMatch(/object-detection\/\//);
     expect(hub.log).toEqual([]);
   }, 600_000);
 
