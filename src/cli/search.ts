@@ -45,6 +45,8 @@ Output: a table with each result's file and thumbnail; --json for the full recor
 originalPath, takenAt, camera, place, thumbnail, preview, score, matched); --paths or -0 for xargs.
 --paths and -0 print each file's bytes; in --json a name that is not valid UTF-8 is in the lossless
 form that immich-import(1) describes (a raw byte as U+FFFD and its two hex digits).
+--text lists assets with the text as whole words newest first when they fill the page, else every
+match (substrings, close misspellings) most similar first.
 When --limit cuts the list, stderr says "20 of 145 shown" (filters, free text without CLIP, --text;
 --json: total); past 5,000 matches a filter's total is the planner's estimate ("20 of about 120,000";
 --json: totalEstimated) or, where it expected fewer, a count that stopped ("20 of at least 5,001";

@@ -402,18 +402,9 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     }
   } else if (o.text) {
     mode = 'ocr';
-    // The OCR condition on the joined row itself (its trigram indexes, 0021 and 0204, find the
-    // matches): as the selection's EXISTS it left the join to every OCR row, each scored and sorted
-    // (3 s at 1M).
-    const rows = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
-      .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
-      .where(ocrMatches(o.text))
-      .select(['a.id', sql<number>`word_similarity(${fold(o.text)}, ${foldCol('o.text')})`.as('s'), sql<number>`count(*) over ()`.as('total')])
-      .orderBy('s', 'desc')
-      .limit(limit)
-      .execute()) as Array<{ id: string; s: number; total: number | string }>;
-    scored = rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] }));
-    total = rows.length ? Number(rows[0]!.total) : 0;
+    const r = await ocrSearch(ctx, o, o.text, limit);
+    ({ scored, total } = r);
+    if (r.totalEstimated || r.totalAtLeast) return { mode, hits: await hydrate(ctx, scored), notes, total, ...(r.totalEstimated ? { totalEstimated: true } : { totalAtLeast: true }) };
   } else {
     mode = 'filters';
     const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
@@ -440,6 +431,60 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
   if (total !== undefined) return { mode, hits, notes, total };
   // kNN and hash ranking: every candidate "matches"; a full page only means the limit was reached.
   return { mode, hits, notes, ...(scored.length >= limit ? { ranked: true } : {}) };
+}
+
+/**
+ * --text: OCR lines that hold the words, newest first, when there are enough of them to fill the page:
+ * walking the timeline and probing each asset's OCR row stops after the page (34 ms at 1M), where ranking
+ * every match by similarity read all of them (57k for one word of the 1M seed: 0.8-2.3 s). With fewer
+ * whole-word matches than the page, every match (substring, squeezed, fuzzy) is ranked by similarity.
+ */
+async function ocrSearch(ctx: Context, o: ResolvedSelection, text: string, limit: number): Promise<{ scored: Scored[]; total: number; totalEstimated?: boolean; totalAtLeast?: boolean }> {
+  const words = foldText(text).trim().split(/\s+/).filter(Boolean).map(reEscape).join('\\s+');
+  if (words) {
+    const re = `(^|[^[:alnum:]])${words}([^[:alnum:]]|$)`;
+    const whole = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
+      .where(({ exists, selectFrom }) => exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(sql<SqlBool>`${foldCol('o.text')} ~ ${re}`)))
+      .select('a.id')
+      .orderBy(TAKEN_OR_MTIME, 'desc')
+      .orderBy('a.id')
+      .limit(limit)
+      .execute()) as Array<{ id: string }>;
+    if (whole.length === limit) {
+      // as many matches as the page holds: how many in all is the planner's estimate past 5,000, else a
+      // count that stops at 5,001
+      const matches = () =>
+        applySelection(ctx, baseQuery(ctx), { ...o, text: undefined }).where(({ exists, selectFrom }) =>
+          exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(ocrMatches(text))),
+        );
+      const scored = whole.map((r) => ({ id: r.id, score: 1, matched: ['ocr'] }));
+      // estimated by the substring alone: the OR of the fuzzy conditions doubled the planner's guess at 1M
+      const estimate = await estimateRows(
+        ctx,
+        applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
+          .where(({ exists, selectFrom }) =>
+            exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(sql<SqlBool>`${foldCol('o.text')} like ${'%' + likeEscape(foldText(text)) + '%'}`)),
+          )
+          .select('a.id'),
+      );
+      if (estimate !== undefined && estimate > EXACT_COUNT_MAX) {
+        const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
+        return { scored, total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
+      }
+      const c = Number((await ctx.db.selectFrom(matches().select('a.id').limit(EXACT_COUNT_MAX + 1).as('m')).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst())?.n ?? limit);
+      return { scored, total: Math.max(c, limit), ...(c > EXACT_COUNT_MAX ? { totalAtLeast: true } : {}) };
+    }
+  }
+  // The OCR condition on the joined row itself (its trigram indexes, 0021 and 0204, find the matches):
+  // as the selection's EXISTS it left the join to every OCR row, each scored and sorted (3 s at 1M).
+  const rows = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
+    .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
+    .where(ocrMatches(text))
+    .select(['a.id', sql<number>`word_similarity(${fold(text)}, ${foldCol('o.text')})`.as('s'), sql<number>`count(*) over ()`.as('total')])
+    .orderBy('s', 'desc')
+    .limit(limit)
+    .execute()) as Array<{ id: string; s: number; total: number | string }>;
+  return { scored: rows.map((r) => ({ id: r.id, score: r.s, matched: ['ocr'] })), total: rows.length ? Number(rows[0]!.total) : 0 };
 }
 
 async function hydrate(ctx: Context, scored: Scored[]): Promise<SearchHit[]> {

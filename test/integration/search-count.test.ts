@@ -38,6 +38,22 @@ describe('search counts on PostgreSQL', () => {
 
   const near = async (where: string, limit: number) => search(ctx, await parseSelection({ near: where, limit: String(limit) }));
 
+  it('--text: a full page of whole-word OCR matches comes newest first without ranking every match', async () => {
+    // 30 signs with the word, 3 with it inside a longer one; assets are numbered by capture time
+    await sql`insert into asset_ocr (asset_id, engine, text, confidence)
+      select id, 'paddle', case when n <= 30 then 'PHARMACY OPEN ' || n else 'XPHARMACYX' end, 0.9
+      from (select id, row_number() over (order by taken_at) as n from assets where original_name ~ '^(1[0-9]{3})[.]jpg$') a where n <= 33`.execute(ctx.db);
+    const text = async (limit: number) => search(ctx, await parseSelection({ text: 'Pharmacy', limit: String(limit) }));
+    const page = await text(5);
+    expect(page.hits.map((h) => h.originalName)).toEqual(['1029.jpg', '1028.jpg', '1027.jpg', '1026.jpg', '1025.jpg']);
+    expect(page).toMatchObject({ mode: 'ocr', total: 33 });
+    // more than the whole-word matches: every match, ranked by similarity (whole words first)
+    const all = await text(40);
+    expect(all.hits).toHaveLength(33);
+    expect(all.hits.slice(0, 30).every((h) => /^10[0-2][0-9][.]jpg$/.test(h.originalName))).toBe(true);
+    expect(all.total).toBe(33);
+  });
+
   it('counts exactly up to 5,000 matches, and says "at least" past them instead of reading every match', async () => {
     const few = await near('48.85,2.35,5', 5);
     expect(few.hits).toHaveLength(5);
