@@ -65,6 +65,29 @@ async function roundTrip(env: Record<string, string>) {
     await db.updateTable('asset_job_status').set({ status: 'skipped' }).where('stage', '=', 'ocr').execute();
     expect(await everyStageDone(db)).toBe(false);
     expect(await everyStageDone(db, ['metadata', 'thumbnails'])).toBe(true);
+    // 0252: timeline months follow multi-row inserts, updates (flags, dates, motion parts, other
+    // columns) and deletes, per statement (0101's row trigger was quadratic inside a statement).
+    const months = async () =>
+      (await sql<{ month: string; is_archived: boolean; is_favorite: boolean; is_trashed: boolean; count: number }>`
+        select month::text, is_archived, is_favorite, is_trashed, count::int from timeline_months where count <> 0 order by 1, 2, 3, 4`.execute(db)).rows;
+    const grouped0101 = async () =>
+      (await sql<{ month: string; is_archived: boolean; is_favorite: boolean; is_trashed: boolean; count: number }>`
+        select (date_trunc('month', coalesce(taken_at, file_mtime) at time zone 'UTC'))::date::text as month, is_archived, is_favorite,
+          deleted_at is not null as is_trashed, count(*)::int as count from assets where not is_motion_part group by 1, 2, 3, 4 order by 1, 2, 3, 4`.execute(db)).rows;
+    await sql`insert into assets (checksum, original_path, original_name, library_path, storage_mode, type, mime_type, file_size, file_mtime, taken_at)
+      select md5(i::text), '/t/' || i, i || '.jpg', 'uploads/t/' || i, 'copy', 'image', 'image/jpeg', 1, now(), timestamptz '2020-01-15' + i * interval '10 days'
+      from generate_series(1, 12) i`.execute(db);
+    expect(await months()).toEqual(await grouped0101());
+    await sql`update assets set is_favorite = true where original_path like '/t/%' and original_name < '5'`.execute(db);
+    await sql`update assets set is_archived = true, width = 7 where original_path = '/t/2'`.execute(db);
+    await sql`update assets set taken_at = taken_at + interval '200 days' where original_path in ('/t/3', '/t/4')`.execute(db);
+    await sql`update assets set is_motion_part = true where original_path = '/t/5'`.execute(db);
+    await sql`update assets set deleted_at = now() where original_path = '/t/6'`.execute(db);
+    await sql`update assets set width = 9 where original_path like '/t/%'`.execute(db);
+    expect(await months()).toEqual(await grouped0101());
+    await sql`delete from assets where original_path in ('/t/1', '/t/7', '/t/8')`.execute(db);
+    expect(await months()).toEqual(await grouped0101());
+    await sql`delete from assets where original_path like '/t/%'`.execute(db);
     // 0250: job_runs totals (what `stats` reports over the whole history) follow multi-row inserts,
     // updates and deletes, per statement.
     const runsGrouped = async () =>
