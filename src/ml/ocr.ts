@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 import { EnvironmentError } from '../errors.js';
 import { resolveModel } from './models.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
+import { cropQuad, doubtful, readScripts, scriptReadersAvailable } from './ocr-scripts.js';
 import { loadOrt, runtimeSettings } from './runtime.js';
 
 export const OCR_TASK = 'ocr';
@@ -38,7 +39,7 @@ interface RgbImage {
 
 interface PaddleService {
   recognize(input: { width: number; height: number; data: Uint8Array }): Promise<
-    Array<{ text: string; confidence: number; box: { x: number; y: number; width: number; height: number } }>
+    Array<{ text: string; confidence: number; box: { x: number; y: number; width: number; height: number; points?: Array<{ x: number; y: number }> } }>
   >;
   destroy(): Promise<void>;
 }
@@ -183,10 +184,27 @@ function keepLine(text: string, confidence: number): boolean {
   return t.length > 1 || confidence >= 0.8;
 }
 
+/** At most this many doubtful lines per pass go to the script readers (a page of small print has hundreds). */
+const MAX_SCRIPT_CROPS = 12;
+
 /** One Paddle pass over an image; boxes normalised to that image. */
 async function paddleLines(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
   const service = await paddleService(ctx);
   const raw = await service.recognize({ width: img.width, height: img.height, data: img.data });
+  // Lines Paddle could not spell (another script: read as nothing, or as Latin look-alikes) are read
+  // again from their crop by tesseract's script models, where installed (ocr-scripts.ts).
+  if (scriptReadersAvailable(ctx.config.raw)) {
+    const candidates = raw.filter((r) => r.box.height >= 8 && r.box.width >= 8 && doubtful(r.text, r.confidence)).slice(0, MAX_SCRIPT_CROPS);
+    for (const r of candidates) {
+      const b = r.box;
+      const points = b.points ?? [{ x: b.x, y: b.y }, { x: b.x + b.width, y: b.y }, { x: b.x + b.width, y: b.y + b.height }, { x: b.x, y: b.y + b.height }];
+      const reading = await readScripts(ctx, cropQuad(img, points), r.text, r.confidence);
+      if (reading) {
+        r.text = reading.text;
+        r.confidence = reading.confidence;
+      }
+    }
+  }
   return raw
     .filter((r) => keepLine(r.text, r.confidence))
     .map((r) => ({

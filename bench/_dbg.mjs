@@ -1,0 +1,14 @@
+import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path'; import sharp from 'sharp';
+const { loadConfig } = await import('../dist/config.js'); const { createContext } = await import('../dist/context.js'); const { Logger } = await import('../dist/logger.js');
+const S = await import('../dist/ml/ocr-scripts.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocrdbg-'));
+const ctx = await createContext(loadConfig({ env: { UPLOAD_LOCATION: dir }, cwd: dir }), new Logger('error', []), { migrate: false });
+const f = process.argv[2]; const box = JSON.parse(process.argv[3]);
+const prev = `/tmp/ocr/prev-${path.basename(f)}`;
+const { data, info } = await sharp(prev).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+const img = { width: info.width, height: info.height, data: new Uint8Array(data) };
+const pts = [{ x: box[0], y: box[1] }, { x: box[0] + box[2], y: box[1] }, { x: box[0] + box[2], y: box[1] + box[3] }, { x: box[0], y: box[1] + box[3] }];
+const crop = S.cropQuad(img, pts);
+await sharp(Buffer.from(crop.data), { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toFile('/tmp/ocr/crop.png');
+console.log(await S.readScripts(ctx, crop));
+await ctx.close();
