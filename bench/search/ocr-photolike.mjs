@@ -188,8 +188,23 @@ export const PHOTOLIKE_CASES = [
     file: 'pl-bus-4000.jpg', category: 'high resolution, small text (4000 px)', script: 'latin',
     text: 'BUS STOP\nLINE 42 CENTRAL STATION', keywords: ['BUS STOP', 'LINE 42', 'CENTRAL', 'STATION'],
     width: 4000, height: 3000, bg: 'objects/person_dog_horse.jpg',
-    sw: 520, sh: 220, sign: (w, h) => `<rect width="${w}" height="${h}" fill="#ffd000"/>${texts([['BUS STOP', w / 2, 90, 70, '#111111'], ['LINE 42 CENTRAL STATION', w / 2, 175, 38, '#111111']])}`,
+    sw: 520, sh: 220, sign: (w, h) => `<rect width="${w}" height="${h}" fill="#ffd000"/>${texts([['BUS STOP', w / 2, 90, 70, '#111111'], ['LINE 42 CENTRAL STATION', w / 2, 175, 30, '#111111']])}`,
     quad: [[800, 1500], [1320, 1480], [1322, 1700], [802, 1720]], fx: { jpeg: 75, noise: 4 },
+  },
+  {
+    file: 'pl-timetable-4000.jpg', category: 'high resolution, small text (4000 px)', script: 'latin',
+    text: 'DEPARTURES\nHARBOUR 10:15\nAIRPORT 10:40\nMUSEUM 11:05', keywords: ['DEPARTURES', 'HARBOUR', 'AIRPORT', 'MUSEUM'],
+    width: 4000, height: 3000, bg: 'objects/horses.jpg',
+    sw: 300, sh: 210, sign: (w, h) => `<rect width="${w}" height="${h}" fill="#10263d"/>${texts([['DEPARTURES', w / 2, 40, 30, '#ffd23f'], ['HARBOUR 10:15', w / 2, 95, 26, '#ffffff'], ['AIRPORT 10:40', w / 2, 145, 26, '#ffffff'], ['MUSEUM 11:05', w / 2, 195, 26, '#ffffff']])}`,
+    quad: [[3100, 1900], [3400, 1915], [3398, 2125], [3098, 2112]], fx: { jpeg: 70, noise: 5 },
+  },
+  {
+    file: 'pl-timetable-tiny-4000.jpg', category: 'high resolution, small text (4000 px)', script: 'latin',
+    text: 'DEPARTURES\nHARBOUR 10:15\nAIRPORT 10:40\nMUSEUM 11:05', keywords: ['DEPARTURES', 'HARBOUR', 'AIRPORT', 'MUSEUM'],
+    width: 4000, height: 3000, bg: 'objects/dog_bicycle_truck.jpg',
+    // Letters about 13 px high: 6 px in the 1440 px preview, 3 px at the detector's 960.
+    sw: 180, sh: 126, sign: (w, h) => `<rect width="${w}" height="${h}" fill="#10263d"/>${texts([['DEPARTURES', w / 2, 24, 18, '#ffd23f'], ['HARBOUR 10:15', w / 2, 57, 16, '#ffffff'], ['AIRPORT 10:40', w / 2, 87, 16, '#ffffff'], ['MUSEUM 11:05', w / 2, 117, 16, '#ffffff']])}`,
+    quad: [[1500, 2300], [1680, 2309], [1679, 2435], [1499, 2427]], fx: { jpeg: 75, noise: 4 },
   },
   {
     file: 'pl-night-shop.jpg', category: 'low light', script: 'latin',

@@ -4,7 +4,8 @@
 // read the way the ocr stage reads them (the 1440 px preview, with the original beside it).
 // Run after `npm run build`:
 //   node bench/search/ocr-quality.mjs [corpus=/work/shared/corpus]
-// OCR_SETS=corpus,generated,photolike and OCR_READINGS=stage,multi pick what to measure.
+// OCR_SETS=corpus,generated,photolike and OCR_READINGS=preview,stage,multi pick what to measure
+// (preview: without the original beside it, as the ocr stage read before it passed the original).
 // Prints Markdown tables for bench/RESULTS.md (photo-like: per category and per script too) and the
 // per-photo readings on stderr.
 import fs from 'node:fs';
@@ -33,14 +34,14 @@ async function preview(file) {
 }
 
 const normalise = (s) => s.replace(/\s+/g, ' ').trim();
-async function measure(items, multiScale) {
+async function measure(items, multiScale, withOriginal = true) {
   let kw = 0, kwFound = 0, errs = 0, chars = 0, cpu = 0;
   const lines = [];
   const per = [];
   for (const it of items) {
     const p = await preview(it.path);
     const t0 = process.cpuUsage();
-    const r = await recognizeText(ctx, p, { original: it.path, multiScale });
+    const r = await recognizeText(ctx, p, { original: withOriginal ? it.path : undefined, multiScale });
     const c = process.cpuUsage(t0);
     cpu += (c.user + c.system) / 1e6;
     const got = foldKey(r.text);
@@ -69,7 +70,7 @@ const corpusItems = Object.entries(labels.ocr)
   .map(([f, l]) => ({ name: f, path: path.join(CORPUS, f), keywords: l.keywords, text: l.text && (l.match === 'full' || l.match === 'sign') ? l.text : null }))
   .filter((i) => fs.existsSync(i.path));
 const want = (process.env.OCR_SETS ?? 'corpus,generated,photolike').split(',');
-const readings = (process.env.OCR_READINGS ?? 'stage,multi').split(',');
+const readings = (process.env.OCR_READINGS ?? 'preview,stage').split(',');
 const sets = [];
 if (want.includes('corpus')) sets.push(['corpus', corpusItems]);
 if (want.includes('generated')) {
@@ -90,8 +91,9 @@ const cerOf = (m) => (m.chars ? (m.errs / m.chars).toFixed(3) : '-');
 // The ocr stage's reading against the multi-scale reading (+ zoomed out, + tiles of the original;
 // RecognizeOptions.multiScale). Same photos, same run.
 for (const [name, items] of sets) {
-  for (const [label, multi] of [['the ocr stage (recognizeText defaults)', false], ['multi-scale (+ zoomed out, tiles of the original)', true]].filter((_, i) => readings.includes(i ? 'multi' : 'stage'))) {
-    const m = await measure(items, multi);
+  const choices = [['preview', 'the preview alone (no original)', false, false], ['stage', 'the ocr stage (preview + original)', false, true], ['multi', 'multi-scale (+ zoomed out, tiles of the original)', true, true]];
+  for (const [, label, multi, withOriginal] of choices.filter(([k]) => readings.includes(k))) {
+    const m = await measure(items, multi, withOriginal);
     process.stderr.write(`[${name}, ${label}]\n  ${m.lines.join('\n  ')}\n`);
     rows.push(`| ${name} (${items.length} photos) | ${label} | ${m.kwFound}/${m.kw} = **${(m.kwFound / m.kw).toFixed(2)}** | ${m.chars ? `${(m.errs / m.chars).toFixed(3)} (${m.errs}/${m.chars})` : '-'} | ${m.cpu.toFixed(1)} s |`);
     if (!items[0]?.category) continue;

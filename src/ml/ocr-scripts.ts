@@ -105,6 +105,17 @@ const SPELLED_AS = new Set([...'ABCEHIJKLMNOPTWXYZbn']);
 const OTHER_SCRIPT = /[\u0370-\u03ff\u0400-\u04ff\u0600-\u06ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u1100-\u11ff]/u;
 const CJK_OR_KANA = /[\u3040-\u30ff\u3400-\u9fff]/u;
 
+/**
+ * A reading worth a look: a letter that only its script has (one is all "АПТЕКА" and "ΦΑΡΜΑΚΕΙΟ"
+ * show), two letters or more, and letters for two thirds of it (tesseract's Arabic model reads noise
+ * in a small crop as "ض 4 7 5").
+ */
+export function scriptLike(text: string): boolean {
+  const chars = [...text.replace(/\s+/g, '')];
+  const letters = chars.filter((c) => /\p{L}/u.test(c)).length;
+  return distinctiveLetters(text) >= 1 && letters >= 2 && letters * 3 >= chars.length * 2;
+}
+
 /** Letters only a non-Latin script has (Cyrillic or Greek beyond the look-alikes, kana, Hangul, Arabic, Han). */
 export function distinctiveLetters(text: string): number {
   let n = 0;
@@ -215,7 +226,7 @@ export async function readScripts(ctx: Context, crop: Crop, paddleText = '', pad
     for (const { langs, worker } of workers) {
       const { data } = await worker.recognize(png);
       const text = tidy(data.text);
-      if (!text || distinctiveLetters(text) === 0) continue;
+      if (!text || !scriptLike(text)) continue;
       const s = score(text, data.confidence);
       if (!best || s > best.score) best = { text, score: s, confidence: data.confidence / 100, langs };
     }

@@ -236,6 +236,22 @@ export async function runPaddleMultiScale(ctx: Context, img: RgbImage, original?
   return finish('paddle', mergeRows(pickLines(passes)));
 }
 
+/**
+ * The whole-frame pass plus 2x2 tiles of the original: for originals at least twice the preview,
+ * where letters under ~8 px in the preview (a timetable in a 4000 px photo) are not even detected
+ * at 960 px but are in a tile of the original (bench/RESULTS.md, "OCR on photo-like scene text").
+ */
+export async function runPaddleTiled(ctx: Context, img: RgbImage, original: string): Promise<OcrResult> {
+  const passes = [await paddleLines(ctx, img), await tiles(ctx, img, original)];
+  return finish('paddle', mergeRows(pickLines(passes)));
+}
+
+/** Whether the original's long side is at least twice the preview's (sharp cannot read it: no). */
+async function muchLarger(original: string, img: RgbImage): Promise<boolean> {
+  const meta = await sharp(original, { failOn: 'none' }).metadata().catch(() => undefined);
+  return Math.max(meta?.width ?? 0, meta?.height ?? 0) >= 2 * Math.max(img.width, img.height);
+}
+
 async function zoomedOut(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
   const scale = Math.min(1, DET_SIDE / 2 / Math.max(img.width, img.height));
   const w = Math.max(1, Math.round(img.width * scale));
@@ -409,11 +425,14 @@ export interface RecognizeOptions {
   engine?: 'auto' | 'paddle' | 'tesseract';
   /**
    * Also read zoomed out and in tiles (of `original` when given). Off by default: on the corpus and
-   * the generated photos of bench/search/ocr-photos.mjs it found nothing the whole-frame pass
-   * missed, at about 3x the CPU (bench/RESULTS.md, "OCR quality").
+   * the generated photos of bench/search/ocr-photos.mjs the zoomed-out pass found nothing the
+   * whole-frame pass missed, at about 3x the CPU (bench/RESULTS.md, "OCR quality").
    */
   multiScale?: boolean;
-  /** The original beside the preview, for the tiles of `multiScale`. */
+  /**
+   * The original beside the preview. When it is at least twice the preview's size, its 2x2 tiles are
+   * read too (runPaddleTiled): small text the preview shrank below what the detector sees.
+   */
   original?: string;
 }
 
@@ -422,7 +441,11 @@ export async function recognizeText(ctx: Context, file: string, opts: RecognizeO
   const engine = opts.engine ?? 'auto';
   const img = await loadRgb(file);
   if (engine === 'tesseract') return runTesseract(ctx, file, img.width, img.height);
-  const paddle = opts.multiScale ? await runPaddleMultiScale(ctx, img, opts.original) : await runPaddle(ctx, img);
+  const paddle = opts.multiScale
+    ? await runPaddleMultiScale(ctx, img, opts.original)
+    : opts.original && (await muchLarger(opts.original, img))
+      ? await runPaddleTiled(ctx, img, opts.original)
+      : await runPaddle(ctx, img);
   if (engine === 'paddle' || !looksLikeDocument(paddle, imageStats(img))) return paddle;
   const tess = await runTesseract(ctx, file, img.width, img.height);
   // Tesseract's confidence runs lower than Paddle's for the same quality; trust it when it is sure.

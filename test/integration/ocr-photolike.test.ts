@@ -1,7 +1,8 @@
 // Issue 21: scene text on photo-like pictures (bench/search/ocr-photolike.mjs: seeded signs in
 // perspective, noise, JPEG) read the way the ocr stage reads them (the 1440 px preview, the original
 // beside it). Scripts PP-OCRv4 cannot spell (Cyrillic, Greek, Korean) were read as Latin look-alikes
-// or as nothing before the second reader (src/ml/ocr-scripts.ts).
+// or as nothing before the second reader (src/ml/ocr-scripts.ts), and a timetable in a 4000 px photo
+// (6 px letters in the preview) was not even detected before the tiles of the original.
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -10,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
 import { Logger } from '../../src/logger.js';
 import { recognizeText } from '../../src/ml/ocr.js';
-import { cropQuad, distinctiveLetters, doubtful, tessdataFile, tidy } from '../../src/ml/ocr-scripts.js';
+import { cropQuad, distinctiveLetters, doubtful, scriptLike, tessdataFile, tidy } from '../../src/ml/ocr-scripts.js';
 import { tmpDir } from '../helpers/env.js';
 // @ts-expect-error: plain JavaScript shared with the bench
 import { foldKey } from '../../bench/search/ocr-photos.mjs';
@@ -18,7 +19,7 @@ import { foldKey } from '../../bench/search/ocr-photos.mjs';
 import { makePhotoLike } from '../../bench/search/ocr-photolike.mjs';
 
 const CORPUS = process.env.IMMICH_TEST_CORPUS;
-const PICK = ['pl-pharmacy-ru.jpg', 'pl-pharmacy-el.jpg', 'pl-station-ko.jpg', 'pl-street-sign-tr.jpg'];
+const PICK = ['pl-pharmacy-ru.jpg', 'pl-pharmacy-el.jpg', 'pl-station-ko.jpg', 'pl-street-sign-tr.jpg', 'pl-timetable-tiny-4000.jpg'];
 
 interface Case { file: string; path: string; keywords: string[]; script: string }
 
@@ -58,8 +59,8 @@ describe('OCR on photo-like scene text in several scripts', () => {
       total += c.keywords.length;
       hit += found.length;
       report.push(`${c.file}: ${found.length}/${c.keywords.length} ${JSON.stringify(text)}`);
-      // Before: "ANTEKA | BbIXOn", "中APMAKEIO | EEOAOZ", "" (no keyword at all).
-      if (c.script !== 'turkish') expect(found.length, `${c.file} read ${JSON.stringify(text)}`).toBeGreaterThanOrEqual(1);
+      // Before: "ANTEKA | BbIXOn", "中APMAKEIO | EEOAOZ", "" and "" (no keyword at all).
+      if (c.script !== 'turkish') expect(found.length, `${c.file} read ${JSON.stringify(text)}`).toBeGreaterThanOrEqual(c.keywords.length - 1);
     }
     process.stderr.write(`[ocr-photolike] keywords ${hit}/${total}\n  ${report.join('\n  ')}\n`);
     expect(hit / total).toBeGreaterThanOrEqual(0.85);
@@ -77,6 +78,9 @@ describe('OCR on photo-like scene text in several scripts', () => {
     expect(distinctiveLetters('ΟςΟΕΑΝ')).toBe(0);
     expect(distinctiveLetters('АПТЕКА')).toBeGreaterThan(0);
     expect(distinctiveLetters('출구 약국')).toBeGreaterThan(0);
+    expect(scriptLike('ض 4 7 5')).toBe(false);
+    expect(scriptLike('ВЫХОД')).toBe(true);
+    expect(scriptLike('АПТЕКА')).toBe(true);
     expect(tidy('ラー メン 出口')).toBe('ラーメン出口');
     expect(tidy('출구  약국')).toBe('출구 약국');
   });
