@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
 import { Logger } from '../../src/logger.js';
 import { recognizeText } from '../../src/ml/ocr.js';
-import { cropQuad, distinctiveLetters, doubtful, scriptLike, tessdataFile, tidy } from '../../src/ml/ocr-scripts.js';
+import { cropQuad, distinctiveLetters, doubtful, replaces, scriptLike, tessdataFile, tidy } from '../../src/ml/ocr-scripts.js';
 import { tmpDir } from '../helpers/env.js';
 // @ts-expect-error: plain JavaScript shared with the bench
 import { foldKey } from '../../bench/search/ocr-photos.mjs';
@@ -81,6 +81,12 @@ describe('OCR on photo-like scene text in several scripts', () => {
     expect(scriptLike('ض 4 7 5')).toBe(false);
     expect(scriptLike('ВЫХОД')).toBe(true);
     expect(scriptLike('АПТЕКА')).toBe(true);
+    // Paddle's confident Latin stands; look-alike spellings and mixed readings give way.
+    expect(replaces('EAN/JAN', 0.983, { text: 'ЕАМ/ЛАМ', confidence: 0.86, langs: 'rus' })).toBe(false);
+    expect(replaces('14-42mmlIlR', 0.842, { text: '14-42тт ИВ', confidence: 0.83, langs: 'rus' })).toBe(false);
+    expect(replaces('ANTEKA', 0.922, { text: 'АПТЕКА', confidence: 0.96, langs: 'rus' })).toBe(true);
+    expect(replaces('中APMAKEIO', 0.943, { text: 'ΦΑΡΜΑΚΕΙΟ', confidence: 0.86, langs: 'ell' })).toBe(true);
+    expect(replaces('', 0, { text: '서울역', confidence: 0.96, langs: 'jpn+kor+ara' })).toBe(true);
     expect(tidy('ラー メン 出口')).toBe('ラーメン出口');
     expect(tidy('출구  약국')).toBe('출구 약국');
   });
