@@ -12,13 +12,12 @@ import { createContext, type Context } from '../../src/context.js';
 import { Logger } from '../../src/logger.js';
 import { recognizeText } from '../../src/ml/ocr.js';
 import { cropQuad, distinctiveLetters, doubtful, replaces, scriptLike, tessdataFile, tidy } from '../../src/ml/ocr-scripts.js';
-import { tmpDir } from '../helpers/env.js';
+import { CORPUS, tmpDir } from '../helpers/env.js';
 // @ts-expect-error: plain JavaScript shared with the bench
 import { foldKey } from '../../bench/search/ocr-photos.mjs';
 // @ts-expect-error: plain JavaScript shared with the bench
 import { makePhotoLike } from '../../bench/search/ocr-photolike.mjs';
 
-const CORPUS = process.env.IMMICH_TEST_CORPUS;
 const PICK = ['pl-pharmacy-ru.jpg', 'pl-pharmacy-el.jpg', 'pl-station-ko.jpg', 'pl-street-sign-tr.jpg', 'pl-timetable-tiny-4000.jpg'];
 
 interface Case { file: string; path: string; keywords: string[]; script: string }
