@@ -14,7 +14,7 @@ RUN npm run build
 
 FROM node:20-bookworm
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ffmpeg libjxl-tools libheif-examples perl ca-certificates tini \
+  && apt-get install -y --no-install-recommends ffmpeg libjxl-tools libheif-examples perl ca-certificates tini tesseract-ocr-rus \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** A corpus photo as the backdrop (blurred a little, as a real background is out of focus), or a texture. */
-async function backdrop(corpus, rel, width, height, fallback) {
+export async function backdrop(corpus, rel, width, height, fallback) {
   const file = corpus && rel ? path.join(corpus, rel) : undefined;
   if (file && fs.existsSync(file)) {
     return sharp(file).rotate().resize(width, height, { fit: 'cover' }).blur(2).removeAlpha().png().toBuffer();
@@ -140,7 +140,7 @@ export async function makeOcrPhotos(dir, corpus, only) {
 }
 
 /** Case- and accent-insensitive, spaces ignored: how search folds text (immich_fold), roughly. */
-export const foldKey = (s) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i').toLowerCase().replace(/\s+/g, '');
+export const foldKey = (s) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i').replace(/ß/g, 'ss').toLowerCase().replace(/\s+/g, '');
 
 /** Levenshtein distance over code points. */
 export function editDistance(a, b) {

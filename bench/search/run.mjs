@@ -3,7 +3,8 @@
 // the non-vector query path). Run after `npm run build`:
 //   node bench/search/run.mjs [sizes=10000,100000] [queries=50] [backends=embedded,pg]
 // (at 100k the embedded HNSW build alone takes ~15 min here; `… 100000 30 pg` measures PostgreSQL only)
-// Prints a Markdown section for bench/RESULTS.md.
+// Prints a Markdown section for bench/RESULTS.md. Search quality (OCR keyword recall and CER on the corpus,
+// on clean renders and on photo-like scene text) is bench/search/ocr-quality.mjs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 import { EnvironmentError } from '../errors.js';
 import { resolveModel } from './models.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
+import { cropQuad, doubtful, readScripts, scriptReadersAvailable } from './ocr-scripts.js';
 import { loadOrt, runtimeSettings } from './runtime.js';
 
 export const OCR_TASK = 'ocr';
@@ -38,7 +39,7 @@ interface RgbImage {
 
 interface PaddleService {
   recognize(input: { width: number; height: number; data: Uint8Array }): Promise<
-    Array<{ text: string; confidence: number; box: { x: number; y: number; width: number; height: number } }>
+    Array<{ text: string; confidence: number; box: { x: number; y: number; width: number; height: number; points?: Array<{ x: number; y: number }> } }>
   >;
   destroy(): Promise<void>;
 }
@@ -183,10 +184,27 @@ function keepLine(text: string, confidence: number): boolean {
   return t.length > 1 || confidence >= 0.8;
 }
 
+/** At most this many doubtful lines per pass go to the script readers (a page of small print has hundreds). */
+const MAX_SCRIPT_CROPS = 12;
+
 /** One Paddle pass over an image; boxes normalised to that image. */
 async function paddleLines(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
   const service = await paddleService(ctx);
   const raw = await service.recognize({ width: img.width, height: img.height, data: img.data });
+  // Lines Paddle could not spell (another script: read as nothing, or as Latin look-alikes) are read
+  // again from their crop by tesseract's script models, where installed (ocr-scripts.ts).
+  if (scriptReadersAvailable(ctx.config.raw)) {
+    const candidates = raw.filter((r) => r.box.height >= 8 && r.box.width >= 8 && doubtful(r.text, r.confidence)).slice(0, MAX_SCRIPT_CROPS);
+    for (const r of candidates) {
+      const b = r.box;
+      const points = b.points ?? [{ x: b.x, y: b.y }, { x: b.x + b.width, y: b.y }, { x: b.x + b.width, y: b.y + b.height }, { x: b.x, y: b.y + b.height }];
+      const reading = await readScripts(ctx, cropQuad(img, points), r.text, r.confidence);
+      if (reading) {
+        r.text = reading.text;
+        r.confidence = reading.confidence;
+      }
+    }
+  }
   return raw
     .filter((r) => keepLine(r.text, r.confidence))
     .map((r) => ({
@@ -216,6 +234,22 @@ const DET_SIDE = 960;
 export async function runPaddleMultiScale(ctx: Context, img: RgbImage, original?: string): Promise<OcrResult> {
   const passes = [await paddleLines(ctx, img), await zoomedOut(ctx, img), await tiles(ctx, img, original)];
   return finish('paddle', mergeRows(pickLines(passes)));
+}
+
+/**
+ * The whole-frame pass plus 2x2 tiles of the original: for originals at least twice the preview,
+ * where letters under ~8 px in the preview (a timetable in a 4000 px photo) are not even detected
+ * at 960 px but are in a tile of the original (bench/RESULTS.md, "OCR on photo-like scene text").
+ */
+export async function runPaddleTiled(ctx: Context, img: RgbImage, original: string): Promise<OcrResult> {
+  const passes = [await paddleLines(ctx, img), await tiles(ctx, img, original)];
+  return finish('paddle', mergeRows(pickLines(passes)));
+}
+
+/** Whether the original's long side is at least twice the preview's (sharp cannot read it: no). */
+async function muchLarger(original: string, img: RgbImage): Promise<boolean> {
+  const meta = await sharp(original, { failOn: 'none' }).metadata().catch(() => undefined);
+  return Math.max(meta?.width ?? 0, meta?.height ?? 0) >= 2 * Math.max(img.width, img.height);
 }
 
 async function zoomedOut(ctx: Context, img: RgbImage): Promise<OcrLine[]> {
@@ -391,11 +425,14 @@ export interface RecognizeOptions {
   engine?: 'auto' | 'paddle' | 'tesseract';
   /**
    * Also read zoomed out and in tiles (of `original` when given). Off by default: on the corpus and
-   * the generated photos of bench/search/ocr-photos.mjs it found nothing the whole-frame pass
-   * missed, at about 3x the CPU (bench/RESULTS.md, "OCR quality").
+   * the generated photos of bench/search/ocr-photos.mjs the zoomed-out pass found nothing the
+   * whole-frame pass missed, at about 3x the CPU (bench/RESULTS.md, "OCR quality").
    */
   multiScale?: boolean;
-  /** The original beside the preview, for the tiles of `multiScale`. */
+  /**
+   * The original beside the preview. When it is at least twice the preview's size, its 2x2 tiles are
+   * read too (runPaddleTiled): small text the preview shrank below what the detector sees.
+   */
   original?: string;
 }
 
@@ -404,7 +441,11 @@ export async function recognizeText(ctx: Context, file: string, opts: RecognizeO
   const engine = opts.engine ?? 'auto';
   const img = await loadRgb(file);
   if (engine === 'tesseract') return runTesseract(ctx, file, img.width, img.height);
-  const paddle = opts.multiScale ? await runPaddleMultiScale(ctx, img, opts.original) : await runPaddle(ctx, img);
+  const paddle = opts.multiScale
+    ? await runPaddleMultiScale(ctx, img, opts.original)
+    : opts.original && (await muchLarger(opts.original, img))
+      ? await runPaddleTiled(ctx, img, opts.original)
+      : await runPaddle(ctx, img);
   if (engine === 'paddle' || !looksLikeDocument(paddle, imageStats(img))) return paddle;
   const tess = await runTesseract(ctx, file, img.width, img.height);
   // Tesseract's confidence runs lower than Paddle's for the same quality; trust it when it is sure.

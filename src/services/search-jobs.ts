@@ -134,7 +134,11 @@ async function ocr(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const engine = (ctx.config.raw.IMMICH_OCR_ENGINE ?? 'auto') as 'auto' | 'paddle' | 'tesseract';
-  const result = await recognizeText(ctx, file, { engine: ['paddle', 'tesseract'].includes(engine) ? engine : 'auto' });
+  // The original beside the preview: where it is twice the preview or more, its tiles are read too
+  // (small text in a 4000 px photo is below what the detector sees in the preview).
+  const asset = await ctx.db.selectFrom('assets').select(['type', 'library_path']).where('id', '=', assetId).executeTakeFirst();
+  const original = asset?.type === 'image' && asset.library_path ? ctx.library.resolve(asset.library_path) : undefined;
+  const result = await recognizeText(ctx, file, { engine: ['paddle', 'tesseract'].includes(engine) ? engine : 'auto', original });
   await ctx.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('asset_ocr').where('asset_id', '=', assetId).execute();
     if (!result.lines.length) return;
