@@ -368,20 +368,28 @@ export async function mergeSplitPeople(trx: Kysely<DB>, settings: { model: strin
       }
     }
   }
-  let merged = 0;
   const groups = new Map<number, number[]>();
-  rows.forEach((_, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), i]));
+  rows.forEach((_, i) => {
+    const g = groups.get(find(i));
+    if (g) g.push(i);
+    else groups.set(find(i), [i]);
+  });
+  // person merged away → the person that keeps its faces, written 1000 at a time
+  const moves: Array<[string, string]> = [];
   for (const members of groups.values()) {
     if (members.length < 2) continue;
     // The largest person keeps its id (and its cover face).
     members.sort((x, y) => rows[y]!.n - rows[x]!.n);
     const keep = rows[members[0]!]!.person_id;
-    const gone = members.slice(1).map((m) => rows[m]!.person_id);
-    await trx.updateTable('asset_faces').set({ person_id: keep }).where('person_id', 'in', gone).execute();
-    await trx.deleteFrom('people').where('id', 'in', gone).execute();
-    merged += gone.length;
+    for (const m of members.slice(1)) moves.push([rows[m]!.person_id, keep]);
   }
-  return merged;
+  for (let i = 0; i < moves.length; i += 1000) {
+    const page = moves.slice(i, i + 1000);
+    await sql`update asset_faces f set person_id = m.keep from unnest(${page.map(([gone]) => gone)}::uuid[], ${page.map(([, keep]) => keep)}::uuid[]) as m(gone, keep)
+      where f.person_id = m.gone`.execute(trx);
+    await trx.deleteFrom('people').where('id', 'in', page.map(([gone]) => gone)).execute();
+  }
+  return moves.length;
 }
 
 /**
