@@ -87,68 +87,89 @@ const RETRY_EF_SEARCH = 400;
 /**
  * FaceStore for a pass over many faces (recluster, the deferred pass): the neighbours of a page of
  * faces come from one statement (a LATERAL kNN per face through the HNSW index) instead of one or two
- * per face, each face's person is that of the database at the start of the pass overlaid with the
- * pass's own assignments (kept in memory, so the order-dependent clustering sees what the per-face store
- * would), and the writes are flushed in bulk once per page. Memory: one page's candidate lists plus an
- * id → person entry per face the pass assigned; no embedding reaches Node.
+ * per face. Each face's person is kept in memory (the faces that had one when the pass began, plus the
+ * pass's own assignments), so the order-dependent clustering sees what the per-face store would, and
+ * the kNN reads nothing the pass writes: on PostgreSQL the next pages' lookups run on other pool
+ * connections while this page is clustered. Writes are flushed in bulk once per page, in the pass's
+ * transaction. Memory: a few pages' candidate lists plus one id → person entry per face with a
+ * person; no embedding reaches Node.
  */
 export class PagedFaceStore implements FaceStore {
   private lists = new Map<string, Neighbour[]>();
-  /** Person given by this pass (overlays the database's person_id of the candidates). */
-  private assigned = new Map<string, string>();
+  /** Person of each face that has one (faces of other models are never candidates). */
+  private persons = new Map<string, string>();
   private dirty = new Map<string, { person?: string; deferred?: boolean }>();
   private newPeople: Array<{ id: string; cover_face_id: string }> = [];
-  /** Statements run, and faces searched a second time (for the tests and the bench). */
+  /** Statements run, and faces searched a second time (for the tests and the bench's log). */
   queries = 0;
   retried = 0;
-  fetchMs = 0;
-  retryMs = 0;
+  knnMs = 0;
   flushMs = 0;
 
-  constructor(private readonly db: Kysely<DB>, private readonly params: ClusterParams & { model: string }) {}
+  /**
+   * `knnDb`: where the lookups run — the pass's transaction, or (PostgreSQL) the pool, `ahead` pages
+   * in advance; face_search is not written by the pass, so both read the same rows.
+   */
+  constructor(
+    private readonly trx: Kysely<DB>,
+    private readonly params: ClusterParams & { model: string },
+    private readonly knnDb: Kysely<DB> = trx,
+    readonly ahead = 0,
+  ) {}
+
+  /** The people faces have as the pass begins (after recluster's reset), read in the pass's transaction. */
+  async load(): Promise<void> {
+    const rows = await sql<{ id: string; person_id: string }>`
+      select id, person_id from asset_faces where person_id is not null and model = ${this.params.model}`.execute(this.trx);
+    this.queries++;
+    for (const r of rows.rows) this.persons.set(r.id, r.person_id);
+  }
 
   /**
-   * Fetch the candidate lists of these faces (one statement per embedding dimension). A face with fewer
-   * than minFaces candidates is searched again with a wider HNSW candidate list: between tight, well
+   * The candidate lists of these faces (one statement per embedding dimension). A face with fewer than
+   * minFaces candidates is searched again with a wider HNSW candidate list: between tight, well
    * separated groups of faces the graph search at ef_search 40 can end in another person's group and
-   * return nobody within reach (3% of the bench's faces), which would leave the face without a person.
+   * return nobody within reach (3% of the bench's faces at 100k), which would leave the face without a
+   * person.
    */
-  async prefetch(ids: string[]): Promise<void> {
-    this.lists.clear();
-    if (!ids.length) return;
+  async knn(ids: string[]): Promise<Map<string, Neighbour[]>> {
+    const lists = new Map<string, Neighbour[]>();
+    if (!ids.length) return lists;
     const t0 = performance.now();
-    await this.efSearch(PAGE_CANDIDATES);
-    await this.fetch(ids);
-    this.fetchMs += performance.now() - t0;
-    const short = ids.filter((id) => (this.lists.get(id)?.length ?? 0) < this.params.minFaces);
-    if (!short.length) return;
-    const t1 = performance.now();
-    await this.efSearch(RETRY_EF_SEARCH);
-    for (const id of short) this.lists.delete(id);
-    await this.fetch(short);
-    this.retried += short.length;
-    this.retryMs += performance.now() - t1;
+    const run = async (db: Kysely<DB>) => {
+      await this.fetch(db, ids, PAGE_CANDIDATES, lists);
+      const short = ids.filter((id) => (lists.get(id)?.length ?? 0) < this.params.minFaces);
+      if (short.length) {
+        for (const id of short) lists.delete(id);
+        await this.fetch(db, short, RETRY_EF_SEARCH, lists);
+        this.retried += short.length;
+      }
+    };
+    // set_config(…, true) lasts until the end of the transaction: the pass's own, or one per lookup.
+    if (this.knnDb === this.trx) await run(this.trx);
+    else await this.knnDb.transaction().execute(run);
+    this.knnMs += performance.now() - t0;
+    return lists;
   }
 
-  /** For the rest of the pass's transaction. */
-  private async efSearch(n: number): Promise<void> {
-    await sql`select set_config('hnsw.ef_search', ${String(n)}, true)`.execute(this.db);
-    this.queries++;
+  /** Serve neighbours from these lists (a page's, from knn()). */
+  use(lists: Map<string, Neighbour[]>): void {
+    this.lists = lists;
   }
 
-  private async fetch(ids: string[]): Promise<void> {
-    if (!ids.length) return;
+  private async fetch(db: Kysely<DB>, ids: string[], ef: number, into: Map<string, Neighbour[]>): Promise<void> {
+    await sql`select set_config('hnsw.ef_search', ${String(ef)}, true)`.execute(db);
     const dims = await sql<{ d: number; ids: string[] }>`
       select vector_dims(embedding) as d, array_agg(face_id::text) as ids from face_search
-      where face_id = any(${ids}::uuid[]) group by 1`.execute(this.db);
-    this.queries++;
+      where face_id = any(${ids}::uuid[]) group by 1`.execute(db);
+    this.queries += 2;
     for (const { d, ids: part } of dims.rows) {
       const dim = Number(d);
       if (!Number.isInteger(dim) || dim <= 0) continue;
       const cast = sql.raw(`::vector(${dim})`);
       // The outer vector is a parameter of each inner scan, which the partial HNSW index serves.
-      const r = await sql<{ q: string; face_id: string; person_id: string | null; distance: number }>`
-        select q.face_id::text as q, c.face_id, f.person_id, c.distance
+      const r = await sql<{ q: string; face_id: string; distance: number }>`
+        select q.face_id::text as q, c.face_id, c.distance
         from face_search q
         cross join lateral (
           select n.face_id, n.embedding${cast} <=> q.embedding${cast} as distance
@@ -159,12 +180,12 @@ export class PagedFaceStore implements FaceStore {
         ) c
         join asset_faces f on f.id = c.face_id
         where q.face_id = any(${part}::uuid[]) and f.model = ${this.params.model} and c.distance <= ${this.params.maxDistance}
-        order by q.face_id, c.distance, c.face_id`.execute(this.db);
+        order by q.face_id, c.distance, c.face_id`.execute(db);
       this.queries++;
       for (const row of r.rows) {
-        let list = this.lists.get(row.q);
-        if (!list) this.lists.set(row.q, (list = []));
-        list.push({ faceId: row.face_id, personId: row.person_id, distance: Number(row.distance) });
+        let list = into.get(row.q);
+        if (!list) into.set(row.q, (list = []));
+        list.push({ faceId: row.face_id, personId: null, distance: Number(row.distance) });
       }
     }
   }
@@ -173,7 +194,7 @@ export class PagedFaceStore implements FaceStore {
     const out: Neighbour[] = [];
     for (const n of this.lists.get(faceId) ?? []) {
       if (n.distance > maxDistance) continue;
-      const personId = this.assigned.get(n.faceId) ?? n.personId;
+      const personId = this.persons.get(n.faceId) ?? null;
       if (opts.withPerson && !personId) continue;
       out.push({ ...n, personId });
       if (out.length === limit) break;
@@ -182,7 +203,7 @@ export class PagedFaceStore implements FaceStore {
   }
 
   async assign(faceId: string, personId: string): Promise<void> {
-    this.assigned.set(faceId, personId);
+    this.persons.set(faceId, personId);
     this.dirty.set(faceId, { ...this.dirty.get(faceId), person: personId });
   }
 
@@ -197,24 +218,14 @@ export class PagedFaceStore implements FaceStore {
     this.dirty.set(faceId, { ...this.dirty.get(faceId), deferred });
   }
 
-  /** Write the people made and the faces changed since the last flush: three statements per 1000 rows. */
+  /** Write the people made and the faces changed since the last flush: a statement per 1000 rows. */
   async flush(): Promise<void> {
     const t0 = performance.now();
-    try {
-      await this.flushNow();
-    } finally {
-      this.flushMs += performance.now() - t0;
-    }
-  }
-
-  private async flushNow(): Promise<void> {
     for (let i = 0; i < this.newPeople.length; i += PAGE_SIZE) {
-      await this.db.insertInto('people').values(this.newPeople.slice(i, i + PAGE_SIZE)).execute();
+      await this.trx.insertInto('people').values(this.newPeople.slice(i, i + PAGE_SIZE)).execute();
       this.queries++;
     }
     this.newPeople = [];
-    // Lists fetched from now on read these rows: the overlay is for the current page only.
-    this.assigned.clear();
     const rows = [...this.dirty];
     this.dirty.clear();
     for (let i = 0; i < rows.length; i += PAGE_SIZE) {
@@ -225,10 +236,18 @@ export class PagedFaceStore implements FaceStore {
           assigned_by = case when v.person is null then f.assigned_by else 'cluster' end,
           deferred = coalesce(v.deferred, f.deferred)
         from unnest(${page.map(([id]) => id)}::uuid[], ${page.map(([, c]) => c.person ?? null)}::uuid[], ${page.map(([, c]) => c.deferred ?? null)}::boolean[]) as v(id, person, deferred)
-        where f.id = v.id`.execute(this.db);
+        where f.id = v.id`.execute(this.trx);
       this.queries++;
     }
+    this.flushMs += performance.now() - t0;
   }
+}
+
+/** A PagedFaceStore for a pass in `trx`, its lookups on the pool two pages ahead on PostgreSQL. */
+async function pagedStore(ctx: Context, trx: Kysely<DB>, settings: ClusterParams & { model: string }): Promise<PagedFaceStore> {
+  const store = ctx.database.kind === 'postgres' ? new PagedFaceStore(trx, settings, ctx.db, 2) : new PagedFaceStore(trx, settings);
+  await store.load();
+  return store;
 }
 
 async function withClusterLock<T>(ctx: Context, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
@@ -270,10 +289,24 @@ async function clusterIds(store: DbFaceStore, trx: Kysely<DB>, ids: string[], pa
  * face-at-a-time loop made ~4 round trips per face (and bound every id of the pass as one parameter list).
  */
 async function clusterPaged(store: PagedFaceStore, trx: Kysely<DB>, ids: string[], params: ClusterParams, deferredPass: boolean, summary: ClusterSummary, onProgress?: (done: number, total: number) => void): Promise<void> {
-  for (let i = 0; i < ids.length; i += PAGE_SIZE) {
-    const page = ids.slice(i, i + PAGE_SIZE);
+  const pages: string[][] = [];
+  for (let i = 0; i < ids.length; i += PAGE_SIZE) pages.push(ids.slice(i, i + PAGE_SIZE));
+  const lookups = new Map<number, Promise<Map<string, Neighbour[]>>>();
+  // A lookup that fails while an earlier page is clustered is reported when its page comes.
+  const lookup = (k: number) => {
+    if (k < pages.length && !lookups.has(k)) {
+      const p = store.knn(pages[k]!);
+      p.catch(() => {});
+      lookups.set(k, p);
+    }
+  };
+  let done = 0;
+  for (let k = 0; k < pages.length; k++) {
+    for (let j = k; j <= k + store.ahead; j++) lookup(j);
+    const page = pages[k]!;
     const rows = new Map((await trx.selectFrom('asset_faces').select(['id', 'person_id', 'assigned_by']).where('id', 'in', page).execute()).map((r) => [r.id, r]));
-    await store.prefetch([...rows.values()].filter((f) => !f.person_id && f.assigned_by !== 'manual').map((f) => f.id));
+    store.use(await lookups.get(k)!);
+    lookups.delete(k);
     for (const id of page) {
       const f = rows.get(id);
       if (!f) continue;
@@ -281,7 +314,8 @@ async function clusterPaged(store: PagedFaceStore, trx: Kysely<DB>, ids: string[
       count(summary, result);
     }
     await store.flush();
-    onProgress?.(Math.min(i + PAGE_SIZE, ids.length), ids.length);
+    done += page.length;
+    onProgress?.(done, ids.length);
   }
 }
 
@@ -323,7 +357,7 @@ export async function deferredPass(ctx: Context): Promise<ClusterSummary> {
   const summary = emptySummary();
   if (!ctx.database.hasVector) return summary;
   await withClusterLock(ctx, async (trx) => {
-    const store = new PagedFaceStore(trx, settings);
+    const store = await pagedStore(ctx, trx, settings);
     const ids = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
     await clusterPaged(store, trx, ids, settings, true, summary);
     await mergeSplitPeople(trx, settings);
@@ -429,9 +463,9 @@ export async function recluster(ctx: Context, opts: { onProgress?: (done: number
     ).execute();
     const before = new Set((await trx.selectFrom('people').select('id').execute()).map((r) => r.id));
     const ids = (await trx.selectFrom('asset_faces').select('id').where('person_id', 'is', null).where('assigned_by', '=', 'cluster').where('model', '=', settings.model).orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
-    const store = new PagedFaceStore(trx, settings);
+    const store = await pagedStore(ctx, trx, settings);
     const t = performance.now();
-    const lap = (what: string) => ctx.logger.debug(`recluster: ${what} after ${((performance.now() - t) / 1000).toFixed(1)} s (${store.queries} statements, ${store.retried} faces searched again; kNN ${(store.fetchMs / 1000).toFixed(1)} s, again ${(store.retryMs / 1000).toFixed(1)} s, writes ${(store.flushMs / 1000).toFixed(1)} s)`);
+    const lap = (what: string) => ctx.logger.debug(`recluster: ${what} after ${((performance.now() - t) / 1000).toFixed(1)} s (${store.queries} statements, ${store.retried} faces searched again; kNN ${(store.knnMs / 1000).toFixed(1)} s, ahead of the clustering on PostgreSQL; writes ${(store.flushMs / 1000).toFixed(1)} s)`);
     await clusterPaged(store, trx, ids, settings, false, summary, opts.onProgress);
     lap(`${ids.length} faces clustered`);
     const deferred = (await trx.selectFrom('asset_faces').select('id').where('deferred', '=', true).where('person_id', 'is', null).where('assigned_by', '=', 'cluster').orderBy('created_at').orderBy('id').execute()).map((r) => r.id);
