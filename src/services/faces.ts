@@ -79,6 +79,28 @@ export async function faceModelsOrSkip(ctx: Context, settings: FaceSettings): Pr
   }
 }
 
+/**
+ * Whether pgvector and the face model are there, without loading the model: a recluster compares the
+ * stored embeddings only (loading both ONNX sessions cost ~150 MB of its peak RSS).
+ */
+export async function faceModelsInstalledOrSkip(ctx: Context, settings: FaceSettings): Promise<JobOutcome | undefined> {
+  if (!ctx.database.hasVector) {
+    await warnOnce(ctx, 'vector', new VectorUnavailableError('Face recognition').message);
+    return { status: 'skipped', message: 'pgvector unavailable' };
+  }
+  try {
+    await requireModel(ctx, FACE_TASK, settings.model, 'detection');
+    await requireModel(ctx, FACE_TASK, settings.model, 'recognition');
+    return undefined;
+  } catch (err) {
+    if (err instanceof ModelMissingError) {
+      await warnOnce(ctx, 'model', `face detection skipped: ${err.message}`);
+      return { status: 'skipped', message: `model ${FACE_TASK}/${err.modelName}/${err.part} not installed` };
+    }
+    throw err;
+  }
+}
+
 export function isOutcome(x: FaceModels | JobOutcome): x is JobOutcome {
   return 'status' in x;
 }
