@@ -256,10 +256,6 @@ await step('tags and OCR', async () => {
 // dozen); 0 draws every level isotropically in 512-d (the hardest case for any ANN index).
 // Each level is one vector addition per row (pgvector's vector + vector); the burst and noise levels
 // are sums of two tables (1009 x 1013 distinct pairs) instead of one random vector per row.
-// n random vectors of dim with uniform per-dimension spread, as a temp table (k, v): CLIP levels and faces
-const randomVectors = (table, n, dim, spread) => exec(sql`create temp table ${sql.id(table)} as
-  select k, (select array_agg(((random() - 0.5) * ${spread})::real) from generate_series(1, ${dim} + 0 * k))::vector as v
-  from generate_series(0, ${n - 1}) k`);
 async function clipEmbeddings() {
   const DIMS = Number(opt('clip-dims', '48'));
   if (DIMS) await randomVectors('clip_basis', DIMS, 512, 1);
