@@ -98,7 +98,7 @@ const existing = Number((await exec(sql`select count(*)::int as n from assets`))
 if (args.includes('--only-clip')) {
   // Another generator on a seeded library: its CLIP embeddings only, and their index rebuilt.
   await exec(sql.raw(`set maintenance_work_mem = '${opt('maintenance-mem', embedded ? '1GB' : '6GB')}'`)).catch(() => {});
-  await exec(sql.raw(`set max_parallel_maintenance_workers = ${Number(opt('parallel', '2'))}`)).catch(() => {});
+  await exec(sql.raw(`set max_parallel_maintenance_workers = ${Number(opt('parallel', embedded ? '0' : '2'))}`)).catch(() => {});
   const ix = (await exec(sql`select indexdef from pg_indexes where indexname = 'smart_search_embedding_idx'`)).rows[0];
   await exec(sql`drop index if exists smart_search_embedding_idx`);
   await exec(sql`truncate smart_search`);
@@ -122,7 +122,8 @@ if (existing > 0) throw new Error(`${database.target} has ${existing} assets: se
 
 const onPg = !embedded;
 await exec(sql.raw(`set maintenance_work_mem = '${opt('maintenance-mem', onPg ? '6GB' : '1GB')}'`)).catch(() => {});
-await exec(sql.raw(`set max_parallel_maintenance_workers = ${Number(opt('parallel', '2'))}`)).catch(() => {});
+// embedded: no parallel build (PGlite has one process; a parallel HNSW build asked for a shared segment it could not map)
+await exec(sql.raw(`set max_parallel_maintenance_workers = ${Number(opt('parallel', embedded ? '0' : '2'))}`)).catch(() => {});
 if (onPg) await exec(sql`set synchronous_commit = off`);
 // No FK checks, no triggers (see the header), on both databases: a row trigger that adds to one counter
 // row (0101's months, 0200's status counts) is quadratic inside one transaction (each update walks the
