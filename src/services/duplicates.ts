@@ -274,6 +274,8 @@ async function clipGroups(ctx: Context, model: string, maxDistance: number, onPr
     for (let ids = await nextPage(); ids.length; ids = await nextPage()) {
       const close = await near(ids, CLIP_FIRST_EF, 1);
       if (close.length) {
+        // the first look's pair too, should the wider search order its candidates differently
+        for (const r of close) groups.add(r.a, r.b);
         for (const r of await near([...new Set(close.map((r) => r.a))], CLIP_SECOND_EF, CLIP_NEIGHBOURS)) groups.add(r.a, r.b);
       }
       done += ids.length;
