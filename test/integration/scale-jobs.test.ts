@@ -115,6 +115,17 @@ describe.each(backends)('long jobs in pages (%s)', (name, open) => {
     fs.rmSync(lib, { recursive: true, force: true });
   });
 
+  it('every foreign key to assets has an index (a delete must not scan the referencing table per asset)', async (t) => {
+    if (!ctx) return t.skip();
+    // assets.live_photo_video_id (ON DELETE SET NULL) had none: each deleted asset scanned all assets (0220).
+    const missing = await sql<{ col: string }>`
+      select c.conrelid::regclass::text || '.' || a.attname as col
+      from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+      where c.contype = 'f' and c.confrelid = 'assets'::regclass
+        and not exists (select 1 from pg_index i where i.indrelid = c.conrelid and i.indkey[0] = c.conkey[1])`.execute(ctx!.db);
+    expect(missing.rows.map((r) => r.col)).toEqual([]);
+  });
+
   it('recluster: the same people as face-at-a-time clustering, in a bounded number of statements', { timeout: 600_000 }, async (t) => {
     if (!ctx) return t.skip();
     const r = rng(20);
