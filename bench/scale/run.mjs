@@ -18,24 +18,16 @@ import { execSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import sharp from 'sharp';
+import { ROOT, BIN, args, opt, cleanEnv } from './cli.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/immich');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const N = Number(opt('assets', '100000'));
 const ROUNDS = Number(opt('rounds', '3'));
 const embedded = opt('embedded');
 const only = opt('only') ? new Set(opt('only').split(',')) : undefined;
 const slow = args.includes('--slow');
 const IMPORT_PHOTOS = Number(opt('import-photos', '1000'));
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)));
 const library = path.resolve(opt('library', embedded ?? `/tmp/immich-scale-${N}`));
 const dbName = opt('db', `immich_scale_${N}`);
 const env = {

@@ -10,21 +10,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, BIN, args, opt, cleanEnv } from './cli.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/immich');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const FOLDERS = Number(opt('folders', '65536'));
 const FILES = Number(opt('files', '30'));
 const ROUNDS = Number(opt('rounds', '3'));
 const lib = path.resolve(opt('library', path.join(os.tmpdir(), `immich-bench-walk-${FOLDERS}x${FILES}`)));
 const db = `bench_walk_${process.pid}`;
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DB_|REDIS_|UPLOAD_LOCATION|IMMICH_)/.test(k)));
 const env = { ...cleanEnv, UPLOAD_LOCATION: lib, DB_HOSTNAME: '127.0.0.1', DB_USERNAME: 'postgres', DB_DATABASE_NAME: db };
 
 const hex = (n) => n.toString(16).padStart(2, '0');

@@ -15,18 +15,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
+import { ROOT, BIN, args, opt } from './cli.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/immich');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const PHOTOS = Number(opt('photos', '2000'));
 const [W, H] = opt('size', '1600x1200').split('x').map(Number);
 const COUNTS = opt('workers', '1,2,4').split(',').map(Number);
