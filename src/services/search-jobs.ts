@@ -115,10 +115,11 @@ async function smartSearch(ctx: Context, job: JobSpec): Promise<JobOutcome> {
 async function objects(ctx: Context, job: JobSpec): Promise<JobOutcome> {
   const assetId = job.assetId!;
   await placesStep(ctx, assetId);
+  const name = objectModelName(ctx);
   // An empty IMMICH_OBJECT_MODEL turns the stage off, as an empty IMMICH_CLIP_MODEL does CLIP's.
-  if (!objectModelName(ctx)) return { status: 'skipped', message: 'object detection off (IMMICH_OBJECT_MODEL is empty)' };
-  const modelPath = await obtainModel(ctx, OBJECT_TASK, objectModelName(ctx), 'detection');
-  if (!modelPath) return modelMissing(ctx, 'object detection', OBJECT_TASK, objectModelName(ctx), 'detection', `no object detection model installed (${OBJECT_TASK}/${objectModelName(ctx)})`);
+  if (!name) return { status: 'skipped', message: 'object detection off (IMMICH_OBJECT_MODEL is empty)' };
+  const modelPath = await obtainModel(ctx, OBJECT_TASK, name, 'detection');
+  if (!modelPath) return modelMissing(ctx, 'object detection', OBJECT_TASK, name, 'detection', `no object detection model installed (${OBJECT_TASK}/${name})`);
   const file = await previewFile(ctx, assetId);
   if (!file) return { status: 'skipped', message: 'no preview' };
   const model = await getModel(ctx, modelPath);

@@ -386,6 +386,7 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
   let mode: SearchMode;
   let scored: Scored[];
   let total: number | undefined;
+  let bound: Pick<SearchResult, 'totalEstimated' | 'totalAtLeast'> = {};
   const query = o.query?.trim();
   if (o.similar) {
     ({ mode, scored } = await similarSearch(ctx, o, limit, notes));
@@ -402,36 +403,42 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
     }
   } else if (o.text) {
     mode = 'ocr';
-    const r = await ocrSearch(ctx, o, o.text, limit);
-    ({ scored, total } = r);
-    if (r.totalEstimated || r.totalAtLeast) return { mode, hits: await hydrate(ctx, scored), notes, total, ...(r.totalEstimated ? { totalEstimated: true } : { totalAtLeast: true }) };
+    ({ scored, total, ...bound } = await ocrSearch(ctx, o, o.text, limit));
   } else {
     mode = 'filters';
     const rows = (await applySelection(ctx, baseQuery(ctx), o).select('a.id').orderBy(TAKEN_OR_MTIME, 'desc').orderBy('a.id').limit(limit).execute()) as Array<{ id: string }>;
     scored = rows.map((r) => ({ id: r.id, score: 1, matched: [] }));
     if (rows.length === limit) {
-      const estimate = await estimateRows(ctx, applySelection(ctx, baseQuery(ctx), o).select('a.id'));
-      if (estimate !== undefined && estimate > EXACT_COUNT_MAX) {
-        // two significant digits: it is an estimate, and says so
-        const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
-        return { mode, hits: await hydrate(ctx, scored), notes, total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
-      }
-      // Counted up to EXACT_COUNT_MAX + 1: where the planner guessed low (a --near circle at 1M: 882
-      // estimated, 72k found) an unbounded count read every match (0.96 s).
-      const c = await ctx.db
-        .selectFrom(applySelection(ctx, baseQuery(ctx), o).select('a.id').limit(EXACT_COUNT_MAX + 1).as('m'))
-        .select(sql<number>`count(*)::int`.as('n'))
-        .executeTakeFirst();
-      const n = Number(c?.n ?? rows.length);
-      if (n > EXACT_COUNT_MAX) return { mode, hits: await hydrate(ctx, scored), notes, total: n, totalAtLeast: true };
-      return { mode, hits: await hydrate(ctx, scored), notes, total: n };
+      const q = applySelection(ctx, baseQuery(ctx), o);
+      ({ total, ...bound } = await countMatches(ctx, q, q, limit));
     }
   }
   const hits = await hydrate(ctx, scored);
-  if (total !== undefined) return { mode, hits, notes, total };
+  if (total !== undefined) return { mode, hits, notes, total, ...bound };
   // kNN and hash ranking: every candidate "matches"; a full page only means the limit was reached.
   return { mode, hits, notes, ...(scored.length >= limit ? { ranked: true } : {}) };
 }
+
+/**
+ * How many assets match in all, once a page is full: the planner's estimate of `estimated` past
+ * EXACT_COUNT_MAX (two significant digits: it is an estimate, and says so), else `counted` counted up to
+ * EXACT_COUNT_MAX + 1 — where the planner guessed low (a --near circle at 1M: 882 estimated, 72k found)
+ * an unbounded count read every match (0.96 s) — and past that a lower bound.
+ */
+async function countMatches(ctx: Context, counted: AssetQuery, estimated: AssetQuery, limit: number): Promise<{ total: number } & Pick<SearchResult, 'totalEstimated' | 'totalAtLeast'>> {
+  const estimate = await estimateRows(ctx, estimated.select('a.id'));
+  if (estimate !== undefined && estimate > EXACT_COUNT_MAX) {
+    const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
+    return { total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
+  }
+  const c = await ctx.db.selectFrom(counted.select('a.id').limit(EXACT_COUNT_MAX + 1).as('m')).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst();
+  const n = Number(c?.n ?? limit);
+  return n > EXACT_COUNT_MAX ? { total: n, totalAtLeast: true } : { total: n };
+}
+
+/** The selection's assets whose OCR text meets `cond` (EXISTS: one probe of asset_ocr per asset). */
+const withOcr = (q: AssetQuery, cond: unknown) =>
+  q.where(({ exists, selectFrom }) => exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(sql<SqlBool>`${cond}`)));
 
 /**
  * --text: OCR lines that hold the words, newest first, when there are enough of them to fill the page:
@@ -439,45 +446,32 @@ export async function search(ctx: Context, sel: SearchOptions): Promise<SearchRe
  * every match by similarity read all of them (57k for one word of the 1M seed: 0.8-2.3 s). With fewer
  * whole-word matches than the page, every match (substring, squeezed, fuzzy) is ranked by similarity.
  */
-async function ocrSearch(ctx: Context, o: ResolvedSelection, text: string, limit: number): Promise<{ scored: Scored[]; total: number; totalEstimated?: boolean; totalAtLeast?: boolean }> {
+async function ocrSearch(ctx: Context, o: ResolvedSelection, text: string, limit: number): Promise<{ scored: Scored[]; total: number } & Pick<SearchResult, 'totalEstimated' | 'totalAtLeast'>> {
+  const selected = () => applySelection(ctx, baseQuery(ctx), { ...o, text: undefined });
   const words = foldText(text).trim().split(/\s+/).filter(Boolean).map(reEscape).join('\\s+');
   if (words) {
     const re = `(^|[^[:alnum:]])${words}([^[:alnum:]]|$)`;
-    const whole = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
-      .where(({ exists, selectFrom }) => exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(sql<SqlBool>`${foldCol('o.text')} ~ ${re}`)))
+    const whole = (await withOcr(selected(), sql`${foldCol('o.text')} ~ ${re}`)
       .select('a.id')
       .orderBy(TAKEN_OR_MTIME, 'desc')
       .orderBy('a.id')
       .limit(limit)
       .execute()) as Array<{ id: string }>;
     if (whole.length === limit) {
-      // as many matches as the page holds: how many in all is the planner's estimate past 5,000, else a
-      // count that stops at 5,001
-      const matches = () =>
-        applySelection(ctx, baseQuery(ctx), { ...o, text: undefined }).where(({ exists, selectFrom }) =>
-          exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(ocrMatches(text))),
-        );
-      const scored = whole.map((r) => ({ id: r.id, score: 1, matched: ['ocr'] }));
-      // estimated by the substring alone: the OR of the fuzzy conditions doubled the planner's guess at 1M
-      const estimate = await estimateRows(
+      // counted by every match; estimated by the substring alone (the OR of the fuzzy conditions doubled
+      // the planner's guess at 1M)
+      const { total, ...bound } = await countMatches(
         ctx,
-        applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
-          .where(({ exists, selectFrom }) =>
-            exists(selectFrom('asset_ocr as o').select(sql`1`.as('one')).whereRef('o.asset_id', '=', 'a.id').where(sql<SqlBool>`${foldCol('o.text')} like ${'%' + likeEscape(foldText(text)) + '%'}`)),
-          )
-          .select('a.id'),
+        withOcr(selected(), ocrMatches(text)),
+        withOcr(selected(), sql`${foldCol('o.text')} like ${'%' + likeEscape(foldText(text)) + '%'}`),
+        limit,
       );
-      if (estimate !== undefined && estimate > EXACT_COUNT_MAX) {
-        const round = 10 ** Math.max(0, Math.floor(Math.log10(estimate)) - 1);
-        return { scored, total: Math.max(limit + 1, Math.round(estimate / round) * round), totalEstimated: true };
-      }
-      const c = Number((await ctx.db.selectFrom(matches().select('a.id').limit(EXACT_COUNT_MAX + 1).as('m')).select(sql<number>`count(*)::int`.as('n')).executeTakeFirst())?.n ?? limit);
-      return { scored, total: Math.max(c, limit), ...(c > EXACT_COUNT_MAX ? { totalAtLeast: true } : {}) };
+      return { scored: whole.map((r) => ({ id: r.id, score: 1, matched: ['ocr'] })), total: Math.max(total, limit), ...bound };
     }
   }
   // The OCR condition on the joined row itself (its trigram indexes, 0021 and 0204, find the matches):
   // as the selection's EXISTS it left the join to every OCR row, each scored and sorted (3 s at 1M).
-  const rows = (await applySelection(ctx, baseQuery(ctx), { ...o, text: undefined })
+  const rows = (await selected()
     .innerJoin('asset_ocr as o', 'o.asset_id', 'a.id')
     .where(ocrMatches(text))
     .select(['a.id', sql<number>`word_similarity(${fold(text)}, ${foldCol('o.text')})`.as('s'), sql<number>`count(*) over ()`.as('total')])

@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import type { Config } from '../config.js';
 import { ALL_QUEUES } from '../jobs/types.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { folderUsage as walkFolder } from '../storage/folder-usage.js';
+import { folderUsage } from '../storage/folder-usage.js';
 import { Library, LIBRARY_FOLDERS } from '../storage/layout.js';
 import { jobRunTotals } from '../db/job-status-counts.js';
 import { jobStatusTotals, openQueueAdmin } from './queues.js';
@@ -87,11 +87,6 @@ async function countRows(db: Kysely<any>, table: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
-/** Bytes and files under a folder, not following symlinks; a missing folder is empty. */
-export async function folderUsage(dir: string, cacheFile?: string): Promise<{ bytes: number; files: number }> {
-  return walkFolder(dir, { cacheFile });
-}
-
 async function redisDepths(ctx: Context): Promise<QueueDepth[]> {
   if (!ctx.config.redis) return [];
   let admin: Awaited<ReturnType<typeof openQueueAdmin>> | undefined;
@@ -126,7 +121,7 @@ export async function collectStorage(config: Config, opts: StatsOptions = {}): P
     // folders are read again. The embedded database rewrites its files in place: walked each time.
     const cache = (name: string) => path.join(library.folder('tmp'), `stats-${name}.json`);
     const usage = await Promise.all(
-      LIBRARY_FOLDERS.map(async (name) => ({ folder: name, path: library.folder(name), ...(await folderUsage(library.folder(name), cache(name))) })),
+      LIBRARY_FOLDERS.map(async (name) => ({ folder: name, path: library.folder(name), ...(await folderUsage(library.folder(name), { cacheFile: cache(name) })) })),
     );
     folders.push(...usage);
     if (config.database.kind === 'embedded') {
